@@ -1,0 +1,182 @@
+"""``trunkwatch …``: the command line.
+
+Every command takes ``-c/--config`` (default ``monitor.yaml``) and exits non-zero with a
+one-line reason on bad input; ``check-config`` prints every problem as
+``file:line: field: reason``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from monitor import __version__
+from monitor.config import ConfigError, load_config
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _print_config_errors(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        _print_config_errors(exc)
+        print(f"{len(exc.problems)} problem(s) in {args.config}", file=sys.stderr)
+        return EXIT_FAILED
+    jobs = sum(len(a.probes) for a in config.assets)
+    print(
+        f"{args.config}: OK ({len(config.sites)} sites, {len(config.assets)} assets, {jobs} probes)"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.daemon import Daemon
+
+    daemon = Daemon(args.config, args.listen)
+    try:
+        asyncio.run(daemon.run())
+    except ConfigError as exc:
+        _print_config_errors(exc)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"trunkwatch: cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from monitor.probe_once import ProbeUsageError, probe_adhoc, probe_asset
+
+    try:
+        if args.asset and args.target:
+            raise ProbeUsageError("give either an ASSET or --target, not both")
+        if args.asset:
+            ok, text = asyncio.run(probe_asset(args.config, args.asset, args.probe))
+        elif args.target:
+            if not args.module:
+                raise ProbeUsageError("--target needs --module")
+            ok, text = asyncio.run(probe_adhoc(args))
+        else:
+            raise ProbeUsageError("give an ASSET from the configuration or --target HOST")
+    except ProbeUsageError as exc:
+        print(f"trunkwatch probe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        _print_config_errors(exc)
+        return EXIT_USAGE
+    sys.stdout.write(text)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("TRUNKWATCH_CONFIG", "monitor.yaml"),
+        help="configuration file (default: monitor.yaml, or $TRUNKWATCH_CONFIG)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trunkwatch",
+        description="Monitor for trunked radio base stations, phone lines, network and "
+        "inspection rounds, exported to Prometheus.",
+    )
+    parser.add_argument("--version", action="version", version=f"trunkwatch {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("TRUNKWATCH_LOG_LEVEL", "info"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the monitoring daemon")
+    _add_config(p)
+    p.add_argument("--listen", default="127.0.0.1:9750", help="HOST:PORT for HTTP (/metrics)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-config", help="validate the configuration and exit")
+    _add_config(p)
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser(
+        "probe",
+        help="run probes once and print the samples",
+        description="Run one asset's probes (or an ad-hoc probe) once and print the samples in "
+        "Prometheus text format. Exit 0 if every probe succeeded, 1 if one failed, 2 on bad "
+        "usage. Secrets are read from the environment variables named, never from arguments.",
+    )
+    _add_config(p)
+    p.add_argument("asset", nargs="?", help="an asset id from the configuration")
+    p.add_argument("--probe", help="only this probe of the asset")
+    p.add_argument("--target", help="ad hoc: HOST[:PORT] or a URL")
+    p.add_argument("--module", help="ad hoc: a probe module (tcp, snmp …) or an SNMP profile")
+    p.add_argument("--timeout", type=float, default=5.0, help="ad hoc: seconds (default 5)")
+    p.add_argument("--snmp-version", choices=["1", "2c", "3"], default="2c")
+    p.add_argument("--community-env", metavar="VAR", help="env var holding the community")
+    p.add_argument("--v3-user")
+    p.add_argument("--v3-auth-proto", default="sha")
+    p.add_argument("--v3-auth-key-env", metavar="VAR")
+    p.add_argument("--v3-priv-proto", default="aes")
+    p.add_argument("--v3-priv-key-env", metavar="VAR")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="ad hoc probe parameter"
+    )
+    p.set_defaults(func=cmd_probe)
+
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Sub-commands contributed by capability modules (simulator, inspections, capacity …)."""
+    import importlib
+
+    for module_name in ("monitor.simulator.cli", "monitor.inspections.cli", "monitor.capacity_cli"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub, _add_config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    _setup_logging(args.log_level)
+    started = time.monotonic()
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        logging.getLogger("trunkwatch").debug("command took %.3fs", time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,356 @@
+"""Load and validate ``monitor.yaml`` into a typed configuration.
+
+Validation reports every problem at once, each as ``file:line: field: reason``: the shape and
+types by pydantic, then the cross-references (sites, assets, parents, credentials, probe
+modules and their parameters, secrets) by the checks below. Secrets are resolved here from
+``${ENV}`` / ``${ENV:-default}`` / ``file:PATH`` references and kept out of every message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from monitor.yamlsource import ConfigError, Problem, SourceMap, load_yaml
+
+__all__ = [
+    "SYSTEMS",
+    "AssetConfig",
+    "Config",
+    "ConfigError",
+    "ProbeConfig",
+    "Problem",
+    "SiteConfig",
+    "load_config",
+    "parse_duration",
+]
+
+SYSTEMS = ("radio", "line", "network", "platform", "power")
+System = Literal["radio", "line", "network", "platform", "power"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """'30s', '5m', '1h', '250ms', '1d' or a bare number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    else:
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{int(seconds / size)}{unit}"
+    return f"{seconds * 1000:g}ms"
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CentreConfig(_Strict):
+    name: str = "应急联动中心 Emergency Linkage Centre"
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DefaultsConfig(_Strict):
+    interval: Duration = 60.0
+    timeout: Duration = 10.0
+
+
+class LimitsConfig(_Strict):
+    concurrency: int = Field(256, ge=1, le=100_000)
+    per_device: int = Field(4, ge=1, le=1000)
+
+
+class ServerConfig(_Strict):
+    listen: str = "127.0.0.1:9750"
+    data_dir: str = "var"
+
+
+class ProbeConfig(BaseModel):
+    """A probe entry: scheduling keys here, everything else is the module's parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    module: Identifier
+    name: Identifier | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SiteConfig(_Strict):
+    id: Identifier
+    name: str
+    name_en: str | None = None
+    district: str | None = None
+    coordinates: (
+        tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+        | None
+    ) = None
+    parent: Identifier | None = None
+    backhaul: Identifier | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+
+
+class AssetConfig(_Strict):
+    id: Identifier
+    site: Identifier
+    system: System
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    address: str
+    name: str | None = None
+    credentials: Identifier | None = None
+    parent: Identifier | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    probes: list[ProbeConfig] = Field(default_factory=list)
+
+
+class ConfigModel(_Strict):
+    centre: CentreConfig = Field(default_factory=CentreConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    credentials: dict[Identifier, dict[Identifier, str | int]] = Field(default_factory=dict)
+    sites: list[SiteConfig] = Field(default_factory=list)
+    assets: list[AssetConfig] = Field(default_factory=list)
+    # Validated by the capabilities that own them.
+    simulator: dict[str, Any] | None = None
+    inspections: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated configuration, its source path, and the resolved secrets by credential."""
+
+    path: Path
+    model: ConfigModel
+    secrets: Mapping[str, Mapping[str, str]]
+    source: SourceMap
+
+    @property
+    def sites(self) -> list[SiteConfig]:
+        return self.model.sites
+
+    @property
+    def assets(self) -> list[AssetConfig]:
+        return self.model.assets
+
+
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
+
+
+def resolve_secret(value: str | int, base: Path) -> str:
+    """Resolve ``${ENV}``, ``${ENV:-default}`` or ``file:PATH``; a plain value is itself.
+
+    Raises ValueError whose message never contains the secret.
+    """
+    text = str(value)
+    if m := _ENV_REF.match(text):
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set")
+    if text.startswith("file:"):
+        path = Path(text[5:]).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from exc
+    return text
+
+
+def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Problem]:
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = list(err["loc"])
+        # pydantic names union/annotated branches in loc ("function-before[...]", "tuple[...]");
+        # they are not keys of the document.
+        loc = [part for part in loc if not (isinstance(part, str) and "[" in part)]
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif reason.startswith("Value error, "):
+            reason = reason.removeprefix("Value error, ")
+        yield smap.problem(loc, reason)
+
+
+def _cross_checks(model: ConfigModel, smap: SourceMap, base: Path) -> Iterator[Problem]:
+    from probes import UnknownProbeModule, load_factory
+    from probes.base import ProbeParamsError
+
+    site_ids: dict[str, int] = {}
+    for i, site in enumerate(model.sites):
+        if site.id in site_ids:
+            yield smap.problem(("sites", i, "id"), f"duplicate site id {site.id!r}")
+        site_ids.setdefault(site.id, i)
+    asset_index: dict[str, int] = {}
+    for i, asset in enumerate(model.assets):
+        if asset.id in asset_index:
+            yield smap.problem(("assets", i, "id"), f"duplicate asset id {asset.id!r}")
+        asset_index.setdefault(asset.id, i)
+
+    for i, site in enumerate(model.sites):
+        if site.parent is not None and site.parent not in site_ids:
+            yield smap.problem(("sites", i, "parent"), f"no site {site.parent!r}")
+        if site.backhaul is not None and site.backhaul not in asset_index:
+            yield smap.problem(("sites", i, "backhaul"), f"no asset {site.backhaul!r}")
+    parents = {s.id: s.parent for s in model.sites}
+    for i, site in enumerate(model.sites):
+        seen, cur = {site.id}, site.parent
+        while cur is not None and cur in parents:
+            if cur in seen:
+                yield smap.problem(("sites", i, "parent"), "parent chain loops back")
+                break
+            seen.add(cur)
+            cur = parents[cur]
+
+    for name, fields in model.credentials.items():
+        for key, value in fields.items():
+            try:
+                resolve_secret(value, base)
+            except ValueError as exc:
+                yield smap.problem(("credentials", name, key), str(exc))
+
+    for i, asset in enumerate(model.assets):
+        where: tuple[str | int, ...] = ("assets", i)
+        if asset.site not in site_ids:
+            yield smap.problem((*where, "site"), f"no site {asset.site!r}")
+        if asset.parent is not None:
+            if asset.parent not in asset_index:
+                yield smap.problem((*where, "parent"), f"no asset {asset.parent!r}")
+            elif asset.parent == asset.id:
+                yield smap.problem((*where, "parent"), "an asset cannot be its own parent")
+        if asset.credentials is not None and asset.credentials not in model.credentials:
+            yield smap.problem((*where, "credentials"), f"no credentials {asset.credentials!r}")
+        try:
+            _split_address(asset.address)
+        except ValueError as exc:
+            yield smap.problem((*where, "address"), str(exc))
+        names: set[str] = set()
+        for j, probe in enumerate(asset.probes):
+            pwhere = (*where, "probes", j)
+            pname = probe_name(probe)
+            if pname in names:
+                yield smap.problem((*pwhere, "name"), f"duplicate probe name {pname!r}")
+            names.add(pname)
+            interval = probe.interval or model.defaults.interval
+            timeout = probe.timeout or model.defaults.timeout
+            if interval < timeout:
+                yield smap.problem(
+                    (*pwhere, "interval"),
+                    f"interval {format_duration(interval)} is below the timeout "
+                    f"{format_duration(timeout)}",
+                )
+            try:
+                factory = load_factory(probe.module)
+            except UnknownProbeModule as exc:
+                yield smap.problem((*pwhere, "module"), str(exc))
+                continue
+            try:
+                factory(probe.params, timeout=timeout)
+            except ProbeParamsError as exc:
+                for key, reason in exc.problems:
+                    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".")]
+                    yield smap.problem((*pwhere, *parts), reason)
+
+
+def probe_name(probe: ProbeConfig) -> str:
+    """The probe's name on its asset: explicit, else module[:profile]."""
+    if probe.name:
+        return probe.name
+    profile = probe.params.get("profile")
+    return f"{probe.module}:{profile}" if isinstance(profile, str) else probe.module
+
+
+def _split_address(address: str) -> tuple[str, int | None]:
+    """'host', 'host:port', '[v6]:port' or 'v6' → (host, port)."""
+    text = address.strip()
+    if not text:
+        raise ValueError("empty address")
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError(f"bad address {address!r}")
+        port_text = rest.removeprefix(":") if rest else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host:
+        raise ValueError(f"bad address {address!r}")
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"bad port in address {address!r}")
+    return host, int(port_text)
+
+
+split_address = _split_address
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a configuration file. Raises ConfigError listing every
+    problem."""
+    path = Path(path)
+    document, smap = load_yaml(path)
+    if not isinstance(document, dict):
+        raise ConfigError([Problem(str(path), 1, "(document)", "expected a mapping")])
+    try:
+        model = ConfigModel.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(list(_pydantic_problems(exc, smap))) from None
+    base = path.resolve().parent
+    problems = list(_cross_checks(model, smap, base))
+    if problems:
+        raise ConfigError(problems)
+    secrets = {
+        name: {key: resolve_secret(value, base) for key, value in fields.items()}
+        for name, fields in model.credentials.items()
+    }
+    return Config(path=path, model=model, secrets=secrets, source=smap)

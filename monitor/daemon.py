@@ -1,0 +1,178 @@
+"""The ``trunkwatch run`` process: configuration, scheduler, exporter and HTTP server together.
+
+The daemon owns one event loop. It starts the HTTP server first (so health checks answer
+while the first round of probes is still out), then the scheduler. SIGHUP and
+``POST /-/reload`` load the file again: a bad file is rejected with its problems and the
+running configuration stays. SIGTERM/SIGINT stop it within a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import (
+    CollectorRegistry,
+    Gauge,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config, ConfigError, load_config
+from monitor.exporter import Exposition, ResultsCollector
+from monitor.inventory import Inventory, build_inventory
+from monitor.results import ResultStore
+from monitor.scheduler import Scheduler
+
+__all__ = ["Daemon", "parse_listen"]
+
+log = logging.getLogger("trunkwatch.daemon")
+
+STOP_GRACE_SECONDS = 4.0
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(slots=True)
+class Loaded:
+    config: Config
+    inventory: Inventory
+
+
+class Daemon:
+    def __init__(
+        self, config_path: str | Path, listen: str = "127.0.0.1:9750", clock: Clock | None = None
+    ) -> None:
+        self.config_path = Path(config_path)
+        self.listen = parse_listen(listen)
+        self.clock: Clock = clock or SystemClock()
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.store = ResultStore()
+        self.exposition = Exposition(self.store)
+        self.collector = ResultsCollector(self.store)
+        self.reloads = Gauge(
+            "trunkwatch_config_last_reload_successful",
+            "1 if the last configuration load succeeded.",
+            registry=self.registry,
+        )
+        self.loaded: Loaded | None = None
+        self.scheduler: Scheduler | None = None
+        self.ready = False
+        self.extra_routes: list[web.RouteDef] = []
+        self._stop = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def _load(self) -> Loaded:
+        config = load_config(self.config_path)
+        return Loaded(config, build_inventory(config))
+
+    def _install(self, loaded: Loaded) -> None:
+        assert self.scheduler is not None
+        self.scheduler.set_inventory(
+            loaded.inventory, concurrency=loaded.config.model.limits.concurrency
+        )
+        self.exposition.set_inventory(loaded.inventory)
+        self.collector.inventory = loaded.inventory
+        self.loaded = loaded
+
+    async def reload(self) -> list[str]:
+        """Load the file again; returns its problems (empty when it was installed)."""
+        try:
+            loaded = await asyncio.to_thread(self._load)
+        except ConfigError as exc:
+            self.reloads.set(0)
+            for problem in exc.problems:
+                log.error("reload rejected, keeping the running configuration: %s", problem)
+            return [str(p) for p in exc.problems]
+        self._install(loaded)
+        self.reloads.set(1)
+        log.info(
+            "configuration reloaded assets=%d jobs=%d",
+            len(loaded.inventory.assets),
+            len(loaded.inventory.jobs),
+        )
+        return []
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        """Run until stop() or a termination signal. Raises ConfigError on a bad first load."""
+        loaded = self._load()
+        limits = loaded.config.model.limits
+        self.scheduler = Scheduler(
+            self.store,
+            self.registry,
+            concurrency=limits.concurrency,
+            per_device=limits.per_device,
+            clock=self.clock,
+        )
+        self._install(loaded)
+        self.reloads.set(1)
+
+        from monitor.http import build_app
+
+        app = build_app(self)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.listen[0], self.listen[1], reuse_address=True)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.listen[1]
+        log.info(
+            "listening on http://%s:%d assets=%d jobs=%d",
+            self.listen[0],
+            self.bound_port,
+            len(loaded.inventory.assets),
+            len(loaded.inventory.jobs),
+        )
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        self.ready = True
+        if started is not None:
+            started.set()
+        try:
+            stop_waiter = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait(
+                {scheduler_task, stop_waiter}, return_when=asyncio.FIRST_COMPLETED
+            )
+            stop_waiter.cancel()
+            if scheduler_task in done:
+                scheduler_task.result()  # a dispatcher crash is a bug: surface it
+        finally:
+            self.ready = False
+            log.info("stopping")
+            scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await scheduler_task
+            await self._runner.cleanup()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+            log.info("stopped")

@@ -1,0 +1,159 @@
+"""The monitored estate as the scheduler sees it: sites, assets, and the jobs to run on them.
+
+Built from a validated Config. Each asset's identifying labels (``site``, ``asset``, ``system``,
+``kind``) are rendered once here, so no poll or scrape formats them again. Topology lives
+here too: an asset's upstream chain (its own parent, else its site's backhaul, else the parent
+site's backhaul …) decides whether a failure is the asset's own or it is merely unreachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from monitor.config import Config, probe_name, split_address
+from probes import load_factory
+from probes.base import Probe, Target
+
+__all__ = ["Asset", "Inventory", "Job", "Site", "build_inventory", "escape_label_value"]
+
+ASSET_LABELS = ("site", "asset", "system", "kind")
+
+
+def escape_label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def render_labels(pairs: Iterable[tuple[str, str]]) -> str:
+    return ",".join(f'{name}="{escape_label_value(value)}"' for name, value in pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    name_en: str | None
+    district: str | None
+    coordinates: tuple[float, float] | None
+    parent: str | None
+    backhaul: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    id: str
+    site: str
+    system: str
+    kind: str
+    name: str
+    target: Target
+    #: The asset whose failure makes this one unreachable, if any.
+    parent: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label_pairs(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("site", self.site),
+            ("asset", self.id),
+            ("system", self.system),
+            ("kind", self.kind),
+        )
+
+    @property
+    def label_text(self) -> str:
+        """``site="…",asset="…",system="…",kind="…"``, ready to splice into exposition lines."""
+        return render_labels(self.label_pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One probe on one asset, scheduled every ``interval`` with a stable ``offset``."""
+
+    asset: Asset
+    name: str
+    module: str
+    interval: float
+    timeout: float
+    probe: Probe = field(compare=False, repr=False)
+    #: Identity across reloads: a job whose fingerprint is unchanged keeps its results.
+    fingerprint: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.asset.id, self.name)
+
+    @property
+    def offset(self) -> float:
+        """Where in its interval this job fires, from a hash of its ids (stable across runs),
+        so that thousands of jobs with the same interval never fire together."""
+        digest = hashlib.blake2b(f"{self.asset.id}\0{self.name}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64 * self.interval
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    sites: Mapping[str, Site]
+    assets: Mapping[str, Asset]
+    jobs: tuple[Job, ...]
+
+    def upstream(self, asset_id: str) -> list[str]:
+        """The assets between this one and the centre, nearest first."""
+        chain: list[str] = []
+        seen = {asset_id}
+        current = self.assets[asset_id].parent if asset_id in self.assets else None
+        while current is not None and current not in seen:
+            chain.append(current)
+            seen.add(current)
+            current = self.assets[current].parent if current in self.assets else None
+        return chain
+
+
+def _effective_parent(
+    asset_id: str, explicit: str | None, site_id: str, sites: Mapping[str, Site]
+) -> str | None:
+    if explicit is not None:
+        return explicit
+    site: Site | None = sites.get(site_id)
+    while site is not None:
+        if site.backhaul is not None and site.backhaul != asset_id:
+            return site.backhaul
+        site = sites.get(site.parent) if site.parent else None
+    return None
+
+
+def build_inventory(config: Config) -> Inventory:
+    """Turn a validated Config into sites, assets and ready-to-run jobs."""
+    model = config.model
+    sites = {
+        s.id: Site(s.id, s.name, s.name_en, s.district, s.coordinates, s.parent, s.backhaul)
+        for s in model.sites
+    }
+    assets: dict[str, Asset] = {}
+    jobs: list[Job] = []
+    for a in model.assets:
+        host, port = split_address(a.address)
+        secrets = config.secrets.get(a.credentials, {}) if a.credentials else {}
+        asset = Asset(
+            id=a.id,
+            site=a.site,
+            system=a.system,
+            kind=a.kind,
+            name=a.name or a.id,
+            target=Target(a.id, host, port, MappingProxyType(dict(secrets))),
+            parent=_effective_parent(a.id, a.parent, a.site, sites),
+            labels=MappingProxyType(dict(a.labels)),
+        )
+        assets[a.id] = asset
+        for p in a.probes:
+            interval = p.interval or model.defaults.interval
+            timeout = p.timeout or model.defaults.timeout
+            probe = load_factory(p.module)(p.params, timeout=timeout)
+            fingerprint = hashlib.blake2b(
+                repr((a.address, a.credentials, sorted(secrets.items()), p.model_dump())).encode(),
+                digest_size=12,
+            ).hexdigest()
+            jobs.append(Job(asset, probe_name(p), p.module, interval, timeout, probe, fingerprint))
+    return Inventory(MappingProxyType(sites), MappingProxyType(assets), tuple(jobs))

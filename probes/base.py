@@ -1,0 +1,214 @@
+"""The probe contract: what a probe is given, what it returns, and how it fails.
+
+A probe is a small object with one coroutine, ``run(target) -> ProbeResult``. It is built once
+per configuration load from its validated parameters (so any expensive preparation, such as
+resolving MIB names, happens at load time, never per poll) and then called every interval by
+the scheduler.
+
+A probe never lets a third-party exception escape: each protocol module converts its
+library's errors into this tree, most specific first, ``raise … from exc``::
+
+    ProbeError                      reason
+    ├── ProbeTimeout                timeout          no answer within the probe timeout
+    ├── Unreachable                 unreachable      no route, host down, parent link down
+    │   └── ConnectionRefused       refused          the port is closed
+    ├── AuthError                   auth             wrong community, v3 key, token …
+    ├── MalformedReply              malformed        the peer answered something we cannot parse
+    ├── NoSuchObject                no_such_object   the agent lacks what the profile asks for
+    ├── ServiceUnavailable          unavailable      reachable, but says it cannot serve (503)
+    ├── UnexpectedReply             unexpected       a well-formed answer that is not success
+    └── ProbeConfigError            config           the probe's parameters are unusable
+
+The ``reason`` values form the small, fixed set exported as
+``trunkwatch_probe_failure_info{reason=…}``; anything that is not a ProbeError is recorded by
+the scheduler as ``internal`` (a bug in a probe, logged with its traceback once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+
+__all__ = [
+    "REASONS",
+    "AuthError",
+    "ConnectionRefused",
+    "Family",
+    "MalformedReply",
+    "NoSuchObject",
+    "Probe",
+    "ProbeConfigError",
+    "ProbeError",
+    "ProbeFactory",
+    "ProbeParamsError",
+    "ProbeResult",
+    "ProbeTimeout",
+    "Sample",
+    "ServiceUnavailable",
+    "Target",
+    "UnexpectedReply",
+    "Unreachable",
+    "validate_params",
+]
+
+
+class ProbeError(Exception):
+    """A probe failed in a way worth recording; ``reason`` is one of REASONS."""
+
+    reason: ClassVar[str] = "error"
+
+
+class ProbeTimeout(ProbeError):
+    reason = "timeout"
+
+
+class Unreachable(ProbeError):
+    reason = "unreachable"
+
+
+class ConnectionRefused(Unreachable):
+    reason = "refused"
+
+
+class AuthError(ProbeError):
+    reason = "auth"
+
+
+class MalformedReply(ProbeError):
+    reason = "malformed"
+
+
+class NoSuchObject(ProbeError):
+    reason = "no_such_object"
+
+
+class ServiceUnavailable(ProbeError):
+    reason = "unavailable"
+
+
+class UnexpectedReply(ProbeError):
+    reason = "unexpected"
+
+
+class ProbeConfigError(ProbeError):
+    reason = "config"
+
+
+#: Every value ``trunkwatch_probe_failure_info`` can carry in its ``reason`` label.
+REASONS: tuple[str, ...] = (
+    "timeout",
+    "unreachable",
+    "refused",
+    "auth",
+    "malformed",
+    "no_such_object",
+    "unavailable",
+    "unexpected",
+    "config",
+    "error",
+    "internal",
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+MetricType = Literal["gauge", "counter", "histogram"]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: its exposition name, type and help text.
+
+    Families are created once (per probe module or profile) and shared by every sample, so a
+    sample costs a pointer, not a copy of its help text. Counter names end in ``_total``.
+    """
+
+    name: str
+    type: MetricType
+    help: str
+
+    def __post_init__(self) -> None:
+        if self.type == "counter" and not self.name.endswith("_total"):
+            raise ValueError(f"counter family {self.name!r} must end in _total")
+
+
+class Sample(NamedTuple):
+    """One value of one series. ``labels`` are the series' own labels, beyond the asset's.
+
+    ``suffix`` is empty except for histogram parts (``_bucket``, ``_sum``, ``_count``).
+    """
+
+    family: Family
+    value: float
+    labels: tuple[tuple[str, str], ...] = ()
+    suffix: str = ""
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    """What one successful run of a probe saw.
+
+    ``partial`` names the parts of the run that failed while the rest succeeded (an SNMP
+    subtree the agent would not serve, one of several SIP transports), each with a reason from
+    REASONS; the samples of the parts that worked are kept.
+    """
+
+    samples: list[Sample] = field(default_factory=list)
+    partial: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and with what a probe runs: the asset's address and resolved credentials.
+
+    ``secrets`` holds resolved secret values (community strings, keys); it is never logged and
+    its repr hides the values.
+    """
+
+    asset: str
+    host: str
+    port: int | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def secret(self, name: str) -> str | None:
+        return self.secrets.get(name)
+
+
+@runtime_checkable
+class Probe(Protocol):
+    """One configured check, ready to run against a target."""
+
+    async def run(self, target: Target) -> ProbeResult: ...
+
+
+class ProbeFactory(Protocol):
+    """A probe module's entry point: validate parameters and build a Probe.
+
+    ``params`` is the probe's mapping from the configuration without the scheduling keys
+    (``module``, ``name``, ``interval``, ``timeout``). It raises ``ProbeParamsError`` listing
+    every bad key at once.
+    """
+
+    def __call__(self, params: Mapping[str, Any], *, timeout: float) -> Probe: ...
+
+
+class ProbeParamsError(ValueError):
+    """Bad probe parameters: a list of (dotted key inside the probe's mapping, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {reason}" for key, reason in problems))
+
+
+def validate_params(model: type[M], params: Mapping[str, Any]) -> M:
+    """Validate a probe's parameters with its pydantic model, every problem at once."""
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(part) for part in err["loc"]) or "(probe)", err["msg"])
+            for err in exc.errors(include_url=False)
+        ]
+        raise ProbeParamsError(problems) from exc

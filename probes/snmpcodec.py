@@ -1,0 +1,592 @@
+"""BER encoder and decoder for SNMP v1/v2c messages, every PDU type in both directions.
+
+Shared by the poller (encode requests, decode responses) and the simulated agent (decode
+requests, encode responses and traps). Pure Python without pysnmp: decoding walks the datagram
+with index arithmetic over one ``bytes`` object, which is what makes polling thousands of
+agents affordable (pysnmp's pyasn1 codec is ~40x slower per varbind).
+
+Decisions worth knowing:
+
+- Lengths are definite (short or long form, at most 4 length bytes); the indefinite form,
+  which SNMP forbids (RFC 3417 §8), is rejected.
+- INTEGER values must fit Integer32. Counter32, Gauge32 and TimeTicks are unsigned 32-bit,
+  Counter64 unsigned 64-bit. Some agents encode a large unsigned value without the leading
+  zero byte, so it reads as negative; like net-snmp, such a value (at most 4 or 8 bytes) is
+  taken modulo 2^32 or 2^64 instead of being rejected.
+- A varbind value with a primitive tag not listed in ``Tag`` (e.g. NsapAddress 0x45) is kept
+  as raw bytes under its tag, so one odd column does not make a whole walk fail; it encodes
+  back unchanged.
+- The SNMPv1 Trap-PDU (0xA4) decodes into a ``Message`` whose ``trap_v1`` holds the
+  enterprise, agent address, generic and specific trap numbers and time stamp, with
+  ``request_id`` 0; encoding a TRAP_V1 message needs ``trap_v1`` set.
+- GETBULK, INFORM, TRAP_V2 and REPORT exist only in v2c; TRAP_V1 only in v1. Other
+  combinations are rejected both ways.
+- Every malformed input raises ``CodecError``; nothing else escapes ``decode_message``. When
+  the request-id was read before the fault, ``CodecError.request_id`` carries it so a client
+  can fail the matching request at once instead of letting it time out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import NamedTuple
+
+__all__ = [
+    "OID",
+    "CodecError",
+    "Message",
+    "PduType",
+    "Tag",
+    "TrapV1",
+    "VarBind",
+    "decode_message",
+    "encode_message",
+    "format_oid",
+    "parse_oid",
+]
+
+OID = tuple[int, ...]
+
+#: SNMP limits an OID to 128 sub-identifiers of 32 bits each (RFC 2578 §3.5).
+MAX_OID_LEN = 128
+MAX_SUBID = 0xFFFFFFFF
+
+
+class Tag(IntEnum):
+    """BER tags of the values a varbind can carry."""
+
+    INTEGER = 0x02
+    OCTET_STRING = 0x04
+    NULL = 0x05
+    OBJECT_IDENTIFIER = 0x06
+    IPADDRESS = 0x40
+    COUNTER32 = 0x41
+    GAUGE32 = 0x42
+    TIMETICKS = 0x43
+    OPAQUE = 0x44
+    COUNTER64 = 0x46
+    NO_SUCH_OBJECT = 0x80
+    NO_SUCH_INSTANCE = 0x81
+    END_OF_MIB_VIEW = 0x82
+
+
+class PduType(IntEnum):
+    """BER tags of the SNMP PDUs (context-specific, constructed)."""
+
+    GET = 0xA0
+    GETNEXT = 0xA1
+    RESPONSE = 0xA2
+    SET = 0xA3
+    TRAP_V1 = 0xA4
+    GETBULK = 0xA5
+    INFORM = 0xA6
+    TRAP_V2 = 0xA7
+    REPORT = 0xA8
+
+
+class VarBind(NamedTuple):
+    """One name/value pair. IpAddress is 4 bytes; NULL and the v2 exceptions are None."""
+
+    oid: OID
+    tag: int
+    value: int | bytes | OID | None
+
+
+class TrapV1(NamedTuple):
+    """The header fields of an SNMPv1 Trap-PDU (RFC 1157 §4.1.6)."""
+
+    enterprise: OID
+    agent_addr: bytes
+    generic_trap: int
+    specific_trap: int
+    timestamp: int
+
+
+@dataclass(slots=True)
+class Message:
+    """One SNMP v1/v2c message.
+
+    For GETBULK, ``error_status`` is non-repeaters and ``error_index`` max-repetitions, as on
+    the wire. The community is left out of the repr so a logged message never shows it.
+    """
+
+    version: int
+    community: bytes = field(repr=False)
+    pdu_type: int
+    request_id: int
+    error_status: int = 0
+    error_index: int = 0
+    varbinds: list[VarBind] = field(default_factory=list)
+    trap_v1: TrapV1 | None = None
+
+
+class CodecError(ValueError):
+    """The bytes are not a well-formed SNMP v1/v2c message, or a value cannot be encoded.
+
+    ``request_id`` is set when decoding failed after the request-id had been read.
+    """
+
+    def __init__(self, reason: str, request_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.request_id = request_id
+
+
+VERSION_V1 = 0
+VERSION_V2C = 1
+
+_V2_ONLY = frozenset({PduType.GETBULK, PduType.INFORM, PduType.TRAP_V2, PduType.REPORT})
+_PDU_TYPES = frozenset(int(t) for t in PduType)
+
+_INT32_MIN = -(1 << 31)
+_INT32_MAX = (1 << 31) - 1
+_U32_MAX = (1 << 32) - 1
+_U64_MAX = (1 << 64) - 1
+
+# Tags whose value is an empty body decoded to None.
+_EMPTY_TAGS = frozenset({0x05, 0x80, 0x81, 0x82})
+# Unsigned 32-bit application types.
+_U32_TAGS = frozenset({0x41, 0x42, 0x43})
+
+
+# ---------------------------------------------------------------------------------------------
+# OIDs in text
+
+
+def parse_oid(text: str) -> OID:
+    """Parse a dotted numeric OID, with or without the leading dot."""
+    body = text[1:] if text.startswith(".") else text
+    parts = body.split(".")
+    if not body or not all(part.isdigit() and part.isascii() for part in parts):
+        raise CodecError(f"not a numeric OID: {text!r}")
+    oid = tuple(int(part) for part in parts)
+    _check_oid(oid)
+    return oid
+
+
+def format_oid(oid: OID) -> str:
+    """The dotted form without a leading dot, e.g. ``1.3.6.1.2.1.1.3.0``."""
+    return ".".join(map(str, oid))
+
+
+def _check_oid(oid: OID) -> None:
+    """Reject OIDs that BER cannot carry: fewer than 2 arcs, a bad first pair, huge arcs."""
+    if len(oid) < 2:
+        raise CodecError(f"an OID needs at least 2 sub-identifiers, got {len(oid)}")
+    if len(oid) > MAX_OID_LEN:
+        raise CodecError(f"OID has {len(oid)} sub-identifiers, more than {MAX_OID_LEN}")
+    first, second = oid[0], oid[1]
+    if first > 2 or (first < 2 and second > 39):
+        raise CodecError(f"OID cannot start with {first}.{second}")
+    for sub in oid:
+        if not 0 <= sub <= MAX_SUBID:
+            raise CodecError(f"OID sub-identifier {sub} outside 0..{MAX_SUBID}")
+    if first == 2 and second > MAX_SUBID - 80:
+        raise CodecError(f"OID sub-identifier {second} too large after 2")
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+
+def _enc_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    if n < 0x100:
+        return bytes((0x81, n))
+    if n < 0x10000:
+        return bytes((0x82, n >> 8, n & 0xFF))
+    if n < 0x1000000:
+        return bytes((0x83, n >> 16, (n >> 8) & 0xFF, n & 0xFF))
+    raise CodecError(f"length {n} too large for an SNMP message")
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        return bytes((tag, n)) + body
+    return bytes((tag,)) + _enc_len(n) + body
+
+
+def _enc_signed(value: int) -> bytes:
+    # Minimal two's complement: one extra bit for the sign.
+    return value.to_bytes((value + (value < 0)).bit_length() // 8 + 1, "big", signed=True)
+
+
+def _enc_unsigned(value: int) -> bytes:
+    # A leading zero byte whenever the top bit would otherwise read as a sign.
+    return value.to_bytes(value.bit_length() // 8 + 1, "big")
+
+
+_oid_body_cache: dict[OID, bytes] = {}
+_OID_CACHE_MAX = 8192
+
+
+def _enc_oid_body(oid: OID) -> bytes:
+    body = _oid_body_cache.get(oid)
+    if body is not None:
+        return body
+    _check_oid(oid)
+    first = oid[0] * 40 + oid[1]
+    if first < 0x80 and max(oid[2:], default=0) < 0x80:
+        body = bytes((first, *oid[2:]))
+    else:
+        out = bytearray()
+        for sub in (first, *oid[2:]):
+            if sub < 0x80:
+                out.append(sub)
+                continue
+            chunk = [sub & 0x7F]
+            sub >>= 7
+            while sub:
+                chunk.append(0x80 | (sub & 0x7F))
+                sub >>= 7
+            out.extend(reversed(chunk))
+        body = bytes(out)
+    # Agents and pollers reuse the same few thousand OIDs; a full cache is simply reset.
+    if len(_oid_body_cache) >= _OID_CACHE_MAX:
+        _oid_body_cache.clear()
+    _oid_body_cache[oid] = body
+    return body
+
+
+def _enc_int_value(tag: int, value: object, lo: int, hi: int, name: str) -> bytes:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CodecError(f"{name} value must be an int, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise CodecError(f"{name} value {value!r} outside {lo}..{hi}")
+    return _tlv(tag, _enc_signed(value) if lo < 0 else _enc_unsigned(value))
+
+
+def _enc_value(tag: int, value: int | bytes | OID | None) -> bytes:
+    if tag == 0x04 or tag == 0x44:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise CodecError(f"value for tag 0x{tag:02x} must be bytes")
+        return _tlv(tag, bytes(value))
+    if tag == 0x02:
+        return _enc_int_value(tag, value, _INT32_MIN, _INT32_MAX, "INTEGER")
+    if tag in _U32_TAGS:
+        return _enc_int_value(tag, value, 0, _U32_MAX, Tag(tag).name)
+    if tag == 0x46:
+        return _enc_int_value(tag, value, 0, _U64_MAX, "COUNTER64")
+    if tag == 0x06:
+        if not isinstance(value, tuple):
+            raise CodecError("OBJECT IDENTIFIER value must be a tuple of ints")
+        return _tlv(0x06, _enc_oid_body(value))
+    if tag == 0x40:
+        if not isinstance(value, bytes | bytearray) or len(value) != 4:
+            raise CodecError("IpAddress value must be 4 bytes")
+        return bytes((0x40, 4)) + bytes(value)
+    if tag in _EMPTY_TAGS:
+        if value is not None:
+            raise CodecError(f"tag 0x{tag:02x} carries no value, got {type(value).__name__}")
+        return bytes((tag, 0))
+    if tag < 0 or tag > 0xFF or tag & 0x20 or tag & 0x1F == 0x1F:
+        raise CodecError(f"cannot encode value tag 0x{tag:x}")
+    if not isinstance(value, bytes | bytearray):
+        raise CodecError(f"value for unknown tag 0x{tag:02x} must be raw bytes")
+    return _tlv(tag, bytes(value))
+
+
+def _check_pdu_version(version: int, pdu_type: int, request_id: int | None) -> None:
+    if version not in (VERSION_V1, VERSION_V2C):
+        raise CodecError(f"unsupported SNMP version field {version}", request_id)
+    if pdu_type not in _PDU_TYPES:
+        raise CodecError(f"unknown PDU type 0x{pdu_type:02x}", request_id)
+    if version == VERSION_V1 and pdu_type in _V2_ONLY:
+        raise CodecError(f"{PduType(pdu_type).name} is not an SNMPv1 PDU", request_id)
+    if version == VERSION_V2C and pdu_type == PduType.TRAP_V1:
+        raise CodecError("TRAP_V1 is not an SNMPv2c PDU", request_id)
+
+
+def encode_message(msg: Message) -> bytes:
+    """Encode a message to the bytes of one UDP datagram."""
+    _check_pdu_version(msg.version, msg.pdu_type, None)
+    parts = []
+    for vb in msg.varbinds:
+        item = _tlv(0x06, _enc_oid_body(vb.oid)) + _enc_value(vb.tag, vb.value)
+        parts.append(_tlv(0x30, item))
+    varbinds = _tlv(0x30, b"".join(parts))
+    if msg.pdu_type == PduType.TRAP_V1:
+        trap = msg.trap_v1
+        if trap is None:
+            raise CodecError("a TRAP_V1 message needs its trap_v1 header")
+        header = (
+            _tlv(0x06, _enc_oid_body(trap.enterprise))
+            + _enc_value(0x40, trap.agent_addr)
+            + _enc_int_value(0x02, trap.generic_trap, _INT32_MIN, _INT32_MAX, "generic-trap")
+            + _enc_int_value(0x02, trap.specific_trap, _INT32_MIN, _INT32_MAX, "specific-trap")
+            + _enc_int_value(0x43, trap.timestamp, 0, _U32_MAX, "time-stamp")
+        )
+    else:
+        header = (
+            _enc_int_value(0x02, msg.request_id, _INT32_MIN, _INT32_MAX, "request-id")
+            + _enc_int_value(0x02, msg.error_status, _INT32_MIN, _INT32_MAX, "error-status")
+            + _enc_int_value(0x02, msg.error_index, _INT32_MIN, _INT32_MAX, "error-index")
+        )
+    if not isinstance(msg.community, bytes | bytearray):
+        raise CodecError("community must be bytes")
+    body = (
+        _tlv(0x02, _enc_signed(msg.version))
+        + _tlv(0x04, bytes(msg.community))
+        + _tlv(msg.pdu_type, header + varbinds)
+    )
+    return _tlv(0x30, body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+#
+# One pass over the datagram. Each element's end is checked against its parent's end, so
+# reading a header byte past a parent merely leads to that check failing; reading past the
+# whole buffer raises IndexError, which is turned into CodecError("truncated") at the top.
+
+
+def _long_len(data: bytes, pos: int, first: int) -> tuple[int, int]:
+    """Read a long-form length whose first byte ``first`` sits at ``pos - 1``."""
+    count = first & 0x7F
+    if count == 0:
+        raise CodecError("indefinite length is not allowed in SNMP")
+    if count > 4:
+        raise CodecError(f"length field of {count} bytes is too long")
+    end = pos + count
+    if end > len(data):
+        raise CodecError("truncated in a length field")
+    return int.from_bytes(data[pos:end], "big"), end
+
+
+def _header(data: bytes, pos: int, limit: int, want: int, what: str) -> tuple[int, int]:
+    """Check the tag at ``pos`` and return (content start, content end) inside ``limit``."""
+    tag = data[pos]
+    if tag != want:
+        raise CodecError(f"{what}: expected tag 0x{want:02x}, got 0x{tag:02x} at offset {pos}")
+    n = data[pos + 1]
+    start = pos + 2
+    if n >= 0x80:
+        n, start = _long_len(data, start, n)
+    end = start + n
+    if end > limit:
+        raise CodecError(f"{what}: length {n} at offset {pos} runs past its container")
+    return start, end
+
+
+def _int32(data: bytes, start: int, end: int, what: str) -> int:
+    if end == start:
+        raise CodecError(f"{what}: empty INTEGER")
+    if end - start > 5:
+        raise CodecError(f"{what}: INTEGER of {end - start} bytes is too long")
+    value = int.from_bytes(data[start:end], "big", signed=True)
+    if not _INT32_MIN <= value <= _INT32_MAX:
+        raise CodecError(f"{what}: INTEGER {value} outside Integer32")
+    return value
+
+
+def _unsigned(data: bytes, start: int, end: int, bits: int, what: str) -> int:
+    size = end - start
+    if size == 0:
+        raise CodecError(f"{what}: empty integer")
+    if size > bits // 8 + 1:
+        raise CodecError(f"{what}: integer of {size} bytes is too long")
+    value = int.from_bytes(data[start:end], "big", signed=True)
+    if value < 0:
+        if size > bits // 8:
+            raise CodecError(f"{what}: negative unsigned value")
+        value &= (1 << bits) - 1
+    elif value >> bits:
+        raise CodecError(f"{what}: value {value} does not fit {bits} bits")
+    return value
+
+
+def _oid(data: bytes, start: int, end: int) -> OID:
+    raw = data[start:end]
+    if not raw:
+        raise CodecError("empty OBJECT IDENTIFIER")
+    if raw.isascii():
+        # Fast path: every sub-identifier fits one byte, the common case.
+        first = raw[0]
+        if first < 40:
+            head: OID = (0, first)
+        elif first < 80:
+            head = (1, first - 40)
+        else:
+            head = (2, first - 80)
+        if len(raw) > MAX_OID_LEN - 1:
+            raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
+        return head + tuple(raw[1:])
+    subs: list[int] = []
+    value = 0
+    fresh = True
+    for byte in raw:
+        if fresh and byte == 0x80:
+            raise CodecError("OBJECT IDENTIFIER sub-identifier has a redundant leading byte")
+        value = (value << 7) | (byte & 0x7F)
+        if byte & 0x80:
+            fresh = False
+            continue
+        subs.append(value)
+        value = 0
+        fresh = True
+    if not fresh:
+        raise CodecError("OBJECT IDENTIFIER ends inside a sub-identifier")
+    first = subs[0]
+    if first < 40:
+        out = [0, first]
+    elif first < 80:
+        out = [1, first - 40]
+    else:
+        out = [2, first - 80]
+    out.extend(subs[1:])
+    if len(out) > MAX_OID_LEN:
+        raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
+    if max(out) > MAX_SUBID:
+        raise CodecError("OBJECT IDENTIFIER sub-identifier exceeds 32 bits")
+    return tuple(out)
+
+
+def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
+    """Decode the VarBindList content between ``pos`` and ``end``: the hot loop."""
+    out: list[VarBind] = []
+    append = out.append
+    while pos < end:
+        # varbind SEQUENCE
+        if data[pos] != 0x30:
+            raise CodecError(f"varbind: expected SEQUENCE, got 0x{data[pos]:02x} at offset {pos}")
+        n = data[pos + 1]
+        vstart = pos + 2
+        if n >= 0x80:
+            n, vstart = _long_len(data, vstart, n)
+        vend = vstart + n
+        if vend > end:
+            raise CodecError(f"varbind at offset {pos} runs past the varbind list")
+        # name
+        if data[vstart] != 0x06:
+            raise CodecError(f"varbind name: expected OID, got 0x{data[vstart]:02x}")
+        n = data[vstart + 1]
+        ostart = vstart + 2
+        if n >= 0x80:
+            n, ostart = _long_len(data, ostart, n)
+        oend = ostart + n
+        if oend > vend:
+            raise CodecError(f"varbind name at offset {vstart} runs past its varbind")
+        oid = _oid(data, ostart, oend)
+        # value
+        if oend >= vend:
+            raise CodecError(f"varbind at offset {pos} has no value")
+        tag = data[oend]
+        n = data[oend + 1]
+        start = oend + 2
+        if n >= 0x80:
+            n, start = _long_len(data, start, n)
+        stop = start + n
+        if stop != vend:
+            raise CodecError(f"varbind value at offset {oend} does not end its varbind")
+        value: int | bytes | OID | None
+        if tag == 0x04:
+            value = data[start:stop]
+        elif tag == 0x02:
+            value = _int32(data, start, stop, "varbind value")
+        elif tag in _U32_TAGS:
+            if 0 < n < 5 and data[start] < 0x80:
+                value = int.from_bytes(data[start:stop], "big")
+            else:
+                value = _unsigned(data, start, stop, 32, "varbind value")
+        elif tag == 0x06:
+            value = _oid(data, start, stop)
+        elif tag == 0x46:
+            value = _unsigned(data, start, stop, 64, "Counter64 value")
+        elif tag == 0x40:
+            if n != 4:
+                raise CodecError(f"IpAddress of {n} bytes at offset {oend}")
+            value = data[start:stop]
+        elif tag in _EMPTY_TAGS:
+            if n:
+                raise CodecError(f"tag 0x{tag:02x} at offset {oend} must be empty")
+            value = None
+        elif tag == 0x44:
+            value = data[start:stop]
+        elif tag & 0x20 or tag & 0x1F == 0x1F or tag == 0:
+            raise CodecError(f"varbind value tag 0x{tag:02x} at offset {oend} is not a value")
+        else:
+            value = data[start:stop]
+        append(VarBind(oid, tag, value))
+        pos = vend
+    return out
+
+
+def decode_message(data: bytes | bytearray | memoryview) -> Message:
+    """Decode one datagram; raise ``CodecError`` saying why if it is not a v1/v2c message."""
+    buf = data if type(data) is bytes else bytes(data)
+    request_id: int | None = None
+    try:
+        total = len(buf)
+        if total < 2:
+            raise CodecError("truncated: too short for a message")
+        start, end = _header_top(buf)
+        if end < total:
+            raise CodecError(f"{total - end} bytes of trailing garbage after the message")
+        pos, vend = _header(buf, start, end, 0x02, "version")
+        version = _int32(buf, pos, vend, "version")
+        if version == 3:
+            raise CodecError("SNMPv3 message: not handled by this codec")
+        pos, cend = _header(buf, vend, end, 0x04, "community")
+        community = buf[pos:cend]
+        pdu_type = buf[cend]
+        if pdu_type not in _PDU_TYPES:
+            raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {cend}")
+        pos, pdu_end = _header(buf, cend, end, pdu_type, "PDU")
+        if pdu_end != end:
+            raise CodecError("PDU does not end the message")
+        trap: TrapV1 | None = None
+        if pdu_type == 0xA4:
+            _check_pdu_version(version, pdu_type, None)
+            trap, pos = _trap_v1_header(buf, pos, pdu_end)
+            rid = error_status = error_index = 0
+        else:
+            pos, ie = _header(buf, pos, pdu_end, 0x02, "request-id")
+            rid = request_id = _int32(buf, pos, ie, "request-id")
+            _check_pdu_version(version, pdu_type, rid)
+            pos, se = _header(buf, ie, pdu_end, 0x02, "error-status")
+            error_status = _int32(buf, pos, se, "error-status")
+            pos, xe = _header(buf, se, pdu_end, 0x02, "error-index")
+            error_index = _int32(buf, pos, xe, "error-index")
+            pos = xe
+        pos, lend = _header(buf, pos, pdu_end, 0x30, "varbind list")
+        if lend != pdu_end:
+            raise CodecError("varbind list does not end the PDU")
+        varbinds = _varbinds(buf, pos, lend)
+    except CodecError as exc:
+        if exc.request_id is None:
+            exc.request_id = request_id
+        raise
+    except IndexError:
+        raise CodecError("truncated message", request_id) from None
+    return Message(version, community, pdu_type, rid, error_status, error_index, varbinds, trap)
+
+
+def _header_top(buf: bytes) -> tuple[int, int]:
+    if buf[0] != 0x30:
+        raise CodecError(f"not an SNMP message: starts with 0x{buf[0]:02x}, not SEQUENCE")
+    n = buf[1]
+    start = 2
+    if n >= 0x80:
+        n, start = _long_len(buf, start, n)
+    end = start + n
+    if end > len(buf):
+        raise CodecError(f"truncated: message says {end} bytes, datagram has {len(buf)}")
+    return start, end
+
+
+def _trap_v1_header(buf: bytes, pos: int, end: int) -> tuple[TrapV1, int]:
+    start, stop = _header(buf, pos, end, 0x06, "enterprise")
+    enterprise = _oid(buf, start, stop)
+    start, stop = _header(buf, stop, end, 0x40, "agent-addr")
+    if stop - start != 4:
+        raise CodecError(f"agent-addr of {stop - start} bytes")
+    agent_addr = buf[start:stop]
+    start, stop = _header(buf, stop, end, 0x02, "generic-trap")
+    generic = _int32(buf, start, stop, "generic-trap")
+    start, stop = _header(buf, stop, end, 0x02, "specific-trap")
+    specific = _int32(buf, start, stop, "specific-trap")
+    start, stop = _header(buf, stop, end, 0x43, "time-stamp")
+    timestamp = _unsigned(buf, start, stop, 32, "time-stamp")
+    return TrapV1(enterprise, agent_addr, generic, specific, timestamp), stop

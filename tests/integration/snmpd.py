@@ -1,0 +1,270 @@
+"""Start a real net-snmp ``snmpd`` on a free loopback port for tests and benches.
+
+``start_snmpd(tmp_path, extra_config=...)`` is a context manager yielding an ``SnmpdInstance``
+with the address, the v2c community and the v3 users it was configured with. The agent runs in
+the foreground with its own config only (``-C``), keeps its persistent state under
+``tmp_path`` (``SNMP_PERSISTENT_DIR``), and is always stopped on exit. ``extra_config`` lines
+(``extend``, ``pass``, ``trap2sink`` …) are appended to the generated ``snmpd.conf``.
+
+A missing ``snmpd`` binary is a failure with an install hint, never a skip: these tests are
+the proof that the SNMP layer talks to a real agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SNMPD", "SnmpdInstance", "SnmpdError", "V3User", "free_udp_port", "start_snmpd"]
+
+SNMPD = "/usr/sbin/snmpd"
+COMMUNITY = "tw-test-ro"
+START_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class V3User:
+    """A USM user as configured in snmpd (net-snmp names: ``SHA-256``, ``AES-256`` …)."""
+
+    name: str
+    auth_protocol: str
+    auth_key: str = field(repr=False)
+    priv_protocol: str
+    priv_key: str = field(repr=False)
+
+    def cli_args(self) -> list[str]:
+        """Options for ``snmpget``/``snmpbulkwalk`` to authenticate as this user (authPriv)."""
+        return [
+            "-v3",
+            "-l",
+            "authPriv",
+            "-u",
+            self.name,
+            "-a",
+            self.auth_protocol,
+            "-A",
+            self.auth_key,
+            "-x",
+            self.priv_protocol,
+            "-X",
+            self.priv_key,
+        ]
+
+
+#: The users every instance gets; all three combinations work with Debian's net-snmp 5.9.
+V3_USERS: tuple[V3User, ...] = (
+    V3User("tw-sha", "SHA", "tw-auth-sha1-key", "AES", "tw-priv-aes128"),
+    V3User("tw-sha256", "SHA-256", "tw-auth-sha256-key", "AES", "tw-priv-aes128b"),
+    V3User("tw-sha512", "SHA-512", "tw-auth-sha512-key", "AES-256", "tw-priv-aes256"),
+)
+
+
+class SnmpdError(RuntimeError):
+    """snmpd is missing, exited at start, or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class SnmpdInstance:
+    """A running snmpd: where it listens and the credentials it accepts."""
+
+    host: str
+    port: int
+    community: str = field(repr=False)
+    v3_users: tuple[V3User, ...]
+    workdir: Path
+    process: subprocess.Popen[bytes] = field(repr=False, compare=False)
+
+    @property
+    def address(self) -> str:
+        """The agent address as net-snmp's command-line tools want it."""
+        return f"udp:{self.host}:{self.port}"
+
+    def v3_user(self, auth_protocol: str) -> V3User:
+        """The configured user whose net-snmp auth protocol is ``auth_protocol`` (e.g. SHA)."""
+        for user in self.v3_users:
+            if user.auth_protocol == auth_protocol:
+                return user
+        raise KeyError(auth_protocol)
+
+    def tool_env(self) -> dict[str, str]:
+        """Environment for net-snmp tools: no MIB loading, state kept in the instance folder."""
+        env = dict(os.environ)
+        env["MIBS"] = ""
+        env["SNMP_PERSISTENT_DIR"] = str(self.workdir / "tools")
+        return env
+
+    def run_tool(self, tool: str, *args: str, timeout: float = 30.0) -> str:
+        """Run e.g. ``snmpget`` against this agent (v2c unless args say otherwise)."""
+        if not any(arg.startswith("-v") for arg in args):
+            args = ("-v2c", "-c", self.community, *args)
+        proc = subprocess.run(
+            [tool, *_split_target(args, self.address)],
+            capture_output=True,
+            env=self.tool_env(),
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SnmpdError(
+                f"{tool} exited {proc.returncode}: {proc.stderr.decode(errors='replace')[-500:]}"
+            )
+        return proc.stdout.decode("utf-8", errors="replace")
+
+
+def _split_target(args: tuple[str, ...], address: str) -> list[str]:
+    """Place the agent address after the options and before the OIDs.
+
+    OIDs are the trailing arguments that look numeric (``1.3.6…`` or ``.1.3.6…``).
+    """
+    cut = len(args)
+    while cut > 0 and args[cut - 1].lstrip(".")[:1].isdigit():
+        cut -= 1
+    return [*args[:cut], address, *args[cut:]]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port that was free a moment ago (the agent binding it may still race others)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _config(community: str, users: tuple[V3User, ...], extra: str) -> str:
+    lines = [
+        "# generated by tests/integration/snmpd.py",
+        f"rocommunity {community} 127.0.0.1",
+        "dontLogTCPWrappersConnects yes",
+        "sysLocation trunkwatch test rack",
+        "sysContact noc@example.org",
+        "sysName tw-snmpd",
+    ]
+    for user in users:
+        lines.append(
+            f'createUser {user.name} {user.auth_protocol} "{user.auth_key}" '
+            f'{user.priv_protocol} "{user.priv_key}"'
+        )
+        lines.append(f"rouser {user.name} authpriv")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"
+
+
+def _answers(instance: SnmpdInstance) -> bool:
+    proc = subprocess.run(
+        [
+            "snmpget",
+            "-v2c",
+            "-c",
+            instance.community,
+            "-t",
+            "0.3",
+            "-r",
+            "0",
+            "-On",
+            instance.address,
+            "1.3.6.1.2.1.1.3.0",
+        ],
+        capture_output=True,
+        env=instance.tool_env(),
+        timeout=5,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[-2000:]
+    except OSError:
+        return "(no log)"
+
+
+@contextlib.contextmanager
+def start_snmpd(
+    tmp_path: Path,
+    extra_config: str = "",
+    *,
+    community: str = COMMUNITY,
+    v3_users: tuple[V3User, ...] = V3_USERS,
+    host: str = "127.0.0.1",
+    name: str = "snmpd",
+) -> Iterator[SnmpdInstance]:
+    """Run snmpd on a free port of ``host`` until the block ends; fail clearly if it cannot.
+
+    ``name`` names the instance's folder under ``tmp_path``, so one test can run several.
+    """
+    if not Path(SNMPD).is_file() or shutil.which("snmpget") is None:
+        raise SnmpdError(
+            f"{SNMPD} or snmpget not found: install Debian's snmpd and snmp packages "
+            "(apt-get install -y snmpd snmp)"
+        )
+    workdir = tmp_path / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "snmpd.conf"
+    conf.write_text(_config(community, v3_users, extra_config))
+    env = dict(os.environ)
+    env["SNMP_PERSISTENT_DIR"] = str(workdir / "persist")
+    env["MIBS"] = ""
+    last_error = "not started"
+    # The free port can be taken between our probe and snmpd's bind: try a few ports.
+    for _attempt in range(3):
+        port = free_udp_port(host)
+        log_path = workdir / f"snmpd-{port}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    SNMPD,
+                    "-f",
+                    "-Lo",
+                    "-C",
+                    "-c",
+                    str(conf),
+                    "-p",
+                    str(workdir / "snmpd.pid"),
+                    f"udp:{host}:{port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        instance = SnmpdInstance(host, port, community, v3_users, workdir, proc)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while proc.poll() is None and time.monotonic() < deadline:
+                if _answers(instance):
+                    break
+                time.sleep(0.05)
+            else:
+                last_error = (
+                    f"snmpd exited with {proc.returncode}"
+                    if proc.poll() is not None
+                    else f"snmpd did not answer within {START_TIMEOUT_S:.0f} s"
+                )
+                last_error += f"; log:\n{_log_tail(log_path)}"
+                _stop(proc)
+                continue
+            yield instance
+            return
+        finally:
+            _stop(proc)
+    raise SnmpdError(f"could not start snmpd on {host}: {last_error}")
