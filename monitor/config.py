@@ -220,32 +220,50 @@ def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Proble
         yield smap.problem(loc, reason)
 
 
-def _cross_checks(model: ConfigModel, smap: SourceMap, base: Path) -> Iterator[Problem]:
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where the validated lists' items stand in the document, and the ids of items that
+    failed validation (so references to them are not reported a second time)."""
+
+    sites: list[int]
+    assets: list[int]
+    broken_site_ids: frozenset[str] = frozenset()
+    broken_asset_ids: frozenset[str] = frozenset()
+
+
+def _cross_checks(
+    model: ConfigModel, smap: SourceMap, base: Path, origin: _Origin
+) -> Iterator[Problem]:
     from probes import UnknownProbeModule, load_factory
     from probes.base import ProbeParamsError
 
-    site_ids: dict[str, int] = {}
+    site_ids: dict[str, int] = dict.fromkeys(origin.broken_site_ids, -1)
     for i, site in enumerate(model.sites):
         if site.id in site_ids:
-            yield smap.problem(("sites", i, "id"), f"duplicate site id {site.id!r}")
+            yield smap.problem(("sites", origin.sites[i], "id"), f"duplicate site id {site.id!r}")
         site_ids.setdefault(site.id, i)
-    asset_index: dict[str, int] = {}
+    asset_index: dict[str, int] = dict.fromkeys(origin.broken_asset_ids, -1)
     for i, asset in enumerate(model.assets):
         if asset.id in asset_index:
-            yield smap.problem(("assets", i, "id"), f"duplicate asset id {asset.id!r}")
+            yield smap.problem(
+                ("assets", origin.assets[i], "id"), f"duplicate asset id {asset.id!r}"
+            )
         asset_index.setdefault(asset.id, i)
 
     for i, site in enumerate(model.sites):
+        at = ("sites", origin.sites[i])
         if site.parent is not None and site.parent not in site_ids:
-            yield smap.problem(("sites", i, "parent"), f"no site {site.parent!r}")
+            yield smap.problem((*at, "parent"), f"no site {site.parent!r}")
         if site.backhaul is not None and site.backhaul not in asset_index:
-            yield smap.problem(("sites", i, "backhaul"), f"no asset {site.backhaul!r}")
-    parents = {s.id: s.parent for s in model.sites}
+            yield smap.problem((*at, "backhaul"), f"no asset {site.backhaul!r}")
+    parents = {s.id: s.parent for s in reversed(model.sites)}  # the first of a duplicate wins
     for i, site in enumerate(model.sites):
+        if site_ids.get(site.id) != i:
+            continue  # a duplicate, already reported
         seen, cur = {site.id}, site.parent
         while cur is not None and cur in parents:
             if cur in seen:
-                yield smap.problem(("sites", i, "parent"), "parent chain loops back")
+                yield smap.problem(("sites", origin.sites[i], "parent"), "parent chain loops back")
                 break
             seen.add(cur)
             cur = parents[cur]
@@ -258,7 +276,7 @@ def _cross_checks(model: ConfigModel, smap: SourceMap, base: Path) -> Iterator[P
                 yield smap.problem(("credentials", name, key), str(exc))
 
     for i, asset in enumerate(model.assets):
-        where: tuple[str | int, ...] = ("assets", i)
+        where: tuple[str | int, ...] = ("assets", origin.assets[i])
         if asset.site not in site_ids:
             yield smap.problem((*where, "site"), f"no site {asset.site!r}")
         if asset.parent is not None:
@@ -334,6 +352,43 @@ def _split_address(address: str) -> tuple[str, int | None]:
 split_address = _split_address
 
 
+def _check_remainder(
+    document: dict[str, Any], exc: ValidationError, smap: SourceMap, base: Path
+) -> list[Problem]:
+    """Cross-check the parts of a document that passed validation when others did not."""
+    broken: dict[str, set[int]] = {"sites": set(), "assets": set()}
+    pruned = dict(document)
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = err["loc"]
+        if len(loc) >= 2 and loc[0] in broken and isinstance(loc[1], int):
+            broken[str(loc[0])].add(loc[1])
+        elif loc:
+            pruned.pop(str(loc[0]), None)  # a broken section: fall back to its defaults
+    kept: dict[str, list[int]] = {}
+    broken_ids: dict[str, frozenset[str]] = {}
+    for section, bad in broken.items():
+        items = document.get(section)
+        if not isinstance(items, list):
+            kept[section] = []
+            continue
+        kept[section] = [i for i in range(len(items)) if i not in bad]
+        pruned[section] = [items[i] for i in kept[section]]
+        broken_ids[section] = frozenset(
+            str(items[i]["id"]) for i in bad if isinstance(items[i], dict) and "id" in items[i]
+        )
+    try:
+        model = ConfigModel.model_validate(pruned)
+    except ValidationError:
+        return []  # nothing more can be said reliably
+    origin = _Origin(
+        kept["sites"],
+        kept["assets"],
+        broken_ids.get("sites", frozenset()),
+        broken_ids.get("assets", frozenset()),
+    )
+    return list(_cross_checks(model, smap, base, origin))
+
+
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a configuration file. Raises ConfigError listing every
     problem."""
@@ -341,12 +396,16 @@ def load_config(path: str | Path) -> Config:
     document, smap = load_yaml(path)
     if not isinstance(document, dict):
         raise ConfigError([Problem(str(path), 1, "(document)", "expected a mapping")])
+    base = path.resolve().parent
     try:
         model = ConfigModel.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(list(_pydantic_problems(exc, smap))) from None
-    base = path.resolve().parent
-    problems = list(_cross_checks(model, smap, base))
+        # Report the shape errors, then check what remains valid, so one run lists them all.
+        problems = list(_pydantic_problems(exc, smap))
+        problems += _check_remainder(document, exc, smap, base)
+        raise ConfigError(problems) from None
+    origin = _Origin(list(range(len(model.sites))), list(range(len(model.assets))))
+    problems = list(_cross_checks(model, smap, base, origin))
     if problems:
         raise ConfigError(problems)
     secrets = {

@@ -91,9 +91,10 @@ class _Builder:
                 if not isinstance(key, str | int):
                     key = str(key)
                 child = (*path, key)
+                line = key_node.start_mark.line + 1
                 if key in out:
-                    raise ConfigError([smap.problem(child, "duplicate key")])
-                smap.key_lines[child] = key_node.start_mark.line + 1
+                    raise ConfigError([Problem(smap.file, line, format_path(child), "duplicate key")])
+                smap.key_lines[child] = line
                 out[key] = self.build(value_node, child)
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -109,9 +110,9 @@ def load_yaml(path: Path) -> tuple[Any, SourceMap]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([Problem(name, 0, "(file)", f"cannot read: {exc.strerror}")]) from exc
+        raise ConfigError([Problem(name, 1, "(file)", f"cannot read: {exc.strerror}")]) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(name, 0, "(file)", "not UTF-8 text")]) from exc
+        raise ConfigError([Problem(name, 1, "(file)", "not UTF-8 text")]) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SNMPD", "SnmpdInstance", "SnmpdError", "V3User", "free_udp_port", "start_snmpd"]
+__all__ = ["SNMPD", "SnmpdError", "SnmpdInstance", "V3User", "free_udp_port", "start_snmpd"]
 
 SNMPD = "/usr/sbin/snmpd"
 COMMUNITY = "tw-test-ro"

@@ -1,0 +1,646 @@
+"""Scheduler bench: how many assets one core carries with the real scheduler and exporter.
+
+For each fleet size N, a fresh process pinned to one CPU builds N assets with one cheap probe
+each, runs the real ``Scheduler`` on the system clock with the real ``Exposition`` subscribed
+to its store and a scrape every 15 s, and reports scheduler lag (p50 / p99 / max), the
+skipped-run ratio, CPU per probe run (scheduler and probe apart from scrape rendering) and
+peak memory. The TCP targets are listeners on 127.0.0.0/8 in a separate process that accept
+and close, so their CPU is not counted against the monitor.
+
+    python -m bench.scheduler                        # 1k, 5k, 10k assets, 60 s interval
+    python -m bench.scheduler --assets 1000,5000 --duration 70
+    python -m bench.scheduler --probe null           # scheduler overhead without sockets
+    python -m bench.scheduler --quick                # smoke check: 200 assets, 2 s, 5 s
+
+Goal, reported and never asserted: 10,000 assets at a 60 s interval with p99 lag < 1 s and
+no skipped runs. The exit status is non-zero only when a run did not measure what it should
+(no runs, probe failures, lags that disagree with the scheduler's own histogram).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from monitor.clock import SystemClock
+from monitor.config import DefaultsConfig, LimitsConfig
+from monitor.exporter import Exposition
+from monitor.inventory import Asset, Inventory, Job, Site
+from monitor.results import ResultStore
+from monitor.scheduler import Scheduler
+from probes import load_factory
+from probes.base import Family, Probe, ProbeResult, Sample, Target
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ASSETS_PER_SITE = 50
+GOAL_ASSETS = 10_000
+GOAL_INTERVAL = 60.0
+GOAL_P99_LAG = 1.0
+#: Longest the dispatcher may take to stop once cancelled before the run counts as broken.
+STOP_GRACE_SECONDS = 10.0
+FLEET_START_SECONDS = 30.0
+
+ProbeKind = Literal["tcp", "null"]
+
+NULL_VALUE = Family(
+    "trunkwatch_bench_null_seconds", "gauge", "A fixed value from the bench's no-op probe."
+)
+
+
+# -- the fleet: loopback listeners in their own process ---------------------------------------
+
+
+class _Hangup(asyncio.Protocol):
+    """Accept and close at once: the cheapest peer a TCP connect probe can have."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+def host_address(index: int) -> str:
+    """The index-th bench device address in 127.0.0.0/8, skipping .0 and .255."""
+    return f"127.0.{index // 254}.{index % 254 + 1}"
+
+
+async def _serve_fleet(hosts: int, conn: Connection, lifetime: float) -> None:
+    loop = asyncio.get_running_loop()
+    servers: list[asyncio.Server] = []
+    try:
+        addresses: list[tuple[str, int]] = []
+        for index in range(hosts):
+            host = host_address(index)
+            server = await loop.create_server(_Hangup, host, 0, backlog=1024)
+            servers.append(server)
+            addresses.append((host, server.sockets[0].getsockname()[1]))
+        conn.send(addresses)
+        stop = asyncio.Event()
+        # Anything from the parent, or its end of the pipe closing, means stop.
+        loop.add_reader(conn.fileno(), stop.set)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(lifetime):
+                await stop.wait()
+    finally:
+        for server in servers:
+            server.close()
+
+
+def serve_fleet(hosts: int, cpu: int | None, conn: Connection, lifetime: float) -> None:
+    """Process entry: listen on ``hosts`` loopback addresses until told to stop."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    asyncio.run(_serve_fleet(hosts, conn, lifetime))
+
+
+@contextlib.contextmanager
+def fleet(hosts: int, cpu: int | None, lifetime: float) -> Iterator[list[tuple[str, int]]]:
+    """Start the listeners in a child process; yields their (host, port) addresses."""
+    ctx = get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    process = ctx.Process(
+        target=serve_fleet, args=(hosts, cpu, theirs, lifetime), name="bench-fleet", daemon=True
+    )
+    process.start()
+    theirs.close()
+    try:
+        if not ours.poll(FLEET_START_SECONDS):
+            raise RuntimeError(f"the fleet did not start within {FLEET_START_SECONDS:g} s")
+        addresses: list[tuple[str, int]] = ours.recv()
+        yield addresses
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        ours.close()
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+
+
+# -- the monitored estate -----------------------------------------------------------------------
+
+
+class NullProbe:
+    """Answers at once without I/O, with one sample shaped like the TCP probe's, so a run
+    costs the scheduler, the store and the exposition and nothing else."""
+
+    async def run(self, target: Target) -> ProbeResult:
+        return ProbeResult([Sample(NULL_VALUE, 0.000123)])
+
+
+def build_bench_inventory(
+    n: int,
+    probe: ProbeKind,
+    addresses: Sequence[tuple[str, int | None]],
+    interval: float,
+    timeout: float,
+) -> Inventory:
+    """N assets in sites of 50, one probe each, spread round-robin over ``addresses``."""
+    tcp = load_factory("tcp")
+    sites: dict[str, Site] = {}
+    assets: dict[str, Asset] = {}
+    jobs: list[Job] = []
+    for i in range(n):
+        site_id = f"bench-site-{i // ASSETS_PER_SITE:04d}"
+        if site_id not in sites:
+            sites[site_id] = Site(
+                site_id, f"Bench site {i // ASSETS_PER_SITE}", None, None, None, None, None
+            )
+        host, port = addresses[i % len(addresses)]
+        asset_id = f"bench-{i:05d}"
+        asset = Asset(
+            id=asset_id,
+            site=site_id,
+            system="network",
+            kind="switch",
+            name=asset_id,
+            target=Target(asset_id, host, port),
+            parent=None,
+        )
+        assets[asset_id] = asset
+        instance: Probe = tcp({}, timeout=timeout) if probe == "tcp" else NullProbe()
+        jobs.append(
+            Job(
+                asset,
+                probe,
+                probe,
+                interval,
+                timeout,
+                instance,
+                fingerprint=f"{host}:{port}/{probe}",
+            )
+        )
+    return Inventory(MappingProxyType(sites), MappingProxyType(assets), tuple(jobs))
+
+
+# -- one measurement ------------------------------------------------------------------------------
+
+
+class MeasuredScheduler(Scheduler):
+    """The real scheduler, keeping every lag it observes so that percentiles are exact rather
+    than bucket bounds. The count is checked against the scheduler's own histogram."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lags: list[float] = []
+
+    async def _execute(self, job: Job, due: float) -> None:
+        self.lags.append(max(0.0, self.clock.monotonic() - due))
+        await super()._execute(job, due)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    assets: int
+    probe: ProbeKind
+    interval: float
+    timeout: float
+    duration: float
+    scrape_every: float
+    concurrency: int
+    per_device: int
+    addresses: tuple[tuple[str, int | None], ...]
+    cpu: int | None
+    profile_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeCost:
+    render_cpu: float
+    body_cpu: float
+    wall: float
+    samples: int
+    body_bytes: int
+
+
+@dataclass(slots=True)
+class Measurement:
+    assets: int
+    probe: str
+    interval: float
+    duration: float
+    pid: int
+    due: int
+    runs: int
+    failures: int
+    skipped: int
+    not_started: int
+    skipped_ratio: float
+    lag_p50: float
+    lag_p99: float
+    lag_max: float
+    lag_observations: int
+    install_cpu: float
+    cpu_total: float
+    cpu_scrape: float
+    cpu_per_run_us: float
+    core_share: float
+    scrapes: int
+    scrape_samples: int
+    scrape_bytes: int
+    render_us_per_sample: float
+    scrape_us_per_sample: float
+    scrape_wall_max_ms: float
+    rss_before_mib: float
+    peak_rss_mib: float
+    problems: list[str] = field(default_factory=list)
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence; NaN when it is empty."""
+    if not ordered:
+        return math.nan
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def due_between(jobs: Sequence[Job], start: float, end: float) -> int:
+    """How many runs fall due in (start, end]: each job is due at offset + k·interval."""
+    total = 0
+    for job in jobs:
+        phase = job.offset
+        total += math.floor((end - phase) / job.interval) - math.floor(
+            (start - phase) / job.interval
+        )
+    return total
+
+
+def scrape(registry: CollectorRegistry, exposition: Exposition) -> ScrapeCost:
+    """Build a /metrics body the way the HTTP handler does, timing the results part apart."""
+    wall0 = time.perf_counter()
+    cpu0 = time.process_time()
+    text = exposition.render()
+    cpu1 = time.process_time()
+    body = generate_latest(registry) + text.encode()
+    cpu2 = time.process_time()
+    wall = time.perf_counter() - wall0
+    samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    return ScrapeCost(cpu1 - cpu0, cpu2 - cpu0, wall, samples, len(body))
+
+
+def _rss_peak_mib() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sample(registry: CollectorRegistry, name: str, labels: dict[str, str] | None = None) -> float:
+    return registry.get_sample_value(name, labels or {}) or 0.0
+
+
+async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
+    clock = SystemClock()
+    registry = CollectorRegistry()
+    store = ResultStore()
+    exposition = Exposition(store)
+    scheduler = MeasuredScheduler(
+        store, registry, concurrency=spec.concurrency, per_device=spec.per_device, clock=clock
+    )
+    inventory = build_bench_inventory(
+        spec.assets, spec.probe, spec.addresses, spec.interval, spec.timeout
+    )
+    install0 = time.process_time()
+    exposition.set_inventory(inventory)
+    window_start = clock.monotonic()
+    scheduler.set_inventory(inventory)
+    install_cpu = time.process_time() - install0
+
+    scrapes: list[ScrapeCost] = []
+    profiler = cProfile.Profile() if spec.profile_to else None
+    async with asyncio.timeout(spec.duration + STOP_GRACE_SECONDS), asyncio.TaskGroup() as tg:
+        if profiler is not None:
+            profiler.enable()
+        cpu_start = time.process_time()
+        dispatcher = tg.create_task(scheduler.run(), name="scheduler")
+        deadline = window_start + spec.duration
+        next_scrape = window_start + spec.scrape_every
+        for _ in range(int(spec.duration // spec.scrape_every)):
+            await clock.sleep_until(next_scrape)
+            scrapes.append(scrape(registry, exposition))
+            next_scrape += spec.scrape_every
+        await clock.sleep_until(deadline)
+        cpu_total = time.process_time() - cpu_start
+        window_end = clock.monotonic()
+        if profiler is not None:
+            profiler.disable()
+        lags = sorted(scheduler.lags)
+        runs = sum(
+            _sample(
+                registry, "trunkwatch_scheduler_runs_total", {"module": spec.probe, "outcome": o}
+            )
+            for o in ("success", "failure", "timeout", "internal")
+        )
+        successes = _sample(
+            registry,
+            "trunkwatch_scheduler_runs_total",
+            {"module": spec.probe, "outcome": "success"},
+        )
+        skipped = int(
+            _sample(registry, "trunkwatch_scheduler_skipped_runs_total", {"module": spec.probe})
+        )
+        histogram_count = int(_sample(registry, "trunkwatch_scheduler_lag_seconds_count"))
+        dispatcher.cancel()
+    if profiler is not None and spec.profile_to:
+        profiler.dump_stats(spec.profile_to)
+
+    due = due_between(inventory.jobs, window_start, window_end)
+    started = len(lags)
+    cpu_scrape = sum(s.body_cpu for s in scrapes)
+    scrape_samples = sum(s.samples for s in scrapes)
+    problems: list[str] = []
+    if runs == 0:
+        problems.append("no run finished")
+    if runs != successes:
+        problems.append(f"{int(runs - successes)} runs failed: the targets are not what we measure")
+    if started != histogram_count:
+        problems.append(
+            f"{started} lags collected but the scheduler observed {histogram_count}: "
+            "the lag hook no longer matches the scheduler"
+        )
+    return Measurement(
+        assets=spec.assets,
+        probe=spec.probe,
+        interval=spec.interval,
+        duration=window_end - window_start,
+        pid=os.getpid(),
+        due=due,
+        runs=int(runs),
+        failures=int(runs - successes),
+        skipped=skipped,
+        not_started=max(0, due - started - skipped),
+        skipped_ratio=skipped / due if due else 0.0,
+        lag_p50=percentile(lags, 50),
+        lag_p99=percentile(lags, 99),
+        lag_max=lags[-1] if lags else math.nan,
+        lag_observations=started,
+        install_cpu=install_cpu,
+        cpu_total=cpu_total,
+        cpu_scrape=cpu_scrape,
+        cpu_per_run_us=(cpu_total - cpu_scrape) / runs * 1e6 if runs else math.nan,
+        core_share=(cpu_total - cpu_scrape) / (window_end - window_start),
+        scrapes=len(scrapes),
+        scrape_samples=scrapes[-1].samples if scrapes else 0,
+        scrape_bytes=scrapes[-1].body_bytes if scrapes else 0,
+        render_us_per_sample=(
+            sum(s.render_cpu for s in scrapes) / scrape_samples * 1e6
+            if scrape_samples
+            else math.nan
+        ),
+        scrape_us_per_sample=cpu_scrape / scrape_samples * 1e6 if scrape_samples else math.nan,
+        scrape_wall_max_ms=max((s.wall for s in scrapes), default=math.nan) * 1e3,
+        rss_before_mib=rss_before,
+        peak_rss_mib=_rss_peak_mib(),
+        problems=problems,
+    )
+
+
+def measure(spec: RunSpec) -> Measurement:
+    """Process entry: one fleet size, measured in a fresh process so that peak memory and
+    collector state belong to this N alone."""
+    if spec.cpu is not None:
+        os.sched_setaffinity(0, {spec.cpu})
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print(
+        f"  {spec.assets} assets: measuring in pid {os.getpid()} for {spec.duration:g} s",
+        flush=True,
+    )
+    return asyncio.run(_measure(spec, _rss_peak_mib()))
+
+
+# -- orchestration and report ---------------------------------------------------------------------
+
+
+def _cpus() -> tuple[int | None, int | None]:
+    """(CPU for the monitor, CPU for the fleet); None where affinity is not available."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[0], allowed[1] if len(allowed) > 1 else allowed[0]
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1e3:.2f}"
+
+
+def _us(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+COLUMNS = (
+    ("assets", "{m.assets}"),
+    ("due", "{m.due}"),
+    ("runs", "{m.runs}"),
+    ("fail", "{m.failures}"),
+    ("skipped", "{m.skipped} ({pct_skipped})"),
+    ("not started", "{m.not_started}"),
+    ("lag p50 ms", "{p50}"),
+    ("lag p99 ms", "{p99}"),
+    ("lag max ms", "{lmax}"),
+    ("CPU µs/run", "{per_run}"),
+    ("core %", "{core:.1f}"),
+    ("render µs/sample", "{render}"),
+    ("scrape ms", "{scrape_ms}"),
+    ("series", "{m.scrape_samples}"),
+    ("peak RSS MiB", "{m.peak_rss_mib:.0f}"),
+)
+
+
+def table(results: Sequence[Measurement]) -> str:
+    rows = [[title for title, _ in COLUMNS]]
+    for m in results:
+        values = {
+            "m": m,
+            "pct_skipped": f"{m.skipped_ratio:.2%}",
+            "p50": _ms(m.lag_p50),
+            "p99": _ms(m.lag_p99),
+            "lmax": _ms(m.lag_max),
+            "per_run": _us(m.cpu_per_run_us),
+            "core": m.core_share * 100,
+            "render": _us(m.render_us_per_sample),
+            "scrape_ms": _ms(m.cpu_scrape / m.scrapes if m.scrapes else math.nan),
+        }
+        rows.append([fmt.format(**values) for _, fmt in COLUMNS])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def goal_verdict(results: Sequence[Measurement]) -> dict[str, Any]:
+    """The goal as a measured statement; None for 'met' when no run matched its conditions."""
+    at_goal = [m for m in results if m.assets >= GOAL_ASSETS and m.interval == GOAL_INTERVAL]
+    if not at_goal:
+        return {"met": None, "why": f"no run with {GOAL_ASSETS} assets at {GOAL_INTERVAL:g} s"}
+    m = at_goal[0]
+    met = m.lag_p99 < GOAL_P99_LAG and m.skipped == 0 and m.not_started == 0
+    return {
+        "met": met,
+        "why": (
+            f"{m.assets} assets at {m.interval:g} s: p99 lag {m.lag_p99 * 1e3:.2f} ms "
+            f"(goal < {GOAL_P99_LAG * 1e3:.0f} ms), {m.skipped} skipped, "
+            f"{m.not_started} not started"
+        ),
+    }
+
+
+def _json_safe(record: dict[str, Any]) -> dict[str, Any]:
+    """NaN (a quantity with nothing to measure) becomes null: JSON has no NaN."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    limits, defaults = LimitsConfig(), DefaultsConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scheduler", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--assets",
+        default="1000,5000,10000",
+        help="comma-separated fleet sizes, each measured in a fresh process (default: %(default)s)",
+    )
+    parser.add_argument("--probe", choices=("tcp", "null"), default="tcp")
+    parser.add_argument("--interval", type=float, default=defaults.interval, help="seconds")
+    parser.add_argument(
+        "--duration", type=float, default=90.0, help="seconds per fleet size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="probe timeout (default: min(10, interval))"
+    )
+    parser.add_argument("--scrape-every", type=float, default=15.0, help="seconds")
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=64,
+        help="distinct loopback devices the assets are spread over (default: %(default)s)",
+    )
+    parser.add_argument("--concurrency", type=int, default=limits.concurrency)
+    parser.add_argument("--per-device", type=int, default=limits.per_device)
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile each run into bench/results/*.pstats"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke check: 200 assets, 2 s interval, 5 s, scrape every 2 s",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.assets, args.interval, args.duration, args.scrape_every = "200", 2.0, 5.0, 2.0
+    try:
+        args.sizes = [int(part) for part in args.assets.split(",") if part.strip()]
+    except ValueError:
+        parser.error(f"--assets: expected comma-separated integers, got {args.assets!r}")
+    if not args.sizes or min(args.sizes) < 1:
+        parser.error("--assets: at least one fleet size, each at least 1")
+    if args.interval <= 0 or args.duration <= 0 or args.scrape_every <= 0:
+        parser.error("--interval, --duration and --scrape-every must be positive")
+    if not 1 <= args.hosts <= 254 * 254:
+        parser.error("--hosts: between 1 and 64516")
+    if args.timeout is None:
+        args.timeout = min(defaults.timeout, args.interval)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    monitor_cpu, fleet_cpu = _cpus()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    print(
+        f"scheduler bench: probe={args.probe} interval={args.interval:g}s "
+        f"duration={args.duration:g}s scrape every {args.scrape_every:g}s hosts={args.hosts} "
+        f"concurrency={args.concurrency} per_device={args.per_device} "
+        f"monitor cpu={monitor_cpu} fleet cpu={fleet_cpu if args.probe == 'tcp' else '-'}",
+        flush=True,
+    )
+    lifetime = len(args.sizes) * (args.duration + 60.0) + 60.0
+    with contextlib.ExitStack() as stack:
+        if args.probe == "tcp":
+            listening = stack.enter_context(fleet(args.hosts, fleet_cpu, lifetime))
+            addresses: list[tuple[str, int | None]] = list(listening)
+        else:
+            addresses = [(host_address(i), None) for i in range(args.hosts)]
+        results: list[Measurement] = []
+        for n in args.sizes:
+            spec = RunSpec(
+                assets=n,
+                probe=args.probe,
+                interval=args.interval,
+                timeout=args.timeout,
+                duration=args.duration,
+                scrape_every=args.scrape_every,
+                concurrency=args.concurrency,
+                per_device=args.per_device,
+                addresses=tuple(addresses),
+                cpu=monitor_cpu,
+                profile_to=(
+                    str(RESULTS_DIR / f"scheduler-{stamp}-{n}.pstats") if args.profile else None
+                ),
+            )
+            # A fresh process per fleet size: peak RSS and collector state are this N's alone.
+            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+                results.append(pool.submit(measure, spec).result())
+
+    print()
+    print(table(results))
+    verdict = goal_verdict(results)
+    state = {True: "met", False: "NOT met", None: "not measured"}[verdict["met"]]
+    print(
+        f"\ngoal ({GOAL_ASSETS} assets at {GOAL_INTERVAL:g} s, p99 lag < 1 s, no skipped "
+        f"runs): {state} — {verdict['why']}"
+    )
+    report = {
+        "bench": "scheduler",
+        "started": stamp,
+        "host": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "monitor_cpu": monitor_cpu,
+            "fleet_cpu": fleet_cpu if args.probe == "tcp" else None,
+        },
+        "settings": {
+            "probe": args.probe,
+            "interval": args.interval,
+            "timeout": args.timeout,
+            "duration": args.duration,
+            "scrape_every": args.scrape_every,
+            "hosts": args.hosts,
+            "concurrency": args.concurrency,
+            "per_device": args.per_device,
+        },
+        "results": [_json_safe(asdict(m)) for m in results],
+        "goal": verdict,
+    }
+    out = RESULTS_DIR / f"scheduler-{stamp}.json"
+    out.write_text(json.dumps(report, indent=2, allow_nan=False, default=str) + "\n")
+    print(f"written {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    if args.profile:
+        print(f"profiles: {RESULTS_DIR}/scheduler-{stamp}-*.pstats (python -m pstats FILE)")
+    problems = [f"{m.assets} assets: {p}" for m in results for p in m.problems]
+    for problem in problems:
+        print(f"not a valid measurement: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""SNMP probing: the SNMPv3 session (the only place pysnmp is imported) and the SNMP probe.
+
+v1/v2c traffic goes through ``probes.snmpclient`` (our own codec); SNMPv3 needs USM
+authentication and privacy, which pysnmp provides, so ``PysnmpSession`` offers the same
+``get``/``walk`` calls for v3 agents and turns pysnmp's results into the same ``VarBind``
+triples and ``probes.base`` exceptions.
+"""
+
+from __future__ import annotations
+
+# --- sessions ---------------------------------------------------------------------------------
+#
+# PysnmpSession: SNMPv3 GET and bulk walk through one pysnmp engine. Self-contained: the
+# profile-based probe below builds on it and on probes.snmpclient.SnmpClient.
+import asyncio
+import contextlib
+import ipaddress
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from types import TracebackType
+from typing import Any, Final, Literal
+
+from probes.base import (
+    AuthError,
+    MalformedReply,
+    NoSuchObject,
+    ProbeConfigError,
+    ProbeError,
+    ProbeTimeout,
+    UnexpectedReply,
+    Unreachable,
+)
+from probes.snmpclient import ERROR_STATUS_NAMES
+from probes.snmpcodec import OID, Tag, VarBind, format_oid
+
+# pysnmp 7.1 imports pysmi through names pysmi has deprecated; with warnings turned into
+# errors (as the test suite does) the import itself would fail.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyasn1.error import PyAsn1Error
+    from pysnmp.error import PySnmpError
+    from pysnmp.hlapi.v3arch.asyncio import (
+        USM_AUTH_HMAC96_MD5,
+        USM_AUTH_HMAC96_SHA,
+        USM_AUTH_HMAC128_SHA224,
+        USM_AUTH_HMAC192_SHA256,
+        USM_AUTH_HMAC256_SHA384,
+        USM_AUTH_HMAC384_SHA512,
+        USM_AUTH_NONE,
+        USM_PRIV_CBC56_DES,
+        USM_PRIV_CFB128_AES,
+        USM_PRIV_CFB192_AES_BLUMENTHAL,
+        USM_PRIV_CFB256_AES_BLUMENTHAL,
+        USM_PRIV_NONE,
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        Udp6TransportTarget,
+        UdpTransportTarget,
+        UsmUserData,
+        bulk_walk_cmd,
+        get_cmd,
+    )
+    from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
+    from pysnmp.proto import errind
+
+__all__ = ["AuthProtocol", "PrivProtocol", "PysnmpSession", "SnmpV3Endpoint"]
+
+AuthProtocol = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["none", "des", "aes", "aes192", "aes256"]
+
+_AUTH: Final[dict[str, Any]] = {
+    "none": USM_AUTH_NONE,
+    "md5": USM_AUTH_HMAC96_MD5,
+    "sha": USM_AUTH_HMAC96_SHA,
+    "sha224": USM_AUTH_HMAC128_SHA224,
+    "sha256": USM_AUTH_HMAC192_SHA256,
+    "sha384": USM_AUTH_HMAC256_SHA384,
+    "sha512": USM_AUTH_HMAC384_SHA512,
+}
+# AES-192/256 keys are extended the way net-snmp's AES-192/AES-256 do (Blumenthal draft);
+# Cisco's variant (Reeder, net-snmp "AES-192-C") is not offered.
+_PRIV: Final[dict[str, Any]] = {
+    "none": USM_PRIV_NONE,
+    "des": USM_PRIV_CBC56_DES,
+    "aes": USM_PRIV_CFB128_AES,
+    "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
+}
+# RFC 3414 §11.2: pass phrases shorter than 8 characters are refused by agents.
+_MIN_KEY_LEN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpV3Endpoint:
+    """Where and how to ask one SNMPv3 agent; everything after ``port`` is keyword-only.
+
+    The security level follows from the protocols: ``auth_protocol="none"`` is
+    noAuthNoPriv, ``priv_protocol="none"`` authNoPriv, both set authPriv. Keys are pass
+    phrases (localised by the engine) and never appear in a repr.
+    """
+
+    host: str
+    port: int = 161
+    _: KW_ONLY
+    user: str
+    auth_protocol: AuthProtocol = "sha"
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: PrivProtocol = "aes"
+    priv_key: str = field(default="", repr=False)
+    timeout: float = 1.0
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.user:
+            raise ValueError("SNMPv3 user must not be empty")
+        if self.auth_protocol not in _AUTH:
+            raise ValueError(f"unknown auth_protocol {self.auth_protocol!r}")
+        if self.priv_protocol not in _PRIV:
+            raise ValueError(f"unknown priv_protocol {self.priv_protocol!r}")
+        if self.auth_protocol == "none" and self.priv_protocol != "none":
+            raise ValueError("privacy needs authentication: set auth_protocol")
+        if self.auth_protocol != "none" and len(self.auth_key) < _MIN_KEY_LEN:
+            raise ValueError(f"auth_key must have at least {_MIN_KEY_LEN} characters")
+        if self.priv_protocol != "none" and len(self.priv_key) < _MIN_KEY_LEN:
+            raise ValueError(f"priv_key must have at least {_MIN_KEY_LEN} characters")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port {self.port} outside 1..65535")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries}")
+
+
+# pysnmp's error indications, most specific meaning first. The reason texts are fixed so no
+# key material can reach a log through them.
+_AUTH_INDICATIONS: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (errind.UnknownUserName, "unknown user"),
+    (errind.UnknownSecurityName, "unknown user"),
+    (errind.WrongDigest, "wrong digest (auth key or protocol)"),
+    (errind.AuthenticationFailure, "authentication failed"),
+    (errind.AuthenticationError, "authentication failed"),
+    (errind.DecryptionError, "decryption failed (priv key or protocol)"),
+    (errind.NotInTimeWindow, "not in time window"),
+    (errind.UnsupportedSecurityLevel, "security level not accepted by the agent"),
+)
+
+# pysnmp value classes (and their bases, for subclasses such as DisplayString) -> BER tag.
+_TAG_BY_CLASS: Final[dict[str, int]] = {
+    "Integer32": Tag.INTEGER,
+    "Integer": Tag.INTEGER,
+    "OctetString": Tag.OCTET_STRING,
+    "Bits": Tag.OCTET_STRING,
+    "Null": Tag.NULL,
+    "ObjectIdentifier": Tag.OBJECT_IDENTIFIER,
+    "ObjectName": Tag.OBJECT_IDENTIFIER,
+    "IpAddress": Tag.IPADDRESS,
+    "Counter32": Tag.COUNTER32,
+    "Gauge32": Tag.GAUGE32,
+    "Unsigned32": Tag.GAUGE32,
+    "TimeTicks": Tag.TIMETICKS,
+    "Opaque": Tag.OPAQUE,
+    "Counter64": Tag.COUNTER64,
+    "NoSuchObject": Tag.NO_SUCH_OBJECT,
+    "NoSuchInstance": Tag.NO_SUCH_INSTANCE,
+    "EndOfMibView": Tag.END_OF_MIB_VIEW,
+}
+_BYTES_TAGS = frozenset({Tag.OCTET_STRING, Tag.IPADDRESS, Tag.OPAQUE})
+_INT_TAGS = frozenset({Tag.INTEGER, Tag.COUNTER32, Tag.GAUGE32, Tag.TIMETICKS, Tag.COUNTER64})
+
+
+def _tag_of(value: object) -> int:
+    tag = _TAG_BY_CLASS.get(type(value).__name__)
+    if tag is not None:
+        return tag
+    # NoSuchObject and friends derive from Null, and DisplayString from OctetString: the
+    # first known class on the MRO is the wire type.
+    for cls in type(value).__mro__[1:]:
+        tag = _TAG_BY_CLASS.get(cls.__name__)
+        if tag is not None:
+            return tag
+    raise UnexpectedReply(f"unsupported SNMP value type {type(value).__name__}")
+
+
+def _to_varbind(name: Any, value: Any) -> VarBind:
+    """One pysnmp (ObjectName, value) pair as the codec's VarBind."""
+    oid: OID = tuple(int(sub) for sub in name)
+    tag = _tag_of(value)
+    if tag in _INT_TAGS:
+        return VarBind(oid, tag, int(value))
+    if tag in _BYTES_TAGS:
+        return VarBind(oid, tag, bytes(value.asOctets()))
+    if tag == Tag.OBJECT_IDENTIFIER:
+        return VarBind(oid, tag, tuple(int(sub) for sub in value))
+    return VarBind(oid, tag, None)
+
+
+def _raise_for_indication(ep: SnmpV3Endpoint, indication: object) -> None:
+    if isinstance(indication, errind.RequestTimedOut):
+        raise ProbeTimeout(
+            f"no reply from {ep.host}:{ep.port} within {ep.timeout:g} s "
+            f"({ep.retries + 1} tries; a wrong priv key also looks like this)"
+        )
+    for cls, reason in _AUTH_INDICATIONS:
+        if isinstance(indication, cls):
+            raise AuthError(f"{ep.host}: SNMPv3 {reason}")
+    if isinstance(indication, errind.OidNotIncreasing):
+        raise MalformedReply(f"{ep.host}: agent returned a non-increasing OID")
+    if isinstance(indication, errind.DeserializationError):
+        raise MalformedReply(f"{ep.host}: undecodable reply")
+    raise UnexpectedReply(f"{ep.host}: {indication}")
+
+
+def _raise_for_status(ep: SnmpV3Endpoint, status: Any, index: Any, asked: Sequence[OID]) -> None:
+    code = int(status)
+    if not code:
+        return
+    name = ERROR_STATUS_NAMES.get(code, f"error-status {code}")
+    position = int(index or 0)
+    where = f" at {format_oid(asked[position - 1])}" if 0 < position <= len(asked) else ""
+    if code == 2:
+        raise NoSuchObject(f"{ep.host}: noSuchName{where}")
+    if code == 16:
+        raise AuthError(f"{ep.host}: authorizationError")
+    raise UnexpectedReply(f"{ep.host}: agent answered {name}{where}")
+
+
+class _UserGate:
+    """Which credentials a USM user name is registered with in the engine, and its users."""
+
+    __slots__ = ("credentials", "idle", "in_flight")
+
+    def __init__(self) -> None:
+        self.credentials: tuple[str, str, str, str] | None = None
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+
+class PysnmpSession:
+    """SNMPv3 GET and walk over one pysnmp engine: create one per process (and event loop).
+
+    The engine keeps the agents' engine ids and time windows, so sharing it saves a discovery
+    round trip per request. Requests use ``lookupMib=False`` (no MIB resolution of replies)
+    and walks ``lexicographicMode=False`` (stop at the end of the subtree).
+
+    pysnmp registers a USM user by name only: two agents with the same user name but
+    different keys would overwrite each other's registration mid-request and fail with a
+    spurious wrong-digest error. Requests for one user name therefore run concurrently only
+    while they share credentials; a request with other keys waits until those finish.
+    """
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._targets: dict[tuple[str, int, float, int], Any] = {}
+        self._gates: dict[str, _UserGate] = {}
+
+    @contextlib.asynccontextmanager
+    async def _credentials(self, ep: SnmpV3Endpoint) -> AsyncIterator[None]:
+        wanted = (ep.auth_protocol, ep.auth_key, ep.priv_protocol, ep.priv_key)
+        gate = self._gates.setdefault(ep.user, _UserGate())
+        while gate.in_flight and gate.credentials != wanted:
+            await gate.idle.wait()
+        gate.credentials = wanted
+        gate.in_flight += 1
+        gate.idle.clear()
+        try:
+            yield
+        finally:
+            gate.in_flight -= 1
+            if not gate.in_flight:
+                gate.idle.set()
+
+    async def __aenter__(self) -> PysnmpSession:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Create the engine and prime its MIB view so no request loads MIB machinery."""
+        if self._engine is not None:
+            return
+        engine = SnmpEngine()
+        # Building a request resolves its OIDs through a MIB view that pysnmp creates (and
+        # equips with pysmi) on first use; doing that here, once, keeps pysmi's deprecation
+        # warnings and the one-off cost out of the polling path.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            CommandGeneratorVarBinds().make_varbinds(
+                engine.cache, (ObjectType(ObjectIdentity((1, 3, 6, 1))),)
+            )
+        self._engine = engine
+
+    async def close(self) -> None:
+        """Close the engine's sockets."""
+        engine, self._engine = self._engine, None
+        self._targets.clear()
+        if engine is not None:
+            engine.close_dispatcher()
+
+    async def get(self, ep: SnmpV3Endpoint, oids: Sequence[OID]) -> list[VarBind]:
+        """GET ``oids``; missing objects come back tagged NO_SUCH_OBJECT / NO_SUCH_INSTANCE."""
+        if not oids:
+            raise ProbeConfigError("GET needs at least one OID")
+        engine = self._running()
+        target = await self._target(ep)
+        request = [ObjectType(ObjectIdentity(tuple(oid))) for oid in oids]
+        try:
+            async with self._credentials(ep):
+                indication, status, index, varbinds = await get_cmd(
+                    engine, _user(ep), target, ContextData(), *request, lookupMib=False
+                )
+        except (PySnmpError, PyAsn1Error) as exc:
+            raise _library_error(ep, exc) from exc
+        if indication:
+            _raise_for_indication(ep, indication)
+        _raise_for_status(ep, status, index, oids)
+        got = [_to_varbind(name, value) for name, value in varbinds]
+        if [vb.oid for vb in got] != [tuple(oid) for oid in oids]:
+            raise MalformedReply(f"{ep.host}: GET reply names other OIDs than requested")
+        return got
+
+    async def walk(self, ep: SnmpV3Endpoint, root: OID, max_repetitions: int = 25) -> list[VarBind]:
+        """Every varbind strictly under ``root`` in OID order, by GETBULK."""
+        if max_repetitions < 1:
+            raise ProbeConfigError(f"max_repetitions must be >= 1, got {max_repetitions}")
+        engine = self._running()
+        target = await self._target(ep)
+        root = tuple(root)
+        depth = len(root)
+        last = root
+        out: list[VarBind] = []
+        walker = bulk_walk_cmd(
+            engine,
+            _user(ep),
+            target,
+            ContextData(),
+            0,
+            max_repetitions,
+            ObjectType(ObjectIdentity(root)),
+            lexicographicMode=False,
+            lookupMib=False,
+        )
+        try:
+            async with self._credentials(ep), contextlib.aclosing(walker) as replies:
+                async for indication, status, index, varbinds in replies:
+                    if indication:
+                        _raise_for_indication(ep, indication)
+                    _raise_for_status(ep, status, index, [last])
+                    for name, value in varbinds:
+                        vb = _to_varbind(name, value)
+                        if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[:depth] != root:
+                            return out
+                        if vb.oid <= last:
+                            raise MalformedReply(
+                                f"{ep.host}: non-increasing OID {format_oid(vb.oid)} "
+                                f"after {format_oid(last)}"
+                            )
+                        out.append(vb)
+                        last = vb.oid
+        except (PySnmpError, PyAsn1Error) as exc:
+            raise _library_error(ep, exc) from exc
+        return out
+
+    def _running(self) -> Any:
+        if self._engine is None:
+            raise RuntimeError("PysnmpSession is not running: use 'async with PysnmpSession()'")
+        return self._engine
+
+    async def _target(self, ep: SnmpV3Endpoint) -> Any:
+        key = (ep.host, ep.port, ep.timeout, ep.retries)
+        target = self._targets.get(key)
+        if target is not None:
+            return target
+        try:
+            literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(
+                ep.host
+            )
+        except ValueError:
+            literal = None
+        kind = Udp6TransportTarget if literal is not None and literal.version == 6 else None
+        try:
+            target = await (kind or UdpTransportTarget).create(
+                (ep.host, ep.port), timeout=ep.timeout, retries=ep.retries
+            )
+        except PySnmpError as exc:
+            raise Unreachable(f"cannot resolve {ep.host}") from exc
+        # Only addresses are cached: a host name is looked up again on the next request so
+        # DNS changes are followed.
+        if literal is not None:
+            self._targets[key] = target
+        return target
+
+
+def _user(ep: SnmpV3Endpoint) -> Any:
+    # Weaker levels exist because some site equipment offers nothing better; the config
+    # chooses them explicitly.
+    if ep.auth_protocol == "none":
+        return UsmUserData(ep.user)  # noqa: S509
+    if ep.priv_protocol == "none":
+        return UsmUserData(ep.user, authKey=ep.auth_key, authProtocol=_AUTH[ep.auth_protocol])
+    return UsmUserData(
+        ep.user,
+        authKey=ep.auth_key,
+        privKey=ep.priv_key,
+        authProtocol=_AUTH[ep.auth_protocol],
+        privProtocol=_PRIV[ep.priv_protocol],
+    )
+
+
+def _library_error(ep: SnmpV3Endpoint, exc: Exception) -> ProbeError:
+    # The exception text is pysnmp's and may quote request parameters; only its type is kept.
+    if isinstance(exc, PyAsn1Error):
+        return MalformedReply(f"{ep.host}: reply could not be decoded ({type(exc).__name__})")
+    return UnexpectedReply(f"{ep.host}: SNMPv3 engine error ({type(exc).__name__})")
+
+
+# --- end of sessions ---------------------------------------------------------------------------

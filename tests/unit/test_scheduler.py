@@ -1,0 +1,211 @@
+"""Scheduler behaviour under a manual clock: spreading, skipping, bounds, failures, reloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor.clock import ManualClock
+from monitor.results import ResultStore
+from monitor.scheduler import Scheduler
+from probes.base import ConnectionRefused, Family, ProbeResult, Sample, Target
+from tests.unit.fleet import ScriptedProbe, asset, inventory, job
+
+VALUE = Family("trunkwatch_test_value", "gauge", "A test value.")
+
+
+def ok(target: Target) -> ProbeResult:
+    return ProbeResult([Sample(VALUE, 42)])
+
+
+class Harness:
+    def __init__(self, *, concurrency: int = 100, per_device: int = 4) -> None:
+        self.clock = ManualClock()
+        self.registry = CollectorRegistry()
+        self.store = ResultStore()
+        self.scheduler = Scheduler(
+            self.store,
+            self.registry,
+            concurrency=concurrency,
+            per_device=per_device,
+            clock=self.clock,
+        )
+
+    def metric(self, name: str, **labels: str) -> float:
+        value = self.registry.get_sample_value(name, labels)
+        return 0.0 if value is None else value
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    h = Harness()
+    task = asyncio.create_task(h.scheduler.run())
+    await asyncio.sleep(0)
+    yield h
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_offsets_spread_jobs_evenly_over_the_interval() -> None:
+    probe = ScriptedProbe(ok)
+    jobs = [job(asset(f"a{i}"), probe, interval=60.0) for i in range(2000)]
+    buckets = [0] * 10
+    for j in jobs:
+        assert 0 <= j.offset < 60
+        buckets[int(j.offset // 6)] += 1
+    # 200 expected per bucket; a binomial spread keeps each within ±60 (> 4 sigma).
+    assert all(140 <= b <= 260 for b in buckets), buckets
+    # Stable: the same ids give the same offset.
+    assert job(asset("a7"), probe, interval=60.0).offset == jobs[7].offset
+
+
+async def test_each_job_runs_once_per_interval_at_its_offset(harness: Harness) -> None:
+    probe = ScriptedProbe(ok)
+    jobs = [job(asset(f"a{i}"), probe, interval=10.0) for i in range(20)]
+    harness.scheduler.set_inventory(inventory(jobs))
+    await harness.clock.advance(30.0)
+    assert sorted(probe.calls) == sorted([f"a{i}" for i in range(20)] * 3)
+    assert (
+        harness.metric("trunkwatch_scheduler_runs_total", module="scripted", outcome="success")
+        == 60
+    )
+    assert harness.metric("trunkwatch_scheduler_lag_seconds_sum") == pytest.approx(0.0, abs=1e-6)
+    result = harness.store.get(("a3", "p"))
+    assert result is not None and result.success and result.samples[0].value == 42
+
+
+async def test_a_run_still_in_flight_is_skipped_not_stacked(harness: Harness) -> None:
+    release = asyncio.Event()
+    started = 0
+
+    async def slow(target: Target) -> ProbeResult:
+        nonlocal started
+        started += 1
+        await release.wait()
+        return ok(target)
+
+    harness.scheduler.set_inventory(
+        inventory([job(asset("slow"), ScriptedProbe(slow), interval=10.0, timeout=3600)])
+    )
+    await harness.clock.advance(35.0)  # due 3 or 4 times; only the first may start
+    assert started == 1
+    skipped = harness.metric("trunkwatch_scheduler_skipped_runs_total", module="scripted")
+    assert skipped >= 2
+    assert harness.metric("trunkwatch_scheduler_in_flight") == 1
+    release.set()
+    await harness.clock.advance(10.0)
+    assert started == 2
+    assert harness.store.get(("slow", "p")) is not None
+
+
+async def test_failures_become_results_with_reasons(harness: Harness) -> None:
+    def refused(target: Target) -> ProbeResult:
+        raise ConnectionRefused("connection refused")
+
+    def buggy(target: Target) -> ProbeResult:
+        raise KeyError("oops")
+
+    async def hangs(target: Target) -> ProbeResult:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    harness.scheduler.set_inventory(
+        inventory(
+            [
+                job(asset("closed"), ScriptedProbe(refused)),
+                job(asset("bug"), ScriptedProbe(buggy)),
+                job(asset("silent"), ScriptedProbe(hangs), timeout=0.05),
+                job(asset("fine"), ScriptedProbe(ok)),
+            ]
+        )
+    )
+    await harness.clock.advance(10.0)
+    for _ in range(50):  # the timeout runs on the event loop's own clock
+        if harness.store.get(("silent", "p")) is not None:
+            break
+        await asyncio.sleep(0.01)
+    reasons = {key[0]: r.reason for key in harness.store.keys() if (r := harness.store.get(key))}
+    assert reasons == {"closed": "refused", "bug": "internal", "silent": "timeout", "fine": None}
+    assert (
+        harness.metric("trunkwatch_scheduler_runs_total", module="scripted", outcome="internal")
+        == 1
+    )
+    # The dispatcher survived the bug and keeps going.
+    await harness.clock.advance(10.0)
+    assert (
+        harness.metric("trunkwatch_scheduler_runs_total", module="scripted", outcome="success") == 2
+    )
+
+
+async def test_per_device_bound_limits_concurrent_runs_on_one_host() -> None:
+    h = Harness(per_device=2)
+    running = 0
+    peak = 0
+    gate = asyncio.Event()
+
+    async def tracked(target: Target) -> ProbeResult:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await gate.wait()
+        running -= 1
+        return ok(target)
+
+    probe = ScriptedProbe(tracked)
+    jobs = [job(asset(f"port{i}", host="10.9.9.9"), probe, timeout=3600) for i in range(6)]
+    jobs += [job(asset("elsewhere", host="10.9.9.8"), probe, timeout=3600)]
+    task = asyncio.create_task(h.scheduler.run())
+    h.scheduler.set_inventory(inventory(jobs))
+    await h.clock.advance(9.99)
+    assert peak == 3  # two on the shared host, one on the other
+    gate.set()
+    await h.clock.advance(0.001)
+    assert len(h.store) == 7
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_failure_behind_a_down_parent_is_unreachable(harness: Harness) -> None:
+    up = {"backhaul": False}
+
+    def backhaul(target: Target) -> ProbeResult:
+        if not up["backhaul"]:
+            raise ConnectionRefused("down")
+        return ok(target)
+
+    def station(target: Target) -> ProbeResult:
+        raise ConnectionRefused("no answer")
+
+    jobs = [
+        job(asset("rtr"), ScriptedProbe(backhaul), interval=10.0),
+        job(asset("bs", parent="rtr"), ScriptedProbe(station), interval=10.0),
+    ]
+    harness.scheduler.set_inventory(inventory(jobs))
+    await harness.clock.advance(20.0)
+    bs = harness.store.get(("bs", "p"))
+    assert bs is not None and bs.reason == "unreachable"
+    assert "rtr" in bs.message
+    up["backhaul"] = True
+    await harness.clock.advance(20.0)
+    bs = harness.store.get(("bs", "p"))
+    assert bs is not None and bs.reason == "refused"
+
+
+async def test_reload_drops_removed_jobs_and_keeps_unchanged_ones(harness: Harness) -> None:
+    probe = ScriptedProbe(ok)
+    keep, drop = job(asset("keep"), probe), job(asset("drop"), probe)
+    harness.scheduler.set_inventory(inventory([keep, drop]))
+    await harness.clock.advance(10.0)
+    assert set(harness.store.keys()) == {("keep", "p"), ("drop", "p")}
+    added = job(asset("new"), probe)
+    harness.scheduler.set_inventory(inventory([keep, added]))
+    assert set(harness.store.keys()) == {("keep", "p")}
+    await harness.clock.advance(10.0)
+    assert set(harness.store.keys()) == {("keep", "p"), ("new", "p")}
+    assert "drop" not in probe.calls[2:]
+    assert harness.metric("trunkwatch_scheduler_jobs") == 2
