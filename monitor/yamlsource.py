@@ -93,7 +93,8 @@ class _Builder:
                 child = (*path, key)
                 line = key_node.start_mark.line + 1
                 if key in out:
-                    raise ConfigError([Problem(smap.file, line, format_path(child), "duplicate key")])
+                    duplicate = Problem(smap.file, line, format_path(child), "duplicate key")
+                    raise ConfigError([duplicate])
                 smap.key_lines[child] = line
                 out[key] = self.build(value_node, child)
             return out

@@ -128,7 +128,7 @@ async def test_failures_become_results_with_reasons(harness: Harness) -> None:
         if harness.store.get(("silent", "p")) is not None:
             break
         await asyncio.sleep(0.01)
-    reasons = {key[0]: r.reason for key in harness.store.keys() if (r := harness.store.get(key))}
+    reasons = {r.job.asset.id: r.reason for r in harness.store}
     assert reasons == {"closed": "refused", "bug": "internal", "silent": "timeout", "fine": None}
     assert (
         harness.metric("trunkwatch_scheduler_runs_total", module="scripted", outcome="internal")
