@@ -252,6 +252,8 @@ class Measurement:
     lag_observations: int
     install_cpu: float
     cpu_total: float
+    #: The kernel's part of cpu_total (sockets, epoll, timers).
+    cpu_system: float
     cpu_scrape: float
     cpu_per_run_us: float
     core_share: float
@@ -330,6 +332,7 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
         if profiler is not None:
             profiler.enable()
         cpu_start = time.process_time()
+        times_start = os.times()
         dispatcher = tg.create_task(scheduler.run(), name="scheduler")
         deadline = window_start + spec.duration
         next_scrape = window_start + spec.scrape_every
@@ -339,6 +342,7 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
             next_scrape += spec.scrape_every
         await clock.sleep_until(deadline)
         cpu_total = time.process_time() - cpu_start
+        times_end = os.times()
         window_end = clock.monotonic()
         if profiler is not None:
             profiler.disable()
@@ -394,6 +398,7 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
         lag_observations=started,
         install_cpu=install_cpu,
         cpu_total=cpu_total,
+        cpu_system=times_end.system - times_start.system,
         cpu_scrape=cpu_scrape,
         cpu_per_run_us=(cpu_total - cpu_scrape) / runs * 1e6 if runs else math.nan,
         core_share=(cpu_total - cpu_scrape) / (window_end - window_start),

@@ -438,7 +438,7 @@ def _oid(data: bytes, start: int, end: int) -> OID:
     out.extend(subs[1:])
     if len(out) > MAX_OID_LEN:
         raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
-    if max(out) > MAX_SUBID:
+    if max(subs) > MAX_SUBID:
         raise CodecError("OBJECT IDENTIFIER sub-identifier exceeds 32 bits")
     return tuple(out)
 
@@ -528,6 +528,8 @@ def decode_message(data: bytes | bytearray | memoryview) -> Message:
         version = _int32(buf, pos, vend, "version")
         if version == 3:
             raise CodecError("SNMPv3 message: not handled by this codec")
+        if version not in (VERSION_V1, VERSION_V2C):
+            raise CodecError(f"unsupported SNMP version field {version}")
         pos, cend = _header(buf, vend, end, 0x04, "community")
         community = buf[pos:cend]
         pdu_type = buf[cend]
