@@ -150,8 +150,6 @@ class Device:
     """
 
     kind: ClassVar[str] = "device"
-    #: sysObjectID arc under the simulator's product registry (oids.PRODUCTS).
-    product: ClassVar[int] = 0
 
     def __init__(
         self,

@@ -223,7 +223,6 @@ class E1Gateway(Device):
     """
 
     kind = "e1_gateway"
-    product = 2
 
     def __init__(
         self, spec: GatewaySpec, *, start: float, seed: int, profile: DailyProfile
@@ -381,7 +380,6 @@ class SipTrunk(Device):
     """
 
     kind = "sip_trunk"
-    product = 6
 
     def __init__(
         self, spec: SipTrunkSpec, *, start: float, seed: int, profile: DailyProfile

@@ -52,7 +52,6 @@ class NetworkDevice(Device):
     and makes whatever the fleet has attached to that port unreachable."""
 
     kind = "switch"
-    product = 3
 
     def __init__(
         self, spec: NetworkDeviceSpec, *, start: float, seed: int, profile: DailyProfile
@@ -114,12 +113,10 @@ class NetworkDevice(Device):
 
 class Switch(NetworkDevice):
     kind = "switch"
-    product = 3
 
 
 class Router(NetworkDevice):
     kind = "router"
-    product = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +165,6 @@ class Server(Device):
     """A server: per-CPU load following the day's load, storage rows that fill slowly."""
 
     kind = "server"
-    product = 5
 
     def __init__(self, spec: ServerSpec, *, start: float, seed: int, profile: DailyProfile) -> None:
         super().__init__(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from enum import IntEnum
 
 from monitor.simulator.device import Device, Interface
 from monitor.simulator.power import PowerPlant
@@ -61,8 +62,8 @@ def return_loss_db(forward_w: float, reflected_w: float) -> float:
     return 10.0 * math.log10(forward_w / reflected_w)
 
 
-class CarrierState:
-    """The project MIB's carrier state enumeration."""
+class CarrierState(IntEnum):
+    """tsimCarrierState."""
 
     UP = 1
     DOWN = 2
@@ -128,7 +129,6 @@ class BaseStation(Device):
     """A TETRA site: carriers, traffic engine, power plant, backhaul and readings."""
 
     kind = "base_station"
-    product = 1
 
     def __init__(self, spec: SiteSpec, *, start: float, seed: int, profile: DailyProfile) -> None:
         super().__init__(
@@ -149,6 +149,9 @@ class BaseStation(Device):
             for i in range(1, spec.carriers + 1)
         ]
         self.backhaul_up = True
+        self.mains_losses = 0
+        # The plant comes first: whether the site is powered decides its channel plan.
+        self.power = PowerPlant(load_w=0.0, battery_wh=spec.battery_ah * 48.0, start=start)
         self.offered = OfferedTraffic(
             spec.busy_hour_erlangs,
             spec.mean_hold_s,
@@ -164,9 +167,7 @@ class BaseStation(Device):
             queue_timeout_s=spec.queue_timeout_s,
             hunting="balanced",
         )
-        self.power = PowerPlant(
-            load_w=self._load_w(), battery_wh=spec.battery_ah * 48.0, start=start
-        )
+        self.power.set_load(self._load_w(), start)
         self.interfaces = [
             Interface.create(
                 1,
@@ -281,7 +282,7 @@ class BaseStation(Device):
     def carrier_in_service(self, carrier: Carrier) -> bool:
         return self.answering and not carrier.failed
 
-    def carrier_state(self, carrier: Carrier) -> int:
+    def carrier_state(self, carrier: Carrier) -> CarrierState:
         return CarrierState.UP if self.carrier_in_service(carrier) else CarrierState.DOWN
 
     def carrier_timeslots(self, carrier: Carrier) -> int:
@@ -369,6 +370,8 @@ class BaseStation(Device):
     def set_mains(self, present: bool, t: float) -> None:
         self.advance(t)
         was_powered = self.powered
+        if not present and not self.power.on_battery:
+            self.mains_losses += 1
         self.power.set_mains(present, t)
         if present and not was_powered:
             # Mains back on a dark site: it boots.
@@ -392,4 +395,3 @@ class BaseStation(Device):
     def reboot(self, t: float) -> None:
         super().reboot(t)
         self.engine.reset_counters()
-

@@ -126,6 +126,8 @@ class CallEngine:
         self._in_service = True
         self._next_arrival = math.inf
         self._arrival_is_call = False
+        self._segment_start = self._segment_end = -math.inf
+        self._rate = 0.0
         self._draw_arrival(start)
 
     # -- state -----------------------------------------------------------------------------
@@ -193,6 +195,7 @@ class CallEngine:
         at the new rate does not depend on how long we already waited at the old one.
         """
         self.advance(now)
+        self._segment_start = self._segment_end = -math.inf
         if self._in_service:
             self._draw_arrival(now)
 
@@ -259,8 +262,13 @@ class CallEngine:
         self._now = t
 
     def _draw_arrival(self, start: float) -> None:
-        _, value, segment_end = self.offered.profile.segment(start)
-        rate = self.offered.arrival_rate(start, value)
+        if not self._segment_start <= start < self._segment_end:
+            # Entering a new constant-rate segment: growth is taken at its start, so the rate
+            # depends only on the segment, never on when somebody polled.
+            _, value, self._segment_end = self.offered.profile.segment(start)
+            self._segment_start = start
+            self._rate = self.offered.arrival_rate(start, value)
+        rate, segment_end = self._rate, self._segment_end
         if rate > 0.0:
             at = start + self._rng.expovariate(rate)
             if at < segment_end:

@@ -1,0 +1,280 @@
+"""The fleet: configuration, reachability through parents, faults on and off, and the cost of
+simulating many sites."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from typing import Any
+
+import pytest
+
+from monitor.simulator import oids as O
+from monitor.simulator.clock import ManualSource, SimClock
+from monitor.simulator.fleet import (
+    DEFAULT_FLEET,
+    Fault,
+    FaultError,
+    Fleet,
+    SimulatorConfigError,
+    UnknownAsset,
+    distance_km,
+)
+from monitor.simulator.lines import E1Gateway, SipState, SipTrunk
+from monitor.simulator.radio import BaseStation
+
+T0 = 1467331200.0  # 2016-07-01 08:00 Asia/Shanghai
+
+
+def make_fleet(config: dict[str, Any] | None = None) -> tuple[Fleet, ManualSource]:
+    source = ManualSource()
+    fleet = Fleet({**(config or DEFAULT_FLEET), "start": T0}, source=source)
+    return fleet, source
+
+
+def test_sim_clock_runs_at_its_speed_and_re_anchors_on_change() -> None:
+    source = ManualSource(100.0)
+    clock = SimClock(T0, speed=60.0, source=source)
+    assert clock.now() == T0
+    source.advance(10)
+    assert clock.now() == T0 + 600
+    clock.speed = 1.0
+    assert clock.now() == T0 + 600
+    source.advance(10)
+    assert clock.now() == T0 + 610
+    assert clock.local(T0).hour == 8
+    with pytest.raises(ValueError, match="backwards"):
+        source.advance(-1)
+
+
+def test_default_fleet_is_a_twelve_site_city_with_lines_network_and_servers() -> None:
+    fleet, _ = make_fleet()
+    assert len(fleet.sites) == 12
+    kinds = {d.kind for d in fleet}
+    assert kinds == {"base_station", "e1_gateway", "sip_trunk", "switch", "router", "server"}
+    assert {s.spec.carriers for s in fleet.sites} == {1, 2, 3}
+    for s in fleet.sites:
+        assert distance_km(26.647, 106.630, s.spec.lat, s.spec.lon) < 60
+        assert s.name  # Chinese display name
+    # Every SNMP device has its own agent port; SIP trunks have none.
+    assert len(set(fleet.ports.values())) == len(fleet.ports) == len(fleet) - 4
+    assert fleet.device("bs-yunyan").name == "云岩区"
+    with pytest.raises(UnknownAsset):
+        fleet.device("bs-nowhere")
+
+
+def test_same_seed_same_fleet_readings() -> None:
+    a, source_a = make_fleet()
+    b, source_b = make_fleet()
+    source_a.advance(3 * 3600)
+    source_b.advance(3 * 3600)
+    for asset in ("bs-yunyan", "e1-gw-110", "core-sw-1", "srv-cad-1"):
+        view_a, view_b = a.poll(asset), b.poll(asset)
+        assert view_a is not None and view_b is not None
+        assert list(view_a.walk()) == list(view_b.walk())
+    other = Fleet({**DEFAULT_FLEET, "start": T0, "seed": 7}, source=ManualSource())
+    other_view = other.poll("bs-yunyan", T0 + 3 * 3600)
+    assert other_view is not None
+    view = a.poll("bs-yunyan")
+    assert view is not None
+    assert view.get((*O.TSIM_CALL_ATTEMPTS, 0)) != other_view.get((*O.TSIM_CALL_ATTEMPTS, 0))
+
+
+def test_config_errors_name_every_bad_field() -> None:
+    config = copy.deepcopy(DEFAULT_FLEET)
+    config["sites"][0]["carriers"] = 5
+    config["sites"][1]["colour"] = "red"
+    config["sites"][2]["parent"] = "nowhere"
+    config["lines"][0]["parent_port"] = 99
+    config["sites"].append({"name": "无名"})
+    config["speed"] = "fast"
+    config["servers"][2]["storage"][0]["size"] = 16
+    with pytest.raises(SimulatorConfigError) as info:
+        Fleet(config, source=ManualSource())
+    fields = [field for field, _ in info.value.problems]
+    assert "simulator.sites[0]" in fields
+    assert "simulator.sites[1].colour" in fields
+    assert "bs-guanshanhu.parent" in fields
+    assert "e1-gw-110.parent_port" in fields
+    assert "simulator.sites[12].id" in fields
+    assert "simulator.speed" in fields
+    assert "simulator.servers[2].storage[0].size" in fields
+
+
+def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
+    fleet = Fleet(
+        {
+            "simulator": {
+                "seed": 1,
+                "start": "2016-07-01T08:00:00+08:00",
+                "speed": 60,
+                "agent": {"base_port": 20000},
+                "sites": [{"id": "bs-a", "lat": 26.6, "lon": 106.7, "port": 20555}],
+                "switches": [{"id": "sw-a", "ports": 8}],
+            }
+        },
+        source=ManualSource(),
+    )
+    assert fleet.clock.now() == T0
+    assert fleet.clock.speed == 60.0
+    assert fleet.ports == {"bs-a": 20555, "sw-a": 20001}
+    assert fleet.device("bs-a").name == "bs-a"
+
+
+def test_backhaul_down_hides_the_site_and_the_sites_behind_it() -> None:
+    fleet, source = make_fleet()
+    fleet.inject(Fault.BACKHAUL_DOWN, "bs-wudang")
+    source.advance(60)
+    assert fleet.poll("bs-wudang") is None
+    assert fleet.poll("bs-kaiyang") is None  # over bs-wudang's microwave
+    assert fleet.poll("bs-xifeng") is not None
+    assert fleet.poll("core-sw-1") is not None
+    fleet.clear(Fault.BACKHAUL_DOWN, "bs-wudang")
+    assert fleet.reachable("bs-kaiyang")
+    assert fleet.active_faults() == []
+
+
+def test_switch_port_down_hides_what_hangs_off_it() -> None:
+    fleet, _ = make_fleet()
+    fleet.inject(Fault.PORT_DOWN, "core-sw-1", port=3)
+    assert not fleet.reachable("e1-gw-110")
+    assert fleet.reachable("bs-yunyan")
+    view = fleet.poll("core-sw-1")
+    assert view is not None
+    assert view.get((*O.IF_OPER_STATUS, 3)).value == 2
+    fleet.inject(Fault.SITE_DOWN, "core-rtr-1")
+    assert not any(fleet.reachable(d.asset_id) for d in fleet)
+    fleet.clear(Fault.SITE_DOWN, "core-rtr-1")
+    fleet.clear(Fault.PORT_DOWN, "core-sw-1", port=3)
+    assert all(fleet.reachable(d.asset_id) for d in fleet)
+
+
+def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
+    fleet, source = make_fleet()
+    source.advance(3600)
+    fleet.inject("site_down", "bs-nanming")
+    assert fleet.poll("bs-nanming") is None
+    source.advance(600)
+    fleet.clear("site_down", "bs-nanming")
+    source.advance(5)
+    view = fleet.poll("bs-nanming")
+    assert view is not None
+    assert view.get((*O.SYS_UP_TIME, 0)).value == 500
+    attempts = view.get((*O.TSIM_CALL_ATTEMPTS, 0)).value
+    assert isinstance(attempts, int) and attempts < 20  # counters restarted at boot
+
+
+def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
+    fleet, source = make_fleet()
+    site = fleet.site("bs-baiyun")
+    fault = fleet.inject(Fault.MAINS_FAILURE, "bs-baiyun")
+    assert fault.since == T0
+    view = fleet.poll("bs-baiyun")
+    assert view is not None
+    assert view.get((*O.UPS_OUTPUT_SOURCE, 0)).value == 5  # battery
+    assert view.get((*O.TSIM_MAINS_STATE, 0)).value == 2
+    assert view.get((*O.UPS_ALARMS_PRESENT, 0)).value == 2
+    minutes = view.get((*O.UPS_ESTIMATED_MINUTES_REMAINING, 0)).value
+    assert isinstance(minutes, int) and minutes > 60
+    source.advance(minutes * 60 / 2)
+    view = fleet.poll("bs-baiyun")
+    assert view is not None
+    half = view.get((*O.TSIM_BATTERY_CHARGE, 0)).value
+    assert isinstance(half, int) and 49 <= half <= 51
+    source.advance(minutes * 60)
+    assert fleet.poll("bs-baiyun") is None
+    assert not site.powered
+    fleet.clear(Fault.MAINS_FAILURE, "bs-baiyun")
+    assert fleet.poll("bs-baiyun") is not None
+    assert site.uptime_s == 0.0
+
+
+def test_carrier_and_vswr_faults_show_in_the_carrier_table() -> None:
+    fleet, _ = make_fleet()
+    fleet.inject(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+    fleet.inject(Fault.VSWR_HIGH, "bs-yunyan", carrier=2, vswr=3.0)
+    view = fleet.poll("bs-yunyan")
+    assert view is not None
+    assert view.get((*O.TSIM_TCH_AVAILABLE, 0)).value == 7
+    assert view.get((*O.TSIM_MCCH_CARRIER, 0)).value == 2
+    assert view.get((*O.TSIM_CARRIER_STATE, 1)).value == 2
+    assert view.get((*O.TSIM_CARRIER_VSWR, 2)).value == 300
+    assert len(fleet.active_faults()) == 2
+    fleet.clear(Fault.CARRIER_FAILURE, "bs-yunyan")
+    fleet.clear(Fault.VSWR_HIGH, "bs-yunyan", carrier=2)
+    view = fleet.poll("bs-yunyan")
+    assert view is not None
+    assert view.get((*O.TSIM_TCH_AVAILABLE, 0)).value == 11
+    vswr = view.get((*O.TSIM_CARRIER_VSWR, 2)).value
+    assert isinstance(vswr, int) and vswr < 135
+
+
+def test_line_faults_reach_their_devices() -> None:
+    fleet, _ = make_fleet()
+    fleet.inject(Fault.E1_LOS, "e1-gw-110", span=2)
+    gateway = fleet.device("e1-gw-110")
+    assert isinstance(gateway, E1Gateway)
+    view = fleet.poll("e1-gw-110")
+    assert view is not None
+    assert view.get((*O.DSX1_LINE_STATUS, 2)).value == 96
+    assert view.get((*O.DSX1_LINE_STATUS, 1)).value == 1
+    assert view.get((*O.TSIM_E1_AVAILABLE_CHANNELS, 2)).value == 0
+    trunk = fleet.device("sip-119-fire")
+    assert isinstance(trunk, SipTrunk)
+    fleet.inject(Fault.SIP_503, "sip-119-fire")
+    during = trunk.state
+    fleet.clear(Fault.SIP_503, "sip-119-fire")
+    assert (during, trunk.state) == (SipState.UNAVAILABLE, SipState.OK)
+    with pytest.raises(FaultError):
+        fleet.inject(Fault.E1_AIS, "bs-yunyan")
+    with pytest.raises(FaultError):
+        fleet.inject(Fault.CARRIER_FAILURE, "bs-baiyun", carrier=3)
+    with pytest.raises(FaultError):
+        fleet.inject(Fault.PORT_DOWN, "core-sw-1")
+
+
+def test_traffic_surge_covers_neighbours_within_the_radius() -> None:
+    fleet, _ = make_fleet()
+    fault = fleet.inject(Fault.TRAFFIC_SURGE, "bs-yunyan", multiplier=4.0, radius_km=5.0)
+    # 南明 is 4.1 km away, 乌当 4.8 km; 观山湖 and the airport are further.
+    assert set(fault.affected) == {"bs-yunyan", "bs-nanming", "bs-wudang", "bs-beizhan"}
+    surges = {s.asset_id: s.offered.surge for s in fleet.sites}
+    assert surges["bs-nanming"] == 4.0 and surges["bs-guanshanhu"] == 1.0
+    fleet.inject(Fault.TRAFFIC_SURGE, "bs-nanming", multiplier=2.0, radius_km=0.0)
+    assert fleet.site("bs-nanming").offered.surge == 8.0
+    fleet.clear(Fault.TRAFFIC_SURGE, "bs-yunyan")
+    assert fleet.site("bs-nanming").offered.surge == 2.0
+    assert fleet.site("bs-yunyan").offered.surge == 1.0
+
+
+def test_two_hundred_sites_for_a_simulated_hour() -> None:
+    """Not a timing assertion: prints the CPU it takes (the O(events) design keeps it small)."""
+    rng = random.Random(1)
+    sites = [
+        {
+            "id": f"bs-{i:03d}",
+            "lat": 26.6 + rng.uniform(-0.4, 0.4),
+            "lon": 106.7 + rng.uniform(-0.4, 0.4),
+            "carriers": rng.randint(1, 4),
+            "busy_hour_erlangs": rng.uniform(0.5, 8.0),
+            "mean_hold_s": rng.choice([5.0, 20.0]),
+        }
+        for i in range(200)
+    ]
+    # 10:00–11:00 local: the busy hour, the worst case.
+    fleet = Fleet({"seed": 1, "start": T0 + 2 * 3600, "sites": sites}, source=ManualSource())
+    for site in fleet.sites:
+        fleet.view(site.asset_id)
+    started = time.process_time()
+    for step in range(1, 241):  # every site polled every 15 s
+        t = T0 + 2 * 3600 + 15 * step
+        for site in fleet.sites:
+            view = fleet.poll(site.asset_id, t)
+            assert view is not None
+            view.get((*O.TSIM_TCH_BUSY, 0))
+    cpu = time.process_time() - started
+    calls = sum(s.engine.counters.attempts for s in fleet.sites)
+    print(f"\n200 sites, 1 simulated hour, polled every 15 s: {calls} calls, {cpu:.2f} s CPU")
+    assert calls > 100_000
+    assert all(isinstance(s, BaseStation) for s in fleet.sites)
