@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import json
 import logging
 import math
@@ -59,6 +60,9 @@ GOAL_INTERVAL = 60.0
 GOAL_P99_LAG = 1.0
 #: Longest the dispatcher may take to stop once cancelled before the run counts as broken.
 STOP_GRACE_SECONDS = 10.0
+SETTLE_SECONDS = 1.0
+CALIBRATION_SECONDS = 5.0
+CALIBRATION_MAX_WAKES = 5_000
 FLEET_START_SECONDS = 30.0
 
 ProbeKind = Literal["tcp", "null"]
@@ -203,9 +207,11 @@ class MeasuredScheduler(Scheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lags: list[float] = []
+        self.dues: list[float] = []
 
     async def _execute(self, job: Job, due: float) -> None:
         self.lags.append(max(0.0, self.clock.monotonic() - due))
+        self.dues.append(due)
         await super()._execute(job, due)
 
 
@@ -226,6 +232,7 @@ class RunSpec:
 
 @dataclass(frozen=True, slots=True)
 class ScrapeCost:
+    started: float
     render_cpu: float
     body_cpu: float
     wall: float
@@ -250,12 +257,25 @@ class Measurement:
     lag_p99: float
     lag_max: float
     lag_observations: int
+    #: Seconds into the window at which the most delayed run was due, and what ran meanwhile.
+    worst_lag_at: float
+    worst_lag_during: list[str]
+    #: Garbage collections in the window and their longest pause, by generation 0, 1, 2.
+    gc_collections: list[int]
+    gc_max_pause_ms: list[float]
+    #: Installing the inventory in the exposition and the scheduler (as a reload does).
     install_cpu: float
+    install_wall: float
     cpu_total: float
     #: The kernel's part of cpu_total (sockets, epoll, timers).
     cpu_system: float
+    #: Involuntary context switches in the window: well above zero, something else wanted
+    #: the pinned CPU and the lags include waiting for it.
+    preempted: int
     cpu_scrape: float
     cpu_per_run_us: float
+    #: CPU of one timer wake of an idle loop at the same rate as the runs (platform floor).
+    idle_wake_us: float
     core_share: float
     scrapes: int
     scrape_samples: int
@@ -289,15 +309,66 @@ def due_between(jobs: Sequence[Job], start: float, end: float) -> int:
 
 def scrape(registry: CollectorRegistry, exposition: Exposition) -> ScrapeCost:
     """Build a /metrics body the way the HTTP handler does, timing the results part apart."""
-    wall0 = time.perf_counter()
+    wall0 = time.monotonic()
     cpu0 = time.process_time()
     text = exposition.render()
     cpu1 = time.process_time()
     body = generate_latest(registry) + text.encode()
     cpu2 = time.process_time()
-    wall = time.perf_counter() - wall0
-    samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
-    return ScrapeCost(cpu1 - cpu0, cpu2 - cpu0, wall, samples, len(body))
+    wall = time.monotonic() - wall0
+    samples = body.count(b"\n") - body.count(b"\n#") - body.startswith(b"#")
+    return ScrapeCost(wall0, cpu1 - cpu0, cpu2 - cpu0, wall, samples, len(body))
+
+
+async def idle_wake_cost(rate: float, seconds: float) -> float:
+    """CPU µs that one timer wake of an otherwise idle event loop costs here, at ``rate``
+    wakes per second: the floor under every dispatch, which virtual machines raise a lot."""
+    loop = asyncio.get_running_loop()
+    wakes = max(1, min(CALIBRATION_MAX_WAKES, int(seconds * rate)))
+    period = 1 / rate
+    cpu0 = time.process_time()
+    start = loop.time()
+    for i in range(1, wakes + 1):
+        await asyncio.sleep(max(0.0, start + i * period - loop.time()))
+    return (time.process_time() - cpu0) / wakes * 1e6
+
+
+class CollectorPauses:
+    """The garbage collector's pauses, by generation: they stop the event loop like any other
+    synchronous work, and a full collection grows with the number of live objects."""
+
+    def __init__(self) -> None:
+        #: (generation, monotonic start, seconds)
+        self.pauses: list[tuple[int, float, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._started = now
+        else:
+            self.pauses.append((info["generation"], self._started, now - self._started))
+
+    def watch(self) -> None:
+        gc.callbacks.append(self)
+
+    def unwatch(self) -> None:
+        gc.callbacks.remove(self)
+
+
+def blocked_by(
+    start: float, end: float, scrapes: Sequence[ScrapeCost], pauses: CollectorPauses
+) -> list[str]:
+    """What synchronous work overlapped [start, end]: scrapes and garbage collections."""
+    causes = [
+        f"scrape {s.wall * 1e3:.1f} ms"
+        for s in scrapes
+        if s.started <= end and start <= s.started + s.wall
+    ]
+    causes += [
+        f"gc gen {g} {p * 1e3:.1f} ms" for g, t, p in pauses.pauses if t <= end and start <= t + p
+    ]
+    return causes
 
 
 def _rss_peak_mib() -> float:
@@ -309,7 +380,8 @@ def _sample(registry: CollectorRegistry, name: str, labels: dict[str, str] | Non
     return registry.get_sample_value(name, labels or {}) or 0.0
 
 
-async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
+async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Measurement:
+    idle_wake_us = await idle_wake_cost(spec.assets / spec.interval, calibration)
     clock = SystemClock()
     registry = CollectorRegistry()
     store = ResultStore()
@@ -321,32 +393,42 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
         spec.assets, spec.probe, spec.addresses, spec.interval, spec.timeout
     )
     install0 = time.process_time()
+    install_wall0 = clock.monotonic()
     exposition.set_inventory(inventory)
-    window_start = clock.monotonic()
     scheduler.set_inventory(inventory)
+    # After, not before: the scheduler reads its clock partway through set_inventory.
+    window_start = clock.monotonic()
     install_cpu = time.process_time() - install0
+    install_wall = window_start - install_wall0
 
     scrapes: list[ScrapeCost] = []
+    collector = CollectorPauses()
     profiler = cProfile.Profile() if spec.profile_to else None
-    async with asyncio.timeout(spec.duration + STOP_GRACE_SECONDS), asyncio.TaskGroup() as tg:
+    async with (
+        asyncio.timeout(spec.duration + STOP_GRACE_SECONDS),
+        asyncio.TaskGroup() as tg,
+    ):
+        collector.watch()
         if profiler is not None:
             profiler.enable()
         cpu_start = time.process_time()
         times_start = os.times()
+        preempted_start = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
         dispatcher = tg.create_task(scheduler.run(), name="scheduler")
         deadline = window_start + spec.duration
         next_scrape = window_start + spec.scrape_every
-        for _ in range(int(spec.duration // spec.scrape_every)):
+        # Scrapes strictly inside the window, so that none sits on its closing edge.
+        for _ in range(math.ceil(spec.duration / spec.scrape_every) - 1):
             await clock.sleep_until(next_scrape)
             scrapes.append(scrape(registry, exposition))
             next_scrape += spec.scrape_every
         await clock.sleep_until(deadline)
         cpu_total = time.process_time() - cpu_start
         times_end = os.times()
+        preempted = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - preempted_start
         window_end = clock.monotonic()
         if profiler is not None:
             profiler.disable()
-        lags = sorted(scheduler.lags)
         runs = sum(
             _sample(
                 registry, "trunkwatch_scheduler_runs_total", {"module": spec.probe, "outcome": o}
@@ -362,12 +444,35 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
             _sample(registry, "trunkwatch_scheduler_skipped_runs_total", {"module": spec.probe})
         )
         histogram_count = int(_sample(registry, "trunkwatch_scheduler_lag_seconds_count"))
+        collector.unwatch()
         dispatcher.cancel()
     if profiler is not None and spec.profile_to:
         profiler.dump_stats(spec.profile_to)
 
+    # Runs due in the window's last moments may still be queued when it closes; count runs
+    # due up to SETTLE_SECONDS before the end, which every healthy run has started by then.
+    cutoff = window_end - min(SETTLE_SECONDS, spec.duration / 2)
     due = due_between(inventory.jobs, window_start, window_end)
-    started = len(lags)
+    settled_due = due_between(inventory.jobs, window_start, cutoff)
+    started = len(scheduler.lags)
+    # Runs due while the inventory was being installed waited for that, not for the
+    # scheduler at work: install_wall says how long.
+    lags = sorted(
+        lag for lag, d in zip(scheduler.lags, scheduler.dues, strict=True) if d > window_start
+    )
+    started_in_window = sum(1 for d in scheduler.dues if window_start < d <= cutoff)
+    worst = max(
+        (i for i in range(started) if scheduler.dues[i] > window_start),
+        key=scheduler.lags.__getitem__,
+        default=None,
+    )
+    if worst is None:
+        worst_at, worst_during = math.nan, []
+    else:
+        worst_due = scheduler.dues[worst]
+        worst_at = worst_due - window_start
+        worst_during = blocked_by(worst_due, worst_due + scheduler.lags[worst], scrapes, collector)
+    in_window = [(g, p) for g, t, p in collector.pauses if window_start <= t <= window_end]
     cpu_scrape = sum(s.body_cpu for s in scrapes)
     scrape_samples = sum(s.samples for s in scrapes)
     problems: list[str] = []
@@ -390,15 +495,24 @@ async def _measure(spec: RunSpec, rss_before: float) -> Measurement:
         runs=int(runs),
         failures=int(runs - successes),
         skipped=skipped,
-        not_started=max(0, due - started - skipped),
+        not_started=max(0, settled_due - started_in_window - skipped),
         skipped_ratio=skipped / due if due else 0.0,
         lag_p50=percentile(lags, 50),
         lag_p99=percentile(lags, 99),
         lag_max=lags[-1] if lags else math.nan,
-        lag_observations=started,
+        lag_observations=len(lags),
+        worst_lag_at=worst_at,
+        worst_lag_during=worst_during,
+        gc_collections=[sum(1 for g, _ in in_window if g == gen) for gen in range(3)],
+        gc_max_pause_ms=[
+            max((p for g, p in in_window if g == gen), default=0.0) * 1e3 for gen in range(3)
+        ],
         install_cpu=install_cpu,
+        install_wall=install_wall,
         cpu_total=cpu_total,
         cpu_system=times_end.system - times_start.system,
+        preempted=preempted,
+        idle_wake_us=idle_wake_us,
         cpu_scrape=cpu_scrape,
         cpu_per_run_us=(cpu_total - cpu_scrape) / runs * 1e6 if runs else math.nan,
         core_share=(cpu_total - cpu_scrape) / (window_end - window_start),
@@ -424,11 +538,13 @@ def measure(spec: RunSpec) -> Measurement:
     if spec.cpu is not None:
         os.sched_setaffinity(0, {spec.cpu})
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    calibration = min(CALIBRATION_SECONDS, spec.duration / 2)
     print(
-        f"  {spec.assets} assets: measuring in pid {os.getpid()} for {spec.duration:g} s",
+        f"  {spec.assets} assets: pid {os.getpid()}, calibrating for {calibration:g} s, "
+        f"then measuring for {spec.duration:g} s",
         flush=True,
     )
-    return asyncio.run(_measure(spec, _rss_peak_mib()))
+    return asyncio.run(_measure(spec, calibration, _rss_peak_mib()))
 
 
 # -- orchestration and report ---------------------------------------------------------------------
@@ -460,12 +576,15 @@ COLUMNS = (
     ("lag p50 ms", "{p50}"),
     ("lag p99 ms", "{p99}"),
     ("lag max ms", "{lmax}"),
+    ("gc2 max ms", "{gc2}"),
     ("CPU µs/run", "{per_run}"),
+    ("idle wake µs", "{wake}"),
     ("core %", "{core:.1f}"),
     ("render µs/sample", "{render}"),
     ("scrape ms", "{scrape_ms}"),
     ("series", "{m.scrape_samples}"),
     ("peak RSS MiB", "{m.peak_rss_mib:.0f}"),
+    ("preempted", "{m.preempted}"),
 )
 
 
@@ -478,8 +597,10 @@ def table(results: Sequence[Measurement]) -> str:
             "p50": _ms(m.lag_p50),
             "p99": _ms(m.lag_p99),
             "lmax": _ms(m.lag_max),
+            "gc2": f"{m.gc_max_pause_ms[2]:.1f}" if m.gc_collections[2] else "-",
             "per_run": _us(m.cpu_per_run_us),
             "core": m.core_share * 100,
+            "wake": _us(m.idle_wake_us),
             "render": _us(m.render_us_per_sample),
             "scrape_ms": _ms(m.cpu_scrape / m.scrapes if m.scrapes else math.nan),
         }
@@ -568,6 +689,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     monitor_cpu, fleet_cpu = _cpus()
+    # Anything else busy on the machine skews every number; record how busy it was.
+    load_before = os.getloadavg()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     print(
@@ -622,6 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "monitor_cpu": monitor_cpu,
             "fleet_cpu": fleet_cpu if args.probe == "tcp" else None,
+            "load_average_before": load_before,
         },
         "settings": {
             "probe": args.probe,
@@ -640,6 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2, allow_nan=False, default=str) + "\n")
     print(f"written {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     if args.profile:
+        print("profiled: the CPU columns include the profiler's own overhead")
         print(f"profiles: {RESULTS_DIR}/scheduler-{stamp}-*.pstats (python -m pstats FILE)")
     problems = [f"{m.assets} assets: {p}" for m in results for p in m.problems]
     for problem in problems:

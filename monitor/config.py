@@ -318,6 +318,29 @@ def _cross_checks(
                     yield smap.problem((*pwhere, *parts), reason)
 
 
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> list[str | int]:
+    """'simulator.sites[3].carriers' → ['simulator', 'sites', 3, 'carriers']."""
+    return [int(index) if index else name for name, index in _PATH_PART.findall(text)]
+
+
+def _check_simulator(model: ConfigModel, smap: SourceMap) -> Iterator[Problem]:
+    if model.simulator is None:
+        return
+    from monitor.simulator.fleet import Fleet, SimulatorConfigError
+
+    try:
+        Fleet(model.simulator)
+    except SimulatorConfigError as exc:
+        for where, reason in exc.problems:
+            path = parse_path(where)
+            if not path or path[0] != "simulator":
+                path = ["simulator", *path]
+            yield smap.problem(path, reason)
+
+
 def probe_name(probe: ProbeConfig) -> str:
     """The probe's name on its asset: explicit, else module[:profile]."""
     if probe.name:
@@ -406,6 +429,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(problems) from None
     origin = _Origin(list(range(len(model.sites))), list(range(len(model.assets))))
     problems = list(_cross_checks(model, smap, base, origin))
+    problems += _check_simulator(model, smap)
     if problems:
         raise ConfigError(problems)
     secrets = {

@@ -12,8 +12,9 @@ from prometheus_client.openmetrics import exposition as openmetrics
 
 if TYPE_CHECKING:
     from monitor.daemon import Daemon
+    from monitor.results import Result
 
-__all__ = ["build_app"]
+__all__ = ["asset_state", "asset_states", "build_app"]
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
 
@@ -57,6 +58,29 @@ async def reload(request: web.Request) -> web.Response:
     return web.json_response({"status": "reloaded"})
 
 
+def asset_state(results: list[Result]) -> str:
+    """up, down, unreachable (behind a failed parent), degraded (some probes fail) or
+    pending (no result yet)."""
+    if not results:
+        return "pending"
+    if all(r.success for r in results):
+        return "up"
+    if any(r.reason == "unreachable" for r in results if not r.success):
+        return "unreachable"
+    if any(r.success for r in results):
+        return "degraded"
+    return "down"
+
+
+def asset_states(daemon: Daemon) -> dict[str, str]:
+    if daemon.loaded is None:
+        return {}
+    return {
+        asset_id: asset_state(daemon.store.asset_results(asset_id))
+        for asset_id in daemon.loaded.inventory.assets
+    }
+
+
 def _status(daemon: Daemon) -> dict[str, Any]:
     loaded = daemon.loaded
     if loaded is None:
@@ -75,16 +99,7 @@ def _status(daemon: Daemon) -> dict[str, Any]:
             }
             for r in results
         ]
-        if not results:
-            state = "pending"
-        elif all(r.success for r in results):
-            state = "up"
-        elif any(r.reason == "unreachable" for r in results if not r.success):
-            state = "unreachable"
-        elif any(r.success for r in results):
-            state = "degraded"
-        else:
-            state = "down"
+        state = asset_state(results)
         assets.append(
             {
                 "id": asset.id,

@@ -166,10 +166,12 @@ class Scheduler:
             task.add_done_callback(self._tasks.discard)
 
     def _device(self, job: Job) -> asyncio.Semaphore:
-        host = job.asset.target.host
-        sem = self._devices.get(host)
+        # A device is an address: several agents may share a host behind NAT or a proxy.
+        target = job.asset.target
+        key = f"{target.host}:{target.port}"
+        sem = self._devices.get(key)
         if sem is None:
-            sem = self._devices[host] = asyncio.Semaphore(self._per_device_limit)
+            sem = self._devices[key] = asyncio.Semaphore(self._per_device_limit)
         return sem
 
     async def _run_job(self, job: Job, due: float) -> None:

@@ -99,7 +99,8 @@ class SnmpV3Endpoint:
 
     The security level follows from the protocols: ``auth_protocol="none"`` is
     noAuthNoPriv, ``priv_protocol="none"`` authNoPriv, both set authPriv. Keys are pass
-    phrases (localised by the engine) and never appear in a repr.
+    phrases (localised by the engine) and never appear in a repr. A host name resolves to
+    IPv4; an IPv6 agent is given by its address.
     """
 
     host: str
@@ -200,8 +201,8 @@ def _to_varbind(name: Any, value: Any) -> VarBind:
 def _raise_for_indication(ep: SnmpV3Endpoint, indication: object) -> None:
     if isinstance(indication, errind.RequestTimedOut):
         raise ProbeTimeout(
-            f"no reply from {ep.host}:{ep.port} within {ep.timeout:g} s "
-            f"({ep.retries + 1} tries; a wrong priv key also looks like this)"
+            f"no reply from {ep.host}:{ep.port} after {ep.retries + 1} tries of "
+            f"{ep.timeout:g} s (a wrong priv key also looks like this)"
         )
     for cls, reason in _AUTH_INDICATIONS:
         if isinstance(indication, cls):
@@ -228,7 +229,7 @@ def _raise_for_status(ep: SnmpV3Endpoint, status: Any, index: Any, asked: Sequen
 
 
 class _UserGate:
-    """Which credentials a USM user name is registered with in the engine, and its users."""
+    """The credentials a USM user name is registered with, and the requests using them."""
 
     __slots__ = ("credentials", "idle", "in_flight")
 
@@ -425,3 +426,269 @@ def _library_error(ep: SnmpV3Endpoint, exc: Exception) -> ProbeError:
 
 
 # --- end of sessions ---------------------------------------------------------------------------
+
+
+# --- profile probe -----------------------------------------------------------------------------
+#
+# SnmpProbe polls the profiles its parameters name (probes/profiles/*.yaml): v1/v2c through the
+# process-wide SnmpClient, v3 through the process-wide PysnmpSession, both created on first use
+# inside the running loop. The poll itself (what to fetch, partial failures, counters, labels)
+# is probes.snmp_poll.DevicePoller; this section adds the parameters, credentials and transports.
+# The imports sit here, not at the top, so the sessions section above stays self-contained.
+
+import time  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field  # noqa: E402
+
+from monitor.config import parse_duration  # noqa: E402
+from monitor.yamlsource import ConfigError  # noqa: E402
+from probes.base import (  # noqa: E402
+    Family,
+    ProbeParamsError,
+    ProbeResult,
+    Target,
+    validate_params,
+)
+from probes.snmp_poll import DevicePoller, PollPlan  # noqa: E402
+from probes.snmp_profiles import ProfileConflict, UnknownProfile, library  # noqa: E402
+from probes.snmpclient import SnmpClient, SnmpEndpoint  # noqa: E402
+from probes.snmpcodec import PduType  # noqa: E402
+
+__all__ += ["SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
+
+
+def _version(value: Any) -> Any:
+    """Accept ``2c``, ``v2c``, ``2`` and a bare YAML number for the SNMP version."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        value = value.strip().lower().removeprefix("v")
+        return "2c" if value == "2" else value
+    return value
+
+
+def _profiles(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class SnmpParams(BaseModel):
+    """Parameters of an ``snmp`` probe. Credentials come from the asset's ``credentials``:
+    ``community`` for v1/v2c; ``user``, ``auth_key`` and ``priv_key`` for v3."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Annotated[list[str], BeforeValidator(_profiles), Field(min_length=1)]
+    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)] = "2c"
+    port: int | None = Field(None, ge=1, le=65535)
+    retries: int = Field(1, ge=0, le=10)
+    max_repetitions: int = Field(25, ge=1, le=200)
+    #: How often label columns (ifName, ifAlias, descriptions …) are walked again.
+    label_refresh: Annotated[float, BeforeValidator(parse_duration)] = 900.0
+    auth_protocol: AuthProtocol = "sha"
+    priv_protocol: PrivProtocol = "aes"
+    #: Folders searched for profiles before the built-in ones.
+    profile_dirs: list[str] = Field(default_factory=list)
+    #: Folders of MIB files for symbolic names (MODULE::object) in profiles.
+    mib_dirs: list[str] = Field(default_factory=list)
+
+
+class _Shared:
+    """The process-wide SnmpClient and PysnmpSession, bound to the loop that created them."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client: SnmpClient | None = None
+        self.session: PysnmpSession | None = None
+
+    async def _same_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            # A new loop (the CLI or a test starting again): the old sockets belong to a
+            # loop that is gone, so start afresh.
+            with contextlib.suppress(RuntimeError):
+                await self.close()
+            self.loop = loop
+
+    async def get_client(self) -> SnmpClient:
+        await self._same_loop()
+        if self.client is None:
+            self.client = SnmpClient()
+        # start() is idempotent and safe to await from several probes at once.
+        await self.client.start()
+        return self.client
+
+    async def get_session(self) -> PysnmpSession:
+        await self._same_loop()
+        if self.session is None:
+            self.session = PysnmpSession()
+        await self.session.start()
+        return self.session
+
+    async def close(self) -> None:
+        client, session = self.client, self.session
+        self.client = self.session = None
+        if client is not None:
+            await client.close()
+        if session is not None:
+            await session.close()
+
+
+_SHARED = _Shared()
+
+
+async def close_shared_sessions() -> None:
+    """Close the process-wide SNMP client and v3 session (the daemon does at shutdown)."""
+    await _SHARED.close()
+    _SHARED.loop = None
+
+
+class _ClientTransport:
+    """v1/v2c requests of one poll through the shared SnmpClient; v2c walks several columns
+    per GETBULK (SNMPv1 has no GETBULK, so it walks each column with GETNEXT)."""
+
+    __slots__ = ("_client", "_endpoint", "_repetitions", "can_bulk", "version")
+
+    def __init__(self, client: SnmpClient, endpoint: SnmpEndpoint, repetitions: int) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._repetitions = repetitions
+        self.version = endpoint.version
+        self.can_bulk = endpoint.version == "2c"
+
+    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
+        return await self._client.get(self._endpoint, oids)
+
+    async def walk(self, root: OID) -> list[VarBind]:
+        return await self._client.walk(self._endpoint, root, self._repetitions)
+
+    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
+        request = [VarBind(tuple(oid), Tag.NULL, None) for oid in oids]
+        ep = self._endpoint
+        reply = await self._client.request(
+            ep, PduType.GETBULK, request, non_repeaters=0, max_repetitions=repetitions
+        )
+        status = reply.error_status
+        if status == 16:
+            raise AuthError(f"{ep.host}: authorizationError")
+        if status:
+            name = ERROR_STATUS_NAMES.get(status, f"error-status {status}")
+            raise UnexpectedReply(f"{ep.host}: agent answered {name} to GETBULK")
+        return reply.varbinds
+
+
+class _SessionTransport:
+    """SNMPv3 requests of one poll through the shared PysnmpSession."""
+
+    __slots__ = ("_endpoint", "_repetitions", "_session", "can_bulk", "version")
+
+    def __init__(self, session: PysnmpSession, endpoint: SnmpV3Endpoint, repetitions: int) -> None:
+        self._session = session
+        self._endpoint = endpoint
+        self._repetitions = repetitions
+        self.version = "3"
+        # PysnmpSession offers GET and single-subtree walks only.
+        self.can_bulk = False
+
+    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
+        return await self._session.get(self._endpoint, oids)
+
+    async def walk(self, root: OID) -> list[VarBind]:
+        return await self._session.walk(self._endpoint, root, self._repetitions)
+
+    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
+        raise ProbeConfigError("multi-column GETBULK is not available for SNMPv3")
+
+
+class SnmpProbe:
+    """Polls one asset's agent for its profiles, remembering counters and labels between runs.
+
+    Runs of one probe must not overlap (the scheduler skips a run while the last is in
+    flight). Each try of a request gets an equal share of 80 % of the probe's timeout, so an
+    agent that does not answer fails the run with ``ProbeTimeout`` before the scheduler's own
+    deadline.
+    """
+
+    def __init__(
+        self,
+        params: SnmpParams,
+        plan: PollPlan,
+        *,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.params = params
+        self.timeout = timeout
+        self.try_timeout = max(0.05, 0.8 * timeout / (params.retries + 1))
+        self.poller = DevicePoller(
+            plan,
+            label_refresh=params.label_refresh,
+            tolerance=timeout + 1.0,
+            max_repetitions=params.max_repetitions,
+            clock=clock,
+        )
+
+    @property
+    def families(self) -> list[Family]:
+        return self.poller.plan.families()
+
+    def __repr__(self) -> str:
+        return f"SnmpProbe(profile={self.params.profile!r}, version={self.params.version!r})"
+
+    async def run(self, target: Target) -> ProbeResult:
+        port = self.params.port or target.port or 161
+        transport: _ClientTransport | _SessionTransport
+        try:
+            repetitions = self.params.max_repetitions
+            if self.params.version == "3":
+                endpoint3 = self._v3_endpoint(target, port)
+                transport = _SessionTransport(await _SHARED.get_session(), endpoint3, repetitions)
+            else:
+                endpoint = self._endpoint(target, port)
+                transport = _ClientTransport(await _SHARED.get_client(), endpoint, repetitions)
+        except ValueError as exc:  # the endpoints' own checks; their messages hold no secret
+            raise ProbeConfigError(str(exc)) from exc
+        return await self.poller.poll(transport)
+
+    def _endpoint(self, target: Target, port: int) -> SnmpEndpoint:
+        community = target.secret("community")
+        if not community:
+            raise ProbeConfigError("no SNMP community in the asset's credentials")
+        version: Literal["1", "2c"] = "1" if self.params.version == "1" else "2c"
+        return SnmpEndpoint(
+            target.host,
+            port,
+            version=version,
+            community=community,
+            timeout=self.try_timeout,
+            retries=self.params.retries,
+        )
+
+    def _v3_endpoint(self, target: Target, port: int) -> SnmpV3Endpoint:
+        user = target.secret("user")
+        if not user:
+            raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
+        return SnmpV3Endpoint(
+            target.host,
+            port,
+            user=user,
+            auth_protocol=self.params.auth_protocol,
+            auth_key=target.secret("auth_key") or "",
+            priv_protocol=self.params.priv_protocol,
+            priv_key=target.secret("priv_key") or "",
+            timeout=self.try_timeout,
+            retries=self.params.retries,
+        )
+
+
+def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
+    """Validate an ``snmp`` probe's parameters, load its profiles and build the probe."""
+    parsed = validate_params(SnmpParams, params)
+    try:
+        plan = library(parsed.profile_dirs, parsed.mib_dirs).plan(parsed.profile)
+    except (UnknownProfile, ProfileConflict) as exc:
+        raise ProbeParamsError([("profile", str(exc))]) from exc
+    except ConfigError as exc:
+        raise ProbeParamsError([("profile", str(problem)) for problem in exc.problems]) from exc
+    return SnmpProbe(parsed, plan, timeout=timeout)

@@ -151,6 +151,7 @@ class _Pending:
         "timeout",
         "timer",
         "transport",
+        "tries",
         "tries_left",
         "version",
     )
@@ -171,6 +172,7 @@ class _Pending:
         self.packet = packet
         self.transport = transport
         self.timeout = ep.timeout
+        self.tries = ep.retries + 1
         self.tries_left = ep.retries
         self.version = version
         self.community = community
@@ -490,8 +492,8 @@ class SnmpClient:
         host, port = entry.addr
         entry.future.set_exception(
             ProbeTimeout(
-                f"no reply from {host}:{port} to {entry.pdu_name} within {entry.timeout:g} s "
-                "(a wrong community also looks like this)"
+                f"no reply from {host}:{port} to {entry.pdu_name} after {entry.tries} tries "
+                f"of {entry.timeout:g} s (a wrong community also looks like this)"
             )
         )
 

@@ -179,6 +179,8 @@ def _check_oid(oid: OID) -> None:
     if first > 2 or (first < 2 and second > 39):
         raise CodecError(f"OID cannot start with {first}.{second}")
     for sub in oid:
+        if type(sub) is not int:
+            raise CodecError(f"OID sub-identifier {sub!r} is not an int")
         if not 0 <= sub <= MAX_SUBID:
             raise CodecError(f"OID sub-identifier {sub} outside 0..{MAX_SUBID}")
     if first == 2 and second > MAX_SUBID - 80:
@@ -223,9 +225,14 @@ _OID_CACHE_MAX = 8192
 
 
 def _enc_oid_body(oid: OID) -> bytes:
-    body = _oid_body_cache.get(oid)
+    try:
+        body = _oid_body_cache.get(oid)
+    except TypeError:  # unhashable parts: not an OID
+        raise CodecError(f"OID must be a tuple of ints, got {oid!r}") from None
     if body is not None:
         return body
+    if type(oid) is not tuple:
+        raise CodecError(f"OID must be a tuple of ints, got {type(oid).__name__}")
     _check_oid(oid)
     first = oid[0] * 40 + oid[1]
     if first < 0x80 and max(oid[2:], default=0) < 0x80:
@@ -413,20 +420,20 @@ def _oid(data: bytes, start: int, end: int) -> OID:
         if len(raw) > MAX_OID_LEN - 1:
             raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
         return head + tuple(raw[1:])
+    # Base-128 sub-identifiers: bytes >= 0x80 carry 7 bits and continue, a byte < 0x80 ends
+    # one. ``value`` holds the bits gathered so far, already shifted for the next byte.
     subs: list[int] = []
+    append = subs.append
     value = 0
-    fresh = True
     for byte in raw:
-        if fresh and byte == 0x80:
+        if byte < 0x80:
+            append(value | byte)
+            value = 0
+        elif value == 0 and byte == 0x80:
             raise CodecError("OBJECT IDENTIFIER sub-identifier has a redundant leading byte")
-        value = (value << 7) | (byte & 0x7F)
-        if byte & 0x80:
-            fresh = False
-            continue
-        subs.append(value)
-        value = 0
-        fresh = True
-    if not fresh:
+        else:
+            value = (value | (byte & 0x7F)) << 7
+    if value:
         raise CodecError("OBJECT IDENTIFIER ends inside a sub-identifier")
     first = subs[0]
     if first < 40:

@@ -402,15 +402,18 @@ def test_oid_sub_identifiers_above_127_use_base_128() -> None:
         (VarBind(SYS, Tag.INTEGER, 2**31), "outside"),
         (VarBind(SYS, Tag.COUNTER32, -1), "outside"),
         (VarBind(SYS, Tag.COUNTER64, 2**64), "outside"),
-        (VarBind(SYS, Tag.INTEGER, "1"), "must be an int"),
+        (VarBind(SYS, Tag.INTEGER, "1"), "must be an int"),  # type: ignore[arg-type]
         (VarBind(SYS, Tag.INTEGER, True), "must be an int"),
         (VarBind(SYS, Tag.IPADDRESS, b"\x01\x02\x03"), "4 bytes"),
         (VarBind(SYS, Tag.NULL, 0), "carries no value"),
-        (VarBind(SYS, Tag.OCTET_STRING, "text"), "must be bytes"),
+        (VarBind(SYS, Tag.OCTET_STRING, "text"), "must be bytes"),  # type: ignore[arg-type]
         (VarBind((1,), Tag.NULL, None), "at least 2"),
         (VarBind((3, 1), Tag.NULL, None), "cannot start"),
         (VarBind((1, 3, 2**32), Tag.NULL, None), "outside"),
         (VarBind((1, 3) + (1,) * 127, Tag.NULL, None), "more than 128"),
+        (VarBind((1, 3, "6"), Tag.NULL, None), "not an int"),  # type: ignore[arg-type]
+        (VarBind([1, 3, 6], Tag.NULL, None), "tuple of ints"),  # type: ignore[arg-type]
+        (VarBind(SYS, Tag.OBJECT_IDENTIFIER, (1, 3.0)), "not an int"),  # type: ignore[arg-type]
         (VarBind(SYS, 0x30, b""), "cannot encode"),
     ],
 )

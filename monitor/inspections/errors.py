@@ -1,0 +1,67 @@
+"""The exception tree of the inspections: what a caller (web page, API, CLI) can be refused.
+
+Library errors (sqlite3, psycopg) are converted into this tree inside ``store.py``; messages
+name plans, rounds, items and people, never a token::
+
+    InspectionError
+    ├── NotFound              no such plan, target, round or follow-up        HTTP 404
+    ├── NotAllowed            the person may not do this (not owner/deputy)   HTTP 403
+    ├── InvalidEntry          bad or missing item values, missing notes       HTTP 422
+    ├── Conflict              already signed, period closed, not yet open     HTTP 409
+    │   └── RecordImmutable   a signed record or the audit log was to change  HTTP 409
+    └── StoreError            the store failed                                HTTP 503
+        └── StoreUnavailable  cannot reach or lock the database               HTTP 503
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "InspectionError",
+    "InvalidEntry",
+    "NotAllowed",
+    "NotFound",
+    "RecordImmutable",
+    "StoreError",
+    "StoreUnavailable",
+]
+
+
+class InspectionError(Exception):
+    """Something an inspection request could not do; ``status`` is its HTTP status."""
+
+    status = 400
+
+
+class NotFound(InspectionError):
+    status = 404
+
+
+class NotAllowed(InspectionError):
+    status = 403
+
+
+class InvalidEntry(InspectionError):
+    """Item values that cannot be accepted; ``problems`` maps item id → reason."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = dict(problems or {})
+
+
+class Conflict(InspectionError):
+    status = 409
+
+
+class RecordImmutable(Conflict):
+    pass
+
+
+class StoreError(InspectionError):
+    status = 503
+
+
+class StoreUnavailable(StoreError):
+    pass

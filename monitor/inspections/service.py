@@ -1,0 +1,540 @@
+"""The inspection service: opens, fills, signs and corrects rounds against the calendar, reads
+automated items from live probe results, and publishes its state as metrics and HTTP routes.
+
+Everything that decides (who may sign, which period a round belongs to, whether an item
+passed) happens here, once, for the web page, the JSON API and the CLI alike. The signer of
+a record is always the authenticated person handed in by the caller, never a value from a
+request body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from monitor.clock import Clock
+from monitor.inspections.checklist import (
+    Accept,
+    evaluate,
+    judge_confirmation,
+    judge_reading,
+    live_mean,
+)
+from monitor.inspections.config import AutomatedItem, ConfirmationItem, Person, ReadingItem
+from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, NotFound
+from monitor.inspections.ledger import (
+    CalendarEntry,
+    Slot,
+    current_entries,
+    entries_between,
+    index_rounds,
+    make_entry,
+    upcoming_entries,
+)
+from monitor.inspections.plans import InspectionSetup, ScheduledPlan, build_setup
+from monitor.inspections.records import (
+    FollowUp,
+    ItemKind,
+    ItemResult,
+    Outcome,
+    RoundRecord,
+    RoundTarget,
+)
+from monitor.inspections.store import InspectionStore
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import Config
+    from monitor.results import ResultStore
+
+__all__ = [
+    "Entries",
+    "ExpositionLive",
+    "InspectionService",
+    "LiveSource",
+    "ResultsLive",
+]
+
+log = logging.getLogger("trunkwatch.inspections")
+
+#: Item id → {"value": …, "note": …}; either key may be absent.
+Entries = Mapping[str, Mapping[str, Any]]
+#: (metric name, labels, value) of one live series.
+LiveSeries = tuple[str, Mapping[str, str], float]
+
+T = TypeVar("T")
+
+#: A result older than this many probe intervals no longer describes the asset.
+STALE_INTERVALS = 3
+MIN_STALE_SECONDS = 300.0
+
+
+class LiveSource(Protocol):
+    """Where automated items and live readings come from."""
+
+    def series(self, assets: Sequence[str]) -> list[LiveSeries]: ...
+
+
+class ResultsLive:
+    """Live series from the daemon's result store: each sample with its asset's labels, plus
+    ``trunkwatch_probe_success`` per probe. Stale results are left out."""
+
+    def __init__(self, results: ResultStore, clock: Clock) -> None:
+        self._results = results
+        self._clock = clock
+
+    def series(self, assets: Sequence[str]) -> list[LiveSeries]:
+        now = self._clock.time()
+        out: list[LiveSeries] = []
+        for asset_id in assets:
+            for result in self._results.asset_results(asset_id):
+                base = dict(result.job.asset.label_pairs)
+                out.append(
+                    (
+                        "trunkwatch_probe_success",
+                        {**base, "probe": result.job.name},
+                        1.0 if result.success else 0.0,
+                    )
+                )
+                age = now - result.finished_at
+                if age > max(STALE_INTERVALS * result.job.interval, MIN_STALE_SECONDS):
+                    continue
+                for sample in result.samples:
+                    out.append(
+                        (sample.family.name + sample.suffix, {**base, **dict(sample.labels)},
+                         sample.value)
+                    )  # fmt: skip
+        return out
+
+
+class ExpositionLive:
+    """Live series parsed from a /metrics text (the CLI reads the running daemon's)."""
+
+    def __init__(self, text: str) -> None:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        self._by_asset: dict[str, list[LiveSeries]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                asset = sample.labels.get("asset")
+                if asset:
+                    self._by_asset.setdefault(asset, []).append(
+                        (sample.name, dict(sample.labels), float(sample.value))
+                    )
+
+    def series(self, assets: Sequence[str]) -> list[LiveSeries]:
+        return [s for a in assets for s in self._by_asset.get(a, ())]
+
+
+class NoLive:
+    def series(self, assets: Sequence[str]) -> list[LiveSeries]:
+        return []
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class InspectionService:
+    """Rounds, the calendar and its metrics for one configuration and one store."""
+
+    def __init__(
+        self,
+        config: Config | InspectionSetup,
+        store: InspectionStore,
+        clock: Clock,
+        results: ResultStore | LiveSource | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.setup = config if isinstance(config, InspectionSetup) else build_setup(config)
+        self.store = store
+        self.clock = clock
+        if results is None:
+            self.live: LiveSource = NoLive()
+        elif hasattr(results, "asset_results"):
+            self.live = ResultsLive(results, clock)  # type: ignore[arg-type]
+        else:
+            self.live = results  # type: ignore[assignment]
+        self._listeners: list[Callable[[], None]] = []
+        if registry is not None:
+            from monitor.inspections.metrics import InspectionCollector
+
+            collector = InspectionCollector(self)
+            registry.register(collector)
+            self._listeners.append(collector.invalidate)
+        from monitor.inspections.web import Sessions
+
+        self.sessions = Sessions(clock)
+
+    def reconfigure(self, config: Config) -> None:
+        """Install a reloaded configuration. Raises ConfigError and keeps the running one."""
+        self.setup = build_setup(config)
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def now(self) -> float:
+        return self.clock.time()
+
+    def local(self, t: float) -> datetime:
+        return datetime.fromtimestamp(t, self.setup.zone)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def plan(self, plan_id: str) -> ScheduledPlan:
+        plan = self.setup.plans.get(plan_id)
+        if plan is None:
+            raise NotFound(f"no plan {plan_id!r}")
+        return plan
+
+    def target(self, plan: ScheduledPlan, key: str) -> RoundTarget:
+        target = plan.target(key)
+        if target is None:
+            raise NotFound(f"plan {plan.id!r} has no target {key!r}")
+        return target
+
+    def person(self, person_id: str) -> Person:
+        person = self.setup.roster.people.get(person_id)
+        if person is None:
+            raise NotFound(f"no person {person_id!r} on the roster")
+        return person
+
+    def authenticate(self, token: str | None) -> Person | None:
+        return self.setup.roster.authenticate(token)
+
+    def _authorize(self, person: Person, plan: ScheduledPlan, target: RoundTarget) -> None:
+        if not self.setup.may_sign(person, plan, target):
+            raise NotAllowed(
+                f"{person.id} is neither owner nor deputy of {plan.id} on {target.id} "
+                "(责任人/代理人)"
+            )
+
+    def get_round(self, round_id: str) -> RoundRecord:
+        record = self.store.get_round(round_id)
+        if record is None:
+            raise NotFound(f"no round {round_id}")
+        return record
+
+    def _plan_of(self, record: RoundRecord) -> tuple[ScheduledPlan, RoundTarget]:
+        plan = self.setup.plans.get(record.plan_id)
+        target = plan.target(record.target) if plan else None
+        if plan is None or target is None:
+            raise NotFound(f"round {record.id}: plan {record.plan_id} no longer covers it")
+        return plan, target
+
+    # -- the calendar ----------------------------------------------------------------------
+
+    def calendar(self, *, person: str | None = None, now: float | None = None) -> list[CalendarEntry]:
+        """The current round of every plan and target (of ``person`` if given), overdue first."""
+        return current_entries(self.setup, self.store, self.now() if now is None else now,
+                               person=person)  # fmt: skip
+
+    def due_between(
+        self, start: float, end: float, *, person: str | None = None, now: float | None = None
+    ) -> list[CalendarEntry]:
+        return entries_between(self.setup, self.store, start, end,
+                               self.now() if now is None else now, person=person)  # fmt: skip
+
+    def upcoming(self, person: str | None, days: float = 35.0) -> list[CalendarEntry]:
+        now = self.now()
+        return upcoming_entries(self.setup, self.store, now, now + days * 86400, person=person)
+
+    def entry_for(self, plan: ScheduledPlan, target: RoundTarget, now: float) -> CalendarEntry:
+        period = plan.schedule.period_at(now)
+        if period is None:
+            raise Conflict(f"plan {plan.id} has not started yet")
+        slots = index_rounds(
+            self.store.rounds(
+                plan_id=plan.id,
+                target=target.key,
+                period_from=period.start_ts,
+                period_before=period.start_ts + 1,
+            )
+        )
+        slot = next(iter(slots.values()), Slot())
+        return make_entry(plan, target, period, now, slot)
+
+    # -- checklist -------------------------------------------------------------------------
+
+    def live_series(self, target: RoundTarget) -> list[LiveSeries]:
+        return self.live.series(target.assets)
+
+    def _fill(
+        self,
+        plan: ScheduledPlan,
+        base: Iterable[ItemResult],
+        entries: Entries,
+        live: Sequence[LiveSeries] | None,
+        now: float,
+    ) -> list[ItemResult]:
+        """The checklist with ``entries`` applied over ``base``. Automated items are
+        evaluated from ``live`` (kept as they were when ``live`` is None: a correction)."""
+        existing = {i.item_id: i for i in base}
+        known = {item.id for item in plan.plan.checklist}
+        problems = {k: "not an item of this checklist / 非本计划检查项" for k in entries if k not in known}
+        out: list[ItemResult] = []
+        for item in plan.plan.checklist:
+            entry = entries.get(item.id, {})
+            if not isinstance(entry, Mapping):
+                problems[item.id] = "expected {value, note}"
+                continue
+            old = existing.get(item.id)
+            note = str(entry["note"]).strip() if entry.get("note") is not None else None
+            keep_note = note if note is not None else (old.note if old else "")
+            value = entry.get("value")
+            given = value is not None and not (isinstance(value, str) and not value.strip())
+            try:
+                if isinstance(item, AutomatedItem):
+                    if given:
+                        raise ValueError("measured automatically; it takes no value / 自动检测项")
+                    if live is not None:
+                        result = evaluate(plan.conditions[item.id], live, item_id=item.id, at=now,
+                                          note=keep_note)  # fmt: skip
+                    else:
+                        result = replace(old, note=keep_note) if old else ItemResult(
+                            item.id, ItemKind.AUTOMATED, note=keep_note)  # fmt: skip
+                elif isinstance(item, ReadingItem) and given:
+                    selector = plan.live.get(item.id)
+                    current: float | None
+                    if selector is None:
+                        current = None
+                    elif live is None:
+                        current = old.live_value if old else None
+                    else:
+                        current = live_mean(selector, live)
+                    result = judge_reading(
+                        value,
+                        item_id=item.id,
+                        accept=_accept(item),
+                        at=now,
+                        note=keep_note,
+                        live=current,
+                        tolerance=item.live.tolerance if item.live else None,
+                        tolerance_ratio=item.live.tolerance_ratio if item.live else None,
+                    )
+                elif isinstance(item, ConfirmationItem) and given:
+                    result = judge_confirmation(value, item_id=item.id, at=now, note=keep_note)
+                else:
+                    kind = ItemKind(item.kind)
+                    result = replace(old, note=keep_note) if old else ItemResult(
+                        item.id, kind, note=keep_note)  # fmt: skip
+            except ValueError as exc:
+                problems[item.id] = str(exc)
+                continue
+            out.append(result)
+        if problems:
+            raise InvalidEntry("some items cannot be accepted / 部分检查项无法接受", problems)
+        return out
+
+    @staticmethod
+    def _check_complete(items: Sequence[ItemResult]) -> None:
+        problems: dict[str, str] = {}
+        for item in items:
+            if item.outcome is Outcome.PENDING:
+                problems[item.item_id] = "not filled in / 未填写"
+            elif item.failed and not item.note:
+                problems[item.item_id] = "a failed item needs a note / 不合格项须填写说明"
+        if problems:
+            raise InvalidEntry("the round cannot be signed yet / 尚不能签字确认", problems)
+
+    def _follow_ups(
+        self, record_id: str, plan: ScheduledPlan, target: RoundTarget, items: Sequence[ItemResult],
+        person: Person, now: float, already: Iterable[str] = (),
+    ) -> list[FollowUp]:  # fmt: skip
+        skip = set(already)
+        return [
+            FollowUp(_new_id(), record_id, plan.id, target.key, i.item_id, now, person.id, i.note)
+            for i in items
+            if i.failed and i.item_id not in skip
+        ]
+
+    # -- rounds ----------------------------------------------------------------------------
+
+    def open_round(
+        self,
+        person: Person,
+        plan_id: str,
+        target_key: str,
+        *,
+        live: Sequence[LiveSeries] | None = None,
+    ) -> RoundRecord:
+        """Start (or resume) ``person``'s round for the current period, evaluating the
+        automated items."""
+        now = self.now()
+        plan = self.plan(plan_id)
+        target = self.target(plan, target_key)
+        self._authorize(person, plan, target)
+        entry = self.entry_for(plan, target, now)
+        if entry.slot.original is not None:
+            raise Conflict(
+                f"{plan.id} on {target.id} for {entry.period.key} is already signed; "
+                "file a correction instead / 已签字，如需更正请提交更正记录"
+            )
+        if now < entry.opens_at:
+            raise Conflict(
+                f"{plan.id} for {entry.period.key} opens at "
+                f"{self.local(entry.opens_at):%Y-%m-%d %H:%M} / 尚未开始"
+            )
+        series = self.live_series(target) if live is None else live
+        if entry.draft is not None:
+            items = self._fill(plan, entry.draft.items, {}, series, now)
+            return self.store.save_items(entry.draft.id, items, person.id, now)
+        period = entry.period
+        record = RoundRecord(
+            id=_new_id(),
+            plan_id=plan.id,
+            target=target.key,
+            site=target.site,
+            asset=target.asset,
+            system=target.system,
+            period_key=period.key,
+            period_start=period.start_ts,
+            period_end=period.end_ts,
+            due_at=entry.due_at,
+            deadline_at=entry.deadline_at,
+            opened_at=now,
+            opened_by=person.id,
+            items=tuple(self._fill(plan, (), {}, series, now)),
+        )
+        stored = self.store.open_round(record, person.id)
+        log.info("round opened plan=%s target=%s period=%s by=%s", plan.id, target.key,
+                 period.key, person.id)  # fmt: skip
+        self._changed()
+        return stored
+
+    def save(
+        self,
+        person: Person,
+        round_id: str,
+        entries: Entries,
+        *,
+        sign: bool = False,
+        live: Sequence[LiveSeries] | None = None,
+    ) -> RoundRecord:
+        """Fill in items of a draft; with ``sign``, re-evaluate the automated items and sign
+        it as ``person``."""
+        now = self.now()
+        record = self.get_round(round_id)
+        plan, target = self._plan_of(record)
+        self._authorize(person, plan, target)
+        if record.signed:
+            raise Conflict(f"round {round_id} is signed; file a correction instead")
+        if now >= record.period_end:
+            raise Conflict(
+                f"the period {record.period_key} has ended: the round was missed / 已漏检"
+            )
+        if not sign:
+            items = self._fill(plan, record.items, entries, None, now)
+            return self.store.save_items(round_id, items, person.id, now)
+        series = self.live_series(target) if live is None else live
+        items = self._fill(plan, record.items, entries, series, now)
+        self._check_complete(items)
+        follow_ups = self._follow_ups(round_id, plan, target, items, person, now)
+        signed = self.store.sign(round_id, items, person.id, now, follow_ups)
+        log.info("round signed plan=%s target=%s period=%s by=%s failed=%d", plan.id,
+                 target.key, record.period_key, person.id, signed.failed_items)  # fmt: skip
+        self._changed()
+        return signed
+
+    def record(
+        self,
+        person: Person,
+        plan_id: str,
+        target_key: str,
+        entries: Entries,
+        *,
+        sign: bool = True,
+        live: Sequence[LiveSeries] | None = None,
+    ) -> RoundRecord:
+        """Open (or resume) the current round, fill it in and sign it, in one call."""
+        draft = self.open_round(person, plan_id, target_key, live=live)
+        return self.save(person, draft.id, entries, sign=sign, live=live)
+
+    def correct(
+        self, person: Person, round_id: str, entries: Entries, reason: str
+    ) -> RoundRecord:
+        """A new signed record replacing a signed one's content; the old one stays as it was."""
+        now = self.now()
+        old = self.get_round(round_id)
+        plan, target = self._plan_of(old)
+        if not old.signed:
+            raise Conflict(f"round {round_id} is not signed yet; edit it instead")
+        if person.id != old.signed_by:
+            self._authorize(person, plan, target)
+        if not reason.strip():
+            raise InvalidEntry("a correction needs a reason / 更正须说明原因", {"reason": "required"})
+        items = self._fill(plan, old.items, entries, None, now)
+        self._check_complete(items)
+        new_id = _new_id()
+        failed_before = {i.item_id for i in old.items if i.failed}
+        follow_ups = self._follow_ups(new_id, plan, target, items, person, now, failed_before)
+        correction = replace(
+            old,
+            id=new_id,
+            opened_at=now,
+            opened_by=person.id,
+            signed_at=now,
+            signed_by=person.id,
+            corrects=old.id,
+            reason=reason.strip(),
+            items=tuple(items),
+        )
+        stored = self.store.record_correction(correction, follow_ups)
+        log.info("record corrected plan=%s target=%s old=%s new=%s by=%s", plan.id, target.key,
+                 old.id, stored.id, person.id)  # fmt: skip
+        self._changed()
+        return stored
+
+    def close_follow_up(self, person: Person, follow_up_id: str, note: str) -> FollowUp:
+        found = next((f for f in self.store.follow_ups() if f.id == follow_up_id), None)
+        if found is None:
+            raise NotFound(f"no follow-up {follow_up_id}")
+        plan = self.setup.plans.get(found.plan_id)
+        target = plan.target(found.target) if plan else None
+        if person.role != "supervisor":
+            if plan is None or target is None:
+                raise NotAllowed("only a supervisor closes follow-ups of removed plans")
+            self._authorize(person, plan, target)
+        if not note.strip():
+            raise InvalidEntry("closing a follow-up needs a note", {"note": "required"})
+        closed = self.store.close_follow_up(follow_up_id, person.id, self.now(), note.strip())
+        self._changed()
+        return closed
+
+    # -- async faces for the HTTP handlers -------------------------------------------------
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store-bound call off the event loop (a commit waits for the disk)."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def live_for_round(self, round_id: str) -> list[LiveSeries]:
+        """The live series of a round's target, read on the event loop where results change."""
+        record = await self.run(self.get_round, round_id)
+        _, target = self._plan_of(record)
+        return self.live_series(target)
+
+    def live_for(self, plan_id: str, target_key: str) -> list[LiveSeries]:
+        plan = self.plan(plan_id)
+        return self.live_series(self.target(plan, target_key))
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """The duty page, the JSON API and the iCalendar feed."""
+        from monitor.inspections import api, web
+
+        return [*web.routes(self), *api.routes(self)]
+
+
+def _accept(item: ReadingItem) -> Accept:
+    a = item.accept
+    return Accept(lt=a.lt, le=a.le, gt=a.gt, ge=a.ge)

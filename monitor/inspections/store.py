@@ -1,0 +1,853 @@
+"""Where inspection records live: SQLite (one WAL file under the data directory) or PostgreSQL
+(by URL, for shared and HA deployments), behind one interface and one versioned schema.
+
+The database itself enforces what must never happen: triggers reject any change to a signed
+record or its items, any deletion of a round, any change to the audit log, and any change to
+a closed follow-up. Each audit line carries the SHA-256 of the line before, so a gap or an
+edit made outside SQL shows in ``verify_audit_chain``. Every write is one transaction,
+committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors
+are turned into ``monitor.inspections.errors`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from monitor.inspections.errors import (
+    Conflict,
+    InspectionError,
+    NotFound,
+    RecordImmutable,
+    StoreError,
+    StoreUnavailable,
+)
+from monitor.inspections.records import (
+    AuditEntry,
+    FollowUp,
+    ItemKind,
+    ItemResult,
+    Outcome,
+    RoundRecord,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "InspectionStore",
+    "PostgresStore",
+    "SqliteStore",
+    "open_store",
+]
+
+
+class InspectionStore(Protocol):
+    """What the service needs from a store; both implementations below provide it."""
+
+    dialect: str
+
+    def migrate(self) -> int: ...
+    def schema_version(self) -> int: ...
+    def open_round(self, record: RoundRecord, actor: str) -> RoundRecord: ...
+    def save_items(
+        self, round_id: str, items: Sequence[ItemResult], actor: str, at: float
+    ) -> RoundRecord: ...
+    def sign(
+        self,
+        round_id: str,
+        items: Sequence[ItemResult],
+        signer: str,
+        at: float,
+        follow_ups: Sequence[FollowUp] = (),
+    ) -> RoundRecord: ...
+    def record_correction(
+        self, record: RoundRecord, follow_ups: Sequence[FollowUp] = ()
+    ) -> RoundRecord: ...
+    def get_round(self, round_id: str) -> RoundRecord | None: ...
+    def rounds(
+        self,
+        *,
+        plan_id: str | None = None,
+        target: str | None = None,
+        period_from: float | None = None,
+        period_before: float | None = None,
+        signed: bool | None = None,
+        with_items: bool = False,
+    ) -> list[RoundRecord]: ...
+    def last_signed(self) -> dict[tuple[str, str], float]: ...
+    def follow_ups(
+        self, *, open_only: bool = False, round_id: str | None = None
+    ) -> list[FollowUp]: ...
+    def close_follow_up(self, follow_up_id: str, by: str, at: float, note: str) -> FollowUp: ...
+    def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
+    def verify_audit_chain(self) -> int: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_TABLES = (
+    """CREATE TABLE rounds (
+        id TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        site TEXT NOT NULL DEFAULT '',
+        asset TEXT NOT NULL DEFAULT '',
+        system TEXT NOT NULL DEFAULT '',
+        period_key TEXT NOT NULL,
+        period_start DOUBLE PRECISION NOT NULL,
+        period_end DOUBLE PRECISION NOT NULL,
+        due_at DOUBLE PRECISION NOT NULL,
+        deadline_at DOUBLE PRECISION NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        opened_by TEXT NOT NULL,
+        signed_at DOUBLE PRECISION,
+        signed_by TEXT,
+        corrects TEXT REFERENCES rounds (id),
+        reason TEXT NOT NULL DEFAULT '',
+        failed_items INTEGER NOT NULL DEFAULT 0,
+        discrepancies INTEGER NOT NULL DEFAULT 0,
+        CHECK ((signed_at IS NULL) = (signed_by IS NULL))
+    )""",
+    # One original record per plan, target and period; corrections chain off it, one each.
+    """CREATE UNIQUE INDEX rounds_one_per_period ON rounds (plan_id, target, period_start)
+        WHERE corrects IS NULL""",
+    "CREATE UNIQUE INDEX rounds_one_correction ON rounds (corrects) WHERE corrects IS NOT NULL",
+    "CREATE INDEX rounds_by_period ON rounds (period_start)",
+    """CREATE TABLE round_items (
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        item_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        value TEXT,
+        number DOUBLE PRECISION,
+        live_value DOUBLE PRECISION,
+        discrepancy INTEGER NOT NULL DEFAULT 0,
+        note TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        evaluated_at DOUBLE PRECISION,
+        PRIMARY KEY (round_id, item_id)
+    )""",
+    """CREATE TABLE follow_ups (
+        id TEXT PRIMARY KEY,
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        plan_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        opened_by TEXT NOT NULL,
+        note TEXT NOT NULL,
+        closed_at DOUBLE PRECISION,
+        closed_by TEXT,
+        close_note TEXT NOT NULL DEFAULT ''
+    )""",
+)
+
+_SIGNED = "signed record is immutable"
+_APPEND_ONLY = "audit log is append-only"
+_NO_DELETE = "inspection records are never deleted"
+_FOLLOW_UP = "a follow-up is only ever closed, once"
+
+_SQLITE_V1 = (
+    *_TABLES,
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at DOUBLE PRECISION NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        round_id TEXT,
+        detail TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
+    f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
+    f"""CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+        WHEN OLD.signed_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
+    f"""CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE}'); END""",
+    f"""CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
+        WHEN NEW.corrects IS NOT NULL
+         AND (SELECT signed_at FROM rounds WHERE id = NEW.corrects) IS NULL
+        BEGIN SELECT RAISE(ABORT, 'only a signed record can be corrected'); END""",
+    f"""CREATE TRIGGER round_items_signed_insert BEFORE INSERT ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
+    f"""CREATE TRIGGER round_items_signed_update BEFORE UPDATE ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+          OR (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
+    f"""CREATE TRIGGER round_items_signed_delete BEFORE DELETE ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
+    f"""CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        WHEN OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS NOT OLD.id OR NEW.round_id IS NOT OLD.round_id
+          OR NEW.plan_id IS NOT OLD.plan_id OR NEW.target IS NOT OLD.target
+          OR NEW.item_id IS NOT OLD.item_id OR NEW.opened_at IS NOT OLD.opened_at
+          OR NEW.opened_by IS NOT OLD.opened_by OR NEW.note IS NOT OLD.note
+        BEGIN SELECT RAISE(ABORT, '{_FOLLOW_UP}'); END""",
+    f"""CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE}'); END""",
+)
+
+_PG_V1 = (
+    *_TABLES,
+    """CREATE TABLE audit_log (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        round_id TEXT,
+        detail TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    """CREATE FUNCTION trunkwatch_reject() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = TG_ARGV[0]; END $$""",
+    """CREATE FUNCTION trunkwatch_round_items_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT'
+             AND (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'signed record is immutable';
+          END IF;
+          IF TG_OP <> 'DELETE'
+             AND (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'signed record is immutable';
+          END IF;
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END $$""",
+    """CREATE FUNCTION trunkwatch_corrects_signed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.corrects IS NOT NULL
+             AND (SELECT signed_at FROM rounds WHERE id = NEW.corrects) IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001',
+              MESSAGE = 'only a signed record can be corrected';
+          END IF;
+          RETURN NEW;
+        END $$""",
+    f"""CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_APPEND_ONLY}')""",
+    # TRUNCATE skips row triggers; it needs its own.
+    f"""CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_APPEND_ONLY}')""",
+    f"""CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+        FOR EACH ROW WHEN (OLD.signed_at IS NOT NULL)
+        EXECUTE FUNCTION trunkwatch_reject('{_SIGNED}')""",
+    f"""CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
+    f"""CREATE TRIGGER rounds_no_truncate BEFORE TRUNCATE ON rounds
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
+    """CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_corrects_signed()""",
+    """CREATE TRIGGER round_items_guard BEFORE INSERT OR UPDATE OR DELETE ON round_items
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_round_items_guard()""",
+    f"""CREATE TRIGGER round_items_no_truncate BEFORE TRUNCATE ON round_items
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_SIGNED}')""",
+    f"""CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        FOR EACH ROW WHEN (OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS DISTINCT FROM OLD.id OR NEW.round_id IS DISTINCT FROM OLD.round_id
+          OR NEW.plan_id IS DISTINCT FROM OLD.plan_id OR NEW.target IS DISTINCT FROM OLD.target
+          OR NEW.item_id IS DISTINCT FROM OLD.item_id
+          OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
+          OR NEW.opened_by IS DISTINCT FROM OLD.opened_by OR NEW.note IS DISTINCT FROM OLD.note)
+        EXECUTE FUNCTION trunkwatch_reject('{_FOLLOW_UP}')""",
+    f"""CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
+)
+
+SQLITE_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),)
+POSTGRES_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),)
+SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
+assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION
+
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at DOUBLE PRECISION NOT NULL
+)"""
+
+_ROUND_COLUMNS = (
+    "id, plan_id, target, site, asset, system, period_key, period_start, period_end, due_at, "
+    "deadline_at, opened_at, opened_by, signed_at, signed_by, corrects, reason, failed_items, "
+    "discrepancies"
+)
+_ITEM_COLUMNS = (
+    "round_id, item_id, kind, outcome, value, number, live_value, discrepancy, note, detail, "
+    "evaluated_at"
+)
+_FOLLOW_UP_COLUMNS = (
+    "id, round_id, plan_id, target, item_id, opened_at, opened_by, note, closed_at, closed_by, "
+    "close_note"
+)
+
+
+def _round_from_row(row: Sequence[Any], items: tuple[ItemResult, ...] = ()) -> RoundRecord:
+    return RoundRecord(
+        id=row[0],
+        plan_id=row[1],
+        target=row[2],
+        site=row[3],
+        asset=row[4],
+        system=row[5],
+        period_key=row[6],
+        period_start=row[7],
+        period_end=row[8],
+        due_at=row[9],
+        deadline_at=row[10],
+        opened_at=row[11],
+        opened_by=row[12],
+        signed_at=row[13],
+        signed_by=row[14],
+        corrects=row[15],
+        reason=row[16],
+        failed_items=row[17],
+        discrepancies=row[18],
+        items=items,
+    )
+
+
+def _item_from_row(row: Sequence[Any]) -> ItemResult:
+    return ItemResult(
+        item_id=row[1],
+        kind=ItemKind(row[2]),
+        outcome=Outcome(row[3]),
+        value=row[4],
+        number=row[5],
+        live_value=row[6],
+        discrepancy=bool(row[7]),
+        note=row[8],
+        detail=row[9],
+        evaluated_at=row[10],
+    )
+
+
+def _follow_up_from_row(row: Sequence[Any]) -> FollowUp:
+    return FollowUp(*row)
+
+
+def _chain(previous: str, at: float, actor: str, action: str, round_id: str | None, detail: str) -> str:
+    line = json.dumps([previous, at, actor, action, round_id, detail], ensure_ascii=False)
+    return hashlib.sha256(line.encode()).hexdigest()
+
+
+class _Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class _SqlStore:
+    """The store's logic, written once; the subclasses bring the connection, the dialect's
+    placeholders, transaction start and error mapping."""
+
+    dialect = "sql"
+    migrations: tuple[Migration, ...] = ()
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # -- dialect hooks ---------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _end(self, commit: bool) -> None:
+        raise NotImplementedError
+
+    def _convert(self, exc: Exception) -> InspectionError | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Serialise use of the connection and convert the driver's errors."""
+        with self._lock:
+            try:
+                yield
+            except InspectionError:
+                raise
+            except Exception as exc:
+                converted = self._convert(exc)
+                if converted is None:
+                    raise
+                raise converted from exc
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._guard():
+            self._begin()
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._end(commit=False)
+                raise
+            self._end(commit=True)
+
+    def _audit(self, at: float, actor: str, action: str, round_id: str | None, **detail: Any) -> None:
+        text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        row = self._execute("SELECT digest FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        digest = _chain(row[0] if row else "", at, actor, action, round_id, text)
+        self._execute(
+            "INSERT INTO audit_log (at, actor, action, round_id, detail, digest) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (at, actor, action, round_id, text, digest),
+        )
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._guard():
+            self._execute(_MIGRATIONS_TABLE)
+            row = self._execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            return int(row[0] or 0)
+
+    def migrate(self) -> int:
+        """Apply the migrations this database lacks; returns the schema version."""
+        with self._transaction():
+            self._execute(_MIGRATIONS_TABLE)
+            row = self._execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            current = int(row[0] or 0)
+            latest = self.migrations[-1].version
+            if current > latest:
+                raise StoreError(
+                    f"the inspection store's schema v{current} is newer than this "
+                    f"trunkwatch understands (v{latest}); upgrade trunkwatch"
+                )
+            for migration in self.migrations:
+                if migration.version <= current:
+                    continue
+                for statement in migration.statements:
+                    self._execute(statement)
+                self._execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (migration.version, migration.description, time.time()),
+                )
+                self._audit(time.time(), "trunkwatch", "migrate", None, version=migration.version)
+            return latest
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _insert_round(self, r: RoundRecord) -> None:
+        self._execute(
+            f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, 0, 0)",
+            (
+                r.id, r.plan_id, r.target, r.site, r.asset, r.system, r.period_key,
+                r.period_start, r.period_end, r.due_at, r.deadline_at, r.opened_at,
+                r.opened_by, r.corrects, r.reason,
+            ),
+        )  # fmt: skip
+
+    def _put_items(self, round_id: str, items: Sequence[ItemResult]) -> None:
+        for i in items:
+            self._execute(
+                f"INSERT INTO round_items ({_ITEM_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (round_id, item_id) DO UPDATE SET kind = excluded.kind, "
+                "outcome = excluded.outcome, value = excluded.value, number = excluded.number, "
+                "live_value = excluded.live_value, discrepancy = excluded.discrepancy, "
+                "note = excluded.note, detail = excluded.detail, "
+                "evaluated_at = excluded.evaluated_at",
+                (
+                    round_id, i.item_id, i.kind.value, i.outcome.value, i.value, i.number,
+                    i.live_value, int(i.discrepancy), i.note, i.detail, i.evaluated_at,
+                ),
+            )  # fmt: skip
+
+    def _draft(self, round_id: str) -> None:
+        row = self._execute("SELECT signed_at FROM rounds WHERE id = ?", (round_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no round {round_id}")
+        if row[0] is not None:
+            raise RecordImmutable(f"round {round_id} is signed; file a correction instead")
+
+    def _put_follow_ups(self, follow_ups: Sequence[FollowUp], at: float) -> None:
+        for f in follow_ups:
+            self._execute(
+                f"INSERT INTO follow_ups ({_FOLLOW_UP_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '')",
+                (f.id, f.round_id, f.plan_id, f.target, f.item_id, f.opened_at, f.opened_by,
+                 f.note),
+            )  # fmt: skip
+            self._audit(at, f.opened_by, "follow_up_open", f.round_id, follow_up=f.id,
+                        item=f.item_id)  # fmt: skip
+
+    def _mark_signed(self, round_id: str, items: Sequence[ItemResult], signer: str, at: float) -> None:
+        failed = sum(1 for i in items if i.failed)
+        discrepancies = sum(1 for i in items if i.discrepancy)
+        cursor = self._execute(
+            "UPDATE rounds SET signed_at = ?, signed_by = ?, failed_items = ?, "
+            "discrepancies = ? WHERE id = ? AND signed_at IS NULL",
+            (at, signer, failed, discrepancies, round_id),
+        )
+        if cursor.rowcount != 1:
+            raise Conflict(f"round {round_id} was signed meanwhile")
+
+    def open_round(self, record: RoundRecord, actor: str) -> RoundRecord:
+        with self._transaction():
+            self._insert_round(record)
+            self._put_items(record.id, record.items)
+            self._audit(record.opened_at, actor, "open", record.id, plan=record.plan_id,
+                        target=record.target, period=record.period_key)  # fmt: skip
+        return self._must_get(record.id)
+
+    def save_items(
+        self, round_id: str, items: Sequence[ItemResult], actor: str, at: float
+    ) -> RoundRecord:
+        with self._transaction():
+            self._draft(round_id)
+            self._put_items(round_id, items)
+            self._audit(at, actor, "save", round_id, items=_item_log(items))
+        return self._must_get(round_id)
+
+    def sign(
+        self,
+        round_id: str,
+        items: Sequence[ItemResult],
+        signer: str,
+        at: float,
+        follow_ups: Sequence[FollowUp] = (),
+    ) -> RoundRecord:
+        with self._transaction():
+            self._draft(round_id)
+            self._put_items(round_id, items)
+            self._mark_signed(round_id, self._items_of(round_id), signer, at)
+            self._audit(at, signer, "sign", round_id, items=_item_log(items))
+            self._put_follow_ups(follow_ups, at)
+        return self._must_get(round_id)
+
+    def record_correction(
+        self, record: RoundRecord, follow_ups: Sequence[FollowUp] = ()
+    ) -> RoundRecord:
+        assert record.corrects is not None and record.signed_at is not None
+        assert record.signed_by is not None
+        with self._transaction():
+            row = self._execute(
+                "SELECT signed_at FROM rounds WHERE id = ?", (record.corrects,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no round {record.corrects}")
+            if row[0] is None:
+                raise Conflict(f"round {record.corrects} is not signed; edit it instead")
+            self._insert_round(record)
+            self._put_items(record.id, record.items)
+            self._mark_signed(record.id, record.items, record.signed_by, record.signed_at)
+            self._audit(record.signed_at, record.signed_by, "correct", record.id,
+                        corrects=record.corrects, reason=record.reason,
+                        items=_item_log(record.items))  # fmt: skip
+            self._put_follow_ups(follow_ups, record.signed_at)
+        return self._must_get(record.id)
+
+    def close_follow_up(self, follow_up_id: str, by: str, at: float, note: str) -> FollowUp:
+        with self._transaction():
+            row = self._execute(
+                "SELECT closed_at, round_id FROM follow_ups WHERE id = ?", (follow_up_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no follow-up {follow_up_id}")
+            if row[0] is not None:
+                raise Conflict(f"follow-up {follow_up_id} is already closed")
+            self._execute(
+                "UPDATE follow_ups SET closed_at = ?, closed_by = ?, close_note = ? "
+                "WHERE id = ? AND closed_at IS NULL",
+                (at, by, note, follow_up_id),
+            )
+            self._audit(at, by, "follow_up_close", row[1], follow_up=follow_up_id)
+        found = self.follow_ups_by_id(follow_up_id)
+        assert found is not None
+        return found
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _items_of(self, round_id: str) -> list[ItemResult]:
+        rows = self._execute(
+            f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",
+            (round_id,),
+        ).fetchall()
+        return [_item_from_row(r) for r in rows]
+
+    def _must_get(self, round_id: str) -> RoundRecord:
+        record = self.get_round(round_id)
+        if record is None:  # pragma: no cover - just written in a committed transaction
+            raise StoreError(f"round {round_id} vanished")
+        return record
+
+    def get_round(self, round_id: str) -> RoundRecord | None:
+        with self._guard():
+            row = self._execute(
+                f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = ?", (round_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            return _round_from_row(row, tuple(self._items_of(round_id)))
+
+    def rounds(
+        self,
+        *,
+        plan_id: str | None = None,
+        target: str | None = None,
+        period_from: float | None = None,
+        period_before: float | None = None,
+        signed: bool | None = None,
+        with_items: bool = False,
+    ) -> list[RoundRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("plan_id = ?", plan_id),
+            ("target = ?", target),
+            ("period_start >= ?", period_from),
+            ("period_start < ?", period_before),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if signed is not None:
+            where.append("signed_at IS NOT NULL" if signed else "signed_at IS NULL")
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        with self._guard():
+            rows = self._execute(
+                f"SELECT {_ROUND_COLUMNS} FROM rounds{condition} "
+                "ORDER BY period_start, plan_id, target, opened_at",
+                params,
+            ).fetchall()
+            items: dict[str, list[ItemResult]] = {}
+            if with_items and rows:
+                for item_row in self._execute(
+                    f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id IN "
+                    f"(SELECT id FROM rounds{condition}) ORDER BY round_id, item_id",
+                    params,
+                ).fetchall():
+                    items.setdefault(item_row[0], []).append(_item_from_row(item_row))
+        return [_round_from_row(r, tuple(items.get(r[0], ()))) for r in rows]
+
+    def last_signed(self) -> dict[tuple[str, str], float]:
+        """When each (plan, target) was last completed: the original records' signatures
+        (a correction fixes data, it does not redo the round)."""
+        with self._guard():
+            rows = self._execute(
+                "SELECT plan_id, target, MAX(signed_at) FROM rounds "
+                "WHERE signed_at IS NOT NULL AND corrects IS NULL GROUP BY plan_id, target"
+            ).fetchall()
+        return {(r[0], r[1]): float(r[2]) for r in rows}
+
+    def follow_ups(self, *, open_only: bool = False, round_id: str | None = None) -> list[FollowUp]:
+        where: list[str] = []
+        params: list[Any] = []
+        if open_only:
+            where.append("closed_at IS NULL")
+        if round_id is not None:
+            where.append("round_id = ?")
+            params.append(round_id)
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        with self._guard():
+            rows = self._execute(
+                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups{condition} ORDER BY opened_at, id",
+                params,
+            ).fetchall()
+        return [_follow_up_from_row(r) for r in rows]
+
+    def follow_ups_by_id(self, follow_up_id: str) -> FollowUp | None:
+        with self._guard():
+            row = self._execute(
+                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?", (follow_up_id,)
+            ).fetchone()
+        return None if row is None else _follow_up_from_row(row)
+
+    def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        with self._guard():
+            rows = self._execute(
+                "SELECT seq, at, actor, action, round_id, detail, digest FROM audit_log "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [
+            AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows
+        ]
+
+    def verify_audit_chain(self) -> int:
+        """Recompute every line's digest; returns the number of lines. Raises StoreError at
+        the first line that does not follow from the one before."""
+        with self._guard():
+            rows = self._execute(
+                "SELECT seq, at, actor, action, round_id, detail, digest FROM audit_log "
+                "ORDER BY seq"
+            ).fetchall()
+        previous = ""
+        for seq, at, actor, action, round_id, detail, digest in rows:
+            if _chain(previous, at, actor, action, round_id, detail) != digest:
+                raise StoreError(f"audit log broken at line {seq}")
+            previous = digest
+        return len(rows)
+
+
+def _item_log(items: Sequence[ItemResult]) -> dict[str, str]:
+    return {i.item_id: i.outcome.value for i in items}
+
+
+class SqliteStore(_SqlStore):
+    """One SQLite file in WAL mode; writers from other processes (the CLI) wait their turn."""
+
+    dialect = "sqlite"
+    migrations = SQLITE_MIGRATIONS
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are begun explicitly, BEGIN IMMEDIATE, so a
+            # writer takes the write lock before it reads what it is about to change.
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk (WAL fsynced) before the call returns.
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"cannot open the inspection store {self.path}: {exc}") from exc
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        return self._conn.execute(sql, tuple(params))
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _end(self, commit: bool) -> None:
+        self._conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    def _convert(self, exc: Exception) -> InspectionError | None:
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        message = str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            if any(m in message for m in (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP)):
+                return RecordImmutable(message)
+            if "UNIQUE" in message:
+                return Conflict("a record for this plan, target and period already exists")
+            return StoreError(f"inspection store refused the change: {message}")
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in message:
+            return StoreUnavailable("the inspection store is busy (locked); try again")
+        return StoreError(f"inspection store error: {message}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresStore(_SqlStore):
+    """A PostgreSQL database shared by several trunkwatch processes. Writers serialise on an
+    advisory lock, which keeps the audit chain linear across processes."""
+
+    dialect = "postgresql"
+    migrations = POSTGRES_MIGRATIONS
+    _LOCK_KEY = 0x7477_6E73  # "twns"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
+            raise StoreError(
+                "PostgreSQL inspection store needs psycopg: pip install 'psycopg[binary]'"
+            ) from exc
+        self._psycopg = psycopg
+        self._url = url
+        self._conn: Any = None
+        with self._guard():
+            self._connect()
+
+    def _connect(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+        return self._conn
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        cursor: _Cursor = self._connect().execute(sql.replace("?", "%s"), tuple(params))
+        return cursor
+
+    def _begin(self) -> None:
+        conn = self._connect()
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._LOCK_KEY,))
+
+    def _end(self, commit: bool) -> None:
+        self._connect().execute("COMMIT" if commit else "ROLLBACK")
+
+    def _convert(self, exc: Exception) -> InspectionError | None:
+        psycopg = self._psycopg
+        if not isinstance(exc, psycopg.Error):
+            return None
+        errors = psycopg.errors
+        diag = getattr(exc, "diag", None)
+        message = (getattr(diag, "message_primary", None) or str(exc)).splitlines()[0]
+        if isinstance(exc, errors.RaiseException):
+            if any(m in message for m in (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP)):
+                return RecordImmutable(message)
+            return Conflict(message)
+        if isinstance(exc, errors.UniqueViolation):
+            return Conflict("a record for this plan, target and period already exists")
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            # The connection is gone or unusable: drop it, the next call reconnects.
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+            # The driver's text names host and user at most, never the password; keep it
+            # short all the same.
+            return StoreUnavailable(f"cannot reach the PostgreSQL inspection store: {message}")
+        return StoreError(f"inspection store error: {message}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def open_store(url: str | None, data_dir: Path) -> _SqlStore:
+    """Open (and migrate) the store a URL names: None/empty for SQLite in ``data_dir``,
+    ``sqlite:///PATH`` (absolute) or ``sqlite:PATH`` (relative to ``data_dir``), or
+    ``postgresql://…``."""
+    store: _SqlStore
+    if not url:
+        store = SqliteStore(data_dir / "inspections.sqlite3")
+    elif url.startswith("sqlite:"):
+        rest = url.removeprefix("sqlite:")
+        path = Path(rest[2:]) if rest.startswith("///") else Path(rest.removeprefix("//"))
+        store = SqliteStore(path if path.is_absolute() else data_dir / path)
+    elif url.startswith(("postgresql://", "postgres://")):
+        store = PostgresStore(url)
+    else:
+        raise StoreError("inspection store URL: expected sqlite:///PATH or postgresql://…")
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -1,0 +1,443 @@
+"""The duty page at /inspections: sign in with a personal token, see today's rounds (overdue
+first), fill them in and sign, on a tablet, in Chinese and English.
+
+The token is exchanged once for a random session id in an HttpOnly, SameSite=Strict cookie;
+every form POST also carries the session's CSRF token, and a POST whose Origin names another
+host is refused.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from monitor.clock import Clock
+from monitor.inspections.config import ReadingItem
+from monitor.inspections.errors import InspectionError, InvalidEntry
+from monitor.inspections.records import RoundRecord
+from monitor.inspections.templates import render
+
+if TYPE_CHECKING:
+    from monitor.inspections.config import Person
+    from monitor.inspections.ledger import CalendarEntry
+    from monitor.inspections.service import InspectionService
+
+__all__ = ["COOKIE", "SESSION_SECONDS", "Sessions", "routes"]
+
+log = logging.getLogger("trunkwatch.inspections")
+
+COOKIE = "trunkwatch_inspections"
+#: One 24-hour duty shift.
+SESSION_SECONDS = 24 * 3600.0
+MAX_SESSIONS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    person: str
+    csrf: str
+    expires: float
+
+
+class Sessions:
+    """Signed-in people by session id, in memory: a restart signs everyone out."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._by_id: dict[str, Session] = {}
+
+    def create(self, person: str) -> tuple[str, Session]:
+        now = self._clock.time()
+        self._by_id = {k: s for k, s in self._by_id.items() if s.expires > now}
+        if len(self._by_id) >= MAX_SESSIONS:
+            oldest = min(self._by_id, key=lambda k: self._by_id[k].expires)
+            del self._by_id[oldest]
+        sid = secrets.token_urlsafe(32)
+        session = Session(person, secrets.token_urlsafe(24), now + SESSION_SECONDS)
+        self._by_id[sid] = session
+        return sid, session
+
+    def get(self, sid: str | None) -> Session | None:
+        if not sid:
+            return None
+        session = self._by_id.get(sid)
+        if session is None or session.expires <= self._clock.time():
+            return None
+        return session
+
+    def drop(self, sid: str | None) -> None:
+        if sid:
+            self._by_id.pop(sid, None)
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+class DutyPages:
+    def __init__(self, service: InspectionService) -> None:
+        self.service = service
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def _session(self, request: web.Request) -> tuple[Person, Session] | None:
+        session = self.service.sessions.get(request.cookies.get(COOKIE))
+        if session is None:
+            return None
+        person = self.service.setup.roster.people.get(session.person)
+        return None if person is None else (person, session)
+
+    def _require(self, request: web.Request) -> tuple[Person, Session]:
+        found = self._session(request)
+        if found is None:
+            raise web.HTTPSeeOther("/inspections/login")
+        return found
+
+    @staticmethod
+    def _same_origin(request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None or origin == "null":
+            return origin is None
+        host = origin.split("://", 1)[-1]
+        return host == request.host
+
+    async def _form(self, request: web.Request, session: Session | None) -> dict[str, str]:
+        if not self._same_origin(request):
+            raise web.HTTPForbidden(text="cross-site request refused")
+        form = await request.post()
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        if session is not None and not hmac.compare_digest(
+            data.get("csrf", ""), session.csrf
+        ):
+            raise web.HTTPForbidden(text="stale or missing form token; reload the page")
+        return data
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        if self._session(request) is not None:
+            return _see_other("/inspections")
+        return _html(render("login.html", error=None))
+
+    async def login(self, request: web.Request) -> web.Response:
+        data = await self._form(request, None)
+        person = self.service.authenticate(data.get("token", "").strip())
+        if person is None:
+            log.info("duty page sign-in refused from %s", request.remote)
+            return _html(render("login.html", error="令牌无效 Unknown token"), status=401)
+        sid, _ = self.service.sessions.create(person.id)
+        log.info("duty page sign-in person=%s", person.id)
+        response = _see_other("/inspections")
+        response.set_cookie(
+            COOKIE, sid, httponly=True, samesite="Strict", path="/inspections",
+            max_age=int(SESSION_SECONDS), secure=request.secure,
+        )  # fmt: skip
+        return response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        await self._form(request, session)
+        self.service.sessions.drop(request.cookies.get(COOKIE))
+        response = _see_other("/inspections/login")
+        response.del_cookie(COOKIE, path="/inspections")
+        return response
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def _entry_view(self, e: CalendarEntry, person: Person) -> dict[str, Any]:
+        service = self.service
+        roster = service.setup.roster
+        grace = e.plan.schedule.grace
+        return {
+            "plan_id": e.plan.id,
+            "target": e.target.key,
+            "target_id": e.target.id,
+            "title": e.plan.title,
+            "frequency": e.plan.frequency_name,
+            "target_name": e.target.name,
+            "period": e.period.key,
+            "state": e.state.value,
+            "due": f"{service.local(e.due_at):%Y-%m-%d %H:%M}",
+            "grace": _human(grace.total_seconds()) if grace.total_seconds() else "",
+            "owner": roster.label(e.owner),
+            "deputy": roster.label(e.deputy) if e.deputy else "",
+            "completed": f"{service.local(e.completed_at):%m-%d %H:%M}" if e.completed_at else "",
+            "completed_by": roster.label(e.completed_by) if e.completed_by else "",
+            "record": e.record.id if e.record else None,
+            "draft": e.draft.id if e.draft else None,
+            "can_start": e.state.value in ("open", "overdue")
+            and service.setup.may_sign(person, e.plan, e.target),
+        }
+
+    async def index(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        service = self.service
+        show_all = person.role == "supervisor" or request.query.get("all") == "1"
+        entries = await service.run(service.calendar, person=None if show_all else person.id)
+        follow_ups = await service.run(service.store.follow_ups, open_only=True)
+        mine = [
+            f
+            for f in follow_ups
+            if person.role == "supervisor" or _responsible_for(service, person.id, f.plan_id, f.target)
+        ]
+        flash = request.query.get("signed")
+        return _html(
+            render(
+                "index.html",
+                person=person,
+                csrf=session.csrf,
+                centre=service.setup.centre,
+                now=f"{service.local(service.now()):%Y-%m-%d %H:%M}",
+                show_all=show_all,
+                entries=[self._entry_view(e, person) for e in entries],
+                follow_ups=[
+                    {
+                        "id": f.id,
+                        "plan": f.plan_id,
+                        "target": f.target,
+                        "item": f.item_id,
+                        "opened": f"{service.local(f.opened_at):%m-%d %H:%M}",
+                        "opened_by": service.setup.roster.label(f.opened_by),
+                        "note": f.note,
+                    }
+                    for f in mine
+                ],
+                feed_url=_feed_url(service, person.id),
+                flash="已签字确认 Signed and recorded." if flash else None,
+                error=request.query.get("error"),
+            )
+        )
+
+    async def open_round(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        data = await self._form(request, session)
+        plan_id, target = data.get("plan", ""), data.get("target", "")
+        service = self.service
+        try:
+            live = service.live_for(plan_id, target)
+            record = await service.run(service.open_round, person, plan_id, target, live=live)
+        except InspectionError as exc:
+            return _html(render("message.html", person=person, csrf=session.csrf,
+                                error=str(exc)), status=exc.status)  # fmt: skip
+        return _see_other(f"/inspections/rounds/{quote(record.id)}")
+
+    def _round_view(
+        self,
+        record: RoundRecord,
+        person: Person,
+        session: Session,
+        *,
+        typed: dict[str, str] | None = None,
+        problems: dict[str, str] | None = None,
+        error: str | None = None,
+        correcting: bool = False,
+        corrected_by: str | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        service = self.service
+        plan, target = service._plan_of(record)
+        entry = service.entry_for(plan, target, service.now()) if not record.signed else None
+        items = []
+        for item in plan.plan.checklist:
+            result = record.item(item.id)
+            value = result.value if result else None
+            note = result.note if result else ""
+            if typed is not None:
+                value = typed.get(f"value.{item.id}", value)
+                note = typed.get(f"note.{item.id}", note)
+            items.append(
+                {
+                    "id": item.id,
+                    "kind": item.kind,
+                    "title": f"{item.title} {item.title_en}" if item.title_en else item.title,
+                    "guide": item.guide,
+                    "unit": item.unit if isinstance(item, ReadingItem) else "",
+                    "accept": _accept_text(item),
+                    "outcome": result.outcome.value if result else "pending",
+                    "discrepancy": bool(result and result.discrepancy),
+                    "detail": result.detail if result else "",
+                    "value": value,
+                    "note": note,
+                    "problem": (problems or {}).get(item.id),
+                }
+            )
+        state = "done" if record.signed else (entry.state.value if entry else "open")
+        roster = service.setup.roster
+        return _html(
+            render(
+                "round.html",
+                person=person,
+                csrf=session.csrf,
+                title=f"{plan.title} · {plan.frequency_name}",
+                target_name=target.name,
+                period=record.period_key,
+                due=f"{service.local(record.due_at):%Y-%m-%d %H:%M}",
+                state=state,
+                signed=record.signed,
+                signed_by=roster.label(record.signed_by) if record.signed_by else "",
+                signed_at=(
+                    f"{service.local(record.signed_at):%Y-%m-%d %H:%M}" if record.signed_at else ""
+                ),
+                corrects=record.corrects,
+                reason=record.reason,
+                corrected_by=corrected_by,
+                round_id=record.id,
+                items=items,
+                readonly=record.signed and not correcting,
+                correcting=correcting,
+                can_correct=record.signed
+                and corrected_by is None
+                and (person.id == record.signed_by or service.setup.may_sign(person, plan, target)),
+                reason_input=(typed or {}).get("reason", ""),
+                flash=None,
+                error=error,
+            ),
+            status=status,
+        )
+
+    async def _corrected_by(self, record: RoundRecord) -> str | None:
+        later = await self.service.run(
+            self.service.store.rounds,
+            plan_id=record.plan_id,
+            target=record.target,
+            period_from=record.period_start,
+            period_before=record.period_start + 1,
+        )
+        return next((r.id for r in later if r.corrects == record.id), None)
+
+    async def round_page(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        service = self.service
+        try:
+            record = await service.run(service.get_round, request.match_info["round_id"])
+            corrected_by = await self._corrected_by(record)
+            return self._round_view(
+                record, person, session, corrected_by=corrected_by,
+                correcting=record.signed and corrected_by is None
+                and request.query.get("correct") == "1",
+            )  # fmt: skip
+        except InspectionError as exc:
+            return _html(render("message.html", person=person, csrf=session.csrf,
+                                error=str(exc)), status=exc.status)  # fmt: skip
+
+    async def round_post(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        data = await self._form(request, session)
+        service = self.service
+        round_id = request.match_info["round_id"]
+        action = data.get("action", "save")
+        entries: dict[str, dict[str, Any]] = {}
+        for key, value in data.items():
+            field, _, item_id = key.partition(".")
+            if field in ("value", "note") and item_id:
+                entries.setdefault(item_id, {})[field] = value
+        try:
+            record = await service.run(service.get_round, round_id)
+        except InspectionError as exc:
+            return _html(render("message.html", person=person, csrf=session.csrf,
+                                error=str(exc)), status=exc.status)  # fmt: skip
+        try:
+            if action == "correct":
+                new = await service.run(
+                    service.correct, person, round_id, entries, data.get("reason", "")
+                )
+                return _see_other(f"/inspections/rounds/{quote(new.id)}")
+            if action == "sign":
+                live = await service.live_for_round(round_id)
+                await service.run(service.save, person, round_id, entries, sign=True, live=live)
+                return _see_other(f"/inspections?signed={quote(round_id)}")
+            saved = await service.run(service.save, person, round_id, entries)
+            return self._round_view(saved, person, session)
+        except InvalidEntry as exc:
+            return self._round_view(
+                record, person, session, typed=data, problems=exc.problems, error=str(exc),
+                correcting=action == "correct", status=exc.status,
+            )  # fmt: skip
+        except InspectionError as exc:
+            return _html(render("message.html", person=person, csrf=session.csrf,
+                                error=str(exc)), status=exc.status)  # fmt: skip
+
+    async def close_follow_up(self, request: web.Request) -> web.Response:
+        person, session = self._require(request)
+        data = await self._form(request, session)
+        service = self.service
+        try:
+            await service.run(
+                service.close_follow_up, person, request.match_info["follow_up_id"],
+                data.get("note", ""),
+            )  # fmt: skip
+        except InspectionError as exc:
+            return _html(render("message.html", person=person, csrf=session.csrf,
+                                error=str(exc)), status=exc.status)  # fmt: skip
+        return _see_other("/inspections")
+
+    async def report(self, request: web.Request) -> web.Response:
+        self._require(request)
+        from monitor.inspections.report import report_response
+
+        return await report_response(self.service, request)
+
+
+def _responsible_for(service: InspectionService, person: str, plan_id: str, target: str) -> bool:
+    plan = service.setup.plans.get(plan_id)
+    found = plan.target(target) if plan else None
+    return bool(plan and found and person in service.setup.responsible(plan, found))
+
+
+def _feed_url(service: InspectionService, person: str) -> str | None:
+    from monitor.inspections.feed import feed_key
+
+    key = feed_key(service.setup.roster, person)
+    return None if key is None else f"/inspections/feed/{quote(person)}.ics?key={key}"
+
+
+def _accept_text(item: object) -> str:
+    if not isinstance(item, ReadingItem):
+        return ""
+    a = item.accept
+    parts = []
+    for name, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+        value = getattr(a, name)
+        if value is not None:
+            parts.append(f"{sign} {value:g}")
+    return ", ".join(parts)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def routes(service: InspectionService) -> list[web.RouteDef]:
+    from monitor.inspections.feed import feed_handler
+
+    pages = DutyPages(service)
+    return [
+        web.get("/inspections", pages.index),
+        web.get("/inspections/login", pages.login_page),
+        web.post("/inspections/login", pages.login),
+        web.post("/inspections/logout", pages.logout),
+        web.post("/inspections/open", pages.open_round),
+        web.get("/inspections/rounds/{round_id}", pages.round_page),
+        web.post("/inspections/rounds/{round_id}", pages.round_post),
+        web.post("/inspections/follow-ups/{follow_up_id}/close", pages.close_follow_up),
+        web.get("/inspections/report", pages.report),
+        web.get("/inspections/feed/{person}.ics", feed_handler(service)),
+    ]
