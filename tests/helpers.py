@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -78,3 +79,59 @@ def select(series: Series, name: str, **labels: str) -> dict[tuple[tuple[str, st
         for (metric, key), value in series.items()
         if metric == name and all((k, v) in key for k, v in labels.items())
     }
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def demo_config_for(
+    simulation: object,
+    out: Path,
+    *,
+    interval: str | None = None,
+    timeout: str | None = None,
+    source: Path | None = None,
+) -> Path:
+    """Write a copy of the shipped monitor.yaml whose addresses point at ``simulation``'s
+    actual endpoints (ephemeral ports), optionally with every probe's interval and timeout
+    replaced. Returns the path written.
+
+    Addresses in monitor.yaml are the simulator's fixed ports (base_port + n for SNMP, +200
+    for SIP, +300 for HTTP); each is mapped by port to the device and service serving it.
+    """
+    import yaml
+
+    from monitor.simulator.services import HTTP_PORT_OFFSET, SIP_PORT_OFFSET
+
+    sim = simulation
+    document = yaml.safe_load((source or REPO / "monitor.yaml").read_text(encoding="utf-8"))
+    fleet = sim.fleet  # type: ignore[attr-defined]
+    base = fleet.agent.base_port
+    fixed: dict[int, str] = {}
+    for asset_id, port in fleet.ports.items():
+        fixed[port] = sim.agent.endpoints[asset_id][1]  # type: ignore[attr-defined]
+    for i, trunk in enumerate(sim.sip.trunks()):  # type: ignore[attr-defined]
+        fixed[base + SIP_PORT_OFFSET + i] = sim.sip.endpoints[trunk.asset_id][1]  # type: ignore[attr-defined]
+    for i, server in enumerate(sim.http.servers()):  # type: ignore[attr-defined]
+        fixed[base + HTTP_PORT_OFFSET + i] = sim.http.endpoints[server.asset_id][1]  # type: ignore[attr-defined]
+
+    def remap(port: int) -> int:
+        return int(fixed.get(port, port))
+
+    for asset in document.get("assets", []):
+        host, sep, port = str(asset["address"]).rpartition(":")
+        if sep and port.isdigit():
+            asset["address"] = f"{host}:{remap(int(port))}"
+        for probe in asset.get("probes", []):
+            if "port" in probe:
+                probe["port"] = remap(int(probe["port"]))
+            if interval is not None:
+                probe["interval"] = interval
+            if timeout is not None:
+                probe["timeout"] = timeout
+    if interval is not None:
+        document.setdefault("defaults", {})["interval"] = interval
+    if timeout is not None:
+        document.setdefault("defaults", {})["timeout"] = timeout
+    out.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out

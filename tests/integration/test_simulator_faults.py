@@ -1,0 +1,239 @@
+"""The simulated fleet polled through the real SNMP path: each fault changes the metrics it
+should, leaves the others alone, and clearing it restores them.
+
+One simulation and one daemon (1 s intervals) serve the whole module; every test clears its
+fault before the next starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from monitor.config import load_config
+from monitor.daemon import Daemon
+from monitor.simulator.fleet import Fault
+from monitor.simulator.runtime import Simulation
+from tests.helpers import REPO, Series, demo_config_for, parse_metrics, select
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+WAIT = 15.0
+
+
+@dataclass
+class Stack:
+    sim: Simulation
+    daemon: Daemon
+    url: str
+    session: aiohttp.ClientSession
+
+    async def metrics(self) -> Series:
+        async with self.session.get(self.url + "/metrics") as response:
+            return parse_metrics(await response.text())
+
+    async def until(self, check: Callable[[Series], bool], what: str) -> Series:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            m = await self.metrics()
+            if check(m):
+                return m
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"not within {WAIT}s: {what}")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    section = load_config(REPO / "monitor.yaml").model.simulator
+    tmp = tmp_path_factory.mktemp("simfaults")
+    async with Simulation(section, ephemeral=True) as sim:
+        config = demo_config_for(sim, tmp / "monitor.yaml", interval="1s", timeout="800ms")
+        daemon = Daemon(config, "127.0.0.1:0")
+        started = asyncio.Event()
+        task = asyncio.create_task(daemon.run(started))
+        await asyncio.wait_for(started.wait(), 30)
+        async with aiohttp.ClientSession() as session:
+            s = Stack(sim, daemon, f"http://127.0.0.1:{daemon.bound_port}", session)
+            jobs = len(daemon.loaded.inventory.jobs) if daemon.loaded else 0
+            await s.until(
+                lambda m: (
+                    len(select(m, "trunkwatch_probe_success")) == jobs
+                    and all(v == 1 for v in select(m, "trunkwatch_probe_success").values())
+                ),
+                "every probe succeeds",
+            )
+            yield s
+        daemon.stop()
+        await task
+
+
+def value(m: Series, name: str, **labels: str) -> float:
+    found = select(m, name, **labels)
+    assert len(found) == 1, (name, labels, found)
+    return next(iter(found.values()))
+
+
+def success_by_asset(m: Series) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, v in select(m, "trunkwatch_probe_success").items():
+        asset = dict(key)["asset"]
+        out[asset] = min(v, out.get(asset, 1.0))
+    return out
+
+
+def reasons(m: Series) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for key in select(m, "trunkwatch_probe_failure_info"):
+        labels = dict(key)
+        out.setdefault(labels["asset"], set()).add(labels["reason"])
+    return out
+
+
+async def test_every_site_line_and_switch_is_polled_and_values_move(stack: Stack) -> None:
+    first = await stack.metrics()
+    sites = {dict(k)["asset"] for k in select(first, "trunkwatch_bs_traffic_channels")}
+    assert len(sites) == 12
+    assert len(select(first, "trunkwatch_ds1_line_status", status="no_alarm")) == 2
+    assert len(select(first, "trunkwatch_if_oper_status", asset="core-sw-1", state="up")) > 10
+    octets = value(first, "trunkwatch_if_receive_bytes_total", asset="core-rtr-1", index="1")
+    await stack.until(
+        lambda m: (
+            value(m, "trunkwatch_if_receive_bytes_total", asset="core-rtr-1", index="1") > octets
+        ),
+        "interface counters increase",
+    )
+
+
+async def test_mains_failure_changes_power_only_at_that_site(stack: Stack) -> None:
+    stack.sim.fleet.inject(Fault.MAINS_FAILURE, "bs-yunyan")
+    try:
+        m = await stack.until(
+            lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-yunyan") == 0,
+            "mains absent at yunyan",
+        )
+        assert value(m, "trunkwatch_bs_mains_present", asset="bs-nanming") == 1
+        assert all(
+            v == 1 for v in select(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan").values()
+        )
+        assert success_by_asset(m)["bs-yunyan"] == 1
+    finally:
+        stack.sim.fleet.clear(Fault.MAINS_FAILURE, "bs-yunyan")
+    await stack.until(
+        lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-yunyan") == 1, "mains back"
+    )
+
+
+async def test_high_vswr_on_one_carrier(stack: Stack) -> None:
+    stack.sim.fleet.inject(Fault.VSWR_HIGH, "bs-nanming", carrier=2, vswr=2.5)
+    try:
+        m = await stack.until(
+            lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2") > 2.2,
+            "VSWR high on carrier 2",
+        )
+        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="1") < 1.5
+        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="3") < 1.5
+        reflected = value(
+            m, "trunkwatch_bs_tx_reflected_power_watts", asset="bs-nanming", carrier="2"
+        )
+        forward = value(m, "trunkwatch_bs_tx_forward_power_watts", asset="bs-nanming", carrier="2")
+        gamma = (reflected / forward) ** 0.5
+        assert (1 + gamma) / (1 - gamma) == pytest.approx(
+            value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2"), abs=0.02
+        )
+    finally:
+        stack.sim.fleet.clear(Fault.VSWR_HIGH, "bs-nanming", carrier=2)
+    await stack.until(
+        lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2") < 1.5,
+        "VSWR back to normal",
+    )
+
+
+async def test_carrier_failure_drops_four_traffic_channels(stack: Stack) -> None:
+    before = value(await stack.metrics(), "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan")
+    stack.sim.fleet.inject(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+    try:
+        m = await stack.until(
+            lambda m: value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="1") == 0,
+            "carrier 1 down",
+        )
+        assert value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan") == before - 4
+        assert value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="2") == 1
+        # Configured capacity is unchanged: only what is in service dropped.
+        assert value(m, "trunkwatch_bs_traffic_channels", asset="bs-yunyan") == before
+        assert value(m, "trunkwatch_bs_mcch_carrier", asset="bs-yunyan") == 2
+    finally:
+        stack.sim.fleet.clear(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+    await stack.until(
+        lambda m: value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan") == before,
+        "capacity restored",
+    )
+
+
+async def test_backhaul_down_makes_what_is_behind_it_unreachable(stack: Stack) -> None:
+    stack.sim.fleet.inject(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+    try:
+        m = await stack.until(
+            lambda m: (
+                reasons(m).get("bs-xiuwen") == {"timeout"}
+                and reasons(m).get("bs-xifeng") == {"unreachable"}
+                and reasons(m).get("ups-xifeng") == {"unreachable"}
+                and reasons(m).get("ups-xiuwen") == {"unreachable"}
+            ),
+            "xiuwen down, everything behind it unreachable",
+        )
+        down = {a for a, v in success_by_asset(m).items() if v == 0}
+        assert down == {"bs-xiuwen", "ups-xiuwen", "bs-xifeng", "ups-xifeng"}
+    finally:
+        stack.sim.fleet.clear(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+    await stack.until(
+        lambda m: all(v == 1 for v in success_by_asset(m).values()), "everything back"
+    )
+
+
+async def test_e1_loss_of_signal_on_one_span(stack: Stack) -> None:
+    stack.sim.fleet.inject(Fault.E1_LOS, "e1-gw-110", span=1)
+    try:
+        m = await stack.until(
+            lambda m: (
+                value(m, "trunkwatch_ds1_line_status", asset="e1-gw-110", line="1", status="los")
+                == 1
+            ),
+            "LOS on span 1",
+        )
+        assert value(m, "trunkwatch_ds1_line_status", line="1", status="no_alarm") == 0
+        assert value(m, "trunkwatch_ds1_line_status", line="2", status="no_alarm") == 1
+        assert value(m, "trunkwatch_ds1_line_status", line="2", status="los") == 0
+    finally:
+        stack.sim.fleet.clear(Fault.E1_LOS, "e1-gw-110", span=1)
+    await stack.until(
+        lambda m: value(m, "trunkwatch_ds1_line_status", line="1", status="no_alarm") == 1,
+        "span 1 clean",
+    )
+
+
+async def test_switch_port_down_cuts_off_the_site_behind_it(stack: Stack) -> None:
+    port = stack.sim.fleet.device("bs-nanming").parent_port
+    stack.sim.fleet.inject(Fault.PORT_DOWN, "core-sw-1", port=port)
+    try:
+        m = await stack.until(
+            lambda m: (
+                value(
+                    m, "trunkwatch_if_oper_status", asset="core-sw-1", index=str(port), state="down"
+                )
+                == 1
+                and success_by_asset(m)["bs-nanming"] == 0
+            ),
+            "port down and the site behind it silent",
+        )
+        assert value(m, "trunkwatch_if_oper_status", asset="core-sw-1", index="1", state="up") == 1
+        assert success_by_asset(m)["bs-yunyan"] == 1
+    finally:
+        stack.sim.fleet.clear(Fault.PORT_DOWN, "core-sw-1", port=port)
+    await stack.until(lambda m: success_by_asset(m)["bs-nanming"] == 1, "site back")
