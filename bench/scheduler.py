@@ -49,7 +49,7 @@ from monitor.config import DefaultsConfig, LimitsConfig
 from monitor.exporter import Exposition
 from monitor.inventory import Asset, Inventory, Job, Site
 from monitor.results import ResultStore
-from monitor.scheduler import Scheduler
+from monitor.scheduler import OUTCOMES, Scheduler
 from probes import load_factory
 from probes.base import Family, Probe, ProbeResult, Sample, Target
 
@@ -376,8 +376,27 @@ def _rss_peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _sample(registry: CollectorRegistry, name: str, labels: dict[str, str] | None = None) -> float:
-    return registry.get_sample_value(name, labels or {}) or 0.0
+@dataclass(frozen=True, slots=True)
+class SchedulerCounters:
+    """What the scheduler says about itself, from its own metrics."""
+
+    runs: int
+    successes: int
+    skipped: int
+    lag_observations: int
+
+    @classmethod
+    def read(cls, registry: CollectorRegistry, module: str) -> SchedulerCounters:
+        def value(name: str, **labels: str) -> int:
+            return int(registry.get_sample_value(name, labels) or 0)
+
+        runs = "trunkwatch_scheduler_runs_total"
+        return cls(
+            runs=sum(value(runs, module=module, outcome=o) for o in OUTCOMES),
+            successes=value(runs, module=module, outcome="success"),
+            skipped=value("trunkwatch_scheduler_skipped_runs_total", module=module),
+            lag_observations=value("trunkwatch_scheduler_lag_seconds_count"),
+        )
 
 
 async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Measurement:
@@ -429,21 +448,7 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
         window_end = clock.monotonic()
         if profiler is not None:
             profiler.disable()
-        runs = sum(
-            _sample(
-                registry, "trunkwatch_scheduler_runs_total", {"module": spec.probe, "outcome": o}
-            )
-            for o in ("success", "failure", "timeout", "internal")
-        )
-        successes = _sample(
-            registry,
-            "trunkwatch_scheduler_runs_total",
-            {"module": spec.probe, "outcome": "success"},
-        )
-        skipped = int(
-            _sample(registry, "trunkwatch_scheduler_skipped_runs_total", {"module": spec.probe})
-        )
-        histogram_count = int(_sample(registry, "trunkwatch_scheduler_lag_seconds_count"))
+        counters = SchedulerCounters.read(registry, spec.probe)
         collector.unwatch()
         dispatcher.cancel()
     if profiler is not None and spec.profile_to:
@@ -476,13 +481,15 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
     cpu_scrape = sum(s.body_cpu for s in scrapes)
     scrape_samples = sum(s.samples for s in scrapes)
     problems: list[str] = []
+    runs, skipped = counters.runs, counters.skipped
+    failures = runs - counters.successes
     if runs == 0:
         problems.append("no run finished")
-    if runs != successes:
-        problems.append(f"{int(runs - successes)} runs failed: the targets are not what we measure")
-    if started != histogram_count:
+    if failures:
+        problems.append(f"{failures} runs failed: the targets are not what we measure")
+    if started != counters.lag_observations:
         problems.append(
-            f"{started} lags collected but the scheduler observed {histogram_count}: "
+            f"{started} lags collected but the scheduler observed {counters.lag_observations}: "
             "the lag hook no longer matches the scheduler"
         )
     return Measurement(
@@ -492,8 +499,8 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
         duration=window_end - window_start,
         pid=os.getpid(),
         due=due,
-        runs=int(runs),
-        failures=int(runs - successes),
+        runs=runs,
+        failures=failures,
         skipped=skipped,
         not_started=max(0, settled_due - started_in_window - skipped),
         skipped_ratio=skipped / due if due else 0.0,

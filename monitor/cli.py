@@ -152,7 +152,12 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Sub-commands contributed by capability modules (simulator, inspections, capacity …)."""
     import importlib
 
-    for module_name in ("monitor.simulator.cli", "monitor.inspections.cli", "monitor.capacity_cli"):
+    for module_name in (
+        "monitor.simulator.cli",
+        "monitor.inspections.cli",
+        "monitor.capacity_cli",
+        "monitor.rtp_cli",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

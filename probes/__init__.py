@@ -19,6 +19,10 @@ __all__ = ["UnknownProbeModule", "available_modules", "load_factory"]
 BUILTIN: dict[str, str] = {
     "tcp": "probes.tcp:create",
     "snmp": "probes.snmp:create",
+    "icmp": "probes.icmp:create",
+    "sip": "probes.sip:create",
+    "http": "probes.http:create",
+    "rtp": "probes.rtp:create",
 }
 
 

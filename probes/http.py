@@ -66,7 +66,8 @@ class HttpParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str | None = None
-    scheme: Literal["http", "https"] = "http"
+    scheme: Literal["http", "https"] | None = Field(None, description="default: https on 443")
+    port: int | None = Field(None, ge=1, le=65535, description="default: the address's port")
     path: str = "/"
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: tuple[int, ...] = Field((), description="default: any 2xx")
@@ -155,8 +156,10 @@ class HttpProbe:
         if "://" in target.host:
             return target.host
         host = f"[{target.host}]" if ":" in target.host else target.host
-        port = f":{target.port}" if target.port else ""
-        return f"{self.params.scheme}://{host}{port}{self.params.path}"
+        number = self.params.port or target.port
+        port = f":{number}" if number else ""
+        scheme = self.params.scheme or ("https" if number == 443 else "http")
+        return f"{scheme}://{host}{port}{self.params.path}"
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -195,9 +198,7 @@ class HttpProbe:
             raise Unreachable(exc.strerror or type(exc).__name__) from exc
         try:
             # Upgraded on an open stream: a failed handshake then still closes the socket.
-            await writer.start_tls(
-                self._context(), server_hostname=self.params.server_name or host
-            )
+            await writer.start_tls(self._context(), server_hostname=self.params.server_name or host)
             ssl_object = writer.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         except ssl.SSLCertVerificationError as exc:
@@ -240,7 +241,7 @@ class HttpProbe:
                     p.method, url, allow_redirects=p.follow_redirects, max_redirects=5
                 ) as response,
             ):
-                body = await response.content.read(p.max_body) if p.method != "HEAD" else b""
+                body = await _read_body(response, p.max_body) if p.method != "HEAD" else b""
                 status = response.status
                 charset = response.charset or "utf-8"
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -279,6 +280,19 @@ class HttpProbe:
             Sample(DURATION, elapsed),
             Sample(CONNECT, connect["seconds"]),
         ]
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body; to its end if shorter, so truncation is noticed."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def create(params: Mapping[str, Any], *, timeout: float) -> HttpProbe:

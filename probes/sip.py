@@ -271,7 +271,7 @@ class Challenge:
     opaque: str | None = None
 
 
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^",\s]*)\s*(?:,|$)')
 _HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "SHA-256": hashlib.sha256,
@@ -607,8 +607,10 @@ class SipProbe:
             raise ProbeTimeout(
                 f"no final response to {stage} within {self.timeout * _TIMEOUT_MARGIN:g}s"
             ) from exc
-        except (ssl.SSLError, ConnectionError) as exc:
-            raise MalformedReply(f"{stage}: connection failed: {type(exc).__name__}") from exc
+        except ssl.SSLError as exc:
+            raise MalformedReply(f"{stage}: TLS failed: {type(exc).__name__}") from exc
+        except ConnectionError as exc:
+            raise UnexpectedReply(f"{stage}: connection reset by the peer") from exc
         return ProbeResult(samples)
 
     def _request(

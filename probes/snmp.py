@@ -507,8 +507,7 @@ class _Shared:
         if self.loop is not loop:
             # A new loop (the CLI or a test starting again): the old sockets belong to a
             # loop that is gone, so start afresh.
-            with contextlib.suppress(RuntimeError):
-                await self.close()
+            await self.close()
             self.loop = loop
 
     async def get_client(self) -> SnmpClient:
@@ -529,10 +528,13 @@ class _Shared:
     async def close(self) -> None:
         client, session = self.client, self.session
         self.client = self.session = None
+        # Either may belong to a loop that has closed; closing it then fails, harmlessly.
         if client is not None:
-            await client.close()
+            with contextlib.suppress(RuntimeError):
+                await client.close()
         if session is not None:
-            await session.close()
+            with contextlib.suppress(RuntimeError):
+                await session.close()
 
 
 _SHARED = _Shared()

@@ -305,11 +305,14 @@ class Mapper:
 
 @dataclass(eq=False, slots=True, kw_only=True)
 class GaugeMapper(Mapper):
-    """value × scale; optionally × another column of the row (hrStorageAllocationUnits), or
-    scaled the ENTITY-SENSOR-MIB way by the row's scale and precision columns; ``value_map``
-    turns enumerated values into numbers (up(1) → 1, down(2) → 0), dropping unlisted ones."""
+    """value × scale ÷ divisor; optionally × another column of the row
+    (hrStorageAllocationUnits), or scaled the ENTITY-SENSOR-MIB way by the row's scale and
+    precision columns; ``value_map`` turns enumerated values into numbers (up(1) → 1, down(2)
+    → 0), dropping unlisted ones. A scale of 0.1 is given as divisor 10: 194 ÷ 10 is 19.4,
+    where 194 × 0.1 is 19.400000000000002."""
 
     scale: float = 1
+    divisor: int = 1
     decode: ValueDecode | None = None
     multiply_by: OID | None = None
     scale_column: OID | None = None
@@ -323,6 +326,7 @@ class GaugeMapper(Mapper):
     def emit(self, ctx: _Context, group: Group, slot: int, out: list[Sample]) -> None:
         cache = ctx.state.label_cache[slot]
         family, scale, decode, value_map = self.family, self.scale, self.decode, self.value_map
+        divisor = self.divisor
         cols = ctx.cols
         factor = cols.get(self.multiply_by) if self.multiply_by is not None else None
         exponents = cols.get(self.scale_column) if self.scale_column is not None else None
@@ -346,7 +350,8 @@ class GaugeMapper(Mapper):
             labels = cache.get(index)
             if labels is None:
                 labels = cache[index] = ctx.labels_for(group, self, index)
-            append(_tuple_new(Sample, (family, value * scale, labels, "")))
+            value = value / divisor if divisor != 1 else value * scale
+            append(_tuple_new(Sample, (family, value, labels, "")))
 
 
 def _derive(
@@ -400,40 +405,48 @@ class CounterMapper(Mapper):
     """
 
     scale: float = 1
+    divisor: int = 1
 
     def emit(self, ctx: _Context, group: Group, slot: int, out: list[Sample]) -> None:
         cache = ctx.state.label_cache[slot]
         rows = ctx.state.counters[slot]
-        family, scale, generation = self.family, self.scale, ctx.generation
-        primary = self.column
-        depth = len(primary) if primary is not None and self.fallback is not None else 0
+        family, scale, divisor, generation = self.family, self.scale, self.divisor, ctx.generation
+        cols = ctx.cols
+        primary: ColumnValues = cols.get(self.column, {}) if self.column is not None else {}
+        sources: list[tuple[Iterable[tuple[Index, VarBind]], bool]] = [(primary.items(), True)]
+        backup = cols.get(self.fallback) if self.fallback is not None else None
+        if backup and not backup.keys() <= primary.keys():
+            sources.append((((i, vb) for i, vb in backup.items() if i not in primary), False))
         append = out.append
-        for index, vb in self.values(ctx.cols):
-            raw = vb.value
-            if raw.__class__ is not int:
-                continue
-            assert isinstance(raw, int)
-            from_primary = depth == 0 or vb.oid[:depth] == primary
-            row = rows.get(index)
-            if row is None:
-                row = rows[index] = _CounterRow(raw, from_primary, generation)
-            else:
-                last = row.raw
-                if row.primary is not from_primary:
-                    row.primary = from_primary
-                elif raw >= last:
-                    row.total += raw - last
-                elif vb.tag == _COUNTER32:
-                    row.total += raw + _U32 - last
+        for items, from_primary in sources:
+            for index, vb in items:
+                raw = vb.value
+                if raw.__class__ is not int:
+                    continue
+                row = rows.get(index)
+                if row is None:
+                    row = rows[index] = _CounterRow(raw, from_primary, generation)
                 else:
-                    row.total += raw
-                row.raw = raw
-                row.generation = generation
-            labels = cache.get(index)
-            if labels is None:
-                labels = cache[index] = ctx.labels_for(group, self, index)
-            total = row.total
-            append(_tuple_new(Sample, (family, total * scale if scale != 1 else total, labels, "")))
+                    last = row.raw
+                    if row.primary is not from_primary:
+                        row.primary = from_primary
+                    elif raw >= last:
+                        row.total += raw - last
+                    elif vb.tag == _COUNTER32:
+                        row.total += raw + _U32 - last
+                    else:
+                        row.total += raw
+                    row.raw = raw
+                    row.generation = generation
+                labels = cache.get(index)
+                if labels is None:
+                    labels = cache[index] = ctx.labels_for(group, self, index)
+                total: float = row.total
+                if divisor != 1:
+                    total = total / divisor
+                elif scale != 1:
+                    total = total * scale
+                append(_tuple_new(Sample, (family, total, labels, "")))
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -653,6 +666,8 @@ class PollPlan:
             root: {width: frozenset(columns) for width, columns in widths.items()}
             for root, widths in inner.items()
         }
+        #: Walked roots that are columns themselves (not entries walked for their columns).
+        self.direct: frozenset[OID] = frozenset(c for c, root in self.root_of.items() if c == root)
         self.gets: tuple[OID, ...] = tuple(gets)
         self.label_gets: tuple[OID, ...] = tuple(label_gets)
 
@@ -683,10 +698,11 @@ class PollPlan:
         for oid, vb in values.items():
             if vb.tag not in _MISSING_TAGS:
                 cols[oid] = {(): vb}
-        splits = self.splits
+        splits, direct = self.splits, self.direct
         for root, vbs in walked.items():
-            depth = len(root)
-            cols[root] = {vb.oid[depth:]: vb for vb in vbs}
+            if root in direct:
+                depth = len(root)
+                cols[root] = {vb.oid[depth:]: vb for vb in vbs}
             inner = splits.get(root)
             if inner is None:
                 continue

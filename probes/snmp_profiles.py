@@ -121,7 +121,6 @@ _NOT_BASE: Final = {
     "milliwatts": "_watts with scale: 0.001",
     "millivolts": "_volts with scale: 0.001",
     "milliamperes": "_amperes with scale: 0.001",
-    "degrees": "_celsius",
     "fahrenheit": "_celsius",
 }
 #: Labels the exporter sets on every series, or Prometheus on every target.
@@ -240,7 +239,6 @@ def _metric_problems(
     name = m.name
     if name.startswith("trunkwatch_"):
         yield (*where, "name"), "leave out the trunkwatch_ prefix: it is added"
-    base = name
     if m.type == "counter":
         if name.endswith("_total"):
             yield (*where, "name"), "leave out _total: counters get it"
@@ -251,12 +249,12 @@ def _metric_problems(
     if m.type != "info" and name.endswith("_info"):
         yield (*where, "name"), "only info metrics end in _info"
     for suffix, instead in _NOT_BASE.items():
-        if base.endswith(f"_{suffix}"):
+        if name.endswith(f"_{suffix}"):
             yield (*where, "name"), f"_{suffix} is not a base unit: use {instead}"
     if m.unit is not None:
         if m.unit not in UNITS:
             yield (*where, "unit"), f"unknown unit {m.unit!r} (known: {', '.join(UNITS)})"
-        elif not base.endswith(f"_{m.unit}"):
+        elif not name.endswith(f"_{m.unit}"):
             yield (*where, "name"), f"a metric in {m.unit} must end in _{m.unit}"
     if m.type != "info" and m.oid is None:
         yield (*where, "oid"), f"a {m.type} metric needs an oid"
@@ -446,8 +444,18 @@ class Profile:
 
 
 def _number(value: float) -> float:
-    """A whole scale as an int, so integer values stay exact integers."""
+    """A whole number as an int, so integer values stay exact integers."""
     return int(value) if float(value).is_integer() else value
+
+
+def _scaling(scale: float) -> dict[str, Any]:
+    """``scale`` as a multiplier, or as a whole divisor when it is one's reciprocal (0.1 →
+    ÷ 10), which keeps decimal results exact."""
+    if 0 < abs(scale) < 1:
+        inverse = 1 / scale
+        if abs(inverse - round(inverse)) < 1e-9:
+            return {"scale": 1, "divisor": round(inverse)}
+    return {"scale": _number(scale)}
 
 
 def _compile(name: str, spec: ProfileSpec, oids: Mapping[str, OID], path: Path) -> Profile:
@@ -482,7 +490,7 @@ def _compile(name: str, spec: ProfileSpec, oids: Mapping[str, OID], path: Path) 
             return InfoMapper(column=None, **common)
         assert column is not None
         if m.type == "counter":
-            return CounterMapper(column=column, scale=_number(m.scale), **common)
+            return CounterMapper(column=column, **_scaling(m.scale), **common)
         if m.type in ("stateset", "enum"):
             assert m.enum is not None
             return StateSetMapper(
@@ -495,12 +503,12 @@ def _compile(name: str, spec: ProfileSpec, oids: Mapping[str, OID], path: Path) 
         sensor = m.sensor_scale
         return GaugeMapper(
             column=column,
-            scale=_number(m.scale),
+            **_scaling(m.scale),
             decode=m.decode,
             multiply_by=oids[m.multiply_by] if m.multiply_by else None,
             scale_column=oids[sensor.scale] if sensor else None,
             precision_column=oids[sensor.precision] if sensor and sensor.precision else None,
-            value_map=dict(m.map) if m.map is not None else None,
+            value_map={k: _number(v) for k, v in m.map.items()} if m.map is not None else None,
             **common,
         )
 

@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -156,14 +155,21 @@ async def test_high_vswr_on_one_carrier(stack: Stack) -> None:
 
 
 async def test_carrier_failure_drops_four_traffic_channels(stack: Stack) -> None:
-    before = value(await stack.metrics(), "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan")
+    before = value(
+        await stack.metrics(), "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan"
+    )
     stack.sim.fleet.inject(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
     try:
+        # One poll reads scalars before the carrier table, so a fault injected between the
+        # two shows half of it for one poll; wait for a poll that saw it whole.
         m = await stack.until(
-            lambda m: value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="1") == 0,
-            "carrier 1 down",
+            lambda m: (
+                value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="1") == 0
+                and value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan")
+                == before - 4
+            ),
+            "carrier 1 down and four traffic channels fewer in service",
         )
-        assert value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan") == before - 4
         assert value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="2") == 1
         # Configured capacity is unchanged: only what is in service dropped.
         assert value(m, "trunkwatch_bs_traffic_channels", asset="bs-yunyan") == before
@@ -237,3 +243,33 @@ async def test_switch_port_down_cuts_off_the_site_behind_it(stack: Stack) -> Non
     finally:
         stack.sim.fleet.clear(Fault.PORT_DOWN, "core-sw-1", port=port)
     await stack.until(lambda m: success_by_asset(m)["bs-nanming"] == 1, "site back")
+
+
+async def test_sip_trunk_out_of_service_then_silent(stack: Stack) -> None:
+    stack.sim.fleet.inject(Fault.SIP_503, "sip-119-fire")
+    try:
+        m = await stack.until(
+            lambda m: reasons(m).get("sip-119-fire") == {"unavailable"}, "trunk answers 503"
+        )
+        assert "sip-120-ambulance" not in reasons(m)
+    finally:
+        stack.sim.fleet.clear(Fault.SIP_503, "sip-119-fire")
+    stack.sim.fleet.inject(Fault.SIP_SILENT, "sip-119-fire")
+    try:
+        await stack.until(lambda m: reasons(m).get("sip-119-fire") == {"timeout"}, "trunk silent")
+    finally:
+        stack.sim.fleet.clear(Fault.SIP_SILENT, "sip-119-fire")
+    m = await stack.until(lambda m: "sip-119-fire" not in reasons(m), "trunk available again")
+    assert value(m, "trunkwatch_sip_response_code", asset="sip-119-fire") == 200
+
+
+async def test_platform_server_health_page(stack: Stack) -> None:
+    m = await stack.metrics()
+    assert value(m, "trunkwatch_http_status_code", asset="srv-cad-1") == 200
+    stack.sim.fleet.inject(Fault.SITE_DOWN, "srv-cad-1")
+    try:
+        m = await stack.until(lambda m: success_by_asset(m)["srv-cad-1"] == 0, "server down")
+        assert success_by_asset(m)["srv-gis-1"] == 1
+    finally:
+        stack.sim.fleet.clear(Fault.SITE_DOWN, "srv-cad-1")
+    await stack.until(lambda m: success_by_asset(m)["srv-cad-1"] == 1, "server back")
