@@ -22,6 +22,7 @@ import ctypes
 import heapq
 import os
 import random
+import re
 import secrets
 import select
 import shutil
@@ -33,7 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["EchoResponder", "NetLab", "netlab"]
+__all__ = ["EchoResponder", "NetLab", "netlab", "sweep_stale_labs"]
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -49,7 +50,8 @@ def _setns(fd: int) -> None:
 class NetLab:
     """Namespaces joined by veth pairs. Create with ``netlab()``, which always cleans up."""
 
-    tag: str = field(default_factory=lambda: secrets.token_hex(3))
+    #: ``<pid>x<random>``: unique, and says which process a leftover lab belonged to.
+    tag: str = field(default_factory=lambda: f"{os.getpid():x}x{secrets.token_hex(1)}")
     namespaces: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
@@ -271,6 +273,24 @@ def _echo_reply(data: bytes, v6: bool) -> bytes | None:
     return body[:2] + struct.pack("!H", ~total & 0xFFFF) + body[4:]
 
 
+_LAB_NAME = re.compile(r"^tw([0-9a-f]+)x[0-9a-f]{2}-\S+")
+
+
+def sweep_stale_labs() -> list[str]:
+    """Delete labs whose test process died without cleaning up (killed, power cut)."""
+    listed = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, timeout=10, check=False
+    )
+    removed = []
+    for line in listed.stdout.splitlines():
+        match = _LAB_NAME.match(line)
+        if match and not os.path.exists(f"/proc/{int(match.group(1), 16)}"):
+            name = line.split()[0]
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+            removed.append(name)
+    return removed
+
+
 def _ip(*argv: str) -> None:
     done = subprocess.run(["ip", *argv], capture_output=True, text=True, timeout=10, check=False)
     if done.returncode != 0:
@@ -285,6 +305,7 @@ def netlab() -> Iterator[NetLab]:
         raise RuntimeError(f"network lab needs {', '.join(missing)} (Debian: iproute2)")
     if os.geteuid() != 0:
         raise RuntimeError("network lab needs root")
+    sweep_stale_labs()
     lab = NetLab()
     try:
         yield lab
