@@ -142,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="ad hoc probe parameter"
     )
+    p.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="KEY=VAR",
+        help="ad hoc secret KEY (e.g. password for SIP REGISTER) read from environment VAR",
+    )
     p.set_defaults(func=cmd_probe)
 
     _register_optional(sub)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,13 @@ __all__ = ["Daemon", "parse_listen"]
 log = logging.getLogger("trunkwatch.daemon")
 
 STOP_GRACE_SECONDS = 4.0
+
+
+async def close_probe_sessions() -> None:
+    """Close the process-wide sockets and sessions of the probe modules that were used."""
+    snmp = sys.modules.get("probes.snmp")
+    if snmp is not None:
+        await snmp.close_shared_sessions()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -172,6 +180,7 @@ class Daemon:
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
                     await scheduler_task
             await self._runner.cleanup()
+            await close_probe_sessions()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(sig)

@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.clock import SystemClock
 from monitor.config import load_config, split_address
+from monitor.daemon import close_probe_sessions
 from monitor.exporter import result_lines
 from monitor.inventory import Asset, Job, build_inventory
 from monitor.results import Result
@@ -45,7 +46,10 @@ async def probe_asset(config_path: str, asset_id: str, probe: str | None) -> tup
     if not jobs:
         raise ProbeUsageError(f"asset {asset_id!r} has no probe {probe!r}")
     clock = SystemClock()
-    results = [r for r, _ in await asyncio.gather(*(run_once(j, clock) for j in jobs))]
+    try:
+        results = [r for r, _ in await asyncio.gather(*(run_once(j, clock) for j in jobs))]
+    finally:
+        await close_probe_sessions()
     return all(r.success for r in results), render_results(list(results))
 
 
@@ -67,6 +71,13 @@ async def probe_adhoc(args: argparse.Namespace) -> tuple[bool, str]:
             raise ProbeUsageError(f"--param {item!r}: expected KEY=VALUE")
         params[key] = value
     secrets: dict[str, str] = {}
+    for item in args.secret_env:
+        key, sep, var = item.partition("=")
+        if not sep or not key or not var:
+            raise ProbeUsageError(f"--secret-env {item!r}: expected KEY=VAR")
+        value = _env_secret(var, f"--secret-env {key}")
+        if value is not None:
+            secrets[key] = value
     if module not in available_modules():
         # Not a probe module: an SNMP profile name (``--module if_mib``).
         params.setdefault("profile", module)
@@ -108,7 +119,10 @@ async def probe_adhoc(args: argparse.Namespace) -> tuple[bool, str]:
         parent=None,
     )
     job = Job(asset, args.module, module, args.timeout, args.timeout, probe)
-    result, _ = await run_once(job, SystemClock())
+    try:
+        result, _ = await run_once(job, SystemClock())
+    finally:
+        await close_probe_sessions()
     return result.success, render_results([result])
 
 

@@ -138,6 +138,11 @@ class Interface:
         return int(self.in_octets // 1.5e9)
 
     @property
+    def out_discards(self) -> int:
+        # Egress queues drop a little under load, like the ingress side.
+        return int(self.out_octets // 2.0e9)
+
+    @property
     def out_errors(self) -> int:
         return 0
 

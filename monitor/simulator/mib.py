@@ -224,6 +224,7 @@ def _add_interface(b: MibBuilder, device: Device, i: Interface) -> None:
     col(O.IF_IN_ERRORS, Syntax.COUNTER32, lambda: i.in_errors)
     col(O.IF_OUT_OCTETS, Syntax.COUNTER32, lambda: int(i.out_octets))
     col(O.IF_OUT_UCAST_PKTS, Syntax.COUNTER32, lambda: i.out_ucast_pkts)
+    col(O.IF_OUT_DISCARDS, Syntax.COUNTER32, lambda: i.out_discards)
     col(O.IF_OUT_ERRORS, Syntax.COUNTER32, lambda: i.out_errors)
     col(O.IF_NAME, Syntax.OCTET_STRING, _const(i.name))
     col(O.IF_HC_IN_OCTETS, Syntax.COUNTER64, lambda: int(i.in_octets))

@@ -363,9 +363,8 @@ async def test_polls_keep_counters_monotonic_across_polls(agent: SnmpdInstance) 
 # ---------------------------------------------------------------------------------------------
 # The project's simulated fleet, polled with the probes of the demo configuration
 
-#: Parts the simulator does not serve yet (ifOutDiscards is missing from its IF-MIB view);
-#: remove an entry once the simulator serves it.
-SIMULATOR_GAPS = {"if_mib.interfaces.if_transmit_discards"}
+#: Parts the simulator does not serve; every profile of the demo configuration is complete.
+SIMULATOR_GAPS: set[str] = set()
 
 
 @pytest.fixture
