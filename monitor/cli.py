@@ -54,12 +54,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.daemon import Daemon
+    from monitor.inspections.errors import StoreError
 
     daemon = Daemon(args.config, args.listen)
     try:
         asyncio.run(daemon.run())
     except ConfigError as exc:
         _print_config_errors(exc)
+        return EXIT_FAILED
+    except StoreError as exc:
+        print(f"trunkwatch: inspection store: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         print(f"trunkwatch: cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)

@@ -341,6 +341,23 @@ def _check_simulator(model: ConfigModel, smap: SourceMap) -> Iterator[Problem]:
             yield smap.problem(path, reason)
 
 
+def _check_inspections(model: ConfigModel, smap: SourceMap, base: Path) -> Iterator[Problem]:
+    if model.inspections is None:
+        return
+    from monitor.inspections.config import validate_inspections
+
+    _, found = validate_inspections(
+        model.inspections,
+        smap,
+        ("inspections",),
+        assets=model.assets,
+        sites={s.id: s for s in model.sites},
+        timezone=model.centre.timezone,
+        base=base,
+    )
+    yield from found
+
+
 def probe_name(probe: ProbeConfig) -> str:
     """The probe's name on its asset: explicit, else module[:profile]."""
     if probe.name:
@@ -430,6 +447,7 @@ def load_config(path: str | Path) -> Config:
     origin = _Origin(list(range(len(model.sites))), list(range(len(model.assets))))
     problems = list(_cross_checks(model, smap, base, origin))
     problems += _check_simulator(model, smap)
+    problems += _check_inspections(model, smap, base)
     if problems:
         raise ConfigError(problems)
     secrets = {

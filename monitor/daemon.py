@@ -28,6 +28,9 @@ from prometheus_client import (
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.exporter import Exposition, ResultsCollector
+from monitor.inspections.plans import InspectionSetup, build_setup
+from monitor.inspections.service import InspectionService
+from monitor.inspections.store import InspectionStore, open_store
 from monitor.inventory import Inventory, build_inventory
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
@@ -57,6 +60,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 class Loaded:
     config: Config
     inventory: Inventory
+    inspections: InspectionSetup | None = None
 
 
 class Daemon:
@@ -80,6 +84,8 @@ class Daemon:
         )
         self.loaded: Loaded | None = None
         self.scheduler: Scheduler | None = None
+        self.inspections: InspectionService | None = None
+        self._inspection_store: InspectionStore | None = None
         self.ready = False
         self.extra_routes: list[web.RouteDef] = []
         self._stop = asyncio.Event()
@@ -90,7 +96,8 @@ class Daemon:
 
     def _load(self) -> Loaded:
         config = load_config(self.config_path)
-        return Loaded(config, build_inventory(config))
+        setup = build_setup(config) if config.model.inspections is not None else None
+        return Loaded(config, build_inventory(config), setup)
 
     def _install(self, loaded: Loaded) -> None:
         assert self.scheduler is not None
@@ -99,6 +106,10 @@ class Daemon:
         )
         self.exposition.set_inventory(loaded.inventory)
         self.collector.inventory = loaded.inventory
+        if self.inspections is not None and loaded.inspections is not None:
+            self.inspections.install(loaded.inspections)
+        elif self.inspections is None and loaded.inspections is not None and self.loaded:
+            log.warning("inspections were added to the configuration: restart to enable them")
         self.loaded = loaded
 
     async def reload(self) -> list[str]:
@@ -135,6 +146,16 @@ class Daemon:
             per_device=limits.per_device,
             clock=self.clock,
         )
+        if loaded.inspections is not None:
+            # The store is opened (and migrated) before anything is served: a signed record is
+            # never accepted by a daemon that cannot write it.
+            self._inspection_store = open_store(
+                loaded.inspections.store_url, loaded.inspections.data_dir
+            )
+            self.inspections = InspectionService(
+                loaded.inspections, self._inspection_store, self.clock, self.store, self.registry
+            )
+            self.extra_routes.extend(self.inspections.routes())
         self._install(loaded)
         self.reloads.set(1)
 
@@ -181,6 +202,8 @@ class Daemon:
                     await scheduler_task
             await self._runner.cleanup()
             await close_probe_sessions()
+            if self._inspection_store is not None:
+                self._inspection_store.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(sig)

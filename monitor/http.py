@@ -174,7 +174,8 @@ li.down em{color:#ef5350}li.unreachable em{color:#ffca28}li.degraded em{color:#f
 li.up em{color:#81c784}small{color:#aaa;font-weight:normal}
 </style></head><body>
 <h1>值班总览 Duty board</h1>
-<p><a href="/metrics">/metrics</a> · <a href="/api/v1/status">/api/v1/status</a></p>
+<p><a href="/inspections">巡检 Inspections</a> · <a href="/metrics">/metrics</a> ·
+<a href="/api/v1/status">/api/v1/status</a></p>
 <main>{{tiles}}</main>
 </body></html>
 """

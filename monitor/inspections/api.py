@@ -71,10 +71,7 @@ def _entries(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     raw = data.get("items", {})
     if not isinstance(raw, dict):
         raise InvalidEntry("items must be an object of item id → value or {value, note}")
-    return {
-        str(k): dict(v) if isinstance(v, dict) else {"value": v}
-        for k, v in raw.items()  # fmt: skip
-    }
+    return {str(k): dict(v) if isinstance(v, dict) else {"value": v} for k, v in raw.items()}
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -141,8 +138,11 @@ class InspectionsApi:
             self.service.calendar, person=None if everyone else person.id
         )
         return web.json_response(
-            {"person": person.id, "now": self.service.now(),
-             "rounds": [e.as_json() for e in entries]}  # fmt: skip
+            {
+                "person": person.id,
+                "now": self.service.now(),
+                "rounds": [e.as_json() for e in entries],
+            }
         )
 
     async def open_round(self, request: web.Request, person: Person) -> web.StreamResponse:
@@ -176,9 +176,12 @@ class InspectionsApi:
         data = await _body(request)
         service = self.service
         record = await service.run(
-            service.correct, person, request.match_info["round_id"], _entries(data),
+            service.correct,
+            person,
+            request.match_info["round_id"],
+            _entries(data),
             str(data.get("reason") or ""),
-        )  # fmt: skip
+        )
         return web.json_response(self._record_json(record), status=201)
 
     async def record(self, request: web.Request, person: Person) -> web.StreamResponse:
@@ -218,9 +221,11 @@ class InspectionsApi:
         data = await _body(request)
         service = self.service
         closed = await service.run(
-            service.close_follow_up, person, request.match_info["follow_up_id"],
+            service.close_follow_up,
+            person,
+            request.match_info["follow_up_id"],
             str(data.get("note") or ""),
-        )  # fmt: skip
+        )
         return web.json_response(closed.as_json())
 
     async def report(self, request: web.Request, person: Person) -> web.StreamResponse:
@@ -244,12 +249,19 @@ class InspectionsApi:
         return web.json_response(
             {
                 "entries": [
-                    {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
-                     "round": e.round_id, "detail": e.detail, "digest": e.digest}
+                    {
+                        "seq": e.seq,
+                        "at": e.at,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "round": e.round_id,
+                        "detail": e.detail,
+                        "digest": e.digest,
+                    }
                     for e in entries
                 ]
             }
-        )  # fmt: skip
+        )
 
 
 def routes(service: InspectionService) -> list[web.RouteDef]:

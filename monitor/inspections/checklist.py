@@ -233,7 +233,7 @@ def evaluate(
             ItemKind.AUTOMATED,
             Outcome.NO_DATA,
             note=note,
-            detail="no live data / 无实时数据",
+            detail="无实时数据 / no live data",
             evaluated_at=at,
         )
     # NaN compares false with everything: a series that reads NaN never satisfies.
@@ -248,7 +248,7 @@ def evaluate(
         worst = bad[0] if bad else matched[0]
     detail = (
         f"{len(good)}/{len(matched)} {condition.op} {condition.threshold:g}; "
-        f"worst {worst[1]:g} {_describe(worst[0])}"
+        f"最差 worst {worst[1]:g} {_describe(worst[0])}"
     )
     return ItemResult(
         item_id,
@@ -293,7 +293,9 @@ class Accept:
         return ", ".join(parts)
 
 
-def live_mean(selector: Selector, series: Iterable[tuple[str, Mapping[str, str], float]]) -> float | None:
+def live_mean(
+    selector: Selector, series: Iterable[tuple[str, Mapping[str, str], float]]
+) -> float | None:
     """The mean of the matching live series (a site may have several sensors of one kind)."""
     values = [v for _, v in selector.select(series) if not math.isnan(v)]
     return sum(values) / len(values) if values else None
@@ -335,9 +337,9 @@ def judge_reading(
     if live is not None:
         allowed = tolerance if tolerance is not None else (tolerance_ratio or 0.0) * abs(live)
         discrepancy = abs(number - live) > allowed
-        detail = f"live {live:g}"
+        detail = f"实测 live {live:g}"
         if discrepancy:
-            detail += f"; differs by {abs(number - live):g} > {allowed:g} / 与实测值不符"
+            detail += f"; 与实测值不符 differs by {abs(number - live):g} > {allowed:g}"
     return ItemResult(
         item_id,
         ItemKind.READING,

@@ -323,7 +323,9 @@ def build_schedule(plan: InspectionPlan, zone: ZoneInfo) -> Schedule:
             starts = datetime(starts.year, starts.month, starts.day)
         if starts.tzinfo is not None:
             starts = starts.astimezone(zone).replace(tzinfo=None)
-        return Schedule(frequency, zone, rule, plan.grace, rule=parse_rrule(plan.recurrence, starts))
+        return Schedule(
+            frequency, zone, rule, plan.grace, rule=parse_rrule(plan.recurrence, starts)
+        )
     return Schedule(frequency, zone, rule, plan.grace)
 
 
@@ -363,8 +365,9 @@ def select_targets(
     for a in chosen:
         groups.setdefault(a.system, []).append(a.id)
     return [
-        RoundTarget("system", system, SYSTEM_NAMES.get(system, system), system=system,
-                    assets=tuple(members))  # fmt: skip
+        RoundTarget(
+            "system", system, SYSTEM_NAMES.get(system, system), system=system, assets=tuple(members)
+        )
         for system, members in groups.items()
     ]
 
@@ -427,6 +430,7 @@ def _check_due(
             yield smap.problem((*at, "due"), f"a {frequency} plan needs `{name}`")
         if frequency is Frequency.QUARTERLY and due.month is not None and due.month > 3:
             yield smap.problem((*at, "due", "month"), "the month within the quarter: 1, 2 or 3")
+            return
         if given - allowed or required - given:
             return
     if plan.starts is not None and frequency is not Frequency.RRULE:
@@ -558,9 +562,7 @@ def validate_inspections(
                 path = base / path
             if not path.is_file():
                 problems.append(
-                    smap.problem(
-                        (*path_prefix, "roster", i, "token_file"), f"cannot read {path}"
-                    )
+                    smap.problem((*path_prefix, "roster", i, "token_file"), f"cannot read {path}")
                 )
     teams = {p.team for p in model.roster if p.team is not None}
     for i, person in enumerate(model.roster):

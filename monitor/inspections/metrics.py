@@ -50,8 +50,10 @@ _COUNTED = (RoundState.DONE, RoundState.DONE_LATE, RoundState.OVERDUE, RoundStat
 
 def month_bounds(t: datetime) -> tuple[datetime, datetime]:
     start = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-        month=start.month + 1
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
     )
     return start, end
 
@@ -177,5 +179,7 @@ class InspectionCollector(Collector):
                 counted[key] += 1
                 on_time[key] += e.state is RoundState.DONE
         for (plan_id, owner), n in sorted(counted.items()):
-            families["compliance"].add_metric([plan_id, owner], on_time[(plan_id, owner)] / n if n else 1.0)
+            families["compliance"].add_metric(
+                [plan_id, owner], on_time[(plan_id, owner)] / n if n else 1.0
+            )
         yield from families.values()

@@ -141,6 +141,8 @@ class InspectionSetup:
     store_url: str | None
     data_dir: Path
     centre: str = "应急联动中心 Emergency Linkage Centre"
+    #: Site id → "name name_en", for pages and reports.
+    site_names: Mapping[str, str] = field(default_factory=dict)
 
     def responsible(self, plan: ScheduledPlan, target: RoundTarget) -> tuple[str, ...]:
         """Everyone named as owner or deputy of this round (teams expanded)."""
@@ -244,4 +246,5 @@ def build_setup(config: Config) -> InspectionSetup:
         store_url=url or None,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         centre=config.model.centre.name,
+        site_names={s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in config.sites},
     )

@@ -27,7 +27,7 @@ class ItemKind(StrEnum):
 class Outcome(StrEnum):
     """合格 / 不合格 / 无数据 / 待填: the result of one checklist item."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
     FAIL = "fail"
     NO_DATA = "no_data"
     PENDING = "pending"

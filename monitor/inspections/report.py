@@ -27,8 +27,14 @@ if TYPE_CHECKING:
     from monitor.inspections.ledger import CalendarEntry
     from monitor.inspections.service import InspectionService
 
-__all__ = ["MonthlyReport", "ReportRow", "monthly_report", "parse_month", "render_csv",
-           "render_html"]  # fmt: skip
+__all__ = [
+    "MonthlyReport",
+    "ReportRow",
+    "monthly_report",
+    "parse_month",
+    "render_csv",
+    "render_html",
+]
 
 
 @dataclass(slots=True)
@@ -115,8 +121,7 @@ def monthly_report(service: InspectionService, month: str | None = None) -> Mont
     now = service.now()
     entries = service.due_between(start.timestamp(), end.timestamp(), now=now)
     roster = service.setup.roster
-    site_names = {t.site: t.name for p in service.setup.plans.values() for t in p.targets
-                  if t.per == "site"}  # fmt: skip
+    site_names = service.setup.site_names
 
     def by_person(e: CalendarEntry) -> tuple[str, str]:
         return e.owner, roster.label(e.owner)
@@ -130,17 +135,18 @@ def monthly_report(service: InspectionService, month: str | None = None) -> Mont
         return e.plan.id, f"{e.plan.title} ({e.plan.frequency_name})"
 
     sections = [
-        Section("person", "按责任人 By person responsible", "责任人 owner",
-                _group(entries, by_person)),
+        Section(
+            "person", "按责任人 By person responsible", "责任人 owner", _group(entries, by_person)
+        ),
         Section("site", "按站点 By site", "站点 site", _group(entries, by_site)),
         Section("plan", "按计划 By plan", "计划 plan", _group(entries, by_plan)),
-    ]  # fmt: skip
+    ]
     exceptions = [
         {
             "plan": e.plan.plan.title,
             "target": e.target.name,
             "period": e.period.key,
-            "due": f"{service.local(e.due_at):%Y-%m-%d %H:%M}",
+            "due": service.due_text(e.due_at),
             "state": STATE_NAMES[e.state.value],
             "owner": roster.label(e.owner),
             "signed": (
@@ -177,17 +183,40 @@ def render_html(report: MonthlyReport) -> str:
 
 
 CSV_HEADER = [
-    "dimension", "key", "name", "due", "done", "done_late", "overdue", "missed",
-    "not_yet_due", "failed_items", "compliance_ratio",
-]  # fmt: skip
+    "dimension",
+    "key",
+    "name",
+    "due",
+    "done",
+    "done_late",
+    "overdue",
+    "missed",
+    "not_yet_due",
+    "failed_items",
+    "compliance_ratio",
+]
 DETAIL_HEADER = [
-    "plan", "site", "asset", "system", "target", "period", "due", "deadline", "state", "owner",
-    "signed_at", "signed_by", "failed_items", "discrepancies", "record",
-]  # fmt: skip
+    "plan",
+    "site",
+    "asset",
+    "system",
+    "target",
+    "period",
+    "due",
+    "deadline",
+    "state",
+    "owner",
+    "signed_at",
+    "signed_by",
+    "failed_items",
+    "discrepancies",
+    "record",
+]
 
 
-def render_csv(report: MonthlyReport, *, detail: bool = False, zone_fmt: Callable[[float], str]
-               | None = None) -> str:  # fmt: skip
+def render_csv(
+    report: MonthlyReport, *, detail: bool = False, zone_fmt: Callable[[float], str] | None = None
+) -> str:
     """One row per person, site and plan (``detail``: one row per round)."""
     out = io.StringIO()
     out.write("\ufeff")
@@ -197,22 +226,44 @@ def render_csv(report: MonthlyReport, *, detail: bool = False, zone_fmt: Callabl
         for section in report.sections:
             for row in section.rows:
                 writer.writerow(
-                    [section.key, row.key, row.name, row.due, row.done, row.done_late,
-                     row.overdue, row.missed, row.pending, row.failed_items,
-                     "" if row.ratio is None else f"{row.ratio:.4f}"]
-                )  # fmt: skip
+                    [
+                        section.key,
+                        row.key,
+                        row.name,
+                        row.due,
+                        row.done,
+                        row.done_late,
+                        row.overdue,
+                        row.missed,
+                        row.pending,
+                        row.failed_items,
+                        "" if row.ratio is None else f"{row.ratio:.4f}",
+                    ]
+                )
         return out.getvalue()
     fmt = zone_fmt or (lambda t: f"{t:.0f}")
     writer.writerow(DETAIL_HEADER)
     for e in report.entries:
         record = e.record
         writer.writerow(
-            [e.plan.id, e.target.site, e.target.asset, e.target.system, e.target.key,
-             e.period.key, fmt(e.due_at), fmt(e.deadline_at), e.state.value, e.owner,
-             fmt(e.completed_at) if e.completed_at else "", e.completed_by or "",
-             record.failed_items if record else 0, record.discrepancies if record else 0,
-             record.id if record else ""]
-        )  # fmt: skip
+            [
+                e.plan.id,
+                e.target.site,
+                e.target.asset,
+                e.target.system,
+                e.target.key,
+                e.period.key,
+                fmt(e.due_at),
+                fmt(e.deadline_at),
+                e.state.value,
+                e.owner,
+                fmt(e.completed_at) if e.completed_at else "",
+                e.completed_by or "",
+                record.failed_items if record else 0,
+                record.discrepancies if record else 0,
+                record.id if record else "",
+            ]
+        )
     return out.getvalue()
 
 
@@ -228,8 +279,9 @@ async def report_response(service: InspectionService, request: web.Request) -> w
     name = f"inspections-{report.month}"
     if fmt == "csv":
         detail = request.query.get("detail") == "1"
-        body = render_csv(report, detail=detail,
-                          zone_fmt=lambda t: f"{service.local(t):%Y-%m-%d %H:%M}")  # fmt: skip
+        body = render_csv(
+            report, detail=detail, zone_fmt=lambda t: f"{service.local(t):%Y-%m-%d %H:%M}"
+        )
         return web.Response(
             body=body.encode(),
             headers={
@@ -244,14 +296,22 @@ async def report_response(service: InspectionService, request: web.Request) -> w
                 "as_of": report.as_of,
                 "sections": {
                     s.key: [
-                        {"key": r.key, "name": r.name, "due": r.due, "done": r.done,
-                         "done_late": r.done_late, "overdue": r.overdue, "missed": r.missed,
-                         "not_yet_due": r.pending, "failed_items": r.failed_items,
-                         "compliance_ratio": r.ratio}
+                        {
+                            "key": r.key,
+                            "name": r.name,
+                            "due": r.due,
+                            "done": r.done,
+                            "done_late": r.done_late,
+                            "overdue": r.overdue,
+                            "missed": r.missed,
+                            "not_yet_due": r.pending,
+                            "failed_items": r.failed_items,
+                            "compliance_ratio": r.ratio,
+                        }
                         for r in s.rows
                     ]
                     for s in report.sections
                 },
             }
-        )  # fmt: skip
+        )
     return web.Response(text=render_html(report), content_type="text/html", charset="utf-8")

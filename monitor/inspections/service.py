@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from monitor.clock import Clock
@@ -46,13 +46,13 @@ from monitor.inspections.records import (
     RoundTarget,
 )
 from monitor.inspections.store import InspectionStore
+from monitor.results import ResultStore
 
 if TYPE_CHECKING:
     from aiohttp import web
     from prometheus_client import CollectorRegistry
 
     from monitor.config import Config
-    from monitor.results import ResultStore
 
 __all__ = [
     "Entries",
@@ -108,9 +108,12 @@ class ResultsLive:
                     continue
                 for sample in result.samples:
                     out.append(
-                        (sample.family.name + sample.suffix, {**base, **dict(sample.labels)},
-                         sample.value)
-                    )  # fmt: skip
+                        (
+                            sample.family.name + sample.suffix,
+                            {**base, **dict(sample.labels)},
+                            sample.value,
+                        )
+                    )
         return out
 
 
@@ -158,10 +161,10 @@ class InspectionService:
         self.clock = clock
         if results is None:
             self.live: LiveSource = NoLive()
-        elif hasattr(results, "asset_results"):
-            self.live = ResultsLive(results, clock)  # type: ignore[arg-type]
+        elif isinstance(results, ResultStore):
+            self.live = ResultsLive(results, clock)
         else:
-            self.live = results  # type: ignore[assignment]
+            self.live = results
         self._listeners: list[Callable[[], None]] = []
         if registry is not None:
             from monitor.inspections.metrics import InspectionCollector
@@ -173,10 +176,14 @@ class InspectionService:
 
         self.sessions = Sessions(clock)
 
+    def install(self, setup: InspectionSetup) -> None:
+        """Run with a new setup (a reloaded configuration); records stay where they are."""
+        self.setup = setup
+        self._changed()
+
     def reconfigure(self, config: Config) -> None:
         """Install a reloaded configuration. Raises ConfigError and keeps the running one."""
-        self.setup = build_setup(config)
-        self._changed()
+        self.install(build_setup(config))
 
     def _changed(self) -> None:
         for listener in self._listeners:
@@ -187,6 +194,13 @@ class InspectionService:
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, self.setup.zone)
+
+    def due_text(self, t: float) -> str:
+        """A due time as people say it: the end of the 5th is "05 24:00", not "06 00:00"."""
+        when = self.local(t)
+        if (when.hour, when.minute, when.second) == (0, 0, 0):
+            return f"{when - timedelta(days=1):%Y-%m-%d} 24:00"
+        return f"{when:%Y-%m-%d %H:%M}"
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -224,7 +238,8 @@ class InspectionService:
             raise NotFound(f"no round {round_id}")
         return record
 
-    def _plan_of(self, record: RoundRecord) -> tuple[ScheduledPlan, RoundTarget]:
+    def plan_of(self, record: RoundRecord) -> tuple[ScheduledPlan, RoundTarget]:
+        """The plan and target a record belongs to, as configured now."""
         plan = self.setup.plans.get(record.plan_id)
         target = plan.target(record.target) if plan else None
         if plan is None or target is None:
@@ -233,16 +248,20 @@ class InspectionService:
 
     # -- the calendar ----------------------------------------------------------------------
 
-    def calendar(self, *, person: str | None = None, now: float | None = None) -> list[CalendarEntry]:
+    def calendar(
+        self, *, person: str | None = None, now: float | None = None
+    ) -> list[CalendarEntry]:
         """The current round of every plan and target (of ``person`` if given), overdue first."""
-        return current_entries(self.setup, self.store, self.now() if now is None else now,
-                               person=person)  # fmt: skip
+        return current_entries(
+            self.setup, self.store, self.now() if now is None else now, person=person
+        )
 
     def due_between(
         self, start: float, end: float, *, person: str | None = None, now: float | None = None
     ) -> list[CalendarEntry]:
-        return entries_between(self.setup, self.store, start, end,
-                               self.now() if now is None else now, person=person)  # fmt: skip
+        return entries_between(
+            self.setup, self.store, start, end, self.now() if now is None else now, person=person
+        )
 
     def upcoming(self, person: str | None, days: float = 35.0) -> list[CalendarEntry]:
         now = self.now()
@@ -280,28 +299,37 @@ class InspectionService:
         evaluated from ``live`` (kept as they were when ``live`` is None: a correction)."""
         existing = {i.item_id: i for i in base}
         known = {item.id for item in plan.plan.checklist}
-        problems = {k: "not an item of this checklist / 非本计划检查项" for k in entries if k not in known}
+        problems = {
+            k: "非本计划检查项 / not an item of this checklist" for k in entries if k not in known
+        }
         out: list[ItemResult] = []
         for item in plan.plan.checklist:
             entry = entries.get(item.id, {})
-            if not isinstance(entry, Mapping):
-                problems[item.id] = "expected {value, note}"
-                continue
             old = existing.get(item.id)
             note = str(entry["note"]).strip() if entry.get("note") is not None else None
             keep_note = note if note is not None else (old.note if old else "")
             value = entry.get("value")
             given = value is not None and not (isinstance(value, str) and not value.strip())
+            if not given and old is not None and old.value is not None:
+                # A value saved earlier is judged again, against the live value of now: the
+                # discrepancy check belongs to sign-off as much as the automated items do.
+                value, given = old.value, True
             try:
                 if isinstance(item, AutomatedItem):
                     if given:
-                        raise ValueError("measured automatically; it takes no value / 自动检测项")
+                        raise ValueError(
+                            "自动检测项，无需填写 / measured automatically; it takes no value"
+                        )
                     if live is not None:
-                        result = evaluate(plan.conditions[item.id], live, item_id=item.id, at=now,
-                                          note=keep_note)  # fmt: skip
+                        result = evaluate(
+                            plan.conditions[item.id], live, item_id=item.id, at=now, note=keep_note
+                        )
                     else:
-                        result = replace(old, note=keep_note) if old else ItemResult(
-                            item.id, ItemKind.AUTOMATED, note=keep_note)  # fmt: skip
+                        result = (
+                            replace(old, note=keep_note)
+                            if old
+                            else ItemResult(item.id, ItemKind.AUTOMATED, note=keep_note)
+                        )
                 elif isinstance(item, ReadingItem) and given:
                     selector = plan.live.get(item.id)
                     current: float | None
@@ -325,14 +353,17 @@ class InspectionService:
                     result = judge_confirmation(value, item_id=item.id, at=now, note=keep_note)
                 else:
                     kind = ItemKind(item.kind)
-                    result = replace(old, note=keep_note) if old else ItemResult(
-                        item.id, kind, note=keep_note)  # fmt: skip
+                    result = (
+                        replace(old, note=keep_note)
+                        if old
+                        else ItemResult(item.id, kind, note=keep_note)
+                    )
             except ValueError as exc:
                 problems[item.id] = str(exc)
                 continue
             out.append(result)
         if problems:
-            raise InvalidEntry("some items cannot be accepted / 部分检查项无法接受", problems)
+            raise InvalidEntry("部分检查项无法接受 / some items cannot be accepted", problems)
         return out
 
     @staticmethod
@@ -340,16 +371,22 @@ class InspectionService:
         problems: dict[str, str] = {}
         for item in items:
             if item.outcome is Outcome.PENDING:
-                problems[item.item_id] = "not filled in / 未填写"
+                problems[item.item_id] = "未填写 / not filled in"
             elif item.failed and not item.note:
-                problems[item.item_id] = "a failed item needs a note / 不合格项须填写说明"
+                problems[item.item_id] = "不合格项须填写说明 / a failed item needs a note"
         if problems:
-            raise InvalidEntry("the round cannot be signed yet / 尚不能签字确认", problems)
+            raise InvalidEntry("尚不能签字确认 / the round cannot be signed yet", problems)
 
     def _follow_ups(
-        self, record_id: str, plan: ScheduledPlan, target: RoundTarget, items: Sequence[ItemResult],
-        person: Person, now: float, already: Iterable[str] = (),
-    ) -> list[FollowUp]:  # fmt: skip
+        self,
+        record_id: str,
+        plan: ScheduledPlan,
+        target: RoundTarget,
+        items: Sequence[ItemResult],
+        person: Person,
+        now: float,
+        already: Iterable[str] = (),
+    ) -> list[FollowUp]:
         skip = set(already)
         return [
             FollowUp(_new_id(), record_id, plan.id, target.key, i.item_id, now, person.id, i.note)
@@ -376,13 +413,14 @@ class InspectionService:
         entry = self.entry_for(plan, target, now)
         if entry.slot.original is not None:
             raise Conflict(
+                "已签字，如需更正请提交更正记录 / "
                 f"{plan.id} on {target.id} for {entry.period.key} is already signed; "
-                "file a correction instead / 已签字，如需更正请提交更正记录"
+                "file a correction instead"
             )
         if now < entry.opens_at:
             raise Conflict(
-                f"{plan.id} for {entry.period.key} opens at "
-                f"{self.local(entry.opens_at):%Y-%m-%d %H:%M} / 尚未开始"
+                f"尚未开始 / {plan.id} for {entry.period.key} opens at "
+                f"{self.local(entry.opens_at):%Y-%m-%d %H:%M}"
             )
         series = self.live_series(target) if live is None else live
         if entry.draft is not None:
@@ -406,8 +444,13 @@ class InspectionService:
             items=tuple(self._fill(plan, (), {}, series, now)),
         )
         stored = self.store.open_round(record, person.id)
-        log.info("round opened plan=%s target=%s period=%s by=%s", plan.id, target.key,
-                 period.key, person.id)  # fmt: skip
+        log.info(
+            "round opened plan=%s target=%s period=%s by=%s",
+            plan.id,
+            target.key,
+            period.key,
+            person.id,
+        )
         self._changed()
         return stored
 
@@ -424,13 +467,13 @@ class InspectionService:
         it as ``person``."""
         now = self.now()
         record = self.get_round(round_id)
-        plan, target = self._plan_of(record)
+        plan, target = self.plan_of(record)
         self._authorize(person, plan, target)
         if record.signed:
             raise Conflict(f"round {round_id} is signed; file a correction instead")
         if now >= record.period_end:
             raise Conflict(
-                f"the period {record.period_key} has ended: the round was missed / 已漏检"
+                f"已漏检 / the period {record.period_key} has ended: the round was missed"
             )
         if not sign:
             items = self._fill(plan, record.items, entries, None, now)
@@ -440,8 +483,14 @@ class InspectionService:
         self._check_complete(items)
         follow_ups = self._follow_ups(round_id, plan, target, items, person, now)
         signed = self.store.sign(round_id, items, person.id, now, follow_ups)
-        log.info("round signed plan=%s target=%s period=%s by=%s failed=%d", plan.id,
-                 target.key, record.period_key, person.id, signed.failed_items)  # fmt: skip
+        log.info(
+            "round signed plan=%s target=%s period=%s by=%s failed=%d",
+            plan.id,
+            target.key,
+            record.period_key,
+            person.id,
+            signed.failed_items,
+        )
         self._changed()
         return signed
 
@@ -459,19 +508,19 @@ class InspectionService:
         draft = self.open_round(person, plan_id, target_key, live=live)
         return self.save(person, draft.id, entries, sign=sign, live=live)
 
-    def correct(
-        self, person: Person, round_id: str, entries: Entries, reason: str
-    ) -> RoundRecord:
+    def correct(self, person: Person, round_id: str, entries: Entries, reason: str) -> RoundRecord:
         """A new signed record replacing a signed one's content; the old one stays as it was."""
         now = self.now()
         old = self.get_round(round_id)
-        plan, target = self._plan_of(old)
+        plan, target = self.plan_of(old)
         if not old.signed:
             raise Conflict(f"round {round_id} is not signed yet; edit it instead")
         if person.id != old.signed_by:
             self._authorize(person, plan, target)
         if not reason.strip():
-            raise InvalidEntry("a correction needs a reason / 更正须说明原因", {"reason": "required"})
+            raise InvalidEntry(
+                "更正须说明原因 / a correction needs a reason", {"reason": "required"}
+            )
         items = self._fill(plan, old.items, entries, None, now)
         self._check_complete(items)
         new_id = _new_id()
@@ -489,13 +538,19 @@ class InspectionService:
             items=tuple(items),
         )
         stored = self.store.record_correction(correction, follow_ups)
-        log.info("record corrected plan=%s target=%s old=%s new=%s by=%s", plan.id, target.key,
-                 old.id, stored.id, person.id)  # fmt: skip
+        log.info(
+            "record corrected plan=%s target=%s old=%s new=%s by=%s",
+            plan.id,
+            target.key,
+            old.id,
+            stored.id,
+            person.id,
+        )
         self._changed()
         return stored
 
     def close_follow_up(self, person: Person, follow_up_id: str, note: str) -> FollowUp:
-        found = next((f for f in self.store.follow_ups() if f.id == follow_up_id), None)
+        found = self.store.follow_up(follow_up_id)
         if found is None:
             raise NotFound(f"no follow-up {follow_up_id}")
         plan = self.setup.plans.get(found.plan_id)
@@ -519,7 +574,7 @@ class InspectionService:
     async def live_for_round(self, round_id: str) -> list[LiveSeries]:
         """The live series of a round's target, read on the event loop where results change."""
         record = await self.run(self.get_round, round_id)
-        _, target = self._plan_of(record)
+        _, target = self.plan_of(record)
         return self.live_series(target)
 
     def live_for(self, plan_id: str, target_key: str) -> list[LiveSeries]:

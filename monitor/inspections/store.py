@@ -85,6 +85,7 @@ class InspectionStore(Protocol):
     def follow_ups(
         self, *, open_only: bool = False, round_id: str | None = None
     ) -> list[FollowUp]: ...
+    def follow_up(self, follow_up_id: str) -> FollowUp | None: ...
     def close_follow_up(self, follow_up_id: str, by: str, at: float, note: str) -> FollowUp: ...
     def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
     def verify_audit_chain(self) -> int: ...
@@ -171,37 +172,38 @@ _SQLITE_V1 = (
         detail TEXT NOT NULL,
         digest TEXT NOT NULL
     )""",
-    f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
-    f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
-    f"""CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
-        WHEN OLD.signed_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
-    f"""CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
-        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE}'); END""",
-    f"""CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+        WHEN OLD.signed_at IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        BEGIN SELECT RAISE(ABORT, 'inspection records are never deleted'); END""",
+    """CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
         WHEN NEW.corrects IS NOT NULL
          AND (SELECT signed_at FROM rounds WHERE id = NEW.corrects) IS NULL
         BEGIN SELECT RAISE(ABORT, 'only a signed record can be corrected'); END""",
-    f"""CREATE TRIGGER round_items_signed_insert BEFORE INSERT ON round_items
+    """CREATE TRIGGER round_items_signed_insert BEFORE INSERT ON round_items
         WHEN (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
-        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
-    f"""CREATE TRIGGER round_items_signed_update BEFORE UPDATE ON round_items
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER round_items_signed_update BEFORE UPDATE ON round_items
         WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
           OR (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
-        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
-    f"""CREATE TRIGGER round_items_signed_delete BEFORE DELETE ON round_items
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER round_items_signed_delete BEFORE DELETE ON round_items
         WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
-        BEGIN SELECT RAISE(ABORT, '{_SIGNED}'); END""",
-    f"""CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
         WHEN OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
           OR NEW.id IS NOT OLD.id OR NEW.round_id IS NOT OLD.round_id
           OR NEW.plan_id IS NOT OLD.plan_id OR NEW.target IS NOT OLD.target
           OR NEW.item_id IS NOT OLD.item_id OR NEW.opened_at IS NOT OLD.opened_at
           OR NEW.opened_by IS NOT OLD.opened_by OR NEW.note IS NOT OLD.note
-        BEGIN SELECT RAISE(ABORT, '{_FOLLOW_UP}'); END""",
-    f"""CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
-        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE}'); END""",
+        BEGIN SELECT RAISE(ABORT, 'a follow-up is only ever closed, once'); END""",
+    """CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        BEGIN SELECT RAISE(ABORT, 'inspection records are never deleted'); END""",
 )
 
 _PG_V1 = (
@@ -239,34 +241,35 @@ _PG_V1 = (
           END IF;
           RETURN NEW;
         END $$""",
-    f"""CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_APPEND_ONLY}')""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('audit log is append-only')""",
     # TRUNCATE skips row triggers; it needs its own.
-    f"""CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_APPEND_ONLY}')""",
-    f"""CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+    """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('audit log is append-only')""",
+    """CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
         FOR EACH ROW WHEN (OLD.signed_at IS NOT NULL)
-        EXECUTE FUNCTION trunkwatch_reject('{_SIGNED}')""",
-    f"""CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
-        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
-    f"""CREATE TRIGGER rounds_no_truncate BEFORE TRUNCATE ON rounds
-        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
+        EXECUTE FUNCTION trunkwatch_reject('signed record is immutable')""",
+    """CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
+    """CREATE TRIGGER rounds_no_truncate BEFORE TRUNCATE ON rounds
+        FOR EACH STATEMENT
+        EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
     """CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
         FOR EACH ROW EXECUTE FUNCTION trunkwatch_corrects_signed()""",
     """CREATE TRIGGER round_items_guard BEFORE INSERT OR UPDATE OR DELETE ON round_items
         FOR EACH ROW EXECUTE FUNCTION trunkwatch_round_items_guard()""",
-    f"""CREATE TRIGGER round_items_no_truncate BEFORE TRUNCATE ON round_items
-        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_SIGNED}')""",
-    f"""CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+    """CREATE TRIGGER round_items_no_truncate BEFORE TRUNCATE ON round_items
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('signed record is immutable')""",
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
         FOR EACH ROW WHEN (OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
           OR NEW.id IS DISTINCT FROM OLD.id OR NEW.round_id IS DISTINCT FROM OLD.round_id
           OR NEW.plan_id IS DISTINCT FROM OLD.plan_id OR NEW.target IS DISTINCT FROM OLD.target
           OR NEW.item_id IS DISTINCT FROM OLD.item_id
           OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
           OR NEW.opened_by IS DISTINCT FROM OLD.opened_by OR NEW.note IS DISTINCT FROM OLD.note)
-        EXECUTE FUNCTION trunkwatch_reject('{_FOLLOW_UP}')""",
-    f"""CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
-        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE}')""",
+        EXECUTE FUNCTION trunkwatch_reject('a follow-up is only ever closed, once')""",
+    """CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
 )
 
 SQLITE_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),)
@@ -280,6 +283,8 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at DOUBLE PRECISION NOT NULL
 )"""
 
+# Queries below are assembled only from these constant column lists and fixed clauses (hence
+# the S608 waivers); every value goes through a placeholder.
 _ROUND_COLUMNS = (
     "id, plan_id, target, site, asset, system, period_key, period_start, period_end, due_at, "
     "deadline_at, opened_at, opened_by, signed_at, signed_by, corrects, reason, failed_items, "
@@ -339,13 +344,16 @@ def _follow_up_from_row(row: Sequence[Any]) -> FollowUp:
     return FollowUp(*row)
 
 
-def _chain(previous: str, at: float, actor: str, action: str, round_id: str | None, detail: str) -> str:
+def _chain(
+    previous: str, at: float, actor: str, action: str, round_id: str | None, detail: str
+) -> str:
     line = json.dumps([previous, at, actor, action, round_id, detail], ensure_ascii=False)
     return hashlib.sha256(line.encode()).hexdigest()
 
 
 class _Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
@@ -406,7 +414,9 @@ class _SqlStore:
                 raise
             self._end(commit=True)
 
-    def _audit(self, at: float, actor: str, action: str, round_id: str | None, **detail: Any) -> None:
+    def _audit(
+        self, at: float, actor: str, action: str, round_id: str | None, **detail: Any
+    ) -> None:
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         row = self._execute("SELECT digest FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         digest = _chain(row[0] if row else "", at, actor, action, round_id, text)
@@ -453,19 +463,31 @@ class _SqlStore:
 
     def _insert_round(self, r: RoundRecord) -> None:
         self._execute(
-            f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "
+            f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "  # noqa: S608
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, 0, 0)",
             (
-                r.id, r.plan_id, r.target, r.site, r.asset, r.system, r.period_key,
-                r.period_start, r.period_end, r.due_at, r.deadline_at, r.opened_at,
-                r.opened_by, r.corrects, r.reason,
+                r.id,
+                r.plan_id,
+                r.target,
+                r.site,
+                r.asset,
+                r.system,
+                r.period_key,
+                r.period_start,
+                r.period_end,
+                r.due_at,
+                r.deadline_at,
+                r.opened_at,
+                r.opened_by,
+                r.corrects,
+                r.reason,
             ),
-        )  # fmt: skip
+        )
 
     def _put_items(self, round_id: str, items: Sequence[ItemResult]) -> None:
         for i in items:
             self._execute(
-                f"INSERT INTO round_items ({_ITEM_COLUMNS}) VALUES "
+                f"INSERT INTO round_items ({_ITEM_COLUMNS}) VALUES "  # noqa: S608
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (round_id, item_id) DO UPDATE SET kind = excluded.kind, "
                 "outcome = excluded.outcome, value = excluded.value, number = excluded.number, "
@@ -473,10 +495,19 @@ class _SqlStore:
                 "note = excluded.note, detail = excluded.detail, "
                 "evaluated_at = excluded.evaluated_at",
                 (
-                    round_id, i.item_id, i.kind.value, i.outcome.value, i.value, i.number,
-                    i.live_value, int(i.discrepancy), i.note, i.detail, i.evaluated_at,
+                    round_id,
+                    i.item_id,
+                    i.kind.value,
+                    i.outcome.value,
+                    i.value,
+                    i.number,
+                    i.live_value,
+                    int(i.discrepancy),
+                    i.note,
+                    i.detail,
+                    i.evaluated_at,
                 ),
-            )  # fmt: skip
+            )
 
     def _draft(self, round_id: str) -> None:
         row = self._execute("SELECT signed_at FROM rounds WHERE id = ?", (round_id,)).fetchone()
@@ -488,15 +519,26 @@ class _SqlStore:
     def _put_follow_ups(self, follow_ups: Sequence[FollowUp], at: float) -> None:
         for f in follow_ups:
             self._execute(
-                f"INSERT INTO follow_ups ({_FOLLOW_UP_COLUMNS}) VALUES "
+                f"INSERT INTO follow_ups ({_FOLLOW_UP_COLUMNS}) VALUES "  # noqa: S608
                 "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '')",
-                (f.id, f.round_id, f.plan_id, f.target, f.item_id, f.opened_at, f.opened_by,
-                 f.note),
-            )  # fmt: skip
-            self._audit(at, f.opened_by, "follow_up_open", f.round_id, follow_up=f.id,
-                        item=f.item_id)  # fmt: skip
+                (
+                    f.id,
+                    f.round_id,
+                    f.plan_id,
+                    f.target,
+                    f.item_id,
+                    f.opened_at,
+                    f.opened_by,
+                    f.note,
+                ),
+            )
+            self._audit(
+                at, f.opened_by, "follow_up_open", f.round_id, follow_up=f.id, item=f.item_id
+            )
 
-    def _mark_signed(self, round_id: str, items: Sequence[ItemResult], signer: str, at: float) -> None:
+    def _mark_signed(
+        self, round_id: str, items: Sequence[ItemResult], signer: str, at: float
+    ) -> None:
         failed = sum(1 for i in items if i.failed)
         discrepancies = sum(1 for i in items if i.discrepancy)
         cursor = self._execute(
@@ -511,8 +553,15 @@ class _SqlStore:
         with self._transaction():
             self._insert_round(record)
             self._put_items(record.id, record.items)
-            self._audit(record.opened_at, actor, "open", record.id, plan=record.plan_id,
-                        target=record.target, period=record.period_key)  # fmt: skip
+            self._audit(
+                record.opened_at,
+                actor,
+                "open",
+                record.id,
+                plan=record.plan_id,
+                target=record.target,
+                period=record.period_key,
+            )
         return self._must_get(record.id)
 
     def save_items(
@@ -543,7 +592,8 @@ class _SqlStore:
     def record_correction(
         self, record: RoundRecord, follow_ups: Sequence[FollowUp] = ()
     ) -> RoundRecord:
-        assert record.corrects is not None and record.signed_at is not None
+        assert record.corrects is not None
+        assert record.signed_at is not None
         assert record.signed_by is not None
         with self._transaction():
             row = self._execute(
@@ -556,9 +606,15 @@ class _SqlStore:
             self._insert_round(record)
             self._put_items(record.id, record.items)
             self._mark_signed(record.id, record.items, record.signed_by, record.signed_at)
-            self._audit(record.signed_at, record.signed_by, "correct", record.id,
-                        corrects=record.corrects, reason=record.reason,
-                        items=_item_log(record.items))  # fmt: skip
+            self._audit(
+                record.signed_at,
+                record.signed_by,
+                "correct",
+                record.id,
+                corrects=record.corrects,
+                reason=record.reason,
+                items=_item_log(record.items),
+            )
             self._put_follow_ups(follow_ups, record.signed_at)
         return self._must_get(record.id)
 
@@ -577,7 +633,7 @@ class _SqlStore:
                 (at, by, note, follow_up_id),
             )
             self._audit(at, by, "follow_up_close", row[1], follow_up=follow_up_id)
-        found = self.follow_ups_by_id(follow_up_id)
+        found = self.follow_up(follow_up_id)
         assert found is not None
         return found
 
@@ -585,7 +641,7 @@ class _SqlStore:
 
     def _items_of(self, round_id: str) -> list[ItemResult]:
         rows = self._execute(
-            f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",
+            f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",  # noqa: S608
             (round_id,),
         ).fetchall()
         return [_item_from_row(r) for r in rows]
@@ -599,7 +655,8 @@ class _SqlStore:
     def get_round(self, round_id: str) -> RoundRecord | None:
         with self._guard():
             row = self._execute(
-                f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = ?", (round_id,)
+                f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = ?",  # noqa: S608
+                (round_id,),
             ).fetchone()
             if row is None:
                 return None
@@ -631,14 +688,14 @@ class _SqlStore:
         condition = " WHERE " + " AND ".join(where) if where else ""
         with self._guard():
             rows = self._execute(
-                f"SELECT {_ROUND_COLUMNS} FROM rounds{condition} "
+                f"SELECT {_ROUND_COLUMNS} FROM rounds{condition} "  # noqa: S608
                 "ORDER BY period_start, plan_id, target, opened_at",
                 params,
             ).fetchall()
             items: dict[str, list[ItemResult]] = {}
             if with_items and rows:
                 for item_row in self._execute(
-                    f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id IN "
+                    f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id IN "  # noqa: S608
                     f"(SELECT id FROM rounds{condition}) ORDER BY round_id, item_id",
                     params,
                 ).fetchall():
@@ -666,15 +723,16 @@ class _SqlStore:
         condition = " WHERE " + " AND ".join(where) if where else ""
         with self._guard():
             rows = self._execute(
-                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups{condition} ORDER BY opened_at, id",
+                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups{condition} ORDER BY opened_at, id",  # noqa: S608
                 params,
             ).fetchall()
         return [_follow_up_from_row(r) for r in rows]
 
-    def follow_ups_by_id(self, follow_up_id: str) -> FollowUp | None:
+    def follow_up(self, follow_up_id: str) -> FollowUp | None:
         with self._guard():
             row = self._execute(
-                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?", (follow_up_id,)
+                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?",  # noqa: S608
+                (follow_up_id,),
             ).fetchone()
         return None if row is None else _follow_up_from_row(row)
 
@@ -685,9 +743,7 @@ class _SqlStore:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
-        return [
-            AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows
-        ]
+        return [AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
 
     def verify_audit_chain(self) -> int:
         """Recompute every line's digest; returns the number of lines. Raises StoreError at

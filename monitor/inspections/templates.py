@@ -30,8 +30,8 @@ _BASE = """<!doctype html>
 <style>
 :root{--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--mute:#607d8b;--bg:#f5f6f7}
 *{box-sizing:border-box}
-body{font-family:system-ui,"Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;background:var(--bg);
- color:#1c1c1c;font-size:17px;line-height:1.45}
+body{font-family:system-ui,"Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;
+ background:var(--bg); color:#1c1c1c;font-size:17px;line-height:1.45}
 header{background:#17324d;color:#fff;padding:.7rem 1rem;display:flex;gap:1rem;align-items:center;
  flex-wrap:wrap}
 header h1{font-size:1.15rem;margin:0;flex:1}header a,header button{color:#fff}
@@ -60,6 +60,7 @@ legend{font-weight:600;padding:0 .3rem}
 input[type=text],input[type=password],textarea{font:inherit;width:100%;padding:.55rem;
  border:1px solid #aab;border-radius:.4rem;min-height:2.9rem}
 textarea{min-height:3.2rem}
+label.block{display:block;margin-top:.5rem}
 label.choice{display:inline-flex;align-items:center;gap:.4rem;margin-right:1.2rem;
  min-height:2.9rem}
 label.choice input{width:1.5rem;height:1.5rem}
@@ -105,7 +106,8 @@ _INDEX = """{% extends "base.html" %}
 {% block main %}
 {% if flash %}<p class="flash" id="flash">{{ flash }}</p>{% endif %}
 {% if error %}<p class="problem" id="error">{{ error }}</p>{% endif %}
-<p class="meta">{{ now }} · {% if show_all %}全部巡检 all rounds · <a id="show-mine" href="/inspections">只看我的 mine only</a>
+<p class="meta">{{ now }} · {% if show_all %}全部巡检 all rounds ·
+<a id="show-mine" href="/inspections">只看我的 mine only</a>
 {% else %}我的巡检 my rounds · <a id="show-all" href="/inspections?all=1">全部 all</a>{% endif %}
 {% if feed_url %} · <a id="feed" href="{{ feed_url }}">日历订阅 iCalendar</a>{% endif %}</p>
 {% for e in entries %}
@@ -163,11 +165,14 @@ _ROUND = """{% extends "base.html" %}
  data-outcome="{{ it.outcome }}">
 <legend>{{ it.title }}</legend>
 {% if it.guide %}<div class="meta">{{ it.guide }}</div>{% endif %}
-<div><span class="badge {{ it.outcome }}" id="outcome-{{ it.id }}">{{ outcome_names[it.outcome] }}</span>
-{% if it.discrepancy %}<span class="badge fail" id="discrepancy-{{ it.id }}">与实测不符 discrepancy</span>{% endif %}
+<div><span class="badge {{ it.outcome }}" id="outcome-{{ it.id }}">
+{{- outcome_names[it.outcome] }}</span>
+{% if it.discrepancy %}<span class="badge fail" id="discrepancy-{{ it.id }}">
+{{- "与实测不符 discrepancy" }}</span>{% endif %}
 <span class="meta">{{ it.detail }}</span></div>
 {% if it.kind == "reading" %}
-<label>读数 Reading{% if it.unit %} ({{ it.unit }}){% endif %} — 合格 accept {{ it.accept }}
+<label class="block">读数 Reading{% if it.unit %} ({{ it.unit }}){% endif %}
+ — 合格 accept {{ it.accept }}
 <input type="text" inputmode="decimal" name="value.{{ it.id }}" id="value-{{ it.id }}"
  value="{{ it.value or '' }}" {{ 'disabled' if readonly }}></label>
 {% elif it.kind == "confirmation" %}
@@ -176,7 +181,7 @@ _ROUND = """{% extends "base.html" %}
 <label class="choice"><input type="radio" name="value.{{ it.id }}" id="value-{{ it.id }}-no"
  value="no" {{ 'checked' if it.value == 'no' }} {{ 'disabled' if readonly }}> 否 no</label>
 {% endif %}
-<label>说明 Note<textarea name="note.{{ it.id }}" id="note-{{ it.id }}"
+<label class="block">说明 Note<textarea name="note.{{ it.id }}" id="note-{{ it.id }}"
  {{ 'disabled' if readonly }}>{{ it.note }}</textarea></label>
 {% if it.problem %}<div class="error" id="problem-{{ it.id }}">{{ it.problem }}</div>{% endif %}
 </fieldset>

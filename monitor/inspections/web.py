@@ -123,9 +123,7 @@ class DutyPages:
             raise web.HTTPForbidden(text="cross-site request refused")
         form = await request.post()
         data = {k: v for k, v in form.items() if isinstance(v, str)}
-        if session is not None and not hmac.compare_digest(
-            data.get("csrf", ""), session.csrf
-        ):
+        if session is not None and not hmac.compare_digest(data.get("csrf", ""), session.csrf):
             raise web.HTTPForbidden(text="stale or missing form token; reload the page")
         return data
 
@@ -144,13 +142,18 @@ class DutyPages:
         log.info("duty page sign-in person=%s", person.id)
         response = _see_other("/inspections")
         response.set_cookie(
-            COOKIE, sid, httponly=True, samesite="Strict", path="/inspections",
-            max_age=int(SESSION_SECONDS), secure=request.secure,
-        )  # fmt: skip
+            COOKIE,
+            sid,
+            httponly=True,
+            samesite="Strict",
+            path="/inspections",
+            max_age=int(SESSION_SECONDS),
+            secure=request.secure,
+        )
         return response
 
     async def logout(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        _, session = self._require(request)
         await self._form(request, session)
         self.service.sessions.drop(request.cookies.get(COOKIE))
         response = _see_other("/inspections/login")
@@ -172,7 +175,7 @@ class DutyPages:
             "target_name": e.target.name,
             "period": e.period.key,
             "state": e.state.value,
-            "due": f"{service.local(e.due_at):%Y-%m-%d %H:%M}",
+            "due": service.due_text(e.due_at),
             "grace": _human(grace.total_seconds()) if grace.total_seconds() else "",
             "owner": roster.label(e.owner),
             "deputy": roster.label(e.deputy) if e.deputy else "",
@@ -193,7 +196,8 @@ class DutyPages:
         mine = [
             f
             for f in follow_ups
-            if person.role == "supervisor" or _responsible_for(service, person.id, f.plan_id, f.target)
+            if person.role == "supervisor"
+            or _responsible_for(service, person.id, f.plan_id, f.target)
         ]
         flash = request.query.get("signed")
         return _html(
@@ -208,9 +212,7 @@ class DutyPages:
                 follow_ups=[
                     {
                         "id": f.id,
-                        "plan": f.plan_id,
-                        "target": f.target,
-                        "item": f.item_id,
+                        **_follow_up_names(service, f.plan_id, f.target, f.item_id),
                         "opened": f"{service.local(f.opened_at):%m-%d %H:%M}",
                         "opened_by": service.setup.roster.label(f.opened_by),
                         "note": f.note,
@@ -232,8 +234,10 @@ class DutyPages:
             live = service.live_for(plan_id, target)
             record = await service.run(service.open_round, person, plan_id, target, live=live)
         except InspectionError as exc:
-            return _html(render("message.html", person=person, csrf=session.csrf,
-                                error=str(exc)), status=exc.status)  # fmt: skip
+            return _html(
+                render("message.html", person=person, csrf=session.csrf, error=str(exc)),
+                status=exc.status,
+            )
         return _see_other(f"/inspections/rounds/{quote(record.id)}")
 
     def _round_view(
@@ -250,7 +254,7 @@ class DutyPages:
         status: int = 200,
     ) -> web.Response:
         service = self.service
-        plan, target = service._plan_of(record)
+        plan, target = service.plan_of(record)
         entry = service.entry_for(plan, target, service.now()) if not record.signed else None
         items = []
         for item in plan.plan.checklist:
@@ -286,7 +290,7 @@ class DutyPages:
                 title=f"{plan.title} · {plan.frequency_name}",
                 target_name=target.name,
                 period=record.period_key,
-                due=f"{service.local(record.due_at):%Y-%m-%d %H:%M}",
+                due=service.due_text(record.due_at),
                 state=state,
                 signed=record.signed,
                 signed_by=roster.label(record.signed_by) if record.signed_by else "",
@@ -327,13 +331,19 @@ class DutyPages:
             record = await service.run(service.get_round, request.match_info["round_id"])
             corrected_by = await self._corrected_by(record)
             return self._round_view(
-                record, person, session, corrected_by=corrected_by,
-                correcting=record.signed and corrected_by is None
+                record,
+                person,
+                session,
+                corrected_by=corrected_by,
+                correcting=record.signed
+                and corrected_by is None
                 and request.query.get("correct") == "1",
-            )  # fmt: skip
+            )
         except InspectionError as exc:
-            return _html(render("message.html", person=person, csrf=session.csrf,
-                                error=str(exc)), status=exc.status)  # fmt: skip
+            return _html(
+                render("message.html", person=person, csrf=session.csrf, error=str(exc)),
+                status=exc.status,
+            )
 
     async def round_post(self, request: web.Request) -> web.Response:
         person, session = self._require(request)
@@ -349,8 +359,10 @@ class DutyPages:
         try:
             record = await service.run(service.get_round, round_id)
         except InspectionError as exc:
-            return _html(render("message.html", person=person, csrf=session.csrf,
-                                error=str(exc)), status=exc.status)  # fmt: skip
+            return _html(
+                render("message.html", person=person, csrf=session.csrf, error=str(exc)),
+                status=exc.status,
+            )
         try:
             if action == "correct":
                 new = await service.run(
@@ -365,12 +377,20 @@ class DutyPages:
             return self._round_view(saved, person, session)
         except InvalidEntry as exc:
             return self._round_view(
-                record, person, session, typed=data, problems=exc.problems, error=str(exc),
-                correcting=action == "correct", status=exc.status,
-            )  # fmt: skip
+                record,
+                person,
+                session,
+                typed=data,
+                problems=exc.problems,
+                error=str(exc),
+                correcting=action == "correct",
+                status=exc.status,
+            )
         except InspectionError as exc:
-            return _html(render("message.html", person=person, csrf=session.csrf,
-                                error=str(exc)), status=exc.status)  # fmt: skip
+            return _html(
+                render("message.html", person=person, csrf=session.csrf, error=str(exc)),
+                status=exc.status,
+            )
 
     async def close_follow_up(self, request: web.Request) -> web.Response:
         person, session = self._require(request)
@@ -378,12 +398,16 @@ class DutyPages:
         service = self.service
         try:
             await service.run(
-                service.close_follow_up, person, request.match_info["follow_up_id"],
+                service.close_follow_up,
+                person,
+                request.match_info["follow_up_id"],
                 data.get("note", ""),
-            )  # fmt: skip
+            )
         except InspectionError as exc:
-            return _html(render("message.html", person=person, csrf=session.csrf,
-                                error=str(exc)), status=exc.status)  # fmt: skip
+            return _html(
+                render("message.html", person=person, csrf=session.csrf, error=str(exc)),
+                status=exc.status,
+            )
         return _see_other("/inspections")
 
     async def report(self, request: web.Request) -> web.Response:
@@ -397,6 +421,22 @@ def _responsible_for(service: InspectionService, person: str, plan_id: str, targ
     plan = service.setup.plans.get(plan_id)
     found = plan.target(target) if plan else None
     return bool(plan and found and person in service.setup.responsible(plan, found))
+
+
+def _follow_up_names(
+    service: InspectionService, plan_id: str, target_key: str, item_id: str
+) -> dict[str, str]:
+    """Plan, target and item as people read them (ids if the plan was removed since)."""
+    plan = service.setup.plans.get(plan_id)
+    if plan is None:
+        return {"plan": plan_id, "target": target_key, "item": item_id}
+    target = plan.target(target_key)
+    item = next((i for i in plan.plan.checklist if i.id == item_id), None)
+    return {
+        "plan": plan.title,
+        "target": target.name if target else target_key,
+        "item": item.title if item else item_id,
+    }
 
 
 def _feed_url(service: InspectionService, person: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -21,6 +22,18 @@ __all__ = ["register"]
 
 AddConfig = Callable[[argparse.ArgumentParser], None]
 STATUS_EVERY_SECONDS = 15.0
+
+
+def _demo_tokens(config_path: str) -> dict[str, str]:
+    """Give every person of the roster whose token variable is unset a well-known demo token,
+    so the duty page can be tried at once. Only ``trunkwatch demo`` does this."""
+    raw = load_config(config_path).model.inspections or {}
+    tokens: dict[str, str] = {}
+    for person in raw.get("roster", []):
+        variable = person.get("token_env") if isinstance(person, dict) else None
+        if variable and variable not in os.environ:
+            os.environ[variable] = tokens[person["id"]] = f"demo-token-{person['id']}"
+    return tokens
 
 
 def _simulator_section(config_path: str) -> dict[str, Any] | None:
@@ -106,6 +119,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from monitor.daemon import Daemon
 
     section = _simulator_section(args.config)
+    tokens = _demo_tokens(args.config)
     control = parse_listen(args.control)
     listen_host, listen_port = parse_listen(args.listen)
     async with Simulation(section, control=control, speed=args.speed) as sim:
@@ -124,6 +138,7 @@ async def _demo(args: argparse.Namespace) -> int:
 trunkwatch demo — simulated fleet: {_describe(sim)}
   duty board    {base}/
   metrics       {base}/metrics
+  inspections   {base}/inspections   (巡检: sign in with a token, see README)
   status API    {base}/api/v1/status
   simulator     http://{control[0]}:{sim.control_port}/api/v1/faults
   a drill       trunkwatch drill mains_failure --site bs-yunyan --monitor {base}
@@ -133,6 +148,12 @@ Ctrl-C stops both.
 """,
             flush=True,
         )
+        if tokens:
+            print(
+                "demo sign-in tokens for /inspections (set the TRUNKWATCH_TOKEN_* variables to "
+                "use your own): " + ", ".join(f"{p}={t}" for p, t in tokens.items()),
+                flush=True,
+            )
         try:
             while not run.done():
                 done, _ = await asyncio.wait({run}, timeout=args.status_every)
@@ -147,8 +168,13 @@ Ctrl-C stops both.
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.inspections.errors import StoreError
+
     try:
         return asyncio.run(_demo(args))
+    except StoreError as exc:
+        print(f"trunkwatch demo: inspection store: {exc}", file=sys.stderr)
+        return 1
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

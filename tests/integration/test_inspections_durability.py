@@ -31,7 +31,7 @@ ROOT = Path(__file__).parents[2]
 def daemon(config: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.inspections_daemon", str(config),
+            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config), "--listen",
              f"127.0.0.1:{port}"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},

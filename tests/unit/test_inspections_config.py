@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.config import load_config
 from monitor.inspections.config import validate_inspections
@@ -13,12 +14,23 @@ from monitor.inspections.plans import build_setup
 from monitor.yamlsource import ConfigError, Problem
 from tests.unit.inspections_fleet import FLEET, ROSTER, write_config
 
-DEMO = Path(__file__).parents[2] / "monitor" / "inspections" / "demo_plans.yaml"
+SHIPPED = Path(__file__).parents[2] / "monitor.yaml"
+
+
+def demo_plans_text() -> str:
+    """The shipped configuration's ``inspections:`` section, as a document of its own."""
+    section = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["inspections"]
+    return yaml.safe_dump({"inspections": section}, allow_unicode=True, sort_keys=False)
 
 
 def problems_of(tmp_path: Path, inspections: str) -> list[Problem]:
+    """What loading the configuration reports about its inspections section."""
     path = write_config(tmp_path, inspections=inspections)
-    config = load_config(path)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return exc.problems
+    # A valid file: the section validates on its own the same way.
     _, problems = validate_inspections(
         config.model.inspections,
         config.source,
@@ -178,7 +190,7 @@ def test_build_setup_raises_config_error_listing_the_problems(tmp_path: Path) ->
 
 
 def test_the_shipped_demo_plans_are_valid_for_a_fleet_of_every_system(tmp_path: Path) -> None:
-    body = DEMO.read_text(encoding="utf-8")
+    body = demo_plans_text()
     fleet = FLEET.format(data_dir=tmp_path / "data") + (
         "  - {id: srv-platform-1, site: hq, system: platform, kind: server, address: 127.0.0.1}\n"
     )
@@ -215,3 +227,14 @@ def test_the_shipped_demo_plans_are_valid_for_a_fleet_of_every_system(tmp_path: 
     assert all(
         "$" in item["check"] for p in raw["plans"] for item in p["checklist"] if "check" in item
     )
+
+
+def test_the_demo_plans_fit_the_shipped_demo_fleet(tmp_path: Path) -> None:
+    config = load_config(SHIPPED)
+    setup = build_setup(config)
+    targets = {plan_id: len(plan.targets) for plan_id, plan in setup.plans.items()}
+    assert targets["daily-radio"] == targets["daily-line"] == 1  # one round per system
+    assert targets["quarterly-vswr"] == 12  # every base station
+    assert targets["monthly-power"] == 12  # every base station site
+    assert targets["quarterly-generator"] == 1  # the centre
+    assert targets["yearly-earthing"] == 13  # every site

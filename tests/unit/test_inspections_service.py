@@ -222,6 +222,21 @@ def test_reading_off_the_live_value_is_a_discrepancy_in_the_record_and_metrics(
     assert sample(registry, "discrepancies", **labels) == 1
 
 
+def test_a_reading_saved_in_a_draft_is_checked_against_the_live_value_at_sign_off(
+    service: InspectionService, clock: SetClock, results: ResultStore
+) -> None:
+    clock.set(2028, 3, 3, 9, 0)
+    lina = service.person("lina")
+    draft = service.open_round(lina, "monthly-power", "site:yunyan")
+    saved = service.save(lina, draft.id, {"battery-voltage": {"value": "52.6"}})
+    assert saved.item("battery-voltage").discrepancy is False  # type: ignore[union-attr]
+    radio_up(results, clock.t)  # live 54.0 V from now on
+    signed = service.save(lina, draft.id, {"condition": {"value": "yes"}}, sign=True)
+    item = signed.item("battery-voltage")
+    assert item is not None
+    assert (item.value, item.discrepancy, item.live_value) == ("52.6", True, 54.0)
+
+
 def test_automated_items_are_evaluated_at_open_and_again_at_sign_off(
     service: InspectionService, clock: SetClock, results: ResultStore
 ) -> None:

@@ -1,0 +1,376 @@
+"""``trunkwatch inspections list|due|record|report|token|audit``.
+
+Who signs from the command line: the person whose token is presented, read from
+``$TRUNKWATCH_TOKEN`` or ``--token-file`` (never from an argument, which other users of the
+machine can see). ``--as PERSON`` names who you mean to sign as; it is accepted only when the
+token is that person's, so a shared terminal cannot sign for someone else.
+
+By default ``record`` writes to the store directly (SQLite file or PostgreSQL of the
+configuration) and reads automated items from the running daemon's /metrics; with
+``--api URL`` it posts to the daemon instead, which then decides the signer from the token
+alone and ``--as`` is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.clock import SystemClock
+from monitor.yamlsource import ConfigError
+
+__all__ = ["register"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TOKEN_ENV = "TRUNKWATCH_TOKEN"  # noqa: S105 - the variable's name, not a token
+
+
+class UsageError(Exception):
+    pass
+
+
+def _service(args: argparse.Namespace, *, live_url: str | None = None) -> Any:
+    from monitor.config import load_config
+    from monitor.inspections.plans import build_setup
+    from monitor.inspections.service import ExpositionLive, InspectionService
+    from monitor.inspections.store import open_store
+
+    config = load_config(args.config)
+    setup = build_setup(config)
+    store = open_store(setup.store_url, setup.data_dir)
+    live = None
+    if live_url:
+        text = _fetch_metrics(live_url)
+        live = ExpositionLive(text) if text is not None else None
+    return InspectionService(setup, store, SystemClock(), live)
+
+
+def _fetch_metrics(url: str) -> str | None:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError("--metrics-url takes an http:// or https:// URL")
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - operator's URL
+            return str(response.read().decode())
+    except (OSError, ValueError) as exc:
+        print(
+            f"trunkwatch: no live values from {url} ({exc}); automated items will read no data",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _token(args: argparse.Namespace) -> str:
+    if args.token_file:
+        try:
+            return Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.token_file}: {exc.strerror}") from exc
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise UsageError(f"set {TOKEN_ENV} or give --token-file with your personal token")
+    return token
+
+
+def _fmt(service: Any, t: float | None) -> str:
+    return "" if t is None else f"{service.local(t):%Y-%m-%d %H:%M}"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    service = _service(args)
+    rows = []
+    for plan in service.setup.plans.values():
+        rows.append(
+            {
+                "plan": plan.id,
+                "title": plan.title,
+                "frequency": plan.schedule.frequency.value,
+                "targets": len(plan.targets),
+                "owner": plan.plan.owner,
+                "deputy": plan.plan.deputy or "",
+                "items": len(plan.plan.checklist),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for r in rows:
+        print(
+            f"{r['plan']:<24} {r['frequency']:<9} targets={r['targets']:<3} "
+            f"items={r['items']:<2} owner={r['owner']:<12} {r['title']}"
+        )
+    return EXIT_OK
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    service = _service(args)
+    entries = service.calendar(person=args.person)
+    if args.state:
+        entries = [e for e in entries if e.state.value in args.state]
+    if args.json:
+        print(json.dumps([e.as_json() for e in entries], ensure_ascii=False, indent=2))
+    else:
+        for e in entries:
+            print(
+                f"{e.state.value:<9} {e.plan.id:<24} {e.target.key:<28} {e.period.key:<10} "
+                f"due {service.due_text(e.due_at)}  owner {e.owner}"
+                + (
+                    f"  signed {_fmt(service, e.completed_at)} by {e.completed_by}"
+                    if e.completed_at
+                    else ""
+                )
+            )
+    overdue = sum(1 for e in entries if e.state.value == "overdue")
+    return EXIT_FAILED if args.fail_on_overdue and overdue else EXIT_OK
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} takes ITEM=VALUE, got {text!r}")
+        out[key.strip()] = value
+    return out
+
+
+def _entries(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    entries: dict[str, dict[str, Any]] = {}
+    for item, value in _pairs(args.set, "--set").items():
+        entries.setdefault(item, {})["value"] = value
+    for item, note in _pairs(args.note, "--note").items():
+        entries.setdefault(item, {})["note"] = note
+    return entries
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    print(
+        f"{record['id']} {record['plan']} {record['target']} {record['period']} "
+        f"signed_by={record['signed_by'] or '-'} failed={record['failed_items']} "
+        f"discrepancies={record['discrepancies']}"
+    )
+    for item in record["items"]:
+        extra = f" ({item['detail']})" if item["detail"] else ""
+        print(f"  {item['item']:<20} {item['outcome']:<8} {item['value'] or ''}{extra}")
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from monitor.inspections.errors import InspectionError, InvalidEntry
+
+    token = _token(args)
+    entries = _entries(args)
+    if args.api:
+        if args.as_person:
+            raise UsageError("--as is for local recording; the daemon signs as the token's person")
+        return _record_via_api(args, token, entries)
+    from monitor.config import load_config
+
+    live_url = args.metrics_url
+    if live_url is None:
+        listen = load_config(args.config).model.server.listen
+        live_url = f"http://{listen}/metrics"
+    service = _service(args, live_url=live_url)
+    person = service.authenticate(token)
+    if person is None:
+        print("trunkwatch: the token matches no one on the roster", file=sys.stderr)
+        return EXIT_USAGE
+    if args.as_person and args.as_person != person.id:
+        print(
+            f"trunkwatch: the token is not {args.as_person}'s; refusing to sign as them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        record = service.record(person, args.plan, args.target, entries, sign=not args.draft)
+    except InvalidEntry as exc:
+        print(f"trunkwatch: {exc}", file=sys.stderr)
+        for item, reason in exc.problems.items():
+            print(f"  {item}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    except InspectionError as exc:
+        print(f"trunkwatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_record(record.as_json())
+    return EXIT_OK
+
+
+def _record_via_api(args: argparse.Namespace, token: str, entries: dict[str, Any]) -> int:
+    body = json.dumps(
+        {"plan": args.plan, "target": args.target, "items": entries, "sign": not args.draft}
+    ).encode()
+    if not args.api.startswith(("http://", "https://")):
+        raise UsageError("--api takes an http:// or https:// URL")
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        args.api.rstrip("/") + "/api/v1/inspections/records",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            _print_record(json.loads(response.read()))
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read())
+        except ValueError:
+            detail = {"error": exc.reason}
+        print(f"trunkwatch: {exc.code}: {detail.get('error')}", file=sys.stderr)
+        for item, reason in (detail.get("problems") or {}).items():
+            print(f"  {item}: {reason}", file=sys.stderr)
+        return EXIT_USAGE if exc.code in (401, 403) else EXIT_FAILED
+    except OSError as exc:
+        print(f"trunkwatch: cannot reach {args.api}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from monitor.inspections.report import monthly_report, render_csv, render_html
+
+    service = _service(args)
+    report = monthly_report(service, args.month)
+    if args.format == "csv":
+        text = render_csv(
+            report, detail=args.detail, zone_fmt=lambda t: f"{service.local(t):%Y-%m-%d %H:%M}"
+        )
+    else:
+        text = render_html(report)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        print(f"{args.output}: {report.month}, {len(report.entries)} rounds")
+    return EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from monitor.inspections.plans import hash_token
+
+    token = secrets.token_urlsafe(32)
+    print(f"token (give it to {args.person} only; it is shown once): {token}")
+    print(
+        f"for monitor.yaml, inspections.roster[{args.person}]:  token_sha256: {hash_token(token)}"
+    )
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    service = _service(args)
+    lines = service.store.verify_audit_chain()
+    for entry in service.store.audit_log(after_seq=max(0, lines - args.last), limit=args.last):
+        when = datetime.fromtimestamp(entry.at, service.setup.zone)
+        print(
+            f"{entry.seq:>6} {when:%Y-%m-%d %H:%M:%S} {entry.actor:<12} {entry.action:<16} "
+            f"{entry.round_id or ''} {json.dumps(entry.detail, ensure_ascii=False)}"
+        )
+    print(f"audit log intact: {lines} lines")
+    return EXIT_OK
+
+
+def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from monitor.inspections.errors import StoreError
+
+        try:
+            return command(args)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_USAGE
+        except UsageError as exc:
+            print(f"trunkwatch inspections: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except StoreError as exc:
+            print(f"trunkwatch inspections: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+
+    return run
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_config: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    parser = subparsers.add_parser(
+        "inspections",
+        help="inspection rounds: plans, what is due, record a round, compliance report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="inspections_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("list", help="the configured inspection plans")
+    add_config(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_guard(cmd_list))
+
+    p = sub.add_parser("due", help="the current round of every plan, overdue first")
+    add_config(p)
+    p.add_argument("--person", help="only rounds this person owns or deputises")
+    p.add_argument(
+        "--state",
+        action="append",
+        choices=["upcoming", "open", "done", "done_late", "overdue", "missed"],
+        help="only rounds in this state",
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--fail-on-overdue", action="store_true", help="exit 1 if any is overdue")
+    p.set_defaults(func=_guard(cmd_due))
+
+    p = sub.add_parser(
+        "record",
+        help="fill in and sign the current round of a plan",
+        description="Fill in and sign the current round. Your token comes from "
+        f"${TOKEN_ENV} or --token-file. Example: trunkwatch inspections record "
+        "yearly-earthing site:hq --set earthing=2.8 --set spd=yes",
+    )
+    add_config(p)
+    p.add_argument("plan")
+    p.add_argument("target", help="asset:ID, site:ID, system:ID or a bare id")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ITEM=VALUE",
+        help="a reading (number) or a confirmation (yes/no)",
+    )
+    p.add_argument("--note", action="append", default=[], metavar="ITEM=TEXT")
+    p.add_argument("--draft", action="store_true", help="save without signing")
+    p.add_argument(
+        "--as",
+        dest="as_person",
+        metavar="PERSON",
+        help="local only: refuse unless the token is this person's",
+    )
+    p.add_argument("--token-file", help=f"file holding your token (else ${TOKEN_ENV})")
+    p.add_argument("--api", metavar="URL", help="post to a running daemon instead of the store")
+    p.add_argument(
+        "--metrics-url",
+        help="live values for automated items (default: the daemon's /metrics at server.listen)",
+    )
+    p.set_defaults(func=_guard(cmd_record))
+
+    p = sub.add_parser("report", help="monthly compliance report (HTML or CSV)")
+    add_config(p)
+    p.add_argument("--month", help="YYYY-MM (default: this month)")
+    p.add_argument("--format", choices=["html", "csv"], default="html")
+    p.add_argument("--detail", action="store_true", help="CSV: one row per round")
+    p.add_argument("-o", "--output", help="file (default: standard output)")
+    p.set_defaults(func=_guard(cmd_report))
+
+    p = sub.add_parser("token", help="make a new personal token and its hash for the roster")
+    p.add_argument("person")
+    p.set_defaults(func=_guard(cmd_token))
+
+    p = sub.add_parser("audit", help="verify the audit log's chain and show its last lines")
+    add_config(p)
+    p.add_argument("--last", type=int, default=20)
+    p.set_defaults(func=_guard(cmd_audit))
