@@ -217,6 +217,8 @@ class MeasuredScheduler(Scheduler):
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
+    """One fleet size to measure, and how; sent to the measuring process."""
+
     assets: int
     probe: ProbeKind
     interval: float
@@ -232,6 +234,9 @@ class RunSpec:
 
 @dataclass(frozen=True, slots=True)
 class ScrapeCost:
+    """One /metrics body: when it started, its CPU (the results part and the whole body),
+    wall time, samples and size."""
+
     started: float
     render_cpu: float
     body_cpu: float
@@ -242,6 +247,8 @@ class ScrapeCost:
 
 @dataclass(slots=True)
 class Measurement:
+    """What one fleet size measured; times in seconds unless the name says otherwise."""
+
     assets: int
     probe: str
     interval: float
@@ -272,6 +279,10 @@ class Measurement:
     #: Involuntary context switches in the window: well above zero, something else wanted
     #: the pinned CPU and the lags include waiting for it.
     preempted: int
+    #: Seconds of the pinned CPU used by other processes, and stolen by the hypervisor, in
+    #: the window (from /proc/stat, 10 ms ticks): the noise under the lag maxima.
+    others_on_cpu: float
+    stolen: float
     cpu_scrape: float
     cpu_per_run_us: float
     #: CPU of one timer wake of an idle loop at the same rate as the runs (platform floor).
@@ -371,6 +382,26 @@ def blocked_by(
     return causes
 
 
+def cpu_seconds(cpu: int | None) -> tuple[float, float]:
+    """(busy, stolen) seconds of one CPU since boot, from /proc/stat; NaN where unknown.
+
+    Busy minus this process's own CPU is what other processes took from the pinned CPU;
+    stolen is what the hypervisor gave to other guests."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return math.nan, math.nan
+    for line in lines:
+        name, *fields = line.split()
+        if cpu is not None and name == f"cpu{cpu}":
+            ticks = [int(f) for f in fields]
+            hz = os.sysconf("SC_CLK_TCK")
+            # user, nice, system, idle, iowait, irq, softirq, steal
+            busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
+            return busy / hz, ticks[7] / hz
+    return math.nan, math.nan
+
+
 def _rss_peak_mib() -> float:
     # ru_maxrss is in KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -433,6 +464,7 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
         cpu_start = time.process_time()
         times_start = os.times()
         preempted_start = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
+        busy_start, stolen_start = cpu_seconds(spec.cpu)
         dispatcher = tg.create_task(scheduler.run(), name="scheduler")
         deadline = window_start + spec.duration
         next_scrape = window_start + spec.scrape_every
@@ -445,6 +477,7 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
         cpu_total = time.process_time() - cpu_start
         times_end = os.times()
         preempted = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - preempted_start
+        busy_end, stolen_end = cpu_seconds(spec.cpu)
         window_end = clock.monotonic()
         if profiler is not None:
             profiler.disable()
@@ -519,6 +552,8 @@ async def _measure(spec: RunSpec, calibration: float, rss_before: float) -> Meas
         cpu_total=cpu_total,
         cpu_system=times_end.system - times_start.system,
         preempted=preempted,
+        others_on_cpu=max(0.0, busy_end - busy_start - cpu_total),
+        stolen=stolen_end - stolen_start,
         idle_wake_us=idle_wake_us,
         cpu_scrape=cpu_scrape,
         cpu_per_run_us=(cpu_total - cpu_scrape) / runs * 1e6 if runs else math.nan,
@@ -592,6 +627,8 @@ COLUMNS = (
     ("series", "{m.scrape_samples}"),
     ("peak RSS MiB", "{m.peak_rss_mib:.0f}"),
     ("preempted", "{m.preempted}"),
+    ("others s", "{m.others_on_cpu:.1f}"),
+    ("stolen s", "{m.stolen:.1f}"),
 )
 
 

@@ -152,7 +152,11 @@ async def board(request: web.Request) -> web.Response:
         title = html.escape(site["name"])
         if site["name_en"]:
             title += f" <small>{html.escape(site['name_en'])}</small>"
-        tiles.append(f'<section class="tile {worst}"><h2>{title}</h2><ul>{rows}</ul></section>')
+        site_id = html.escape(site["id"])
+        tiles.append(
+            f'<section class="tile {worst}" id="site-{site_id}" data-site="{site_id}">'
+            f"<h2>{title}</h2><ul>{rows}</ul></section>"
+        )
     page = _BOARD.replace("{{tiles}}", "".join(tiles))
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
@@ -161,6 +165,7 @@ _BOARD = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="15">
+<link rel="icon" href="data:,">
 <title>值班总览 Duty board — trunkwatch</title>
 <style>
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1rem;background:#111;color:#eee}
@@ -171,7 +176,7 @@ main{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:
 h2{font-size:1.05rem;margin:.1rem 0 .4rem}ul{list-style:none;padding:0;margin:0}
 li{display:flex;gap:.4rem;font-size:.9rem;padding:.1rem 0}li span{color:#aaa}li em{margin-left:auto}
 li.down em{color:#ef5350}li.unreachable em{color:#ffca28}li.degraded em{color:#ffa726}
-li.up em{color:#81c784}small{color:#aaa;font-weight:normal}
+li.up em{color:#81c784}small{color:#aaa;font-weight:normal}a{color:#90caf9}
 </style></head><body>
 <h1>值班总览 Duty board</h1>
 <p><a href="/inspections">巡检 Inspections</a> · <a href="/metrics">/metrics</a> ·

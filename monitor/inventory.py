@@ -62,10 +62,11 @@ class Asset:
             ("kind", self.kind),
         )
 
-    @property
-    def label_text(self) -> str:
-        """``site="…",asset="…",system="…",kind="…"``, ready to splice into exposition lines."""
-        return render_labels(self.label_pairs)
+    #: ``site="…",asset="…",system="…",kind="…"``, ready to splice into exposition lines.
+    label_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label_text", render_labels(self.label_pairs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,16 @@ def build_inventory(config: Config) -> Inventory:
             timeout = p.timeout or model.defaults.timeout
             probe = load_factory(p.module)(p.params, timeout=timeout)
             fingerprint = hashlib.blake2b(
-                repr((a.address, a.credentials, sorted(secrets.items()), p.model_dump())).encode(),
+                repr(
+                    (
+                        a.address,
+                        a.credentials,
+                        sorted(secrets.items()),
+                        p.model_dump(),
+                        interval,
+                        timeout,
+                    )
+                ).encode(),
                 digest_size=12,
             ).hexdigest()
             jobs.append(Job(asset, probe_name(p), p.module, interval, timeout, probe, fingerprint))

@@ -70,16 +70,24 @@ class Scheduler:
         concurrency: int = 256,
         per_device: int = 4,
         clock: Clock | None = None,
+        batch_window: float = 0.01,
     ) -> None:
         self.store = store
         self.metrics = SchedulerMetrics(registry)
         self.clock: Clock = clock or SystemClock()
+        self._concurrency = concurrency
         self._global = asyncio.Semaphore(concurrency)
         self._per_device_limit = per_device
+        # Jobs due within this window of each other start on one wake of the dispatcher; at
+        # thousands of jobs a wake per job costs more than the few milliseconds of lag.
+        self._batch_window = batch_window
         self._devices: dict[str, asyncio.Semaphore] = {}
         self._jobs: dict[JobKey, Job] = {}
         self._inventory: Inventory | None = None
-        self._heap: list[tuple[float, int, JobKey, str]] = []
+        self._heap: list[tuple[float, int, JobKey, int]] = []
+        # A job's heap entry is valid only while its generation is current: a reload that
+        # changes a job bumps it, so the old entry dies instead of running alongside the new.
+        self._generation: dict[JobKey, int] = {}
         self._seq = itertools.count()
         self._running: set[JobKey] = set()
         self._wake = asyncio.Event()
@@ -94,17 +102,24 @@ class Scheduler:
         new = {job.key: job for job in inventory.jobs}
         for key in [k for k in self._jobs if k not in new]:
             del self._jobs[key]
+            self._generation.pop(key, None)
             self.store.remove(key)
         now = self.clock.monotonic()
         for key, job in new.items():
             old = self._jobs.get(key)
             self._jobs[key] = job
-            if old is None or old.fingerprint != job.fingerprint or old.interval != job.interval:
+            if old is None or old.fingerprint != job.fingerprint:
                 if old is not None:
                     self.store.remove(key)
+                self._generation[key] = self._generation.get(key, 0) + 1
                 self._push(self._first_due(job, now), job)
-        if concurrency is not None:
+        if concurrency is not None and concurrency != self._concurrency:
+            # Runs in flight keep the semaphore they hold; new runs take the new bound.
+            self._concurrency = concurrency
             self._global = asyncio.Semaphore(concurrency)
+        devices = {self._device_key(job) for job in new.values()}
+        for device in [d for d in self._devices if d not in devices]:
+            del self._devices[device]
         self._inventory = inventory
         self.metrics.jobs.set(len(self._jobs))
         self._wake.set()
@@ -115,42 +130,40 @@ class Scheduler:
         return phase + cycles * job.interval
 
     def _push(self, due: float, job: Job) -> None:
-        # The fingerprint in the entry lets a reload invalidate stale heap entries lazily.
-        heapq.heappush(self._heap, (due, next(self._seq), job.key, job.fingerprint))
+        generation = self._generation.get(job.key, 0)
+        heapq.heappush(self._heap, (due, next(self._seq), job.key, generation))
 
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Dispatch until cancelled; on cancellation, in-flight runs are cancelled too."""
         self.started.set()
+        timer = None
         try:
             while True:
-                await self._dispatch_due()
+                self._dispatch_due()
                 self._wake.clear()
-                deadline = self._heap[0][0] if self._heap else None
-                sleeper = asyncio.ensure_future(
-                    self.clock.sleep_until(deadline)
-                    if deadline is not None
-                    else asyncio.Event().wait()
-                )
-                waker = asyncio.ensure_future(self._wake.wait())
-                try:
-                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    sleeper.cancel()
-                    waker.cancel()
+                if self._heap:
+                    deadline = max(self._heap[0][0], self.clock.monotonic() + self._batch_window)
+                    timer = self.clock.call_at(deadline, self._wake.set)
+                await self._wake.wait()
+                if timer is not None:
+                    timer.cancel()
+                    timer = None
         finally:
+            if timer is not None:
+                timer.cancel()
             for task in list(self._tasks):
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _dispatch_due(self) -> None:
+    def _dispatch_due(self) -> None:
         now = self.clock.monotonic()
         while self._heap and self._heap[0][0] <= now:
-            due, _, key, fingerprint = heapq.heappop(self._heap)
+            due, _, key, generation = heapq.heappop(self._heap)
             job = self._jobs.get(key)
-            if job is None or job.fingerprint != fingerprint:
+            if job is None or self._generation.get(key) != generation:
                 continue  # removed or replaced by a reload
             next_due = due + job.interval
             if next_due <= now:
@@ -165,10 +178,14 @@ class Scheduler:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _device(self, job: Job) -> asyncio.Semaphore:
+    @staticmethod
+    def _device_key(job: Job) -> str:
         # A device is an address: several agents may share a host behind NAT or a proxy.
         target = job.asset.target
-        key = f"{target.host}:{target.port}"
+        return f"{target.host}:{target.port}"
+
+    def _device(self, job: Job) -> asyncio.Semaphore:
+        key = self._device_key(job)
         sem = self._devices.get(key)
         if sem is None:
             sem = self._devices[key] = asyncio.Semaphore(self._per_device_limit)

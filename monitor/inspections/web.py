@@ -280,7 +280,10 @@ class DutyPages:
                     "problem": (problems or {}).get(item.id),
                 }
             )
-        state = "done" if record.signed else (entry.state.value if entry else "open")
+        if record.signed:
+            state = self._signed_state(record)
+        else:
+            state = entry.state.value if entry else "open"
         roster = service.setup.roster
         return _html(
             render(
@@ -313,6 +316,15 @@ class DutyPages:
             ),
             status=status,
         )
+
+    def _signed_state(self, record: RoundRecord) -> str:
+        """done or done_late, as the calendar judges it: by the period's original signature
+        against its deadline (a correction filed later does not make the round late)."""
+        original = record
+        while original.corrects is not None:
+            original = self.service.get_round(original.corrects)
+        late = original.signed_at is not None and original.signed_at > original.deadline_at
+        return "done_late" if late else "done"
 
     async def _corrected_by(self, record: RoundRecord) -> str | None:
         later = await self.service.run(

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from monitor.clock import ManualClock
+from monitor.inventory import Job
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
 from probes.base import ConnectionRefused, Family, ProbeResult, Sample, Target
@@ -32,6 +33,7 @@ class Harness:
             concurrency=concurrency,
             per_device=per_device,
             clock=self.clock,
+            batch_window=0.0,
         )
 
     def metric(self, name: str, **labels: str) -> float:
@@ -209,3 +211,39 @@ async def test_reload_drops_removed_jobs_and_keeps_unchanged_ones(harness: Harne
     assert set(harness.store.keys()) == {("keep", "p"), ("new", "p")}
     assert "drop" not in probe.calls[2:]
     assert harness.metric("trunkwatch_scheduler_jobs") == 2
+
+
+async def test_a_reloaded_job_with_a_new_interval_runs_at_the_new_rate_only(
+    harness: Harness,
+) -> None:
+    probe = ScriptedProbe(ok)
+    a = asset("bs")
+    harness.scheduler.set_inventory(inventory([job(a, probe, interval=60.0)]))
+    await harness.clock.advance(60.0)
+    assert len(probe.calls) == 1
+    faster = Job(a, "p", "scripted", 30.0, 5.0, probe, fingerprint="bs/p/30s")
+    harness.scheduler.set_inventory(inventory([faster]))
+    await harness.clock.advance(600.0)
+    # Twenty runs at the new interval, none left over from the old schedule.
+    assert len(probe.calls) - 1 == 20
+
+
+async def test_jobs_due_close_together_start_on_one_wake_within_the_window() -> None:
+    h = Harness()
+    h.scheduler = Scheduler(h.store, CollectorRegistry(), clock=h.clock, batch_window=0.05)
+    probe = ScriptedProbe(ok)
+    jobs = [job(asset(f"a{i}"), probe, interval=10.0) for i in range(200)]
+    task = asyncio.create_task(h.scheduler.run())
+    h.scheduler.set_inventory(inventory(jobs))
+    await h.clock.advance(30.0)
+    assert len(probe.calls) == 600
+    lag = h.scheduler.metrics.lag
+    samples = {s.name: s.value for s in lag.collect()[0].samples if not s.labels.get("le")}
+    # No run started later than the batching window after its due time.
+    bucket = {
+        s.labels["le"]: s.value for s in lag.collect()[0].samples if s.name.endswith("_bucket")
+    }
+    assert bucket["0.05"] == samples["trunkwatch_scheduler_lag_seconds_count"] == 600
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
