@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -34,6 +35,7 @@ from monitor.inspections.store import InspectionStore, open_store
 from monitor.inventory import Inventory, build_inventory
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
+from probes.traps import TrapService
 
 __all__ = ["Daemon", "parse_listen"]
 
@@ -86,6 +88,7 @@ class Daemon:
         self.scheduler: Scheduler | None = None
         self.inspections: InspectionService | None = None
         self._inspection_store: InspectionStore | None = None
+        self.traps = TrapService(self.registry, self.clock)
         self.ready = False
         self.extra_routes: list[web.RouteDef] = []
         self._stop = asyncio.Event()
@@ -101,6 +104,9 @@ class Daemon:
 
     def _install(self, loaded: Loaded) -> None:
         assert self.scheduler is not None
+        # The inventory lives until the next reload: keep it out of the collector's way, so a
+        # full collection (which would walk every asset, job and label) cannot stall polling.
+        gc.unfreeze()
         self.scheduler.set_inventory(
             loaded.inventory, concurrency=loaded.config.model.limits.concurrency
         )
@@ -111,11 +117,14 @@ class Daemon:
         elif self.inspections is None and loaded.inspections is not None and self.loaded:
             log.warning("inspections were added to the configuration: restart to enable them")
         self.loaded = loaded
+        gc.collect()
+        gc.freeze()
 
     async def reload(self) -> list[str]:
         """Load the file again; returns its problems (empty when it was installed)."""
         try:
             loaded = await asyncio.to_thread(self._load)
+            await self.traps.apply(loaded.config, loaded.inventory.assets.values())
         except ConfigError as exc:
             self.reloads.set(0)
             for problem in exc.problems:
@@ -138,6 +147,7 @@ class Daemon:
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Run until stop() or a termination signal. Raises ConfigError on a bad first load."""
         loaded = self._load()
+        await self.traps.apply(loaded.config, loaded.inventory.assets.values())
         limits = loaded.config.model.limits
         self.scheduler = Scheduler(
             self.store,
@@ -202,6 +212,7 @@ class Daemon:
                     await scheduler_task
             await self._runner.cleanup()
             await close_probe_sessions()
+            await self.traps.close()
             if self._inspection_store is not None:
                 self._inspection_store.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -180,15 +180,16 @@ class Exposition:
             entry[1][owner] = text
 
     def _on_result(self, key: JobKey, result: Result | None) -> None:
-        for name in self._of_job.pop(key, ()):
+        old = self._of_job.pop(key, [])
+        names: list[str] = []
+        if result is not None:
+            # Replacing in place keeps each job's series where they were in their family.
+            for family, lines in result_lines(result).items():
+                self._add(family, key, "".join(lines))
+                names.append(family.name)
+            self._of_job[key] = names
+        for name in set(old).difference(names):
             self._drop(name, key)
-        if result is None:
-            return
-        names = []
-        for family, lines in result_lines(result).items():
-            self._add(family, key, "".join(lines))
-            names.append(family.name)
-        self._of_job[key] = names
 
     def render(self) -> str:
         parts: list[str] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -44,8 +43,10 @@ class TcpProbe:
         if port is None:
             raise ProbeConfigError("no port: set it in the address or the probe")
         started = time.perf_counter()
+        loop = asyncio.get_running_loop()
         try:
-            _, writer = await asyncio.open_connection(target.host, port)
+            # A bare protocol: a stream reader and writer would cost more than the handshake.
+            transport, _ = await loop.create_connection(asyncio.Protocol, target.host, port)
         except ConnectionRefusedError as exc:
             raise ConnectionRefused("connection refused") from exc
         except TimeoutError as exc:
@@ -54,9 +55,7 @@ class TcpProbe:
             # No route, host down, name not resolvable: the target cannot be reached.
             raise Unreachable(exc.strerror or "unreachable") from exc
         elapsed = time.perf_counter() - started
-        writer.close()
-        with contextlib.suppress(OSError):  # a reset on close says nothing about reachability
-            await writer.wait_closed()
+        transport.close()
         return ProbeResult([Sample(CONNECT_SECONDS, elapsed)])
 
 
