@@ -168,6 +168,7 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "monitor.inspections.cli",
         "monitor.capacity_cli",
         "monitor.rtp_cli",
+        "monitor.mibs_cli",
     ):
         try:
             module = importlib.import_module(module_name)

@@ -26,6 +26,8 @@ from pydantic import (
 )
 
 from monitor.yamlsource import ConfigError, Problem, SourceMap, load_yaml
+from probes.traps import TrapsConfig
+from probes.traps import config_problems as _trap_problems
 
 __all__ = [
     "SYSTEMS",
@@ -159,6 +161,7 @@ class ConfigModel(_Strict):
     # Validated by the capabilities that own them.
     simulator: dict[str, Any] | None = None
     inspections: dict[str, Any] | None = None
+    traps: TrapsConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,6 +451,7 @@ def load_config(path: str | Path) -> Config:
     problems = list(_cross_checks(model, smap, base, origin))
     problems += _check_simulator(model, smap)
     problems += _check_inspections(model, smap, base)
+    problems += _trap_problems(model, smap)
     if problems:
         raise ConfigError(problems)
     secrets = {

@@ -694,3 +694,204 @@ def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
     except ConfigError as exc:
         raise ProbeParamsError([("profile", str(problem)) for problem in exc.problems]) from exc
     return SnmpProbe(parsed, plan, timeout=timeout)
+
+
+# --- notifications (SNMPv3 traps and informs) --------------------------------------------------
+#
+# V3NotificationReceiver: the SNMPv3 half of probes.traps.TrapReceiver. The trap receiver owns
+# the UDP socket and hands each SNMPv3 datagram to feed(); pysnmp's engine authenticates and
+# decrypts it (USM), acknowledges informs through the send function it was started with, and
+# hands back the varbinds. Processing is synchronous (the transport below calls the engine
+# directly instead of scheduling it), so the outcome of each datagram is known when feed()
+# returns: pysnmp reports failures only by counting them in its USM statistics, so feed()
+# compares those counters before and after.
+
+from pysnmp.carrier.base import AbstractTransport  # noqa: E402
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pysnmp.carrier.asyncio.dgram import udp as _udp
+    from pysnmp.entity import config as _entity_config
+    from pysnmp.entity.rfc3413 import ntfrcv as _ntfrcv
+    from pysnmp.proto.api import v2c as _v2c
+
+__all__ += ["V3Notification", "V3NotificationReceiver", "V3Outcome", "V3TrapUser"]
+
+#: accepted: a trap or inform, authenticated (informs already acknowledged); discovery: engine
+#: id or time synchronisation for an inform, answered by pysnmp; auth: unknown user, engine id
+#: or wrong keys; malformed: anything else pysnmp would not take.
+V3Outcome = Literal["accepted", "discovery", "auth", "malformed"]
+
+_USM_AUTH_FAILURES: Final = (
+    "usmStatsUnknownUserNames",
+    "usmStatsWrongDigests",
+    "usmStatsDecryptionErrors",
+    "usmStatsUnsupportedSecLevels",
+)
+_USM_SYNCHRONISATION: Final = ("usmStatsUnknownEngineIDs", "usmStatsNotInTimeWindows")
+
+
+@dataclass(frozen=True, slots=True)
+class V3TrapUser:
+    """A USM user that may send traps and informs. ``engine_ids`` are the senders' engine
+    ids for traps (USM localises the keys with the sender's id); informs are sent to our own
+    engine and need none. Keys never appear in a repr."""
+
+    user: str
+    _: KW_ONLY
+    auth_protocol: AuthProtocol = "sha"
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: PrivProtocol = "aes"
+    priv_key: str = field(default="", repr=False)
+    engine_ids: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.user:
+            raise ValueError("SNMPv3 user must not be empty")
+        if self.auth_protocol not in _AUTH:
+            raise ValueError(f"unknown auth_protocol {self.auth_protocol!r}")
+        if self.priv_protocol not in _PRIV:
+            raise ValueError(f"unknown priv_protocol {self.priv_protocol!r}")
+        if self.auth_protocol == "none" and self.priv_protocol != "none":
+            raise ValueError("privacy needs authentication: set auth_protocol")
+        if self.auth_protocol != "none" and len(self.auth_key) < _MIN_KEY_LEN:
+            raise ValueError(f"auth_key must have at least {_MIN_KEY_LEN} characters")
+        if self.priv_protocol != "none" and len(self.priv_key) < _MIN_KEY_LEN:
+            raise ValueError(f"priv_key must have at least {_MIN_KEY_LEN} characters")
+        for engine_id in self.engine_ids:
+            if not 5 <= len(engine_id) <= 32:
+                raise ValueError(f"an engine id has 5 to 32 octets, got {len(engine_id)}")
+
+
+@dataclass(frozen=True, slots=True)
+class V3Notification:
+    """An authenticated SNMPv3 notification: its PDU type, varbinds and USM user name."""
+
+    pdu_type: PduType
+    varbinds: list[VarBind]
+    user: str
+
+
+class _FedTransport(_udp.UdpAsyncioTransport):  # type: ignore[misc]
+    """A pysnmp transport without a socket of its own: datagrams are fed in, replies go out
+    through the trap receiver's socket."""
+
+    def __init__(self, send: Callable[[bytes, tuple[str, int]], None]) -> None:
+        super().__init__()
+        self._send = send
+
+    def feed(self, datagram: bytes, source: tuple[str, int]) -> None:
+        callback = self._callback_function
+        if callback is None:
+            raise RuntimeError("transport is not registered with an engine")
+        callback(self, _udp.UdpTransportAddress(source), datagram)
+
+    def send_message(self, outgoingMessage: Any, transportAddress: Any) -> None:
+        self._send(bytes(outgoingMessage), (str(transportAddress[0]), int(transportAddress[1])))
+
+    def close_transport(self) -> None:
+        # Only detach from the engine: the socket belongs to the trap receiver.
+        AbstractTransport.close_transport(self)
+
+
+class V3NotificationReceiver:
+    """Authenticates and decrypts SNMPv3 traps and informs fed to it; acknowledges informs.
+
+    ``start`` needs the running event loop (pysnmp's dispatcher keeps a timer task on it for
+    its caches); ``close`` ends that task. One instance serves one socket.
+    """
+
+    def __init__(self, users: Sequence[V3TrapUser]) -> None:
+        self.users = tuple(users)
+        self._engine: Any = None
+        self._transport: _FedTransport | None = None
+        self._counters: list[tuple[str, Any]] = []
+        self._caught: list[V3Notification] = []
+
+    def start(self, send: Callable[[bytes, tuple[str, int]], None]) -> None:
+        if self._engine is not None:
+            return
+        engine = SnmpEngine()
+        transport = _FedTransport(send)
+        try:
+            _entity_config.add_transport(engine, _udp.DOMAIN_NAME, transport)
+            for user in self.users:
+                # Informs: keys localised with our engine id; traps: with each sender's.
+                for engine_id in (None, *user.engine_ids):
+                    _entity_config.add_v3_user(
+                        engine,
+                        user.user,
+                        _AUTH[user.auth_protocol],
+                        user.auth_key or None,
+                        _PRIV[user.priv_protocol],
+                        user.priv_key or None,
+                        securityEngineId=(
+                            None if engine_id is None else _v2c.OctetString(engine_id)
+                        ),
+                    )
+            _ntfrcv.NotificationReceiver(engine, self._on_notification)
+        except (PySnmpError, PyAsn1Error) as exc:
+            engine.close_dispatcher()
+            raise ProbeConfigError(
+                f"SNMPv3 trap users could not be set up ({type(exc).__name__})"
+            ) from exc
+        builder = engine.get_mib_builder()
+        names = (*_USM_AUTH_FAILURES, *_USM_SYNCHRONISATION)
+        symbols = builder.import_symbols("__SNMP-USER-BASED-SM-MIB", *names)
+        self._counters = list(zip(names, symbols, strict=True))
+        self._engine = engine
+        self._transport = transport
+
+    def close(self) -> None:
+        engine, self._engine = self._engine, None
+        self._transport = None
+        if engine is not None:
+            engine.close_dispatcher()
+
+    def _snapshot(self) -> dict[str, int]:
+        return {name: int(symbol.syntax) for name, symbol in self._counters}
+
+    def _on_notification(
+        self,
+        engine: Any,
+        state_reference: Any,
+        context_engine_id: Any,
+        context_name: Any,
+        varbinds: Any,
+        cb_ctx: Any,
+    ) -> None:
+        context = engine.observer.get_execution_context("rfc3412.receiveMessage:request")
+        pdu = context.get("pdu") if context else None
+        inform = pdu is not None and pdu.tagSet == _v2c.InformRequestPDU.tagSet
+        self._caught.append(
+            V3Notification(
+                PduType.INFORM if inform else PduType.TRAP_V2,
+                [_to_varbind(name, value) for name, value in varbinds],
+                str(context.get("securityName", "")) if context else "",
+            )
+        )
+
+    def feed(
+        self, datagram: bytes, source: tuple[str, int]
+    ) -> tuple[V3Outcome, V3Notification | None]:
+        """Process one SNMPv3 datagram from ``source``; replies are sent before this returns."""
+        transport = self._transport
+        if transport is None:
+            raise RuntimeError("V3NotificationReceiver is not started")
+        before = self._snapshot()
+        self._caught.clear()
+        try:
+            transport.feed(datagram, source)
+        except (PySnmpError, PyAsn1Error, ProbeError):
+            return "malformed", None
+        if self._caught:
+            return "accepted", self._caught[-1]
+        after = self._snapshot()
+        if any(after[name] > before[name] for name in _USM_AUTH_FAILURES):
+            return "auth", None
+        if any(after[name] > before[name] for name in _USM_SYNCHRONISATION):
+            return "discovery", None
+        return "malformed", None
+
+
+# --- end of notifications ----------------------------------------------------------------------

@@ -40,6 +40,27 @@ column of the same row), ``sensor_scale`` (ENTITY-SENSOR-MIB scale and precision
 ``optional`` (no partial-failure report when the agent lacks it). Tables also take ``walk``:
 subtrees (such as a whole table entry) walked instead of each column. Symbolic names are
 resolved through ``probes.mibs`` when the profile is loaded.
+
+A profile may also map the notifications its devices send (read by ``probes.traps``)::
+
+    traps:
+      - name: linkDown                        # the trap label; MIB names read best
+        oid: 1.3.6.1.6.3.1.1.5.3              # snmpTrapOID.0 (v1 traps are converted first)
+        raises: link_down                     # an alarm, active until cleared or hold ends
+        severity: warning                     # critical | warning | info
+        instance: 1.3.6.1.2.1.2.2.1.1         # ifIndex.N in the varbinds → label index="N"
+        hold: 15m                             # optional; the receiver's default otherwise
+      - name: linkUp
+        oid: 1.3.6.1.6.3.1.1.5.4
+        clears: link_down                     # one alarm or a list
+        instance: 1.3.6.1.2.1.2.2.1.1
+
+``instance`` takes ``{oid: …, label: line}`` to name the label after the table it indexes
+(``index`` by default): the alarm's instance is the index part of the first varbind under that
+OID, or the varbind's value when it has no index part. A trap that carries its state in one
+varbind (dsx1LineStatusChange) raises and clears with one mapping: ``clear_when: {oid: …,
+values: [1]}`` clears instead of raising when that varbind holds one of the values. A trap
+with neither ``raises`` nor ``clears`` is only named.
 """
 
 from __future__ import annotations
@@ -75,10 +96,12 @@ from probes.snmpcodec import OID, CodecError, parse_oid
 
 __all__ = [
     "BUILTIN_PROFILE_DIR",
+    "SEVERITIES",
     "UNITS",
     "Profile",
     "ProfileConflict",
     "ProfileLibrary",
+    "TrapRule",
     "UnknownProfile",
     "library",
     "load_profile",
@@ -127,6 +150,10 @@ _NOT_BASE: Final = {
 _RESERVED_LABELS: Final = frozenset(
     {"site", "asset", "system", "kind", "probe", "job", "instance", "le", "quantile"}
 )
+#: Severities a trap's alarm can carry: the values Alertmanager routes on.
+SEVERITIES: Final = ("critical", "warning", "info")
+#: Labels the trap receiver sets on an alarm series itself.
+_ALARM_LABELS: Final = frozenset({"alarm", "severity", "trap"})
 
 _NUMERIC_OID = r"\.?[0-2](?:\.\d+)+"
 _SYMBOLIC_OID = r"[A-Za-z][A-Za-z0-9-]*::[A-Za-z][A-Za-z0-9-]*(?:\.\d+)*"
@@ -203,11 +230,51 @@ class TableSpec(_Strict):
     metrics: list[MetricSpec] = Field(min_length=1)
 
 
+def _duration(value: Any) -> Any:
+    # monitor.config imports the trap receiver (and so this module) at import time; its
+    # duration parser is fetched when a profile is validated, long after both have loaded.
+    from monitor.config import parse_duration
+
+    return parse_duration(value)
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+TrapName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=80)]
+AlarmName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+Severity = Literal["critical", "warning", "info"]
+
+
+class TrapInstanceSpec(_Strict):
+    oid: OidText
+    label: LabelName = "index"
+
+
+class TrapClearWhenSpec(_Strict):
+    oid: OidText
+    values: list[int] = Field(min_length=1)
+
+
+class TrapSpec(_Strict):
+    name: TrapName
+    oid: OidText
+    help: str | None = None
+    raises: AlarmName | None = None
+    severity: Severity | None = None
+    clears: Annotated[list[AlarmName], BeforeValidator(_one_or_more)] = Field(default_factory=list)
+    instance: Annotated[TrapInstanceSpec, BeforeValidator(_label_shorthand)] | None = None
+    clear_when: TrapClearWhenSpec | None = None
+    hold: Annotated[float, BeforeValidator(_duration)] | None = None
+
+
 class ProfileSpec(_Strict):
     description: str = Field(min_length=1)
     include: list[ProfileName] = Field(default_factory=list)
     scalars: list[MetricSpec] = Field(default_factory=list)
     tables: list[TableSpec] = Field(default_factory=list)
+    traps: list[TrapSpec] = Field(default_factory=list)
 
 
 #: Which optional keys each metric type accepts (beyond name, help, type, labels,
@@ -333,6 +400,48 @@ def _spec_problems(spec: ProfileSpec) -> Iterator[tuple[Path_, str]]:
                 yield (*where, "index", p, "enum"), "only an integer index part has enum names"
         for i, m in enumerate(table.metrics):
             yield from metric(m, (*where, "metrics", i), table.name, row_labels)
+    yield from _trap_problems(spec.traps)
+
+
+def _trap_problems(traps: Sequence[TrapSpec]) -> Iterator[tuple[Path_, str]]:
+    names: set[str] = set()
+    oids: set[str] = set()
+    raised: dict[str, str] = {}  # alarm → its instance label
+    for i, trap in enumerate(traps):
+        where: Path_ = ("traps", i)
+        if trap.name in names:
+            yield (*where, "name"), f"duplicate trap name {trap.name!r}"
+        names.add(trap.name)
+        oid = trap.oid.removeprefix(".")
+        if oid in oids:
+            yield (*where, "oid"), f"trap {oid} is mapped twice in this profile"
+        oids.add(oid)
+        if trap.raises is None:
+            for key in ("severity", "hold", "clear_when"):
+                if key in trap.model_fields_set:
+                    yield (*where, key), "only used by a trap that raises an alarm"
+            if trap.instance is not None and not trap.clears:
+                yield (*where, "instance"), "only used by a trap that raises or clears an alarm"
+        else:
+            if trap.severity is None:
+                yield (*where, "severity"), f"an alarm needs a severity ({', '.join(SEVERITIES)})"
+            if trap.raises in trap.clears:
+                yield (*where, "clears"), f"a trap cannot both raise and clear {trap.raises}"
+            label = trap.instance.label if trap.instance is not None else ""
+            first = raised.setdefault(trap.raises, label)
+            if first != label:
+                yield (
+                    (*where, "instance"),
+                    f"{trap.raises} is keyed by {first or 'no instance'} elsewhere in this profile",
+                )
+        if trap.instance is not None:
+            label = trap.instance.label
+            if label in _RESERVED_LABELS or label in _ALARM_LABELS or label.startswith("__"):
+                yield (*where, "instance", "label"), f"label {label!r} is reserved"
+    for i, trap in enumerate(traps):
+        for alarm in trap.clears:
+            if alarm not in raised:
+                yield ("traps", i, "clears"), f"no trap in this profile raises {alarm}"
 
 
 def _item_problems(document: Mapping[str, Any]) -> Iterator[tuple[Path_, str]]:
@@ -392,6 +501,12 @@ def _oid_fields(spec: ProfileSpec) -> Iterator[tuple[Path_, str]]:
             yield ("tables", t, "walk", w), text
         for i, m in enumerate(table.metrics):
             yield from metric(m, ("tables", t, "metrics", i))
+    for i, trap in enumerate(spec.traps):
+        yield ("traps", i, "oid"), trap.oid
+        if trap.instance is not None:
+            yield ("traps", i, "instance", "oid"), trap.instance.oid
+        if trap.clear_when is not None:
+            yield ("traps", i, "clear_when", "oid"), trap.clear_when.oid
 
 
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Problem]:
@@ -414,6 +529,10 @@ def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Proble
             )
         ):
             reason = "expected a numeric OID (1.3.6.1…) or MODULE::object"
+        elif (
+            err["type"] == "string_pattern_mismatch" and loc[:1] == ["traps"] and loc[-1] == "name"
+        ):
+            reason = "expected a trap name such as linkDown (letters, digits, _ and -)"
         elif err["type"] == "string_pattern_mismatch":
             reason = "expected lower_case_with_underscores"
         reason = reason.removeprefix("Value error, ")
@@ -425,14 +544,37 @@ def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Proble
 
 
 @dataclass(frozen=True, slots=True)
+class TrapRule:
+    """One mapped notification, resolved: what the trap receiver does when it arrives.
+
+    ``instance`` is the varbind OID (without its index) whose index part keys the alarm,
+    exported under ``instance_label``; ``clear_when`` turns a raising trap into a clearing one
+    when that varbind's value is in the set. ``hold`` None means the receiver's default.
+    """
+
+    name: str
+    oid: OID
+    profile: str
+    help: str = ""
+    raises: str | None = None
+    severity: str | None = None
+    clears: tuple[str, ...] = ()
+    instance: OID | None = None
+    instance_label: str = "index"
+    clear_when: tuple[OID, frozenset[int]] | None = None
+    hold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """A validated, resolved profile: its groups are ready to poll."""
+    """A validated, resolved profile: its groups are ready to poll, its traps to map."""
 
     name: str
     description: str
     includes: tuple[str, ...]
     groups: tuple[Group, ...]
     path: Path
+    traps: tuple[TrapRule, ...] = ()
 
     @property
     def families(self) -> tuple[Family, ...]:
@@ -534,8 +676,28 @@ def _compile(name: str, spec: ProfileSpec, oids: Mapping[str, OID], path: Path) 
                 walk=tuple(oids[w] for w in table.walk),
             )
         )
+    traps = tuple(
+        TrapRule(
+            name=t.name,
+            oid=oids[t.oid],
+            profile=name,
+            help=" ".join((t.help or "").split()),
+            raises=t.raises,
+            severity=t.severity,
+            clears=tuple(t.clears),
+            instance=oids[t.instance.oid] if t.instance is not None else None,
+            instance_label=t.instance.label if t.instance is not None else "index",
+            clear_when=(
+                (oids[t.clear_when.oid], frozenset(t.clear_when.values))
+                if t.clear_when is not None
+                else None
+            ),
+            hold=t.hold,
+        )
+        for t in spec.traps
+    )
     return Profile(
-        name, " ".join(spec.description.split()), tuple(spec.include), tuple(groups), path
+        name, " ".join(spec.description.split()), tuple(spec.include), tuple(groups), path, traps
     )
 
 
