@@ -26,6 +26,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from monitor.capacity_report import CapacityCollector, SampleHistory, keep_current
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.exporter import Exposition, ResultsCollector
@@ -168,6 +169,16 @@ class Daemon:
             self.extra_routes.extend(self.inspections.routes())
         self._install(loaded)
         self.reloads.set(1)
+        # Capacity planning from the monitor's own polls: hourly traffic per site and trunk
+        # group, re-analysed every hour into trunkwatch_capacity_* (see `capacity report`
+        # for the same analysis from Prometheus history).
+        timezone = loaded.config.model.centre.timezone
+        history = SampleHistory(
+            timezone=timezone, titles={s.id: s.name for s in loaded.config.model.sites}
+        )
+        self.store.subscribe(history.on_result)
+        capacity = CapacityCollector()
+        self.registry.register(capacity)
 
         from monitor.http import build_app
 
@@ -192,6 +203,10 @@ class Daemon:
             loop.add_signal_handler(signal.SIGINT, self.stop)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        capacity_task = asyncio.create_task(
+            keep_current(history, capacity, clock=self.clock, timezone=timezone),
+            name="capacity",
+        )
         self.ready = True
         if started is not None:
             started.set()
@@ -207,9 +222,10 @@ class Daemon:
             self.ready = False
             log.info("stopping")
             scheduler_task.cancel()
+            capacity_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
-                    await scheduler_task
+                    await asyncio.gather(scheduler_task, capacity_task, return_exceptions=True)
             await self._runner.cleanup()
             await close_probe_sessions()
             await self.traps.close()
