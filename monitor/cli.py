@@ -169,6 +169,7 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "monitor.capacity_cli",
         "monitor.rtp_cli",
         "monitor.mibs_cli",
+        "monitor.dashboards_cli",
     ):
         try:
             module = importlib.import_module(module_name)

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 import pytest_asyncio
+import yaml
 
 from monitor.config import load_config
 from monitor.daemon import Daemon
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import Simulation
-from tests.helpers import REPO, Series, demo_config_for, parse_metrics, select
+from tests.helpers import REPO, Series, parse_metrics, select
+from tests.integration.simcity import city_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -53,7 +55,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     section = load_config(REPO / "monitor.yaml").model.simulator
     tmp = tmp_path_factory.mktemp("simfaults")
     async with Simulation(section, ephemeral=True) as sim:
-        config = demo_config_for(sim, tmp / "monitor.yaml", interval="1s", timeout="800ms")
+        raw = yaml.safe_load((REPO / "monitor.yaml").read_text(encoding="utf-8"))
+        rewritten = city_config(raw, sim, data_dir=tmp / "data", interval="1s", timeout="800ms")
+        config = tmp / "monitor.yaml"
+        config.write_text(yaml.safe_dump(rewritten, allow_unicode=True), encoding="utf-8")
         daemon = Daemon(config, "127.0.0.1:0")
         started = asyncio.Event()
         task = asyncio.create_task(daemon.run(started))

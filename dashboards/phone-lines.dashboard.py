@@ -1,0 +1,160 @@
+"""有线通信 Phone lines: E1 spans (line state, errored seconds of the current 15-minute
+interval), trunk group occupancy, traffic and blocking against its P.01 capacity, and the SIP
+trunks' state and OPTIONS round-trip time."""
+
+from monitor.dashboards import (
+    GREEN,
+    ORANGE,
+    RED,
+    at,
+    row,
+    state_timeline,
+    steps,
+    table,
+    target,
+    timeseries,
+    variable,
+)
+from monitor.dashboards import dashboard as make_dashboard
+
+GW = '{asset=~"$gateway"}'
+E1_STATE = [
+    {
+        "type": "value",
+        "options": {
+            "0": {"text": "正常 OK", "color": GREEN, "index": 0},
+            "2": {"text": "远端告警 RAI", "color": ORANGE, "index": 1},
+            "8": {"text": "告警指示 AIS", "color": RED, "index": 2},
+            "32": {"text": "帧失步 LOF", "color": RED, "index": 3},
+            "64": {"text": "信号丢失 LOS", "color": RED, "index": 4},
+        },
+    }
+]
+SIP_STATE = [
+    {
+        "type": "value",
+        "options": {
+            "1": {"text": "在用 In service", "color": GREEN, "index": 0},
+            "0": {"text": "中断 Down", "color": RED, "index": 1},
+        },
+    }
+]
+
+
+def line_bits(status: str, weight: int) -> str:
+    return f'{weight} * trunkwatch_ds1_line_status{{asset=~"$gateway", status="{status}"}}'
+
+
+panels = [
+    row("E1 线路 E1 spans", 0),
+    state_timeline(
+        "E1 线路状态 E1 line state",
+        [
+            target(
+                "max by (asset, circuit) ("
+                + " or ".join(
+                    [
+                        line_bits("los", 64),
+                        line_bits("lof", 32),
+                        line_bits("ais", 8),
+                        line_bits("far_end_lof", 2),
+                    ]
+                )
+                + ")",
+                "{{circuit}}",
+            )
+        ],
+        at(0, 1, 24, 6),
+        mappings=E1_STATE,
+        thresholds=steps((GREEN, None), (ORANGE, 2), (RED, 8)),
+        description="最基本的告警优先：LOS，LOF，AIS，远端告警 RAI。"
+        " The most basic condition first: LOS, LOF, AIS, then the remote alarm (RAI).",
+    ),
+    timeseries(
+        "误码秒（当前 15 分钟）Errored seconds (current 15 min)",
+        [
+            target(f"trunkwatch_ds1_current_errored_seconds{GW}", "ES {{circuit}}"),
+            target(f"trunkwatch_ds1_current_severely_errored_seconds{GW}", "SES {{circuit}}"),
+            target(f"trunkwatch_ds1_current_unavailable_seconds{GW}", "UAS {{circuit}}"),
+        ],
+        at(0, 7, 12, 8),
+        unit="s",
+        minimum=0,
+        thresholds=steps((GREEN, None), (ORANGE, 65)),
+        threshold_lines=True,
+        description="计数每 15 分钟清零；门限 ES 65（GR-820）。"
+        " The counters restart every 15 minutes; threshold ES 65 (GR-820).",
+    ),
+    timeseries(
+        "中继占用 Trunk occupancy",
+        [
+            target(f"trunkwatch_e1_channels_busy{GW}", "占用 busy, span {{span}}"),
+            target(f"asset:trunkwatch_e1_channels_available:sum{GW}", "可用 in service"),
+        ],
+        at(12, 7, 12, 8),
+        minimum=0,
+    ),
+    row("中继群 Trunk group", 15),
+    timeseries(
+        "中继话务量 Trunk traffic (Erlangs)",
+        [
+            target(f"asset:trunkwatch_trunk_traffic_erlangs:rate5m{GW}", "承载 carried {{asset}}"),
+            target(
+                f"asset:trunkwatch_trunk_gos_capacity:erlangs{GW}", "P.01 容量 capacity {{asset}}"
+            ),
+        ],
+        at(0, 16, 12, 8),
+        unit="suffix: E",
+        minimum=0,
+    ),
+    timeseries(
+        "呼损率 Blocking",
+        [target(f"asset:trunkwatch_trunk_calls_blocked:ratio_rate15m{GW}", "{{asset}}")],
+        at(12, 16, 12, 8),
+        unit="percentunit",
+        minimum=0,
+        thresholds=steps((GREEN, None), (ORANGE, 0.01), (RED, 0.05)),
+        threshold_lines=True,
+    ),
+    row("SIP 中继 SIP trunks", 24),
+    state_timeline(
+        "SIP 中继状态 SIP trunk state",
+        [target('max by (asset) (trunkwatch_probe_success{kind="sip_trunk"})', "{{asset}}")],
+        at(0, 25, 12, 7),
+        mappings=SIP_STATE,
+        thresholds=steps((RED, None), (GREEN, 1)),
+    ),
+    timeseries(
+        "SIP 往返时延 SIP OPTIONS round trip",
+        [target('max by (asset) (trunkwatch_sip_rtt_seconds{kind="sip_trunk"})', "{{asset}}")],
+        at(12, 25, 12, 7),
+        unit="s",
+        minimum=0,
+        thresholds=steps((GREEN, None), (ORANGE, 0.5)),
+        threshold_lines=True,
+    ),
+    table(
+        "SIP 应答 SIP responses",
+        ['max by (asset, site) (trunkwatch_sip_response_code{kind="sip_trunk"})'],
+        at(0, 32, 24, 6),
+        hide=("Time",),
+        rename={"asset": "中继 Trunk", "site": "站点 Site", "Value": "应答码 Response code"},
+    ),
+]
+
+dashboard = make_dashboard(
+    "trunkwatch-lines",
+    "有线通信 Phone lines",
+    panels,
+    description="E1 线路、中继群与 SIP 中继。 E1 spans, the trunk group and the SIP trunks.",
+    variables=[
+        variable(
+            "gateway",
+            "中继网关 Gateway",
+            "label_values(trunkwatch_ds1_line_status, asset)",
+            include_all=True,
+            multi=True,
+        )
+    ],
+    tags=["lines"],
+)

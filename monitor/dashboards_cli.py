@@ -1,0 +1,64 @@
+"""``trunkwatch dashboards build``: regenerate the Grafana dashboard JSON and provisioning files
+from the grafanalib sources in ``dashboards/`` (see ``monitor.dashboards``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build
+
+__all__ = ["register"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    try:
+        written = build(out, sources=args.sources, provisioning=args.provisioning)
+    except (OSError, ValueError) as exc:
+        # A broken source is the user's to fix: say which, without a traceback.
+        print(f"trunkwatch dashboards build: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_config: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add ``dashboards`` and its ``build`` sub-command to the ``trunkwatch`` parser."""
+    dashboards = subparsers.add_parser(
+        "dashboards",
+        help="Grafana dashboards: build the JSON from the grafanalib sources",
+        description="Grafana dashboards generated from the grafanalib sources in dashboards/.",
+    )
+    dashboards.set_defaults(func=lambda _args: _help(dashboards))
+    commands = dashboards.add_subparsers(dest="dashboards_command", metavar="COMMAND")
+    p = commands.add_parser(
+        "build",
+        help="write dashboards/json/*.json and the Grafana provisioning files",
+        description="Run every dashboards/*.dashboard.py and write its JSON to --out, and the "
+        "datasource and dashboard provisioning files to --provisioning. The output is "
+        "deterministic: commit it, and the tests rebuild it to check it has not drifted.",
+    )
+    add_config(p)  # every command takes -c; building does not read the configuration
+    p.add_argument("--sources", type=Path, default=DEFAULT_SOURCES, help="folder of *.dashboard.py")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the JSON")
+    p.add_argument(
+        "--provisioning",
+        type=Path,
+        default=None,
+        help="folder for Grafana provisioning (default: beside --out)",
+    )
+    p.set_defaults(func=cmd_build)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2

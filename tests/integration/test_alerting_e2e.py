@@ -1,0 +1,405 @@
+"""The alerting chain end to end, and every dashboard query, against real Prometheus and
+Alertmanager.
+
+One stack serves the module: the simulated city polled by an in-process trunkwatch daemon,
+scraped every second by Prometheus (Debian package) with the shipped rule files, which sends
+to Alertmanager (Debian package) with the shipped routing and inhibition; every receiver's
+webhook points at a small aiohttp server in the test. Everything listens on 127.0.0.1.
+
+The shipped rules are used as they are except their ``for`` and ``keep_firing_for``, divided
+by ``FOR_SCALE`` in the test's copy so a fault pages within seconds instead of minutes;
+Alertmanager's group waits are shortened the same way. Expressions, labels, routes and
+inhibition rules are untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+
+from monitor.simulator.fleet import Fault
+from tests.helpers import wait_until
+from tests.integration.promstack import (
+    Alertmanager,
+    Prometheus,
+    start_alertmanager,
+    start_prometheus,
+)
+from tests.integration.simcity import REPO, SimulatedCity
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: Shipped `for:` durations are divided by this in the test's copy of the rules. Kept above
+#: the few seconds a probe round needs to tell "down" from "unreachable" (2 s intervals), so
+#: the transient classification of a fresh outage cannot page.
+FOR_SCALE = 8
+PROBE_INTERVAL = "2s"
+NOTIFY_TIMEOUT_S = 90.0
+#: After the expected page, how long to keep listening for pages that should not come.
+QUIET_PERIOD_S = 8.0
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def _seconds(text: str) -> int:
+    match = _DURATION.match(text)
+    assert match and any(match.groups()), f"unexpected duration {text!r}"
+    h, m, s = (int(g or 0) for g in match.groups())
+    return 3600 * h + 60 * m + s
+
+
+def scaled_rules(sources: list[Path], out_dir: Path, factor: int) -> list[Path]:
+    """Copies of the rule files with every `for` and `keep_firing_for` divided by ``factor``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sources:
+        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                for key in ("for", "keep_firing_for"):
+                    if key in rule and _seconds(str(rule[key])) > 0:
+                        rule[key] = f"{max(1, round(_seconds(str(rule[key])) / factor))}s"
+        target = out_dir / source.name
+        target.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def routed_to(webhook: str, shipped: dict[str, Any]) -> dict[str, Any]:
+    """The shipped Alertmanager configuration with every receiver posting to ``webhook``/NAME
+    and its group waits shortened; routes, receivers and inhibitions stay as they are."""
+    config = copy.deepcopy(shipped)
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = f"{webhook}/{receiver['name']}"
+            hook.pop("http_config", None)  # the SMS gateway's password file is not here
+
+    def shorten(route: dict[str, Any], top: bool) -> None:
+        if top or "group_wait" in route:
+            route["group_wait"] = "1s"
+        if top or "group_interval" in route:
+            route["group_interval"] = "2s"
+        for child in route.get("routes", []):
+            shorten(child, False)
+
+    shorten(config["route"], True)
+    return config
+
+
+@dataclass(frozen=True)
+class Notification:
+    received_at: float
+    receiver: str
+    payload: dict[str, Any]
+
+    def alerts(self, status: str = "firing") -> list[dict[str, Any]]:
+        return [a for a in self.payload["alerts"] if a["status"] == status]
+
+
+@dataclass
+class WebhookSink:
+    """An aiohttp server in a thread that records every Alertmanager notification."""
+
+    notifications: list[Notification] = field(default_factory=list)
+    url: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        with self._lock:
+            self.notifications.append(
+                Notification(time.time(), request.match_info["receiver"], payload)
+            )
+        return web.Response(text="ok")
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.add_routes([web.post("/{receiver}", self._receive)])
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = getattr(site, "_server", None)
+        port = server.sockets[0].getsockname()[1] if server is not None else 0
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> WebhookSink:
+        self._thread = threading.Thread(target=self._loop.run_forever, name="webhook", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._runner is not None:
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(10)
+            self._loop.close()
+
+    def since(self, t: float) -> list[Notification]:
+        with self._lock:
+            return [n for n in self.notifications if n.received_at >= t]
+
+    def first(self, receiver: str, alertname: str, since: float, **labels: str) -> Notification:
+        def found() -> Notification | None:
+            for n in self.since(since):
+                if n.receiver == receiver and any(
+                    a["labels"].get("alertname") == alertname
+                    and all(a["labels"].get(k) == v for k, v in labels.items())
+                    for a in n.alerts()
+                ):
+                    return n
+            return None
+
+        return wait_until(found, NOTIFY_TIMEOUT_S, f"{alertname} {labels} at {receiver}", 0.2)
+
+
+@dataclass
+class Stack:
+    city: SimulatedCity
+    prometheus: Prometheus
+    alertmanager: Alertmanager
+    sink: WebhookSink
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("alerting")
+    rules = scaled_rules(
+        sorted((REPO / "alerts").glob("*.rules.yml")), workdir / "rules", FOR_SCALE
+    )
+    shipped = yaml.safe_load((REPO / "alerts" / "alertmanager.yml").read_text(encoding="utf-8"))
+    (workdir / "city").mkdir()
+    with (
+        SimulatedCity(workdir / "city", interval=PROBE_INTERVAL) as city,
+        WebhookSink() as sink,
+        start_alertmanager(workdir / "alertmanager", routed_to(sink.url, shipped)) as am,
+        start_prometheus(
+            workdir / "prometheus",
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "alerting": {
+                    "alertmanagers": [
+                        {"static_configs": [{"targets": [am.url.removeprefix("http://")]}]}
+                    ]
+                },
+                "scrape_configs": [
+                    {"job_name": "trunkwatch", "static_configs": [{"targets": [city.target]}]}
+                ],
+            },
+            rules,
+        ) as prometheus,
+    ):
+        started = time.time()
+        # The whole chain works before any fault: the Watchdog reaches its dead man's switch,
+        # and the recording rules see every site.
+        sink.first("deadmans-switch", "Watchdog", started)
+        wait_until(
+            lambda: (
+                len(prometheus.query("site:trunkwatch_status:code")) == 13
+                and prometheus.query("trunkwatch:asset_ancestor:info")
+            ),
+            60,
+            "the recording rules to cover the city",
+        )
+        try:
+            yield Stack(city, prometheus, am, sink, workdir)
+        finally:
+            city.clear_all()
+
+
+def _active_fingerprints(am: Alertmanager) -> set[str]:
+    return {a["fingerprint"] for a in am.alerts()}
+
+
+def _new_pages(
+    stack: Stack, since: float, baseline: set[str], sites: set[str]
+) -> set[tuple[str, str, str]]:
+    """(receiver, alertname, site) of every alert notified firing since ``since`` that was
+    not already active before, at the fault's sites or at none (fleet-wide). Left out: the
+    Watchdog, the inspection rounds (they run on their own clock) and the monitor's health
+    (Trunkwatch*), which depends on how loaded the test machine is, not on the fault."""
+    found = set()
+    for n in stack.sink.since(since):
+        for a in n.alerts():
+            labels = a["labels"]
+            if a["fingerprint"] in baseline or labels["alertname"] == "Watchdog":
+                continue
+            if labels["alertname"].startswith(("Inspection", "Trunkwatch")):
+                continue
+            site = labels.get("site", "")
+            if site in sites or not site:
+                found.add((n.receiver, labels["alertname"], site))
+    return found
+
+
+def _wait_suppressed(am: Alertmanager, alertname: str, **labels: str) -> dict[str, Any]:
+    def suppressed() -> dict[str, Any] | None:
+        for a in am.alerts(alertname=alertname, **labels):
+            if a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"]:
+                return a
+        return None
+
+    return wait_until(suppressed, NOTIFY_TIMEOUT_S, f"{alertname} {labels} inhibited", 0.5)
+
+
+def test_mains_failure_pages_the_radio_team_once_and_inhibits_ups_on_battery(
+    stack: Stack,
+) -> None:
+    baseline = _active_fingerprints(stack.alertmanager)
+    injected = time.time()
+    stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+
+    page = stack.sink.first("radio-page", "SiteMainsFailure", injected, site="huaxi")
+    latency = page.received_at - injected
+    print(f"\nmains failure at huaxi → SiteMainsFailure page: {latency:.1f} s")
+    alert = next(a for a in page.alerts() if a["labels"]["alertname"] == "SiteMainsFailure")
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["asset"] == "bs-huaxi"
+    assert alert["labels"]["parent"] == "core-sw-1"
+    assert "市电中断" in alert["annotations"]["summary"]
+    assert alert["annotations"]["runbook_url"] == "alerts/runbooks/SiteMainsFailure.md"
+    # The UPS sees the same outage; Alertmanager holds its warning back.
+    held = _wait_suppressed(stack.alertmanager, "UpsOnBattery", site="huaxi")
+    assert held["labels"]["asset"] == "ups-huaxi"
+
+    time.sleep(QUIET_PERIOD_S)
+    assert _new_pages(stack, injected, baseline, {"huaxi"}) == {
+        ("radio-page", "SiteMainsFailure", "huaxi")
+    }
+    # A shipped `for: 2m` is 15 s here: the page must follow within a few scrapes of it.
+    assert latency < 60, latency
+
+
+def test_backhaul_down_pages_site_down_only_and_the_site_behind_stays_silent(
+    stack: Stack,
+) -> None:
+    baseline = _active_fingerprints(stack.alertmanager)
+    injected = time.time()
+    stack.city.inject(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+
+    page = stack.sink.first("radio-page", "SiteDown", injected, site="xiuwen")
+    latency = page.received_at - injected
+    print(f"\nbackhaul down at xiuwen → SiteDown page: {latency:.1f} s")
+    alert = next(a for a in page.alerts() if a["labels"]["alertname"] == "SiteDown")
+    assert alert["labels"]["root"] == "bs-xiuwen"
+    assert alert["labels"]["system"] == "radio"
+    # The base station's own AssetDown and xifeng, cut off behind it, fire in Prometheus but
+    # are inhibited: by SiteDown (same site) and by the failed asset (same root).
+    assert _wait_suppressed(stack.alertmanager, "AssetDown", asset="bs-xiuwen")
+    unreachable = _wait_suppressed(stack.alertmanager, "SiteUnreachable", site="xifeng")
+    assert unreachable["labels"]["root"] == "bs-xiuwen"
+
+    time.sleep(QUIET_PERIOD_S)
+    assert _new_pages(stack, injected, baseline, {"xiuwen", "xifeng"}) == {
+        ("radio-page", "SiteDown", "xiuwen")
+    }
+    assert not any(
+        a["labels"].get("site") == "xifeng" and not a["labels"]["alertname"].startswith("Insp")
+        for n in stack.sink.since(injected)
+        for a in n.alerts()
+    )
+    assert latency < 60, latency
+
+
+# -- every panel query of every dashboard ---------------------------------------------------
+
+#: Grafana's built-in variables, as Grafana would expand them for a recent time range.
+BUILTINS = {
+    "$__rate_interval": "1m",
+    "$__interval": "15s",
+    "$__range": "1h",
+    "${__range}": "1h",
+    "$__range_s": "3600",
+}
+
+
+def _dashboards() -> list[dict[str, Any]]:
+    files = sorted((REPO / "dashboards" / "json").glob("*.json"))
+    assert files, "no generated dashboards: run trunkwatch dashboards build"
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))
+
+
+def _variable_values(prometheus: Prometheus, board: dict[str, Any]) -> dict[str, str]:
+    """Each template variable as Grafana sets it by default: "All" where offered (its
+    allValue), else the first value its query returns."""
+    values: dict[str, str] = {}
+    for var in board["templating"]["list"]:
+        if var.get("includeAll"):
+            values[var["name"]] = var.get("allValue") or ".*"
+            continue
+        if var["type"] == "custom":
+            values[var["name"]] = var["query"].split(",")[0]
+            continue
+        match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", var["query"])
+        assert match, f"{board['uid']}: variable {var['name']}: unsupported query {var['query']}"
+        result = prometheus.query(f"group by ({match.group(2)}) ({match.group(1)})")
+        options = sorted(r["metric"][match.group(2)] for r in result)
+        assert options, f"{board['uid']}: variable {var['name']} has no values"
+        values[var["name"]] = options[0]
+    return values
+
+
+def _expand(expr: str, variables: dict[str, str]) -> str:
+    for name, value in BUILTINS.items():
+        expr = expr.replace(name, value)
+    for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    return expr
+
+
+def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
+    prometheus = stack.prometheus
+    # The alert tables need something firing besides the Watchdog; the tests above leave two
+    # faults in force, and this one makes sure of it when run alone.
+    if not prometheus.query('ALERTS{alertstate="firing", alertname!="Watchdog"}'):
+        stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+        wait_until(
+            lambda: prometheus.query('ALERTS{alertstate="firing", alertname="SiteMainsFailure"}'),
+            NOTIFY_TIMEOUT_S,
+            "an alert firing",
+        )
+    # rate() over [1m] needs two scrapes of every counter, the 5-minute recording rules a
+    # couple of evaluations: the module's stack has been up long enough, or waits here.
+    wait_until(
+        lambda: prometheus.query("site:trunkwatch_bs_traffic_erlangs:rate5m"),
+        60,
+        "traffic recording rules",
+    )
+    checked, empty = 0, []
+    for board in _dashboards():
+        variables = _variable_values(prometheus, board)
+        for panel in _panels(board["panels"]):
+            for target in panel.get("targets", []):
+                expr = _expand(target["expr"], variables)
+                assert "$" not in expr, f"unexpanded variable in {board['uid']}: {expr}"
+                checked += 1
+                if not prometheus.query(expr):
+                    empty.append(f"{board['uid']} / {panel['title']} / {target['refId']}: {expr}")
+    assert checked >= 60, checked
+    assert not empty, "panel queries without data:\n" + "\n".join(empty)
