@@ -100,6 +100,10 @@ class Inventory:
     assets: Mapping[str, Asset]
     jobs: tuple[Job, ...]
 
+    def children(self, asset_id: str) -> list[str]:
+        """The assets whose nearest upstream asset is this one."""
+        return [a.id for a in self.assets.values() if a.parent == asset_id]
+
     def upstream(self, asset_id: str) -> list[str]:
         """The assets between this one and the centre, nearest first."""
         chain: list[str] = []

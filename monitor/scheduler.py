@@ -229,6 +229,8 @@ class Scheduler:
     def _record(self, result: Result) -> None:
         previous = self.store.put(result)
         job = result.job
+        if not result.success and (previous is None or previous.success):
+            self._reclassify_behind(job.asset.id)
         if previous is not None and not previous.success and result.success:
             log.info("probe recovered asset=%s probe=%s", job.asset.id, job.name)
         elif not result.success and (
@@ -241,6 +243,30 @@ class Scheduler:
                 result.reason,
                 result.message,
             )
+
+    def _reclassify_behind(self, asset_id: str) -> None:
+        """An asset has just gone down: what failed behind it in the meantime failed because
+        of it. Say so now rather than at each one's next poll, so that for one interval the
+        children do not look like faults of their own."""
+        if self._inventory is None or not self.store.asset_down(asset_id):
+            return
+        pending = self._inventory.children(asset_id)
+        while pending:
+            child = pending.pop()
+            changed = False
+            for stale in self.store.asset_results(child):
+                if stale.success or stale.reason == "unreachable":
+                    continue
+                self.store.put(
+                    replace(
+                        stale,
+                        reason="unreachable",
+                        message=f"upstream asset {asset_id} is down",
+                    )
+                )
+                changed = True
+            if changed and self.store.asset_down(child):
+                pending.extend(self._inventory.children(child))
 
     # -- introspection ----------------------------------------------------------------------
 

@@ -247,3 +247,27 @@ async def test_jobs_due_close_together_start_on_one_wake_within_the_window() -> 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_children_that_failed_first_become_unreachable_when_their_parent_goes_down(
+    harness: Harness,
+) -> None:
+    def refused(target: Target) -> ProbeResult:
+        raise ConnectionRefused("no answer")
+
+    # The station is polled before its backhaul router in each interval.
+    station = Job(asset("bs", parent="rtr"), "p", "scripted", 10.0, 5.0, ScriptedProbe(refused))
+    router = Job(asset("rtr"), "p", "scripted", 10.0, 5.0, ScriptedProbe(refused))
+    assert station.offset < router.offset  # the premise: the station's poll comes first
+    harness.scheduler.set_inventory(inventory([station, router]))
+    await harness.clock.advance(station.offset + 0.001)
+    first = harness.store.get(("bs", "p"))
+    assert first is not None and first.reason == "refused"  # the router is not known down yet
+    await harness.clock.advance(router.offset - station.offset)
+    bs = harness.store.get(("bs", "p"))
+    rtr = harness.store.get(("rtr", "p"))
+    assert bs is not None and rtr is not None
+    assert rtr.reason == "refused"
+    # Reclassified as soon as the router was seen down, before the station's next poll.
+    assert bs.reason == "unreachable"
+    assert "rtr" in bs.message
