@@ -7,6 +7,7 @@ poll interval every simulated site, line and switch is on /metrics with values t
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,6 +85,24 @@ def test_demo_serves_the_whole_fleet_with_moving_values(tmp_path: Path) -> None:
         status, board = http_get(url + "/")
         assert status == 200
         assert "云岩区基站" in board
+
+        # A drill against the running demo: inject, detect, clear, recover, and keep a report.
+        report = tmp_path / "drill.md"
+        drill = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "drill", "mains_failure", "--site", "bs-yunyan",
+             "--monitor", url, "--control-url", f"http://127.0.0.1:{control}",
+             "--timeout", str(2 * longest), "--report", str(report)],
+            cwd=REPO, capture_output=True, text=True, timeout=6 * longest,
+        )  # fmt: skip
+        assert drill.returncode == 0, drill.stdout + drill.stderr
+        text = report.read_text(encoding="utf-8")
+        detected = re.search(r"detected after: ([0-9.]+) s", text)
+        recovered = re.search(r"recovered after clearing: ([0-9.]+) s", text)
+        assert detected and recovered, text
+        # Seen within one poll of the base station (15 s) plus a scrape, not by luck later.
+        assert float(detected.group(1)) <= 15 + 5
+        faults = http_get(f"http://127.0.0.1:{control}/api/v1/faults")[1]
+        assert '"faults": []' in faults  # the drill cleared what it injected
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(15)
