@@ -16,6 +16,7 @@ from typing import cast
 
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.mib import Binding, MibView, Syntax
+from monitor.simulator.traps import TrapSender
 from probes.snmpcodec import (
     CodecError,
     Message,
@@ -87,6 +88,10 @@ class SnmpAgent:
         self.max_datagram = max_datagram
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._transports: list[asyncio.DatagramTransport] = []
+        self._by_asset: dict[str, asyncio.DatagramTransport] = {}
+        self.traps = TrapSender(
+            self.fleet, self._by_asset, _sink(fleet.agent.trap_sink), self.community
+        )
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -97,6 +102,7 @@ class SnmpAgent:
                     local_addr=(self.host, 0 if self.ephemeral else port),
                 )
                 self._transports.append(transport)
+                self._by_asset[asset_id] = transport
                 sockname = transport.get_extra_info("sockname")
                 self.endpoints[asset_id] = (str(sockname[0]), int(sockname[1]))
         except OSError:
@@ -107,9 +113,11 @@ class SnmpAgent:
         )
 
     def close(self) -> None:
+        self.traps.close()
         for transport in self._transports:
             transport.close()
         self._transports.clear()
+        self._by_asset.clear()
 
     async def __aenter__(self) -> SnmpAgent:
         await self.start()
@@ -223,6 +231,13 @@ class SnmpAgent:
             return data
         too_big = self._reply(request, [], ErrorStatus.TOO_BIG, 0)
         return encode_message(too_big)
+
+
+def _sink(text: str | None) -> tuple[str, int] | None:
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _varbind(binding: Binding) -> VarBind:

@@ -68,7 +68,7 @@ Faults (``Fault``), their targets and parameters::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -193,6 +193,8 @@ class AgentSettings:
     host: str = "127.0.0.1"
     base_port: int = 16100
     community: str = "public"
+    #: "host:port" where devices send SNMPv2c notifications of their faults; none if unset.
+    trap_sink: str | None = None
 
 
 @dataclass(slots=True)
@@ -319,6 +321,8 @@ class Fleet:
         self.ports: dict[str, int] = {}
         self._views: dict[str, MibView | None] = {}
         self._faults: dict[tuple[Fault, str, int | None], ActiveFault] = {}
+        #: Told of every fault put in force (True) or cleared (False), after it took effect.
+        self.fault_listeners: list[Callable[[ActiveFault, bool], None]] = []
         now = self.clock.now()
         site_defaults = cfg.get("defaults", {}) or {}
 
@@ -508,6 +512,9 @@ class Fleet:
         self._faults[active.key] = active
         if kind is Fault.TRAFFIC_SURGE:
             self._apply_surges(t)
+        if previous is None:
+            for listener in self.fault_listeners:
+                listener(active, True)
         return active
 
     def clear(self, fault: Fault | str, target: str, **params: Any) -> list[ActiveFault]:
@@ -531,6 +538,9 @@ class Fleet:
             self._apply(kind, self.device(target), f.params, t, False)
         if kind is Fault.TRAFFIC_SURGE:
             self._apply_surges(t)
+        for f in cleared:
+            for listener in self.fault_listeners:
+                listener(f, False)
         return cleared
 
     def clear_all(self) -> list[ActiveFault]:

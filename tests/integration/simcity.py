@@ -69,6 +69,9 @@ def city_config(
             probe["timeout"] = timeout
             if probe.get("module") in {"http", "tcp"} and "port" in probe and "http" in own:
                 probe["port"] = _port(own["http"])
+    if "traps" in config:
+        # A free port; SimulatedCity points the simulated devices at what it bound.
+        config["traps"] = {**config["traps"], "listen": f"{host}:0"}
     config["defaults"] = {**config.get("defaults", {}), "interval": interval, "timeout": timeout}
     config["server"] = {**config.get("server", {}), "data_dir": str(data_dir)}
     return config
@@ -148,6 +151,9 @@ class SimulatedCity:
         if self._run.done():
             waiter.cancel()
             await self._run  # raises what stopped it
+        receiver = self.daemon.traps.receiver
+        if receiver is not None:
+            self.simulation.agent.traps.sink = receiver.address
 
     async def _stop(self) -> None:
         if self.daemon is not None and self._run is not None:

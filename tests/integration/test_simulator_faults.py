@@ -63,6 +63,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         started = asyncio.Event()
         task = asyncio.create_task(daemon.run(started))
         await asyncio.wait_for(started.wait(), 30)
+        assert daemon.traps.receiver is not None and daemon.traps.receiver.address is not None
+        sim.agent.traps.sink = daemon.traps.receiver.address
         async with aiohttp.ClientSession() as session:
             s = Stack(sim, daemon, f"http://127.0.0.1:{daemon.bound_port}", session)
             jobs = len(daemon.loaded.inventory.jobs) if daemon.loaded else 0
@@ -179,8 +181,15 @@ async def test_carrier_failure_drops_four_traffic_channels(stack: Stack) -> None
         # Configured capacity is unchanged: only what is in service dropped.
         assert value(m, "trunkwatch_bs_traffic_channels", asset="bs-yunyan") == before
         assert value(m, "trunkwatch_bs_mcch_carrier", asset="bs-yunyan") == 2
+        # The station's own notification raised the alarm too, for that carrier only.
+        alarm = select(m, "trunkwatch_snmp_trap_alarm", asset="bs-yunyan", alarm="carrier_down")
+        assert [dict(k)["carrier"] for k in alarm] == ["1"]
     finally:
         stack.sim.fleet.clear(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+    await stack.until(
+        lambda m: not select(m, "trunkwatch_snmp_trap_alarm", asset="bs-yunyan"),
+        "the restore notification clears the alarm",
+    )
     await stack.until(
         lambda m: value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan") == before,
         "capacity restored",
@@ -221,6 +230,8 @@ async def test_e1_loss_of_signal_on_one_span(stack: Stack) -> None:
         assert value(m, "trunkwatch_ds1_line_status", line="1", status="no_alarm") == 0
         assert value(m, "trunkwatch_ds1_line_status", line="2", status="no_alarm") == 1
         assert value(m, "trunkwatch_ds1_line_status", line="2", status="los") == 0
+        alarm = select(m, "trunkwatch_snmp_trap_alarm", asset="e1-gw-110", alarm="ds1_line_alarm")
+        assert [dict(k)["line"] for k in alarm] == ["1"]
     finally:
         stack.sim.fleet.clear(Fault.E1_LOS, "e1-gw-110", span=1)
     await stack.until(
