@@ -155,29 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_probe)
 
-    _register_optional(sub)
+    _register_commands(sub)
     return parser
 
 
-def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Sub-commands contributed by capability modules (simulator, inspections, capacity …)."""
+#: Modules contributing sub-commands, each with ``register(subparsers, add_config)``.
+COMMAND_MODULES = (
+    "monitor.simulator.cli",
+    "monitor.inspections.cli",
+    "monitor.capacity_cli",
+    "monitor.rtp_cli",
+    "monitor.mibs_cli",
+    "monitor.dashboards_cli",
+)
+
+
+def _register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     import importlib
 
-    for module_name in (
-        "monitor.simulator.cli",
-        "monitor.inspections.cli",
-        "monitor.capacity_cli",
-        "monitor.rtp_cli",
-        "monitor.mibs_cli",
-        "monitor.dashboards_cli",
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                continue
-            raise
-        module.register(sub, _add_config)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub, _add_config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
