@@ -26,6 +26,7 @@ the scheduler as ``internal`` (a bug in a probe, logged with its traceback once)
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -51,6 +52,7 @@ __all__ = [
     "Target",
     "UnexpectedReply",
     "Unreachable",
+    "client_tls_context",
     "validate_params",
 ]
 
@@ -200,6 +202,16 @@ class ProbeParamsError(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{key}: {reason}" for key, reason in problems))
+
+
+def client_tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
+    """A TLS client context for probes: the system's (or ``ca_file``'s) trust, or no
+    verification at all when a probe is told to check reachability of a self-signed service."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def validate_params(model: type[M], params: Mapping[str, Any]) -> M:

@@ -37,6 +37,7 @@ from probes.base import (
     Target,
     UnexpectedReply,
     Unreachable,
+    client_tls_context,
     validate_params,
 )
 
@@ -163,11 +164,7 @@ class HttpProbe:
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            ctx = ssl.create_default_context(cafile=self.params.ca_file)
-            if not self.params.tls_verify:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-            self._ssl = ctx
+            self._ssl = client_tls_context(self.params.ca_file, self.params.tls_verify)
         return self._ssl
 
     async def run(self, target: Target) -> ProbeResult:

@@ -42,6 +42,7 @@ from probes.base import (
     Target,
     UnexpectedReply,
     Unreachable,
+    client_tls_context,
     validate_params,
 )
 
@@ -548,11 +549,7 @@ class SipProbe:
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            ctx = ssl.create_default_context(cafile=self.params.ca_file)
-            if not self.params.tls_verify:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-            self._tls = ctx
+            self._tls = client_tls_context(self.params.ca_file, self.params.tls_verify)
         return self._tls
 
     async def _open(self, plan: _Plan) -> _Channel:
