@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from monitor.simulator.signals import DailyProfile, key_of, unit_noise
 
@@ -147,6 +147,21 @@ class Interface:
         return 0
 
 
+class Placement(Protocol):
+    """What every device spec says about where the device stands in the fleet."""
+
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def parent_port(self) -> int | None: ...
+
+
 class Device:
     """A simulated asset: what the SNMP agent and the fault controls need from every kind.
 
@@ -158,25 +173,21 @@ class Device:
 
     def __init__(
         self,
-        asset_id: str,
+        spec: Placement,
         *,
-        name: str,
         start: float,
         seed: int,
         profile: DailyProfile,
-        location: str = "",
-        parent: str | None = None,
-        parent_port: int | None = None,
         descr: str = "",
     ) -> None:
-        self.asset_id = asset_id
-        self.name = name
-        self.location = location
-        self.parent = parent
-        self.parent_port = parent_port
+        self.asset_id = spec.asset_id
+        self.name = spec.name
+        self.location = spec.location
+        self.parent = spec.parent
+        self.parent_port = spec.parent_port
         self.descr = descr
         self.profile = profile
-        self.seed_key = key_of(seed, asset_id)
+        self.seed_key = key_of(seed, spec.asset_id)
         self.now = start
         self.boot_time = start - random.Random(self.seed_key).uniform(3 * 86400, 90 * 86400)
         self.crashed = False

@@ -228,14 +228,10 @@ class E1Gateway(Device):
         self, spec: GatewaySpec, *, start: float, seed: int, profile: DailyProfile
     ) -> None:
         super().__init__(
-            spec.asset_id,
-            name=spec.name,
+            spec,
             start=start,
             seed=seed,
             profile=profile,
-            location=spec.location,
-            parent=spec.parent,
-            parent_port=spec.parent_port,
             descr=f"E1 trunk gateway, {spec.spans} x E1 CRC-4 MF, trunkwatch simulator",
         )
         self.spec = spec
@@ -385,14 +381,10 @@ class SipTrunk(Device):
         self, spec: SipTrunkSpec, *, start: float, seed: int, profile: DailyProfile
     ) -> None:
         super().__init__(
-            spec.asset_id,
-            name=spec.name,
+            spec,
             start=start,
             seed=seed,
             profile=profile,
-            location=spec.location,
-            parent=spec.parent,
-            parent_port=spec.parent_port,
             descr="SIP trunk endpoint, trunkwatch simulator",
         )
         self.spec = spec

@@ -57,14 +57,10 @@ class NetworkDevice(Device):
         self, spec: NetworkDeviceSpec, *, start: float, seed: int, profile: DailyProfile
     ) -> None:
         super().__init__(
-            spec.asset_id,
-            name=spec.name,
+            spec,
             start=start,
             seed=seed,
             profile=profile,
-            location=spec.location,
-            parent=spec.parent,
-            parent_port=spec.parent_port,
             descr=f"Ethernet {spec.role}, {spec.ports} ports, trunkwatch simulator",
         )
         self.spec = spec
@@ -168,14 +164,10 @@ class Server(Device):
 
     def __init__(self, spec: ServerSpec, *, start: float, seed: int, profile: DailyProfile) -> None:
         super().__init__(
-            spec.asset_id,
-            name=spec.name,
+            spec,
             start=start,
             seed=seed,
             profile=profile,
-            location=spec.location,
-            parent=spec.parent,
-            parent_port=spec.parent_port,
             descr=f"Linux {spec.name} x86_64, {spec.cpus} CPU, trunkwatch simulator",
         )
         self.spec = spec

@@ -132,16 +132,13 @@ class BaseStation(Device):
 
     def __init__(self, spec: SiteSpec, *, start: float, seed: int, profile: DailyProfile) -> None:
         super().__init__(
-            spec.asset_id,
-            name=spec.name,
+            spec,
             start=start,
             seed=seed,
             profile=profile,
-            location=spec.location or f"{spec.name} ({spec.lat:.4f}, {spec.lon:.4f})",
-            parent=spec.parent,
-            parent_port=spec.parent_port,
             descr=f"TETRA base station, {spec.carriers} carrier(s), trunkwatch simulator",
         )
+        self.location = spec.location or f"{spec.name} ({spec.lat:.4f}, {spec.lon:.4f})"
         self.spec = spec
         rng = random.Random(key_of(self.seed_key, "carriers"))
         self.carriers = [
