@@ -86,9 +86,18 @@ def listeners() -> Iterator[Listeners]:
     silent.bind(("127.0.0.2", 0))
     silent.listen(0)
     filler = socket.create_connection(silent.getsockname())
-    closed = [free_tcp_port() for _ in range(N_CLOSED)]
+    # Bound but not listening: connections are refused, and no other socket can take the port
+    # while the test runs (a port merely found free could be reused by the servers below).
+    reserved = []
+    for _ in range(N_CLOSED):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        reserved.append(sock)
+    closed = [sock.getsockname()[1] for sock in reserved]
     with AcceptingServer(20) as server:
         yield Listeners(server.ports, closed, silent.getsockname()[1])
+    for sock in reserved:
+        sock.close()
     filler.close()
     silent.close()
 
