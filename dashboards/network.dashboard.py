@@ -14,20 +14,16 @@ from monitor.dashboards import (
     steps,
     target,
     timeseries,
+    value_mappings,
     variable,
 )
 from monitor.dashboards import dashboard as make_dashboard
 
 A = 'asset=~"$asset"'
-LINK = [
-    {
-        "type": "value",
-        "options": {
-            "1": {"text": "正常 Up", "color": GREEN, "index": 0},
-            "0": {"text": "中断 Down", "color": RED, "index": 1},
-        },
-    }
-]
+LINK = value_mappings(
+    (1, "正常 Up", GREEN),
+    (0, "中断 Down", RED),
+)
 
 panels = [
     row("设备与链路 Devices and links", 0),

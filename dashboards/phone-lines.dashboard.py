@@ -13,32 +13,23 @@ from monitor.dashboards import (
     table,
     target,
     timeseries,
+    value_mappings,
     variable,
 )
 from monitor.dashboards import dashboard as make_dashboard
 
 GW = '{asset=~"$gateway"}'
-E1_STATE = [
-    {
-        "type": "value",
-        "options": {
-            "0": {"text": "正常 OK", "color": GREEN, "index": 0},
-            "2": {"text": "远端告警 RAI", "color": ORANGE, "index": 1},
-            "8": {"text": "告警指示 AIS", "color": RED, "index": 2},
-            "32": {"text": "帧失步 LOF", "color": RED, "index": 3},
-            "64": {"text": "信号丢失 LOS", "color": RED, "index": 4},
-        },
-    }
-]
-SIP_STATE = [
-    {
-        "type": "value",
-        "options": {
-            "1": {"text": "在用 In service", "color": GREEN, "index": 0},
-            "0": {"text": "中断 Down", "color": RED, "index": 1},
-        },
-    }
-]
+E1_STATE = value_mappings(
+    (0, "正常 OK", GREEN),
+    (2, "远端告警 RAI", ORANGE),
+    (8, "告警指示 AIS", RED),
+    (32, "帧失步 LOF", RED),
+    (64, "信号丢失 LOS", RED),
+)
+SIP_STATE = value_mappings(
+    (1, "在用 In service", GREEN),
+    (0, "中断 Down", RED),
+)
 
 
 def line_bits(status: str, weight: int) -> str:

@@ -16,29 +16,20 @@ from monitor.dashboards import (
     steps,
     target,
     timeseries,
+    value_mappings,
     variable,
 )
 from monitor.dashboards import dashboard as make_dashboard
 
 S = '{site="$site"}'
-UP_DOWN = [
-    {
-        "type": "value",
-        "options": {
-            "1": {"text": "正常 Up", "color": GREEN, "index": 0},
-            "0": {"text": "故障 Down", "color": RED, "index": 1},
-        },
-    }
-]
-MAINS = [
-    {
-        "type": "value",
-        "options": {
-            "1": {"text": "市电 Mains", "color": GREEN, "index": 0},
-            "0": {"text": "电池供电 On battery", "color": RED, "index": 1},
-        },
-    }
-]
+UP_DOWN = value_mappings(
+    (1, "正常 Up", GREEN),
+    (0, "故障 Down", RED),
+)
+MAINS = value_mappings(
+    (1, "市电 Mains", GREEN),
+    (0, "电池供电 On battery", RED),
+)
 ERLANGS = "suffix: E"
 
 panels = [

@@ -74,18 +74,23 @@ PROMETHEUS_URL = "http://127.0.0.1:9090"
 
 GREEN, ORANGE, YELLOW, RED, BLUE = "green", "orange", "yellow", "red", "blue"
 
+
 #: asset:trunkwatch_status:code and site:trunkwatch_status:code, for status tiles and maps.
-STATUS_MAPPINGS: list[dict[str, Any]] = [
-    {
-        "type": "value",
-        "options": {
-            "0": {"text": "正常 Up", "color": GREEN, "index": 0},
-            "1": {"text": "部分故障 Degraded", "color": ORANGE, "index": 1},
-            "2": {"text": "不可达 Unreachable", "color": YELLOW, "index": 2},
-            "3": {"text": "中断 Down", "color": RED, "index": 3},
-        },
+def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
+    """A Grafana value mapping: each (raw value, text, colour) in order of severity."""
+    options = {
+        str(value): {"text": text, "color": color, "index": index}
+        for index, (value, text, color) in enumerate(states)
     }
-]
+    return [{"type": "value", "options": options}]
+
+
+STATUS_MAPPINGS = value_mappings(
+    (0, "正常 Up", GREEN),
+    (1, "部分故障 Degraded", ORANGE),
+    (2, "不可达 Unreachable", YELLOW),
+    (3, "中断 Down", RED),
+)
 STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": GREEN, "value": None},
     {"color": ORANGE, "value": 1},
