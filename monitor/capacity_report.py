@@ -296,6 +296,9 @@ class SampleHistory:
         #: Display names by site id (radio) or asset id (trunk groups).
         self.titles: dict[str, str] = dict(titles or {})
         self._assets: dict[str, _AssetWindow] = {}
+        # Jobs whose first successful run carried no traffic counters (an if_mib poll, an
+        # ICMP probe …): their later runs are not scanned sample by sample again.
+        self._unrelated: set[tuple[str, str, str]] = set()
 
     # -- input -----------------------------------------------------------------------------
 
@@ -308,19 +311,25 @@ class SampleHistory:
         """Take the counters of one probe run (failed runs carry none and are skipped)."""
         if not result.success:
             return
-        asset = result.job.asset
-        self.observe_samples(
+        job = result.job
+        identity = (*job.key, job.fingerprint)
+        if identity in self._unrelated:
+            return
+        asset = job.asset
+        if not self.observe_samples(
             site=asset.site,
             asset=asset.id,
             t=result.finished_at,
             samples=result.samples,
             title=asset.name,
-        )
+        ):
+            self._unrelated.add(identity)
 
     def observe_samples(
         self, *, site: str, asset: str, t: float, samples: Iterable[Sample], title: str = ""
-    ) -> None:
-        """Take one reading of an asset's samples at epoch time ``t``."""
+    ) -> bool:
+        """Take one reading of an asset's samples at epoch time ``t``; False when they hold no
+        traffic counters."""
         radio = [_NAN] * len(_FIELDS)
         line = [_NAN] * len(_FIELDS)
         carriers = tch = None
@@ -360,6 +369,9 @@ class SampleHistory:
                 channels=trunk_channels or None,
                 title=title,
             )
+        else:
+            return False
+        return True
 
     def record(
         self,

@@ -100,9 +100,21 @@ class Inventory:
     assets: Mapping[str, Asset]
     jobs: tuple[Job, ...]
 
+    #: Asset id → the assets whose nearest upstream asset it is (derived from ``assets``).
+    children_of: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        children: dict[str, list[str]] = {}
+        for asset in self.assets.values():
+            if asset.parent is not None:
+                children.setdefault(asset.parent, []).append(asset.id)
+        object.__setattr__(
+            self, "children_of", MappingProxyType({k: tuple(v) for k, v in children.items()})
+        )
+
     def children(self, asset_id: str) -> list[str]:
         """The assets whose nearest upstream asset is this one."""
-        return [a.id for a in self.assets.values() if a.parent == asset_id]
+        return list(self.children_of.get(asset_id, ()))
 
     def upstream(self, asset_id: str) -> list[str]:
         """The assets between this one and the centre, nearest first."""
