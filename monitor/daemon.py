@@ -29,7 +29,7 @@ from prometheus_client import (
 from monitor.capacity_report import CapacityCollector, SampleHistory, keep_current
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
-from monitor.exporter import Exposition, ResultsCollector
+from monitor.exporter import Exposition, ExpositionHealth, ResultsCollector
 from monitor.inspections.plans import InspectionSetup, build_setup
 from monitor.inspections.service import InspectionService
 from monitor.inspections.store import InspectionStore, open_store
@@ -79,6 +79,7 @@ class Daemon:
         GCCollector(registry=self.registry)
         self.store = ResultStore()
         self.exposition = Exposition(self.store)
+        self.registry.register(ExpositionHealth(self.exposition))
         self.collector = ResultsCollector(self.store)
         self.reloads = Gauge(
             "trunkwatch_config_last_reload_successful",

@@ -12,14 +12,21 @@ Two paths produce the same series:
 
 Every job has ``trunkwatch_probe_success`` and ``trunkwatch_probe_duration_seconds``; while
 it fails, ``trunkwatch_probe_failure_info{reason=…} 1`` says why.
+
+No two samples of one scrape share a name and labels: Prometheus would keep one of them at
+random and drop the other without a word. A result that repeats a series, or a job that emits
+a series another job of the same asset already holds, has the repeat refused: the first holder
+keeps the series, the refusal is counted per family (``duplicates``) and logged once.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor import __version__
@@ -27,7 +34,15 @@ from monitor.inventory import Inventory, render_labels
 from monitor.results import JobKey, Result, ResultStore
 from probes.base import Family, Sample
 
-__all__ = ["STANDARD_FAMILIES", "Exposition", "ResultsCollector", "format_value"]
+__all__ = [
+    "STANDARD_FAMILIES",
+    "Exposition",
+    "ExpositionHealth",
+    "ResultsCollector",
+    "format_value",
+]
+
+log = logging.getLogger(__name__)
 
 PROBE_SUCCESS = Family(
     "trunkwatch_probe_success", "gauge", "1 if the last run of the probe succeeded, else 0."
@@ -99,16 +114,33 @@ def result_series(result: Result) -> Iterator[Series]:
     for part, reason in result.partial:
         yield PROBE_PARTIAL, PROBE_PARTIAL.name, (*probe, ("part", part), ("reason", reason)), 1
     for sample in result.samples:
-        yield sample.family, sample.family.name + sample.suffix, sample.labels, sample.value
+        labels = (*probe, *sample.labels) if sample.family.per_probe else sample.labels
+        yield sample.family, sample.family.name + sample.suffix, labels, sample.value
 
 
-def result_lines(result: Result) -> dict[Family, list[str]]:
-    """The exposition lines of one result, by family."""
+def _series_key(line: str) -> str:
+    """``name{labels}`` of an exposition line: what identifies its series."""
+    return line[: line.rindex(" ")]
+
+
+def result_lines(result: Result, refused: Counter[str] | None = None) -> dict[Family, list[str]]:
+    """The exposition lines of one result, by family, each series once.
+
+    A repeated series (a table whose rows decode to the same labels, a profile included twice)
+    keeps its first value; the repeats are counted in ``refused`` by family name.
+    """
     asset_labels = result.job.asset.label_text
     out: dict[Family, list[str]] = {}
+    seen: set[str] = set()
     for family, name, labels, value in result_series(result):
         text = f"{asset_labels},{render_labels(labels)}" if labels else asset_labels
-        out.setdefault(family, []).append(_line(name, text, value))
+        key = f"{name}{{{text}}}"
+        if key in seen:
+            if refused is not None:
+                refused[family.name] += 1
+            continue
+        seen.add(key)
+        out.setdefault(family, []).append(f"{key} {format_value(value)}\n")
     return out
 
 
@@ -149,8 +181,14 @@ class Exposition:
     def __init__(self, store: ResultStore) -> None:
         self._families: dict[str, tuple[Family, dict[JobKey | str, str]]] = {}
         self._of_job: dict[JobKey, list[str]] = {}
+        #: (family name, asset id) → the jobs of that asset holding lines of that family; only
+        #: a family held by two jobs of one asset needs its series compared.
+        self._holders: dict[tuple[str, str], list[JobKey]] = {}
         self._static_names: list[str] = []
         self._conflicts: set[str] = set()
+        #: Series refused as duplicates, by family name, since start.
+        self.duplicates: Counter[str] = Counter()
+        self._warned: set[tuple[JobKey, str]] = set()
         store.subscribe(self._on_result)
 
     def set_inventory(self, inventory: Inventory) -> None:
@@ -167,6 +205,48 @@ class Exposition:
             entry[1].pop(owner, None)
             if not entry[1]:
                 del self._families[name]
+        if not isinstance(owner, str):
+            holders = self._holders.get((name, owner[0]))
+            if holders is not None and owner in holders:
+                holders.remove(owner)
+                if not holders:
+                    del self._holders[(name, owner[0])]
+
+    def _unique(self, key: JobKey, name: str, lines: list[str]) -> list[str]:
+        """``lines`` less the series another job of the same asset already holds."""
+        holders = self._holders.setdefault((name, key[0]), [])
+        others = [h for h in holders if h != key]
+        if key not in holders:
+            holders.append(key)
+        if not others:
+            return lines
+        kept = self._refuse_held(key, name, lines, others)
+        if not kept:
+            holders.remove(key)
+        return kept
+
+    def _refuse_held(
+        self, key: JobKey, name: str, lines: list[str], others: list[JobKey]
+    ) -> list[str]:
+        texts = self._families[name][1] if name in self._families else {}
+        held = {
+            _series_key(line)
+            for other in others
+            for line in texts.get(other, "").splitlines(keepends=True)
+        }
+        kept = [line for line in lines if _series_key(line) not in held]
+        if len(kept) < len(lines):
+            self.duplicates[name] += len(lines) - len(kept)
+            if (key, name) not in self._warned:
+                self._warned.add((key, name))
+                log.warning(
+                    "duplicate series refused asset=%s probe=%s family=%s held_by=%s",
+                    key[0],
+                    key[1],
+                    name,
+                    ",".join(o[1] for o in others),
+                )
+        return kept
 
     def _add(self, family: Family, owner: JobKey | str, text: str) -> None:
         entry = self._families.get(family.name)
@@ -184,8 +264,11 @@ class Exposition:
         names: list[str] = []
         if result is not None:
             # Replacing in place keeps each job's series where they were in their family.
-            for family, lines in result_lines(result).items():
-                self._add(family, key, "".join(lines))
+            for family, lines in result_lines(result, self.duplicates).items():
+                kept = self._unique(key, family.name, lines)
+                if not kept:
+                    continue
+                self._add(family, key, "".join(kept))
                 names.append(family.name)
             self._of_job[key] = names
         for name in set(old).difference(names):
@@ -204,6 +287,23 @@ class Exposition:
         return set(self._conflicts)
 
 
+class ExpositionHealth(Collector):
+    """The exposition's own counters for the daemon's registry: the series it refused."""
+
+    def __init__(self, exposition: Exposition) -> None:
+        self._exposition = exposition
+
+    def collect(self) -> Iterator[Metric]:
+        metric = CounterMetricFamily(
+            "trunkwatch_exposition_duplicate_series",
+            "Samples refused because another sample of the same scrape had their name and labels.",
+            labels=["family"],
+        )
+        for family, count in sorted(self._exposition.duplicates.items()):
+            metric.add_metric([family], count)
+        yield metric
+
+
 class ResultsCollector(Collector):
     """prometheus-client view of the same results, for OpenMetrics and as the reference."""
 
@@ -213,11 +313,17 @@ class ResultsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         families: dict[str, tuple[Family, list[tuple[str, dict[str, str], float]]]] = {}
+        seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
         for result in self._store:
             asset = result.job.asset.label_pairs
             for family, name, labels, value in result_series(result):
+                pairs = (*asset, *labels)
+                identity = (name, frozenset(pairs))
+                if identity in seen:
+                    continue  # the first holder keeps a series, as on the fast path
+                seen.add(identity)
                 entry = families.setdefault(family.name, (family, []))
-                entry[1].append((name, dict((*asset, *labels)), value))
+                entry[1].append((name, dict(pairs), value))
         if self.inventory is not None:
             for family, name, labels, value in inventory_series(self.inventory):
                 entry = families.setdefault(family.name, (family, []))

@@ -12,8 +12,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from monitor.config import Config, probe_name, split_address
+from monitor.config import Config, ProbeConfig, probe_name, split_address
 from probes import load_factory
 from probes.base import Probe, Target
 
@@ -141,6 +142,25 @@ def _effective_parent(
     return None
 
 
+def _probe_params(probes: Iterable[ProbeConfig]) -> list[dict[str, Any]]:
+    """Each probe's parameters as its factory gets them.
+
+    One asset is one agent identity: its system group, uptime and restarts are one set of
+    series, exported by its first SNMP probe. The others would repeat them under the same
+    labels, so their ``identity`` is off unless the probe sets it.
+    """
+    out: list[dict[str, Any]] = []
+    identified = False
+    for probe in probes:
+        params = probe.params
+        if probe.module == "snmp":
+            if identified:
+                params.setdefault("identity", False)
+            identified = identified or params.get("identity", True) is not False
+        out.append(params)
+    return out
+
+
 def build_inventory(config: Config) -> Inventory:
     """Turn a validated Config into sites, assets and ready-to-run jobs."""
     model = config.model
@@ -164,10 +184,10 @@ def build_inventory(config: Config) -> Inventory:
             labels=MappingProxyType(dict(a.labels)),
         )
         assets[a.id] = asset
-        for p in a.probes:
+        for p, params in zip(a.probes, _probe_params(a.probes), strict=True):
             interval = p.interval or model.defaults.interval
             timeout = p.timeout or model.defaults.timeout
-            probe = load_factory(p.module)(p.params, timeout=timeout)
+            probe = load_factory(p.module)(params, timeout=timeout)
             fingerprint = hashlib.blake2b(
                 repr(
                     (

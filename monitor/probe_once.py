@@ -14,9 +14,9 @@ from typing import Any
 from monitor.clock import SystemClock
 from monitor.config import load_config, split_address
 from monitor.daemon import close_probe_sessions
-from monitor.exporter import result_lines
+from monitor.exporter import Exposition
 from monitor.inventory import Asset, Job, build_inventory
-from monitor.results import Result
+from monitor.results import Result, ResultStore
 from monitor.scheduler import run_once
 from probes import UnknownProbeModule, available_modules, load_factory
 from probes.base import ProbeParamsError, Target
@@ -29,12 +29,12 @@ class ProbeUsageError(ValueError):
 
 
 def render_results(results: list[Result]) -> str:
-    grouped: dict[str, tuple[str, list[str]]] = {}
+    """The exposition the daemon would serve for these results, through the same path."""
+    store = ResultStore()
+    exposition = Exposition(store)
     for result in results:
-        for family, lines in result_lines(result).items():
-            header = f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n"
-            grouped.setdefault(family.name, (header, []))[1].extend(lines)
-    return "".join(header + "".join(lines) for header, lines in grouped.values())
+        store.put(result)
+    return exposition.render()
 
 
 async def probe_asset(config_path: str, asset_id: str, probe: str | None) -> tuple[bool, str]:

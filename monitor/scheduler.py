@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from monitor.clock import Clock, SystemClock
 from monitor.inventory import Inventory, Job
 from monitor.results import JobKey, Result, ResultStore
-from probes.base import ProbeError
+from probes.base import ProbeError, Sample
 
 __all__ = ["Scheduler", "SchedulerMetrics", "run_once"]
 
@@ -286,6 +286,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
     internal).
     """
     t0 = time.perf_counter()
+    kept: tuple[Sample, ...] = ()
     try:
         async with asyncio.timeout(job.timeout):
             probed = await job.probe.run(job.asset.target)
@@ -293,6 +294,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
         outcome, reason, message = "timeout", "timeout", f"no answer within {job.timeout:g}s"
     except ProbeError as exc:
         outcome, reason, message = "failure", exc.reason, str(exc)
+        kept = exc.samples
     except Exception as exc:  # a bug in one probe must not stop the others
         outcome, reason, message = "internal", "internal", f"{type(exc).__name__}: {exc}"
         log.exception("probe raised unexpectedly asset=%s probe=%s", job.asset.id, job.name)
@@ -313,6 +315,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
         success=False,
         duration=time.perf_counter() - t0,
         finished_at=clock.time(),
+        samples=kept,
         reason=reason,
         message=message,
     )

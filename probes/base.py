@@ -27,7 +27,7 @@ the scheduler as ``internal`` (a bug in a probe, logged with its traceback once)
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
@@ -58,9 +58,18 @@ __all__ = [
 
 
 class ProbeError(Exception):
-    """A probe failed in a way worth recording; ``reason`` is one of REASONS."""
+    """A probe failed in a way worth recording; ``reason`` is one of REASONS.
+
+    ``samples`` are the measurements of the failed run that are still true and must not vanish
+    with the failure: an ICMP run that lost every echo measured a loss ratio of 1, a SIP trunk
+    that answered 503 measured its response time. A failure is data (DESIGN §5).
+    """
 
     reason: ClassVar[str] = "error"
+
+    def __init__(self, *args: object, samples: Sequence[Sample] = ()) -> None:
+        super().__init__(*args)
+        self.samples: tuple[Sample, ...] = tuple(samples)
 
 
 class ProbeTimeout(ProbeError):
@@ -130,6 +139,9 @@ class Family:
     name: str
     type: MetricType
     help: str
+    #: The family describes the run rather than the device (varbinds fetched, bytes read), so
+    #: its series carry the ``probe`` label: two probes of one asset never collide on them.
+    per_probe: bool = False
 
     def __post_init__(self) -> None:
         if self.type == "counter" and not self.name.endswith("_total"):

@@ -29,6 +29,7 @@ from probes.base import (
     Family,
     MalformedReply,
     ProbeConfigError,
+    ProbeError,
     ProbeParamsError,
     ProbeResult,
     ProbeTimeout,
@@ -172,6 +173,7 @@ class HttpProbe:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProbeConfigError(f"not an http(s) URL: {url!r}")
+        # The certificate's expiry, once read, stays true whatever the request then meets.
         samples: list[Sample] = []
         try:
             async with asyncio.timeout(self.timeout * _TIMEOUT_MARGIN):
@@ -180,9 +182,13 @@ class HttpProbe:
                     expires = await self._certificate_expiry(parts.hostname, port)
                     samples.append(Sample(CERT_EXPIRY, expires))
                 samples += await self._request(url)
+        except ProbeError as exc:
+            exc.samples = (*samples, *exc.samples)
+            raise
         except TimeoutError as exc:
             raise ProbeTimeout(
-                f"no complete response within {self.timeout * _TIMEOUT_MARGIN:g}s"
+                f"no complete response within {self.timeout * _TIMEOUT_MARGIN:g}s",
+                samples=samples,
             ) from exc
         return ProbeResult(samples)
 
@@ -260,23 +266,27 @@ class HttpProbe:
         except aiohttp.ClientError as exc:
             raise UnexpectedReply(f"HTTP failed: {type(exc).__name__}") from exc
         elapsed = time.perf_counter() - started
+        # An answer, wanted or not, is a measurement: status and timings stay with a failure.
+        measured = [
+            Sample(STATUS, status),
+            Sample(DURATION, elapsed),
+            Sample(CONNECT, connect["seconds"]),
+        ]
         expected = status in p.expect_status if p.expect_status else 200 <= status < 300
         if not expected:
             if status >= 500:
-                raise ServiceUnavailable(f"HTTP {status}")
-            raise UnexpectedReply(f"HTTP {status}")
+                raise ServiceUnavailable(f"HTTP {status}", samples=measured)
+            raise UnexpectedReply(f"HTTP {status}", samples=measured)
         if self._regex is not None:
             try:
                 text = body.decode(charset, errors="replace")
             except LookupError:  # a charset Python does not know
                 text = body.decode("utf-8", errors="replace")
             if self._regex.search(text) is None:
-                raise UnexpectedReply(f"body does not match /{self._regex.pattern}/")
-        return [
-            Sample(STATUS, status),
-            Sample(DURATION, elapsed),
-            Sample(CONNECT, connect["seconds"]),
-        ]
+                raise UnexpectedReply(
+                    f"body does not match /{self._regex.pattern}/", samples=measured
+                )
+        return measured
 
 
 async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -76,6 +76,14 @@ RTT_HISTOGRAM = Family(
     "histogram",
     "Round-trip times of every answered echo since the probe started.",
 )
+ECHO_REQUESTS = Family(
+    "trunkwatch_icmp_echo_requests_total", "counter", "Echo requests sent since the probe started."
+)
+ECHO_REPLIES = Family(
+    "trunkwatch_icmp_echo_replies_total",
+    "counter",
+    "Echo replies received in time since the probe started.",
+)
 
 #: Round-trip buckets (seconds): LAN below a millisecond up to a congested satellite backhaul.
 DEFAULT_BUCKETS: Final = (
@@ -542,13 +550,15 @@ def rfc3550_jitter(rtts: Sequence[float], start: float = 0.0) -> float:
 
 @dataclass(slots=True)
 class _History:
-    """Per-target state carried across runs: the jitter estimate and the RTT histogram."""
+    """Per-target state carried across runs: the jitter estimate, the RTT histogram and the
+    echo counters."""
 
     buckets: list[int]
     jitter: float = 0.0
     last_rtt: float | None = None
     total: float = 0.0
     count: int = 0
+    requests: int = 0
 
 
 # -- the probe -----------------------------------------------------------------------------
@@ -631,14 +641,20 @@ class IcmpProbe:
         p = self.params
         limit_ns = int(p.wait * 1e9)
         rtts = [r / 1e9 for r in run.rtt_ns if r is not None and r <= limit_ns]
-        if not rtts:
-            errors = [e for e in run.errors if e]
-            if errors:
-                raise Unreachable(f"{run.address}: {errors[-1]}")
-            raise ProbeTimeout(f"{run.address}: no echo reply to {p.count} request(s)")
         history = self._history.get(host)
         if history is None:
             history = self._history[host] = _History(buckets=[0] * (len(p.buckets) + 1))
+        history.requests += p.count
+        if not rtts:
+            # Total loss is a measurement: the loss ratio and the counters stay, only the
+            # round-trip figures (nothing came back) are absent.
+            kept = [Sample(LOSS_RATIO, 1.0), *self._counters(history)]
+            errors = [e for e in run.errors if e]
+            if errors:
+                raise Unreachable(f"{run.address}: {errors[-1]}", samples=kept)
+            raise ProbeTimeout(
+                f"{run.address}: no echo reply to {p.count} request(s)", samples=kept
+            )
         series = rtts if history.last_rtt is None else [history.last_rtt, *rtts]
         history.jitter = rfc3550_jitter(series, history.jitter)
         history.last_rtt = rtts[-1]
@@ -652,14 +668,20 @@ class IcmpProbe:
             Sample(RTT, sum(rtts) / len(rtts), (("stat", "avg"),)),
             Sample(RTT, max(rtts), (("stat", "max"),)),
             Sample(JITTER, history.jitter),
+            *self._counters(history),
         ]
+        return ProbeResult(samples)
+
+    def _counters(self, history: _History) -> list[Sample]:
+        """The echo counters and the RTT histogram: true whether or not this run got replies."""
+        samples = [Sample(ECHO_REQUESTS, history.requests), Sample(ECHO_REPLIES, history.count)]
         cumulative = 0
         for le, count in zip(self._le, history.buckets, strict=True):
             cumulative += count
             samples.append(Sample(RTT_HISTOGRAM, cumulative, (("le", le),), "_bucket"))
         samples.append(Sample(RTT_HISTOGRAM, history.total, (), "_sum"))
         samples.append(Sample(RTT_HISTOGRAM, history.count, (), "_count"))
-        return ProbeResult(samples)
+        return samples
 
 
 def _bucket_index(bounds: Sequence[float], value: float) -> int:

@@ -585,6 +585,8 @@ class SipProbe:
         plan = self._plan(target)
         stage = "connect"
         channel: _Channel | None = None
+        # What OPTIONS measured stays true when REGISTER fails after it.
+        samples: list[Sample] = []
         try:
             async with asyncio.timeout(self.timeout * _TIMEOUT_MARGIN):
                 channel = await self._open(plan)
@@ -596,18 +598,27 @@ class SipProbe:
                         samples.append(await self._register(channel, plan, target))
                 finally:
                     await channel.close()
+        except ProbeError as exc:
+            exc.samples = (*samples, *exc.samples)
+            raise
         except TimeoutError as exc:
             if channel is not None and channel.foreign:
                 raise UnexpectedReply(
-                    f"{stage}: {channel.foreign} response(s), none to this transaction"
+                    f"{stage}: {channel.foreign} response(s), none to this transaction",
+                    samples=samples,
                 ) from exc
             raise ProbeTimeout(
-                f"no final response to {stage} within {self.timeout * _TIMEOUT_MARGIN:g}s"
+                f"no final response to {stage} within {self.timeout * _TIMEOUT_MARGIN:g}s",
+                samples=samples,
             ) from exc
         except ssl.SSLError as exc:
-            raise MalformedReply(f"{stage}: TLS failed: {type(exc).__name__}") from exc
+            raise MalformedReply(
+                f"{stage}: TLS failed: {type(exc).__name__}", samples=samples
+            ) from exc
         except ConnectionError as exc:
-            raise UnexpectedReply(f"{stage}: connection reset by the peer") from exc
+            raise UnexpectedReply(
+                f"{stage}: connection reset by the peer", samples=samples
+            ) from exc
         return ProbeResult(samples)
 
     def _request(
@@ -660,13 +671,17 @@ class SipProbe:
         started = time.perf_counter()
         response = await channel.transact(request, txn)
         rtt = time.perf_counter() - started
-        if not (200 <= response.code < 300 or response.code in self.params.accept):
-            raise ServiceUnavailable(f"OPTIONS answered {response.code} {response.reason}".strip())
-        return [
+        measured = [
             Sample(RESPONSE_CODE, response.code),
             Sample(RTT, rtt),
             Sample(SERVER_INFO, 1, (("server", server_label(response)),)),
         ]
+        if not (200 <= response.code < 300 or response.code in self.params.accept):
+            # Reachable but refusing service: the code and the round trip are measurements.
+            raise ServiceUnavailable(
+                f"OPTIONS answered {response.code} {response.reason}".strip(), samples=measured
+            )
+        return measured
 
     async def _register(self, channel: _Channel, plan: _Plan, target: Target) -> Sample:
         username, password = target.secret("user"), target.secret("password")

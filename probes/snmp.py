@@ -473,6 +473,10 @@ def _profiles(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+#: The profiles that carry an agent's identity, left out of a probe whose ``identity`` is off.
+IDENTITY_PROFILES: tuple[str, ...] = ("system",)
+
+
 class SnmpParams(BaseModel):
     """Parameters of an ``snmp`` probe. Credentials come from the asset's ``credentials``:
     ``community`` for v1/v2c; ``user``, ``auth_key`` and ``priv_key`` for v3."""
@@ -492,6 +496,10 @@ class SnmpParams(BaseModel):
     profile_dirs: list[str] = Field(default_factory=list)
     #: Folders of MIB files for symbolic names (MODULE::object) in profiles.
     mib_dirs: list[str] = Field(default_factory=list)
+    #: Export the agent's identity: the system group (``snmp_system_info``), sysUpTime and the
+    #: restarts seen. An asset's second SNMP probe of the same agent would repeat those series
+    #: under the same labels, so the inventory turns it off there unless a probe says otherwise.
+    identity: bool = True
 
 
 class _Shared:
@@ -629,6 +637,7 @@ class SnmpProbe:
             tolerance=timeout + 1.0,
             max_repetitions=params.max_repetitions,
             clock=clock,
+            identity=params.identity,
         )
 
     @property
@@ -688,7 +697,9 @@ def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
     """Validate an ``snmp`` probe's parameters, load its profiles and build the probe."""
     parsed = validate_params(SnmpParams, params)
     try:
-        plan = library(parsed.profile_dirs, parsed.mib_dirs).plan(parsed.profile)
+        plan = library(parsed.profile_dirs, parsed.mib_dirs).plan(
+            parsed.profile, skip_included=() if parsed.identity else IDENTITY_PROFILES
+        )
     except (UnknownProfile, ProfileConflict) as exc:
         raise ProbeParamsError([("profile", str(exc))]) from exc
     except ConfigError as exc:

@@ -67,7 +67,10 @@ DEVICE_REBOOTS = Family(
     "Restarts seen by this poller: sysUpTime went backwards (device reboot or agent restart).",
 )
 VARBINDS = Family(
-    "trunkwatch_snmp_varbinds", "gauge", "Varbinds fetched from the agent by the last poll."
+    "trunkwatch_snmp_varbinds",
+    "gauge",
+    "Varbinds fetched from the agent by the last poll of this probe.",
+    per_probe=True,
 )
 
 #: A GET carries at most this many varbinds, so a reply stays well inside one datagram.
@@ -1091,8 +1094,11 @@ class DevicePoller:
         tolerance: float = 10.0,
         max_repetitions: int = 25,
         clock: Callable[[], float] = time.monotonic,
+        identity: bool = True,
     ) -> None:
         self.plan = plan
+        #: Whether this poller exports the agent's uptime and restarts (one poller per asset).
+        self.identity = identity
         self.label_refresh = label_refresh
         self.max_repetitions = max_repetitions
         self.tolerance = tolerance
@@ -1134,9 +1140,10 @@ class DevicePoller:
             state.labels_at = self.clock()
         run.record_missing(cols)
         samples = plan.map(state, cols)
-        seconds = state.uptime.seconds
-        if uptime is not None and seconds is not None:
-            samples.append(Sample(UPTIME_SECONDS, seconds))
-        samples.append(Sample(DEVICE_REBOOTS, state.uptime.restarts))
+        if self.identity:
+            seconds = state.uptime.seconds
+            if uptime is not None and seconds is not None:
+                samples.append(Sample(UPTIME_SECONDS, seconds))
+            samples.append(Sample(DEVICE_REBOOTS, state.uptime.restarts))
         samples.append(Sample(VARBINDS, run.varbinds))
         return ProbeResult(samples, run.partial)

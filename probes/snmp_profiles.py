@@ -802,13 +802,15 @@ class ProfileLibrary:
         self._profiles[path] = (stamp, profile)
         return profile
 
-    def expand(self, names: Sequence[str]) -> list[Profile]:
-        """The profiles named and those they include (included first), each once."""
+    def expand(self, names: Sequence[str], skip_included: Iterable[str] = ()) -> list[Profile]:
+        """The profiles named and those they include (included first), each once; a profile
+        in ``skip_included`` is left out where it is only included, not named."""
         out: dict[str, Profile] = {}
         visiting: list[str] = []
+        skipped = set(skip_included).difference(names)
 
         def visit(name: str) -> None:
-            if name in out:
+            if name in out or name in skipped:
                 return
             if name in visiting:
                 raise ConfigError(
@@ -837,9 +839,9 @@ class ProfileLibrary:
             visit(name)
         return list(out.values())
 
-    def plan(self, names: Sequence[str]) -> PollPlan:
+    def plan(self, names: Sequence[str], skip_included: Iterable[str] = ()) -> PollPlan:
         """The poll plan for these profiles (with their includes), shared while unchanged."""
-        profiles = self.expand(names)
+        profiles = self.expand(names, skip_included)
         key = tuple(
             (p.path, *self._profiles[p.path][0]) for p in profiles if p.path in self._profiles
         )

@@ -151,6 +151,10 @@ async def test_error_status_is_a_failure(
     with pytest.raises(error) as caught:
         await create({}, timeout=3).run(Target("platform", url))
     assert caught.value.reason == reason  # type: ignore[attr-defined]
+    # The unwanted answer is still a measurement: its status stays with the failure.
+    kept = {s.family.name: s.value for s in caught.value.samples}  # type: ignore[attr-defined]
+    assert kept["trunkwatch_http_status_code"] == (503 if path == "/busy" else 404)
+    assert kept["trunkwatch_http_duration_seconds"] > 0
 
 
 async def test_https_reports_certificate_expiry(servers: Servers, certificate: Certificate) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from probes.base import ProbeTimeout, Target, Unreachable
 from probes.icmp import create, rfc3550_jitter
@@ -129,11 +130,22 @@ async def test_jitter_follows_imposed_delay_variation(client: Lab) -> None:
     )
 
 
-async def test_silent_host_fails_with_timeout(client: Lab) -> None:
-    with client.server(drop_every=1):
-        probe = create({"count": 3, "spacing": 0.05, "wait": 0.3}, timeout=2)
-        with pytest.raises(ProbeTimeout, match="no echo reply to 3"):
+async def test_silent_host_fails_with_timeout_and_total_loss_is_measured(client: Lab) -> None:
+    probe = create({"count": 3, "spacing": 0.05, "wait": 0.3}, timeout=2)
+    answered = await probe.run(Target("s", SERVER4))
+    assert _values(answered)[("trunkwatch_icmp_echo_replies_total", ())] == 3
+    with client.server(drop_every=1) as server:
+        with pytest.raises(ProbeTimeout, match="no echo reply to 3") as caught:
             await probe.run(Target("s", SERVER4))
+    assert server.dropped == 3
+    # Total loss is a measurement: the loss ratio and the counters survive the failure, the
+    # round-trip figures (nothing came back) do not.
+    values = _values(caught.value)
+    assert values[("trunkwatch_icmp_loss_ratio", ())] == 1
+    assert values[("trunkwatch_icmp_echo_requests_total", ())] == 6
+    assert values[("trunkwatch_icmp_echo_replies_total", ())] == 3
+    assert values[("trunkwatch_icmp_rtt_histogram_seconds_count", ())] == 3
+    assert not any(name == "trunkwatch_icmp_rtt_seconds" for name, _ in values)
 
 
 @pytest.mark.parametrize("host", [ABSENT4, ABSENT6])
@@ -236,3 +248,10 @@ def test_cli_probe_icmp_success_and_unreachable(lab: Lab) -> None:
     )
     assert down.returncode == 1, down.stderr
     assert 'reason="unreachable"' in down.stdout
+    losses = [
+        sample.value
+        for family in text_string_to_metric_families(down.stdout)
+        for sample in family.samples
+        if sample.name == "trunkwatch_icmp_loss_ratio"
+    ]
+    assert losses == [1.0]

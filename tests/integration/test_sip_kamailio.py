@@ -202,6 +202,10 @@ async def test_503_is_reachable_but_unavailable(kamailio: Kamailio) -> None:
     with pytest.raises(ServiceUnavailable, match="503") as caught:
         await probe.run(Target("trunk", "127.0.0.1", kamailio.port))
     assert caught.value.reason == "unavailable"
+    # The answer is a measurement: its code and round trip stay with the failure.
+    kept = {s.family.name: s.value for s in caught.value.samples}
+    assert kept["trunkwatch_sip_response_code"] == 503
+    assert 0 < kept["trunkwatch_sip_rtt_seconds"] < 3
 
 
 async def test_untrusted_tls_certificate_is_an_auth_failure(kamailio: Kamailio) -> None:
