@@ -352,7 +352,7 @@ def test_report_renders_in_headless_chromium(simulated: CapacityReport, tmp_path
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
-        pytest.skip("chromium is not installed")
+        pytest.fail("chromium is not installed: .ci/run installs it")
     page_path = tmp_path / "report.html"
     page_path.write_text(render_html(simulated, centre="验收 acceptance"), encoding="utf-8")
     shot = tmp_path / "report.png"
@@ -557,7 +557,7 @@ def prometheus_with(data_dir: Path, tmp: Path) -> Iterator[str]:
 
 def test_prometheus_history_matches_the_rolling_window(tmp_path: Path) -> None:
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
-        pytest.skip("prometheus / promtool not installed")
+        pytest.fail("prometheus / promtool not installed: .ci/run installs them")
     om, window = openmetrics(tmp_path)
     data = tmp_path / "data"
     # Default 2-hour blocks would be 420 of them and take half a minute to write; long blocks
