@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config, split_address
 from monitor.simulator.agent import SnmpAgent
@@ -29,6 +32,7 @@ from tests.integration.snmpd import SnmpdInstance, start_snmpd
 pytestmark = pytest.mark.integration
 
 AGENT = Path(__file__).with_name("pass_persist_agent.py")
+REPO = Path(__file__).resolve().parents[2]
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"
 IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"
 STORAGE = "1.3.6.1.2.1.25.2.3.1"
@@ -442,3 +446,39 @@ async def test_simulated_reboot_is_counted_and_counters_restart(
     # The device's counters restarted from zero, and so did the export: a counter reset that
     # Prometheus's rate() handles, instead of a huge bogus increase.
     assert all(sent_after[i] < sent_before[i] for i in sent_before if sent_before[i] > 10**9)
+
+
+def series_identities(text: str) -> list[str]:
+    """``name{labels}`` of every sample line of an exposition, in order, repeats kept."""
+    return [
+        line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    ]
+
+
+BUILT_IN_PROFILES = sorted(p.stem for p in (REPO / "probes" / "profiles").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("profile", BUILT_IN_PROFILES)
+def test_probe_output_of_every_built_in_profile_has_each_series_once(
+    agent: SnmpdInstance, profile: str
+) -> None:
+    """``trunkwatch probe`` prints what /metrics would serve: no two samples may share a name
+    and labels, or Prometheus keeps one of them and drops the other silently."""
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "probe", "--target", f"{agent.host}:{agent.port}"]
+        + ["--module", profile, "--community-env", "TW_TEST_COMMUNITY", "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={**os.environ, "TW_TEST_COMMUNITY": agent.community},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    identities = series_identities(done.stdout)
+    assert len(identities) > 3
+    repeated = sorted({i for i in identities if identities.count(i) > 1})
+    assert repeated == []
+    # Parses as Prometheus text, and carries the agent's identity exactly once.
+    names = [s.name for f in text_string_to_metric_families(done.stdout) for s in f.samples]
+    assert names.count("trunkwatch_snmp_uptime_seconds") == 1
