@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from types import TracebackType
@@ -503,23 +504,18 @@ class SnmpParams(BaseModel):
 
 
 class _Shared:
-    """The process-wide SnmpClient and PysnmpSession, bound to the loop that created them."""
+    """The SnmpClient and PysnmpSession of one event loop, shared by every probe on it.
+
+    Sockets belong to the loop that opened them, so each loop has its own pair: a command that
+    runs probes on a loop of its own beside a daemon's (``probe`` in a test, a capacity
+    recording) never closes the sockets the daemon is using.
+    """
 
     def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
         self.client: SnmpClient | None = None
         self.session: PysnmpSession | None = None
 
-    async def _same_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.loop is not loop:
-            # A new loop (the CLI or a test starting again): the old sockets belong to a
-            # loop that is gone, so start afresh.
-            await self.close()
-            self.loop = loop
-
     async def get_client(self) -> SnmpClient:
-        await self._same_loop()
         if self.client is None:
             self.client = SnmpClient()
         # start() is idempotent and safe to await from several probes at once.
@@ -527,7 +523,6 @@ class _Shared:
         return self.client
 
     async def get_session(self) -> PysnmpSession:
-        await self._same_loop()
         if self.session is None:
             self.session = PysnmpSession()
         await self.session.start()
@@ -536,22 +531,30 @@ class _Shared:
     async def close(self) -> None:
         client, session = self.client, self.session
         self.client = self.session = None
-        # Either may belong to a loop that has closed; closing it then fails, harmlessly.
         if client is not None:
-            with contextlib.suppress(RuntimeError):
-                await client.close()
+            await client.close()
         if session is not None:
-            with contextlib.suppress(RuntimeError):
-                await session.close()
+            await session.close()
 
 
-_SHARED = _Shared()
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared() -> _Shared:
+    loop = asyncio.get_running_loop()
+    shared = _BY_LOOP.get(loop)
+    if shared is None:
+        shared = _BY_LOOP[loop] = _Shared()
+    return shared
 
 
 async def close_shared_sessions() -> None:
-    """Close the process-wide SNMP client and v3 session (the daemon does at shutdown)."""
-    await _SHARED.close()
-    _SHARED.loop = None
+    """Close this loop's SNMP client and v3 session (the daemon does at shutdown)."""
+    shared = _BY_LOOP.pop(asyncio.get_running_loop(), None)
+    if shared is not None:
+        await shared.close()
 
 
 class _ClientTransport:
@@ -654,10 +657,10 @@ class SnmpProbe:
             repetitions = self.params.max_repetitions
             if self.params.version == "3":
                 endpoint3 = self._v3_endpoint(target, port)
-                transport = _SessionTransport(await _SHARED.get_session(), endpoint3, repetitions)
+                transport = _SessionTransport(await _shared().get_session(), endpoint3, repetitions)
             else:
                 endpoint = self._endpoint(target, port)
-                transport = _ClientTransport(await _SHARED.get_client(), endpoint, repetitions)
+                transport = _ClientTransport(await _shared().get_client(), endpoint, repetitions)
         except ValueError as exc:  # the endpoints' own checks; their messages hold no secret
             raise ProbeConfigError(str(exc)) from exc
         return await self.poller.poll(transport)

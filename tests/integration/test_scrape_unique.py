@@ -8,6 +8,7 @@ SNMP, SIP and HTTP paths.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
+from monitor.probe_once import probe_asset
+from probes.snmp import close_shared_sessions
 from tests.integration.simcity import REPO, SimulatedCity
 
 pytestmark = pytest.mark.integration
@@ -103,3 +106,23 @@ def test_probe_prints_each_series_once_for_every_kind_of_asset(city: SimulatedCi
         assert done.returncode == 0, f"{asset_id}: {done.stdout}{done.stderr}"
         assert repeated_series(done.stdout) == [], asset_id
         assert len(samples(done.stdout, "trunkwatch_probe_success")) == probes_of[asset_id]
+
+
+def test_probes_on_another_event_loop_leave_the_daemons_sockets_alone(
+    city: SimulatedCity,
+) -> None:
+    """``probe_asset`` on a loop of its own, beside the running daemon: each loop has its own
+    SNMP client, so neither closes the sockets the other is using."""
+    config = load_config(city.config_path)
+    jobs = sum(len(asset.probes) for asset in config.model.assets)
+    bs = next(a.id for a in config.model.assets if a.kind == "tetra_bs")
+
+    async def probe_twice() -> list[tuple[bool, str]]:
+        try:
+            return [await probe_asset(str(city.config_path), bs, None) for _ in range(2)]
+        finally:
+            await close_shared_sessions()
+
+    for ok, text in asyncio.run(probe_twice()):
+        assert ok, text
+    scrape_when_every_probe_ran(city, jobs)
