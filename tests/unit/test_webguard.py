@@ -26,9 +26,7 @@ from monitor.webguard import (
         ("null", False),  # a sandboxed frame or a file: page
     ],
 )
-def test_same_origin_accepts_programs_and_this_host_only(
-    origin: str | None, allowed: bool
-) -> None:
+def test_same_origin_accepts_programs_and_this_host_only(origin: str | None, allowed: bool) -> None:
     headers = {"Host": "monitor.example:9750"}
     if origin is not None:
         headers["Origin"] = origin
