@@ -139,9 +139,7 @@ def tls_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsDaemon]:
     assert PASSWORD not in daemon.log()
 
 
-def test_prometheus_scrapes_over_tls_with_basic_auth(
-    tls_daemon: TlsDaemon, tmp_path: Path
-) -> None:
+def test_prometheus_scrapes_over_tls_with_basic_auth(tls_daemon: TlsDaemon, tmp_path: Path) -> None:
     def job(name: str, password: str) -> dict[str, Any]:
         return {
             "job_name": name,
