@@ -258,6 +258,13 @@ async def test_remembered_answers_are_bounded(auth: BasicAuth) -> None:
     assert await auth.check(basic("prometheus", "s3cret"))
 
 
+async def test_a_remembered_answer_is_for_that_user_and_password_only() -> None:
+    auth = BasicAuth({"a": bcrypt.hashpw(b"\0b", bcrypt.gensalt(rounds=4))})
+    assert await auth.check(basic("a", b"\0b"))
+    # The same bytes split elsewhere are another user: not the remembered "yes".
+    assert not await auth.check(basic("a\0", "b"))
+
+
 async def test_middleware_guards_every_route_and_leaves_bearer_to_marked_handlers(
     auth: BasicAuth,
 ) -> None:
