@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from monitor import __version__
 from monitor.config import ConfigError, load_config
+from monitor.webconfig import add_web_config_option
 
 __all__ = ["main"]
 
@@ -56,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from monitor.daemon import Daemon
     from monitor.inspections.errors import StoreError
 
-    daemon = Daemon(args.config, args.listen)
+    daemon = Daemon(args.config, args.listen, web_config_file=args.web_config_file)
     try:
         asyncio.run(daemon.run())
     except ConfigError as exc:
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the monitoring daemon")
     _add_config(p)
     p.add_argument("--listen", default="127.0.0.1:9750", help="HOST:PORT for HTTP (/metrics)")
+    add_web_config_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check-config", help="validate the configuration and exit")

@@ -36,6 +36,7 @@ from monitor.inspections.store import InspectionStore, open_store
 from monitor.inventory import Inventory, build_inventory
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
+from monitor.webconfig import WebConfig, load_web_config
 from probes.traps import TrapService
 
 __all__ = ["Daemon", "parse_listen"]
@@ -68,10 +69,16 @@ class Loaded:
 
 class Daemon:
     def __init__(
-        self, config_path: str | Path, listen: str = "127.0.0.1:9750", clock: Clock | None = None
+        self,
+        config_path: str | Path,
+        listen: str = "127.0.0.1:9750",
+        clock: Clock | None = None,
+        web_config_file: str | Path | None = None,
     ) -> None:
         self.config_path = Path(config_path)
         self.listen = parse_listen(listen)
+        self.web_config_file = web_config_file
+        self.web_config: WebConfig | None = None
         self.clock: Clock = clock or SystemClock()
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
@@ -148,6 +155,8 @@ class Daemon:
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Run until stop() or a termination signal. Raises ConfigError on a bad first load."""
+        if self.web_config_file:
+            self.web_config = load_web_config(self.web_config_file)
         loaded = self._load()
         await self.traps.apply(loaded.config, loaded.inventory.assets.values())
         limits = loaded.config.model.limits
@@ -186,13 +195,17 @@ class Daemon:
         app = build_app(self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.listen[0], self.listen[1], reuse_address=True)
+        tls = self.web_config.ssl_context if self.web_config else None
+        site = web.TCPSite(
+            self._runner, self.listen[0], self.listen[1], reuse_address=True, ssl_context=tls
+        )
         await site.start()
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.bound_port = sockets[0].getsockname()[1] if sockets else self.listen[1]
         log.info(
-            "listening on http://%s:%d assets=%d jobs=%d",
+            "listening on %s://%s:%d assets=%d jobs=%d",
+            "https" if tls else "http",
             self.listen[0],
             self.bound_port,
             len(loaded.inventory.assets),

@@ -1,4 +1,8 @@
-"""The daemon's HTTP face: /metrics, health and readiness, reload, the duty board and the API."""
+"""The daemon's HTTP face: /metrics, health and readiness, reload, the duty board and the API.
+
+``POST /-/reload`` is refused (403) to a page of another origin (``monitor.webguard``);
+TLS and basic authentication come from the web configuration file (``monitor.webconfig``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
+
+from monitor.webguard import add_security_headers, require_same_origin
 
 if TYPE_CHECKING:
     from monitor.daemon import Daemon
@@ -52,6 +58,7 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
+    require_same_origin(request)
     problems = await request.app[DAEMON].reload()
     if problems:
         return web.json_response({"status": "rejected", "problems": problems}, status=400)
@@ -187,7 +194,11 @@ li.up em{color:#81c784}small{color:#aaa;font-weight:normal}a{color:#90caf9}
 
 
 def build_app(daemon: Daemon) -> web.Application:
-    app = web.Application()
+    """The daemon's application: security headers on every response, and basic
+    authentication in front of every route when the web configuration lists users."""
+    web_config = daemon.web_config
+    app = web.Application(middlewares=web_config.middlewares() if web_config else ())
+    app.on_response_prepare.append(add_security_headers)
     app[DAEMON] = daemon
     app.add_routes(
         [

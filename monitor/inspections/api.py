@@ -2,7 +2,9 @@
 
 The person a request acts as is the token's person, always: opener, signer and corrector are
 never read from the body (fields such as ``signed_by`` are ignored). A missing or unknown
-token is answered 401 before anything else is looked at.
+token is answered 401 before anything else is looked at. A body that is not an acceptable JSON
+object (not UTF-8, NaN, lone surrogate escapes, nesting past 32 levels: see
+``monitor.jsonbody``) is answered 400 with the reason.
 
     GET   /api/v1/inspections/plans
     GET   /api/v1/inspections/calendar[?all=1]            current rounds (yours, or all)
@@ -24,15 +26,16 @@ token is answered 401 before anything else is looked at.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from monitor.inspections.errors import InspectionError, InvalidEntry, NotAllowed
+from monitor.inspections.errors import InspectionError, InvalidEntry, MalformedRequest, NotAllowed
 from monitor.inspections.records import RoundRecord
+from monitor.jsonbody import MalformedJson, parse_json
+from monitor.webconfig import authenticates_itself
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person
@@ -59,11 +62,11 @@ def _bearer(request: web.Request) -> str | None:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidEntry("the body is not JSON") from None
+        data = parse_json(await request.read())
+    except MalformedJson as exc:
+        raise MalformedRequest(str(exc)) from None
     if not isinstance(data, dict):
-        raise InvalidEntry("the body must be a JSON object")
+        raise MalformedRequest("the body must be a JSON object")
     return data
 
 
@@ -97,7 +100,7 @@ class InspectionsApi:
             except InspectionError as exc:
                 return _error(exc.status, str(exc))
 
-        return handler
+        return authenticates_itself(handler)
 
     def _record_json(self, record: RoundRecord) -> dict[str, Any]:
         out = record.as_json()

@@ -4,6 +4,7 @@ Library errors (sqlite3, psycopg) are converted into this tree inside ``store.py
 name plans, rounds, items and people, never a token::
 
     InspectionError
+    ├── MalformedRequest      a body that is not an acceptable JSON object    HTTP 400
     ├── NotFound              no such plan, target, round or follow-up        HTTP 404
     ├── NotAllowed            the person may not do this (not owner/deputy)   HTTP 403
     ├── InvalidEntry          bad or missing item values, missing notes       HTTP 422
@@ -19,6 +20,7 @@ __all__ = [
     "Conflict",
     "InspectionError",
     "InvalidEntry",
+    "MalformedRequest",
     "NotAllowed",
     "NotFound",
     "RecordImmutable",
@@ -30,6 +32,10 @@ __all__ = [
 class InspectionError(Exception):
     """Something an inspection request could not do; ``status`` is its HTTP status."""
 
+    status = 400
+
+
+class MalformedRequest(InspectionError):
     status = 400
 
 

@@ -3,7 +3,7 @@ first), fill them in and sign, on a tablet, in Chinese and English.
 
 The token is exchanged once for a random session id in an HttpOnly, SameSite=Strict cookie;
 every form POST also carries the session's CSRF token, and a POST whose Origin names another
-host is refused.
+host is refused (``monitor.webguard``). Pages carry the security headers of ``webguard``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry
 from monitor.inspections.records import RoundRecord
 from monitor.inspections.templates import render
+from monitor.webguard import SECURITY_HEADERS, require_same_origin
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person
@@ -79,11 +80,7 @@ class Sessions:
 def _html(text: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    )
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
@@ -110,18 +107,13 @@ class DutyPages:
             raise web.HTTPSeeOther("/inspections/login")
         return found
 
-    @staticmethod
-    def _same_origin(request: web.Request) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None or origin == "null":
-            return origin is None
-        host = origin.split("://", 1)[-1]
-        return host == request.host
-
     async def _form(self, request: web.Request, session: Session | None) -> dict[str, str]:
-        if not self._same_origin(request):
-            raise web.HTTPForbidden(text="cross-site request refused")
-        form = await request.post()
+        require_same_origin(request)
+        try:
+            form = await request.post()
+        except ValueError:
+            # aiohttp decodes url-encoded forms strictly: bytes that are not UTF-8 end here.
+            raise web.HTTPBadRequest(text="the form is not UTF-8 text") from None
         data = {k: v for k, v in form.items() if isinstance(v, str)}
         if session is not None and not hmac.compare_digest(data.get("csrf", ""), session.csrf):
             raise web.HTTPForbidden(text="stale or missing form token; reload the page")

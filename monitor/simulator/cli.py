@@ -17,6 +17,7 @@ from monitor.config import ConfigError, load_config
 from monitor.daemon import parse_listen
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import DEFAULT_CONTROL, Simulation
+from monitor.webconfig import add_web_config_option
 
 __all__ = ["register"]
 
@@ -123,7 +124,7 @@ async def _demo(args: argparse.Namespace) -> int:
     control = parse_listen(args.control)
     listen_host, listen_port = parse_listen(args.listen)
     async with Simulation(section, control=control, speed=args.speed) as sim:
-        daemon = Daemon(args.config, args.listen)
+        daemon = Daemon(args.config, args.listen, web_config_file=args.web_config_file)
         started = asyncio.Event()
         run = asyncio.create_task(daemon.run(started))
         waiter = asyncio.create_task(started.wait())
@@ -132,7 +133,8 @@ async def _demo(args: argparse.Namespace) -> int:
             waiter.cancel()
             await run  # raises what stopped it
             return 1
-        base = f"http://{listen_host}:{daemon.bound_port or listen_port}"
+        scheme = daemon.web_config.scheme if daemon.web_config else "http"
+        base = f"{scheme}://{listen_host}:{daemon.bound_port or listen_port}"
         print(
             f"""
 trunkwatch demo — simulated fleet: {_describe(sim)}
@@ -240,6 +242,7 @@ def register(
     p = sub.add_parser("demo", help="run the simulated fleet and the monitor against it")
     add_config(p)
     p.add_argument("--listen", default="127.0.0.1:9750", help="HOST:PORT for HTTP (/metrics)")
+    add_web_config_option(p)
     p.add_argument("--control", default=DEFAULT_CONTROL, help="HOST:PORT of the control API")
     p.add_argument("--speed", type=float, help="simulated seconds per real second")
     p.add_argument(

@@ -170,7 +170,7 @@ async def test_api_refuses_people_who_are_not_responsible(
                                 json={"plan": "nope", "target": "hq"})  # fmt: skip
     assert unknown.status == 404
     bad = await client.post(f"{API}/records", headers=bearer("zhaomin"), data=b"{not json")
-    assert bad.status == 422
+    assert bad.status == 400
 
 
 async def test_api_calendar_report_and_feed(
