@@ -134,9 +134,11 @@ async def test_silent_host_fails_with_timeout_and_total_loss_is_measured(client:
     probe = create({"count": 3, "spacing": 0.05, "wait": 0.3}, timeout=2)
     answered = await probe.run(Target("s", SERVER4))
     assert _values(answered)[("trunkwatch_icmp_echo_replies_total", ())] == 3
-    with client.server(drop_every=1) as server:
-        with pytest.raises(ProbeTimeout, match="no echo reply to 3") as caught:
-            await probe.run(Target("s", SERVER4))
+    with (
+        client.server(drop_every=1) as server,
+        pytest.raises(ProbeTimeout, match="no echo reply to 3") as caught,
+    ):
+        await probe.run(Target("s", SERVER4))
     assert server.dropped == 3
     # Total loss is a measurement: the loss ratio and the counters survive the failure, the
     # round-trip figures (nothing came back) do not.

@@ -465,8 +465,11 @@ def test_probe_output_of_every_built_in_profile_has_each_series_once(
     """``trunkwatch probe`` prints what /metrics would serve: no two samples may share a name
     and labels, or Prometheus keeps one of them and drops the other silently."""
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "probe", "--target", f"{agent.host}:{agent.port}"]
-        + ["--module", profile, "--community-env", "TW_TEST_COMMUNITY", "--timeout", "5"],
+        [
+            *(sys.executable, "-m", "monitor.cli", "probe"),
+            *("--target", f"{agent.host}:{agent.port}", "--module", profile),
+            *("--community-env", "TW_TEST_COMMUNITY", "--timeout", "5"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
