@@ -79,7 +79,9 @@ def parse_duration(value: Any) -> float:
         seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
     else:
         raise ValueError("expected a duration such as 30s, 5m or 1h")
-    if math.isnan(seconds) or seconds <= 0:
+    if math.isnan(seconds):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if seconds <= 0:
         raise ValueError("must be greater than zero")
     if seconds > MAX_DURATION_SECONDS:
         raise ValueError("must be at most 366d")
@@ -463,7 +465,7 @@ def _check_remainder(
     return list(_cross_checks(model, smap, base, origin))
 
 
-_NO_ASSETS = "missing: list the assets to monitor (write assets: [] for none)"
+_NO_ASSETS = "list the assets to monitor (write assets: [] for none)"
 
 
 def reload_problems(running: Config, new: Config) -> list[Problem]:
@@ -489,14 +491,17 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     document, smap = load_yaml(path)
     if document is None:
-        raise ConfigError([Problem(str(path), 1, "(document)", f"empty file: {_NO_ASSETS}")])
+        reason = f"missing, the file is empty: {_NO_ASSETS}"
+        raise ConfigError([Problem(str(path), 1, "assets", reason)])
     if not isinstance(document, dict):
         raise ConfigError(
             [Problem(str(path), smap.line_of(()), "(document)", "expected a mapping")]
         )
     # Checked first and reported with the rest: a file that lost its assets (truncated, or
     # the wrong file) would otherwise start a monitor that watches nothing and says so nowhere.
-    missing = [] if "assets" in document else [Problem(str(path), 1, "assets", _NO_ASSETS)]
+    missing = (
+        [] if "assets" in document else [Problem(str(path), 1, "assets", f"missing: {_NO_ASSETS}")]
+    )
     base = path.resolve().parent
     try:
         model = ConfigModel.model_validate(document)

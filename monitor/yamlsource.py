@@ -10,7 +10,6 @@ alias bomb or a 1,000-deep list is refused at its line before anything is copied
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import stat
@@ -48,6 +47,8 @@ MAX_INT_BITS = 64
 _MAX_INT_CHARS = 2 + MAX_INT_BITS + MAX_INT_BITS // 4
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
+# Plain mappings and sequences; sets, ordered maps and language-specific objects have no use here.
+_COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _NON_PRINTABLE: re.Pattern[str] = yaml.reader.Reader.NON_PRINTABLE
 # libyaml parses about 30 times faster than the pure-Python parser; both yield the same events.
 _PARSER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -102,8 +103,11 @@ def read_bounded(path: Path, limit: int) -> bytes:
     except OSError as exc:
         raise UnreadableFile(exc.strerror or "cannot open") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             raise UnreadableFile("not a regular file")
+        if status.st_size > limit:
+            raise UnreadableFile(f"larger than {_format_size(limit)}")
         chunks: list[bytes] = []
         size = 0
         # Read to the limit whatever fstat said: the file may grow while it is read.
@@ -235,6 +239,9 @@ class _Builder:
                 raise self._fail(line, path, f"nested deeper than {MAX_DEPTH} levels")
             if not path or path[-1] != "<key>":
                 self.smap.lines[path] = line
+            if event.tag not in _COLLECTION_TAGS:
+                reason = f"could not determine a constructor for the tag {event.tag!r}"
+                self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
             if event.anchor is not None:
                 self.open_anchors.add(event.anchor)
             empty: dict[Any, Any] | list[Any] = (
@@ -266,10 +273,7 @@ class _Builder:
             raise self._fail(line, path, f"alias *{name} nests deeper than {MAX_DEPTH} levels")
         # Counted before copying: an alias bomb stops here, having built nothing.
         self._count(anchored.size, line, path, "expands through aliases to ")
-        value = anchored.value
-        if isinstance(value, dict | list):
-            value = copy.deepcopy(value)
-        self._attach(value, line, path, anchored.size, anchored.height)
+        self._attach(_copy(anchored.value), line, path, anchored.size, anchored.height)
 
     def _attach(self, value: Any, line: int, path: PathKey, size: int, height: int) -> None:
         if not self.stack:
@@ -335,6 +339,15 @@ class _Builder:
     def _range_problem(self, line: int, path: PathKey) -> Problem:
         reason = f"integer out of range (more than {MAX_INT_BITS} bits)"
         return Problem(self.smap.file, line, format_path(path), reason)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of built collections (scalars are immutable and shared); the depth is bounded."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _syntax_problem(name: str, text: str, exc: yaml.YAMLError) -> Problem:
