@@ -126,14 +126,25 @@ def read_bounded(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_PLAIN_KEY = re.compile(r"[\w.<>-]+")
+_KEY_CHARS = 40
+
+
 def format_path(path: Sequence[str | int]) -> str:
-    """('assets', 3, 'probes', 0, 'interval') → 'assets[3].probes[0].interval'."""
+    """('assets', 3, 'probes', 0, 'interval') → 'assets[3].probes[0].interval'.
+
+    A key that is not a plain word is quoted and cut short (``assets[0]['a: b']``): keys come
+    from the file, and the message must stay one line in the ``file:line: field: reason`` shape.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
         else:
-            out += f".{part}" if out else str(part)
+            short = part if len(part) <= _KEY_CHARS else part[:_KEY_CHARS] + "…"
+            out += f"[{short!r}]"
     return out or "(document)"
 
 
@@ -324,7 +335,9 @@ class _Builder:
             reason = str(exc.problem or "cannot read this value")
             self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
             return None
-        except (ValueError, OverflowError):
+        except Exception:
+            # PyYAML's constructors fail on a value that does not fit an explicit tag with
+            # whatever the parsing code hits (ValueError, AttributeError on a failed match …).
             kind = tag.rpartition(":")[2] or tag
             reason = f"not a valid {kind} value"
             self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
