@@ -4,8 +4,8 @@ Files are read only when they are regular files of bounded size (``read_bounded`
 ``/dev/zero`` or a runaway file is a one-line problem instead of a hang. The YAML event
 stream is turned into plain Python values in one pass without recursion, and each path (a
 tuple of mapping keys and sequence indexes) is mapped to the line it starts on. The values
-built are bounded in nesting depth and in number, counting what aliases expand to, so an
-alias bomb or a 1,000-deep list is refused at its line before anything is copied.
+built are bounded in nesting depth and in number, counting what an alias expands to before
+copying it, so an alias bomb or a 1,000-deep list is refused at its line within the bounds.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ class _Builder:
             raise self._fail(line, path, f"undefined alias *{name}")
         if len(self.stack) + anchored.height > MAX_DEPTH:
             raise self._fail(line, path, f"alias *{name} nests deeper than {MAX_DEPTH} levels")
-        # Counted before copying: an alias bomb stops here, having built nothing.
+        # Counted before copying: an alias bomb stops here, never past the bound.
         self._count(anchored.size, line, path, "expands through aliases to ")
         self._attach(_copy(anchored.value), line, path, anchored.size, anchored.height)
 
