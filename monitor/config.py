@@ -3,11 +3,18 @@
 Validation reports every problem at once, each as ``file:line: field: reason``: the shape and
 types by pydantic, then the cross-references (sites, assets, parents, credentials, probe
 modules and their parameters, secrets) by the checks below. Secrets are resolved here from
-``${ENV}`` / ``${ENV:-default}`` / ``file:PATH`` references and kept out of every message.
+``${ENV}`` / ``${ENV:-default}`` / ``file:PATH`` references and kept out of every message; a
+secret file is read only when it is a regular file of at most 64 KiB of UTF-8 text.
+
+A file must say which assets it monitors: an empty file, or one without ``assets:``, is
+refused (``assets: []`` says "none" on purpose). ``reload_problems`` refuses a reload that
+would drop more than half of the running assets unless the new file sets
+``allow_shrink: true``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -25,7 +32,14 @@ from pydantic import (
     field_validator,
 )
 
-from monitor.yamlsource import ConfigError, Problem, SourceMap, load_yaml
+from monitor.yamlsource import (
+    ConfigError,
+    Problem,
+    SourceMap,
+    UnreadableFile,
+    load_yaml,
+    read_bounded,
+)
 from probes.traps import TrapsConfig
 from probes.traps import config_problems as _trap_problems
 
@@ -39,13 +53,17 @@ __all__ = [
     "SiteConfig",
     "load_config",
     "parse_duration",
+    "reload_problems",
 ]
 
 SYSTEMS = ("radio", "line", "network", "platform", "power")
 System = Literal["radio", "line", "network", "platform", "power"]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*(ms|s|m|h|d)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+MAX_DURATION_SECONDS = 366 * 86400.0
+"""Nothing the monitor schedules waits longer than a year; more is a typing mistake."""
+SECRET_FILE_BYTES = 64 * 1024
 
 
 def parse_duration(value: Any) -> float:
@@ -53,13 +71,20 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 5m or 1h")
     if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())):
         seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
     else:
         raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if math.isnan(seconds):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
     if seconds <= 0:
         raise ValueError("must be greater than zero")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError("must be at most 366d")
     return seconds
 
 
@@ -151,6 +176,8 @@ class AssetConfig(_Strict):
 
 
 class ConfigModel(_Strict):
+    # Lets a reload drop more than half of the running assets (see reload_problems).
+    allow_shrink: bool = False
     centre: CentreConfig = Field(default_factory=CentreConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
@@ -202,10 +229,16 @@ def resolve_secret(value: str | int, base: Path) -> str:
         path = Path(text[5:]).expanduser()
         if not path.is_absolute():
             path = base / path
+        # Bounded and non-blocking: a FIFO or /dev/zero named here must not hang a reload.
         try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from exc
+            data = read_bounded(path, SECRET_FILE_BYTES)
+        except UnreadableFile as exc:
+            raise ValueError(f"cannot read secret file {path}: {exc.reason}") from None
+        try:
+            return data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            # The codec's message quotes the offending byte: say nothing of the content.
+            raise ValueError(f"secret file {path} is not UTF-8 text") from None
     return text
 
 
@@ -432,23 +465,53 @@ def _check_remainder(
     return list(_cross_checks(model, smap, base, origin))
 
 
+_NO_ASSETS = "list the assets to monitor (write assets: [] for none)"
+
+
+def reload_problems(running: Config, new: Config) -> list[Problem]:
+    """Why ``new`` must not replace ``running`` although it is valid on its own.
+
+    A reload that drops more than half of the running assets is far more often a truncated
+    or wrong file than a decision; the file says so with ``allow_shrink: true``.
+    """
+    before = {asset.id for asset in running.assets}
+    dropped = before - {asset.id for asset in new.assets}
+    if new.model.allow_shrink or len(dropped) * 2 <= len(before):
+        return []
+    reason = (
+        f"the reload would drop {len(dropped)} of the {len(before)} running assets; "
+        "set allow_shrink: true in the file to allow that"
+    )
+    return [new.source.problem(("assets",), reason)]
+
+
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a configuration file. Raises ConfigError listing every
     problem."""
     path = Path(path)
     document, smap = load_yaml(path)
+    if document is None:
+        reason = f"missing, the file is empty: {_NO_ASSETS}"
+        raise ConfigError([Problem(str(path), 1, "assets", reason)])
     if not isinstance(document, dict):
-        raise ConfigError([Problem(str(path), 1, "(document)", "expected a mapping")])
+        raise ConfigError(
+            [Problem(str(path), smap.line_of(()), "(document)", "expected a mapping")]
+        )
+    # Checked first and reported with the rest: a file that lost its assets (truncated, or
+    # the wrong file) would otherwise start a monitor that watches nothing and says so nowhere.
+    missing = (
+        [] if "assets" in document else [Problem(str(path), 1, "assets", f"missing: {_NO_ASSETS}")]
+    )
     base = path.resolve().parent
     try:
         model = ConfigModel.model_validate(document)
     except ValidationError as exc:
         # Report the shape errors, then check what remains valid, so one run lists them all.
-        problems = list(_pydantic_problems(exc, smap))
+        problems = missing + list(_pydantic_problems(exc, smap))
         problems += _check_remainder(document, exc, smap, base)
         raise ConfigError(problems) from None
     origin = _Origin(list(range(len(model.sites))), list(range(len(model.assets))))
-    problems = list(_cross_checks(model, smap, base, origin))
+    problems = missing + list(_cross_checks(model, smap, base, origin))
     problems += _check_simulator(model, smap)
     problems += _check_inspections(model, smap, base)
     problems += _trap_problems(model, smap)

@@ -2,8 +2,10 @@
 
 The daemon owns one event loop. It starts the HTTP server first (so health checks answer
 while the first round of probes is still out), then the scheduler. SIGHUP and
-``POST /-/reload`` load the file again: a bad file is rejected with its problems and the
-running configuration stays. SIGTERM/SIGINT stop it within a few seconds.
+``POST /-/reload`` load the file again, one reload at a time: a bad file, or one that would
+drop more than half of the running assets without ``allow_shrink: true``, is rejected with
+its problems, ``trunkwatch_config_last_reload_successful`` drops to 0 and the running
+configuration stays. SIGTERM/SIGINT stop it within a few seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from prometheus_client import (
 
 from monitor.capacity_report import CapacityCollector, SampleHistory, keep_current
 from monitor.clock import Clock, SystemClock
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError, Problem, load_config, reload_problems
 from monitor.exporter import Exposition, ExpositionHealth, ResultsCollector
 from monitor.inspections.plans import InspectionSetup, build_setup
 from monitor.inspections.service import InspectionService
@@ -101,6 +103,8 @@ class Daemon:
         self.ready = False
         self.extra_routes: list[web.RouteDef] = []
         self._stop = asyncio.Event()
+        self._hangup = asyncio.Event()
+        self._reloading = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
@@ -130,28 +134,58 @@ class Daemon:
         gc.freeze()
 
     async def reload(self) -> list[str]:
-        """Load the file again; returns its problems (empty when it was installed)."""
-        try:
-            loaded = await asyncio.to_thread(self._load)
-            await self.traps.apply(loaded.config, loaded.inventory.assets.values())
-        except ConfigError as exc:
+        """Load the file again; returns its problems (empty when it was installed).
+
+        Never raises: whatever goes wrong is a problem in the answer, the gauge says 0 and the
+        running configuration stays.
+        """
+        async with self._reloading:
+            try:
+                loaded = await self._load_for_reload()
+            except ConfigError as exc:
+                problems = exc.problems
+            except Exception as exc:
+                # A bug, not a bad file: keep running and say so; the log keeps the details.
+                log.exception("reload failed unexpectedly, keeping the running configuration")
+                reason = f"internal error ({type(exc).__name__}); see the log"
+                problems = [Problem(str(self.config_path), 1, "(reload)", reason)]
+            else:
+                self._install(loaded)
+                self.reloads.set(1)
+                log.info(
+                    "configuration reloaded assets=%d jobs=%d",
+                    len(loaded.inventory.assets),
+                    len(loaded.inventory.jobs),
+                )
+                return []
             self.reloads.set(0)
-            for problem in exc.problems:
+            for problem in problems:
                 log.error("reload rejected, keeping the running configuration: %s", problem)
-            return [str(p) for p in exc.problems]
-        self._install(loaded)
-        self.reloads.set(1)
-        log.info(
-            "configuration reloaded assets=%d jobs=%d",
-            len(loaded.inventory.assets),
-            len(loaded.inventory.jobs),
-        )
-        return []
+            return [str(p) for p in problems]
+
+    async def _load_for_reload(self) -> Loaded:
+        """Load and check the file, then apply its trap section; raises ConfigError."""
+        # Loading is bounded (file size, YAML depth and aliases, secret files), so the worker
+        # thread always comes back.
+        loaded = await asyncio.to_thread(self._load)
+        if self.loaded is not None:
+            refused = reload_problems(self.loaded.config, loaded.config)
+            if refused:
+                raise ConfigError(refused)
+        await self.traps.apply(loaded.config, loaded.inventory.assets.values())
+        return loaded
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _reload_on_hangup(self) -> None:
+        """The one SIGHUP reload worker: signals that arrive during a reload make one more."""
+        while True:
+            await self._hangup.wait()
+            self._hangup.clear()
+            await self.reload()
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Run until stop() or a termination signal. Raises ConfigError on a bad first load."""
@@ -215,12 +249,13 @@ class Daemon:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
             loop.add_signal_handler(signal.SIGINT, self.stop)
-            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+            loop.add_signal_handler(signal.SIGHUP, self._hangup.set)
         scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
         capacity_task = asyncio.create_task(
             keep_current(history, capacity, clock=self.clock, timezone=timezone),
             name="capacity",
         )
+        reload_task = asyncio.create_task(self._reload_on_hangup(), name="reload")
         self.ready = True
         if started is not None:
             started.set()
@@ -237,9 +272,12 @@ class Daemon:
             log.info("stopping")
             scheduler_task.cancel()
             capacity_task.cancel()
+            reload_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
-                    await asyncio.gather(scheduler_task, capacity_task, return_exceptions=True)
+                    await asyncio.gather(
+                        scheduler_task, capacity_task, reload_task, return_exceptions=True
+                    )
             await self._runner.cleanup()
             await close_probe_sessions()
             await self.traps.close()
