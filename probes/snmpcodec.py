@@ -701,12 +701,15 @@ def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
 # SNMPv3 framing, without security processing
 
 
-def read_v3_header(data: bytes | bytearray | memoryview) -> V3Header:
+def read_v3_header(
+    data: bytes | bytearray | memoryview, *, max_varbinds: int | None = None
+) -> V3Header:
     """Read the clear parts of an SNMPv3 message and check a plaintext scoped PDU's varbinds.
 
     The OIDs of a plaintext PDU are held to the same limits as in v1/v2c and its varbinds are
-    counted (values are not decoded). Raises ``CodecError`` when the message is not a whole,
-    well-formed SNMPv3 message as far as it can be read without keys.
+    counted (values are not decoded), up to ``max_varbinds``. Raises ``CodecError`` when the
+    message is not a whole, well-formed SNMPv3 message as far as it can be read without keys,
+    or holds more varbinds than that.
     """
     buf = data if type(data) is bytes else bytes(data)
     try:
@@ -741,7 +744,7 @@ def read_v3_header(data: bytes | bytearray | memoryview) -> V3Header:
             _, dend = _header(buf, send, end, 0x04, "encryptedPDU")
         else:
             pstart, dend = _header(buf, send, end, 0x30, "scopedPDU")
-            pdu_type, count = _scoped_pdu(buf, pstart, dend)
+            pdu_type, count = _scoped_pdu(buf, pstart, dend, max_varbinds)
         if dend != end:
             raise CodecError("msgData does not end the message")
     except IndexError:
@@ -763,7 +766,7 @@ def _usm_names(buf: bytes, start: int, end: int) -> tuple[bytes, bytes]:
     return buf[epos:estop], buf[upos:ustop]
 
 
-def _scoped_pdu(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+def _scoped_pdu(buf: bytes, pos: int, end: int, max_varbinds: int | None) -> tuple[int, int]:
     """Check a plaintext ScopedPDU: its PDU type and the number of its varbinds, whose OIDs
     (names and OID values) are held to the decoder's limits; other values are skipped."""
     _, stop = _header(buf, pos, end, 0x04, "contextEngineID")
@@ -791,6 +794,8 @@ def _scoped_pdu(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         if tag == 0x06:
             _oid(buf, value_start, value_end)
         count += 1
+        if max_varbinds is not None and count > max_varbinds:
+            raise CodecError(f"more than {max_varbinds} varbinds")
         pos = vend
     return pdu_type, count
 
