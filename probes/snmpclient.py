@@ -281,6 +281,15 @@ class SnmpClient:
         """Requests waiting for a reply."""
         return len(self._pending)
 
+    @property
+    def local_addresses(self) -> list[tuple[str, int]]:
+        """The (host, port) of each open socket: where agents' replies arrive."""
+        return [
+            (str(address[0]), int(address[1]))
+            for sock in self._sockets.values()
+            for address in (sock.sock.getsockname(),)
+        ]
+
     # -- public operations -------------------------------------------------------------------
 
     async def get(self, ep: SnmpEndpoint, oids: Sequence[OID]) -> list[VarBind]:
