@@ -150,7 +150,7 @@ class CodecError(ValueError):
         self.request_id = request_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageHeader:
     """What precedes the varbinds of a v1/v2c message: enough to tell whom it is for.
 
@@ -672,9 +672,7 @@ def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
     try:
         if len(buf) < 2:
             raise CodecError("truncated: too short for a message")
-        if buf[0] != 0x30:
-            raise CodecError(f"not an SNMP message: starts with 0x{buf[0]:02x}, not SEQUENCE")
-        start, end = _open(buf, 0, 0x30, "message")
+        start, end = _header_top_lenient(buf)
         limit = min(end, len(buf))
         pos, vend = _header(buf, start, limit, 0x02, "version")
         version = _int32(buf, pos, vend, "version")
@@ -687,7 +685,7 @@ def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
         pdu_type = buf[cend]
         if pdu_type not in _PDU_TYPES:
             raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {cend}")
-        if pdu_type == PduType.TRAP_V1:
+        if pdu_type == 0xA4:  # TRAP_V1 has no request-id
             return MessageHeader(version, community, pdu_type, None)
         pos, pdu_end = _open(buf, cend, pdu_type, "PDU")
         pos, ie = _header(buf, pos, min(pdu_end, limit), 0x02, "request-id")
@@ -798,6 +796,17 @@ def _scoped_pdu(buf: bytes, pos: int, end: int, max_varbinds: int | None) -> tup
             raise CodecError(f"more than {max_varbinds} varbinds")
         pos = vend
     return pdu_type, count
+
+
+def _header_top_lenient(buf: bytes) -> tuple[int, int]:
+    """The message SEQUENCE's content (start, end), the end possibly past the datagram."""
+    if buf[0] != 0x30:
+        raise CodecError(f"not an SNMP message: starts with 0x{buf[0]:02x}, not SEQUENCE")
+    n = buf[1]
+    if n < 0x80:
+        return 2, 2 + n
+    n, start = _long_len(buf, 2, n)
+    return start, start + n
 
 
 def _header_top(buf: bytes) -> tuple[int, int]:

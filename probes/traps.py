@@ -156,7 +156,7 @@ _RESOLVE_TIMEOUT_S: Final = 5.0
 #: (pysnmp alone spends ~70 µs on each v3 varbind).
 MAX_NOTIFICATION_VARBINDS: Final = 256
 #: CPU seconds per second the receiver may spend decoding: ~250 v3 authPriv traps a second
-#: (~0.8 ms each in pysnmp), thousands in v1/v2c (~30 µs each).
+#: (~0.8 ms each in pysnmp), thousands in v1/v2c (~45 µs each, alarm handling included).
 DEFAULT_DECODE_BUDGET: Final = 0.2
 
 
