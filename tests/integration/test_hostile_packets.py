@@ -119,6 +119,7 @@ def fill(make: Callable[[int], bytes], limit: int = 65_000) -> bytes:
 
 
 TINY = ber(0x30, b"\x06\x01\x2b\x05\x00")  # a varbind of 7 bytes: iso.3 = NULL
+# sysUpTime.0 = 1 and snmpTrapOID.0 = 1.3.6.1.4.1.1.1 (a trap no profile maps).
 TRAP_HEAD = ber(0x30, b"\x06\x08\x2b\x06\x01\x02\x01\x01\x03\x00" + b"\x43\x01\x01") + ber(
     0x30,
     b"\x06\x0a\x2b\x06\x01\x06\x03\x01\x01\x04\x01\x00" + b"\x06\x07\x2b\x06\x01\x04\x01\x01\x01",
