@@ -14,13 +14,16 @@ Failures become ``probes.base`` exceptions:
   Likewise an ICMP port-unreachable is not delivered to an unconnected socket, so a closed
   port also ends in ``ProbeTimeout`` after timeout x (retries + 1);
 - the kernel refusing to send (no route to the host): ``Unreachable``;
-- an undecodable reply to a pending request: ``MalformedReply``; an agent walking backwards
-  (non-increasing OIDs) too;
+- an undecodable reply to a pending request: ``MalformedReply``, at once, as soon as its
+  request-id, source, version and community can be read and match, even when the reply is
+  cut short; an agent walking backwards (non-increasing OIDs) too;
 - v1 ``noSuchName`` to a GET: ``NoSuchObject``; ``authorizationError``: ``AuthError``; any
   other error-status: ``UnexpectedReply`` naming the status.
 
 Datagrams that match no pending request (unknown id, wrong source, wrong version/community,
-or undecodable without a known id) are dropped and counted in ``SnmpClient.stats``.
+or no readable request-id) are dropped and counted in ``SnmpClient.stats`` without their
+varbinds being decoded: what a datagram costs the event loop before it is known to answer a
+request is constant, and decoding itself is linear in its size (``probes.snmpcodec``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from probes.snmpcodec import (
     decode_message,
     encode_message,
     format_oid,
+    peek_header,
 )
 
 __all__ = ["ERROR_STATUS_NAMES", "SnmpClient", "SnmpClientStats", "SnmpEndpoint"]
@@ -276,6 +280,15 @@ class SnmpClient:
     def in_flight(self) -> int:
         """Requests waiting for a reply."""
         return len(self._pending)
+
+    @property
+    def local_addresses(self) -> list[tuple[str, int]]:
+        """The (host, port) of each open socket: where agents' replies arrive."""
+        return [
+            (str(address[0]), int(address[1]))
+            for sock in self._sockets.values()
+            for address in (sock.sock.getsockname(),)
+        ]
 
     # -- public operations -------------------------------------------------------------------
 
@@ -499,33 +512,36 @@ class SnmpClient:
 
     def _on_datagram(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         source = (addr[0], addr[1])
+        # Whom the datagram is for is read first, in constant time: a datagram that answers
+        # no pending request of its sender, version and community is dropped undecoded.
         try:
-            msg = decode_message(data)
+            head = peek_header(data)
         except CodecError as exc:
-            rid = exc.request_id
-            entry = self._pending.get(rid) if rid is not None else None
-            if rid is None or entry is None or entry.addr != source:
-                self.stats.dropped_undecodable += 1
-                log.debug("dropped undecodable datagram from %s:%s: %s", *source, exc)
-                return
-            del self._pending[rid]
-            self.stats.malformed_replies += 1
-            if not entry.future.done():
-                entry.future.set_exception(MalformedReply(f"undecodable reply: {exc}"))
+            self.stats.dropped_undecodable += 1
+            log.debug("dropped undecodable datagram from %s:%s: %s", *source, exc)
             return
-        entry = self._pending.get(msg.request_id)
-        if entry is None:
+        rid = head.request_id
+        entry = self._pending.get(rid) if rid is not None else None
+        if rid is None or entry is None:
             # Usually the answer to a try that was already answered (retries reuse the id).
             self.stats.dropped_unknown_id += 1
             return
         if entry.addr != source:
             self.stats.dropped_wrong_source += 1
-            log.debug("dropped reply id %d from unexpected %s:%s", msg.request_id, *source)
+            log.debug("dropped reply id %d from unexpected %s:%s", rid, *source)
             return
-        if msg.version != entry.version or msg.community != entry.community:
+        if head.version != entry.version or head.community != entry.community:
             self.stats.dropped_mismatch += 1
             return
-        del self._pending[msg.request_id]
+        del self._pending[rid]
+        try:
+            msg = decode_message(data)
+        except CodecError as exc:
+            # Cut short or broken after its request-id: fail now rather than time out.
+            self.stats.malformed_replies += 1
+            if not entry.future.done():
+                entry.future.set_exception(MalformedReply(f"undecodable reply: {exc}"))
+            return
         self.stats.replies += 1
         if entry.future.done():
             return

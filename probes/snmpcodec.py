@@ -22,8 +22,16 @@ Decisions worth knowing:
 - GETBULK, INFORM, TRAP_V2 and REPORT exist only in v2c; TRAP_V1 only in v1. Other
   combinations are rejected both ways.
 - Every malformed input raises ``CodecError``; nothing else escapes ``decode_message``. When
-  the request-id was read before the fault, ``CodecError.request_id`` carries it so a client
-  can fail the matching request at once instead of letting it time out.
+  the request-id can be read, even from a message cut short, ``CodecError.request_id``
+  carries it so a client can fail the matching request at once instead of letting it time out.
+- Decoding costs time linear in the datagram, whatever it holds: an OID is refused as soon as
+  a sub-identifier runs past 5 bytes (32 bits need at most 5) or the OID past 128
+  sub-identifiers (RFC 2578 §3.5), before any big number is built from it.
+- ``peek_header`` reads version, community, PDU type and request-id in constant time, so a
+  receiver can check whom a datagram is for before decoding its varbinds. ``read_v3_header``
+  does the same for an SNMPv3 message (RFC 3412 §6, USM user name of RFC 3414 §2.4) without
+  any security processing, and counts and checks the varbinds of a plaintext scoped PDU, so
+  what pysnmp would spend long on can be refused before it sees it.
 """
 
 from __future__ import annotations
@@ -33,17 +41,23 @@ from enum import IntEnum
 from typing import NamedTuple
 
 __all__ = [
+    "MAX_OID_LEN",
+    "MAX_SUBID_BYTES",
     "OID",
     "CodecError",
     "Message",
+    "MessageHeader",
     "PduType",
     "Tag",
     "TrapV1",
+    "V3Header",
     "VarBind",
     "decode_message",
     "encode_message",
     "format_oid",
     "parse_oid",
+    "peek_header",
+    "read_v3_header",
 ]
 
 OID = tuple[int, ...]
@@ -51,6 +65,10 @@ OID = tuple[int, ...]
 #: SNMP limits an OID to 128 sub-identifiers of 32 bits each (RFC 2578 §3.5).
 MAX_OID_LEN = 128
 MAX_SUBID = 0xFFFFFFFF
+#: Base-128 bytes of one sub-identifier at most: 5 carry 35 bits, enough for 32.
+MAX_SUBID_BYTES = 5
+# The longest OID body that can be valid: the first two arcs share one sub-identifier.
+_MAX_OID_BYTES = MAX_SUBID_BYTES * (MAX_OID_LEN - 1)
 
 
 class Tag(IntEnum):
@@ -132,8 +150,42 @@ class CodecError(ValueError):
         self.request_id = request_id
 
 
+@dataclass(slots=True)
+class MessageHeader:
+    """What precedes the varbinds of a v1/v2c message: enough to tell whom it is for.
+
+    ``request_id`` is None for an SNMPv1 Trap-PDU, which has none. The community is left out
+    of the repr.
+    """
+
+    version: int
+    community: bytes = field(repr=False)
+    pdu_type: int
+    request_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class V3Header:
+    """The parts of an SNMPv3 message readable without keys (RFC 3412 §6, RFC 3414 §2.4).
+
+    ``user_name`` and ``engine_id`` are the USM ones (empty for another security model).
+    ``varbinds`` counts the varbinds of a plaintext scoped PDU; None when it is encrypted.
+    """
+
+    msg_id: int
+    flags: int
+    security_model: int
+    engine_id: bytes
+    user_name: bytes
+    pdu_type: int | None
+    varbinds: int | None
+
+
 VERSION_V1 = 0
 VERSION_V2C = 1
+VERSION_V3 = 3
+#: msgSecurityModel of the User-based Security Model (RFC 3411 §5).
+_USM = 3
 
 _V2_ONLY = frozenset({PduType.GETBULK, PduType.INFORM, PduType.TRAP_V2, PduType.REPORT})
 _PDU_TYPES = frozenset(int(t) for t in PduType)
@@ -405,11 +457,20 @@ def _unsigned(data: bytes, start: int, end: int, bits: int, what: str) -> int:
 
 
 def _oid(data: bytes, start: int, end: int) -> OID:
-    raw = data[start:end]
-    if not raw:
+    size = end - start
+    if not size:
         raise CodecError("empty OBJECT IDENTIFIER")
+    # Refused before anything is built from it: no valid OID is longer.
+    if size > _MAX_OID_BYTES:
+        raise CodecError(
+            f"OBJECT IDENTIFIER of {size} bytes has more than {MAX_OID_LEN} sub-identifiers "
+            f"or one longer than {MAX_SUBID_BYTES} bytes"
+        )
+    raw = data[start:end]
     if raw.isascii():
         # Fast path: every sub-identifier fits one byte, the common case.
+        if size > MAX_OID_LEN - 1:
+            raise CodecError(f"OBJECT IDENTIFIER has more than {MAX_OID_LEN} sub-identifiers")
         first = raw[0]
         if first < 40:
             head: OID = (0, first)
@@ -417,23 +478,30 @@ def _oid(data: bytes, start: int, end: int) -> OID:
             head = (1, first - 40)
         else:
             head = (2, first - 80)
-        if len(raw) > MAX_OID_LEN - 1:
-            raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
         return head + tuple(raw[1:])
     # Base-128 sub-identifiers: bytes >= 0x80 carry 7 bits and continue, a byte < 0x80 ends
-    # one. ``value`` holds the bits gathered so far, already shifted for the next byte.
+    # one. ``value`` holds the bits gathered so far, already shifted for the next byte;
+    # ``width`` counts its bytes, so no sub-identifier grows past 35 bits (shifting an
+    # ever-growing number is what made long sub-identifiers cost quadratic time).
     subs: list[int] = []
     append = subs.append
     value = 0
+    width = 0
     for byte in raw:
         if byte < 0x80:
             append(value | byte)
             value = 0
-        elif value == 0 and byte == 0x80:
+            width = 0
+        elif not width and byte == 0x80:
             raise CodecError("OBJECT IDENTIFIER sub-identifier has a redundant leading byte")
         else:
+            width += 1
+            if width == MAX_SUBID_BYTES:
+                raise CodecError(
+                    f"OBJECT IDENTIFIER sub-identifier longer than {MAX_SUBID_BYTES} bytes"
+                )
             value = (value | (byte & 0x7F)) << 7
-    if value:
+    if width:
         raise CodecError("OBJECT IDENTIFIER ends inside a sub-identifier")
     first = subs[0]
     if first < 40:
@@ -444,7 +512,7 @@ def _oid(data: bytes, start: int, end: int) -> OID:
         out = [2, first - 80]
     out.extend(subs[1:])
     if len(out) > MAX_OID_LEN:
-        raise CodecError("OBJECT IDENTIFIER has more than 128 sub-identifiers")
+        raise CodecError(f"OBJECT IDENTIFIER has more than {MAX_OID_LEN} sub-identifiers")
     if max(subs) > MAX_SUBID:
         raise CodecError("OBJECT IDENTIFIER sub-identifier exceeds 32 bits")
     return tuple(out)
@@ -565,11 +633,180 @@ def decode_message(data: bytes | bytearray | memoryview) -> Message:
         varbinds = _varbinds(buf, pos, lend)
     except CodecError as exc:
         if exc.request_id is None:
-            exc.request_id = request_id
+            exc.request_id = request_id if request_id is not None else _readable_id(buf)
         raise
     except IndexError:
-        raise CodecError("truncated message", request_id) from None
+        rid_known = request_id if request_id is not None else _readable_id(buf)
+        raise CodecError("truncated message", rid_known) from None
     return Message(version, community, pdu_type, rid, error_status, error_index, varbinds, trap)
+
+
+def _readable_id(buf: bytes) -> int | None:
+    """The request-id of a message that failed before it was read, if it can be read at all
+    (a reply cut short, or one whose outer length is wrong)."""
+    try:
+        return peek_header(buf).request_id
+    except CodecError:
+        return None
+
+
+def _open(buf: bytes, pos: int, want: int, what: str) -> tuple[int, int]:
+    """Like ``_header`` but without checking the end against a container: (start, end)."""
+    tag = buf[pos]
+    if tag != want:
+        raise CodecError(f"{what}: expected tag 0x{want:02x}, got 0x{tag:02x} at offset {pos}")
+    n = buf[pos + 1]
+    start = pos + 2
+    if n >= 0x80:
+        n, start = _long_len(buf, start, n)
+    return start, start + n
+
+
+def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
+    """Read version, community, PDU type and request-id of a v1/v2c message, nothing more.
+
+    Takes constant time whatever follows, and reads a message cut short as far as it goes:
+    only the fields returned must be whole. Raises ``CodecError`` when they cannot be read.
+    """
+    buf = data if type(data) is bytes else bytes(data)
+    try:
+        if len(buf) < 2:
+            raise CodecError("truncated: too short for a message")
+        start, end = _header_top_lenient(buf)
+        limit = min(end, len(buf))
+        pos, vend = _header(buf, start, limit, 0x02, "version")
+        version = _int32(buf, pos, vend, "version")
+        if version == VERSION_V3:
+            raise CodecError("SNMPv3 message: not handled by this codec")
+        if version not in (VERSION_V1, VERSION_V2C):
+            raise CodecError(f"unsupported SNMP version field {version}")
+        pos, cend = _header(buf, vend, limit, 0x04, "community")
+        community = buf[pos:cend]
+        pdu_type = buf[cend]
+        if pdu_type not in _PDU_TYPES:
+            raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {cend}")
+        if pdu_type == 0xA4:  # TRAP_V1 has no request-id
+            return MessageHeader(version, community, pdu_type, None)
+        pos, pdu_end = _open(buf, cend, pdu_type, "PDU")
+        pos, ie = _header(buf, pos, min(pdu_end, limit), 0x02, "request-id")
+        request_id = _int32(buf, pos, ie, "request-id")
+    except IndexError:
+        raise CodecError("truncated before the request-id") from None
+    return MessageHeader(version, community, pdu_type, request_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# SNMPv3 framing, without security processing
+
+
+def read_v3_header(
+    data: bytes | bytearray | memoryview, *, max_varbinds: int | None = None
+) -> V3Header:
+    """Read the clear parts of an SNMPv3 message and check a plaintext scoped PDU's varbinds.
+
+    The OIDs of a plaintext PDU are held to the same limits as in v1/v2c and its varbinds are
+    counted (values are not decoded), up to ``max_varbinds``. Raises ``CodecError`` when the
+    message is not a whole, well-formed SNMPv3 message as far as it can be read without keys,
+    or holds more varbinds than that.
+    """
+    buf = data if type(data) is bytes else bytes(data)
+    try:
+        if len(buf) < 2:
+            raise CodecError("truncated: too short for a message")
+        start, end = _header_top(buf)
+        if end < len(buf):
+            raise CodecError(f"{len(buf) - end} bytes of trailing garbage after the message")
+        pos, stop = _header(buf, start, end, 0x02, "msgVersion")
+        if _int32(buf, pos, stop, "msgVersion") != VERSION_V3:
+            raise CodecError("not an SNMPv3 message")
+        gstart, gend = _header(buf, stop, end, 0x30, "msgGlobalData")
+        pos, stop = _header(buf, gstart, gend, 0x02, "msgID")
+        msg_id = _int32(buf, pos, stop, "msgID")
+        pos, stop = _header(buf, stop, gend, 0x02, "msgMaxSize")
+        _int32(buf, pos, stop, "msgMaxSize")
+        pos, stop = _header(buf, stop, gend, 0x04, "msgFlags")
+        if stop - pos != 1:
+            raise CodecError(f"msgFlags of {stop - pos} bytes")
+        flags = buf[pos]
+        pos, stop = _header(buf, stop, gend, 0x02, "msgSecurityModel")
+        model = _int32(buf, pos, stop, "msgSecurityModel")
+        if stop != gend:
+            raise CodecError("msgSecurityModel does not end msgGlobalData")
+        sstart, send = _header(buf, gend, end, 0x04, "msgSecurityParameters")
+        engine_id = user = b""
+        if model == _USM:
+            engine_id, user = _usm_names(buf, sstart, send)
+        pdu_type: int | None = None
+        count: int | None = None
+        if buf[send] == 0x04:  # encryptedPDU: nothing more to read without keys
+            _, dend = _header(buf, send, end, 0x04, "encryptedPDU")
+        else:
+            pstart, dend = _header(buf, send, end, 0x30, "scopedPDU")
+            pdu_type, count = _scoped_pdu(buf, pstart, dend, max_varbinds)
+        if dend != end:
+            raise CodecError("msgData does not end the message")
+    except IndexError:
+        raise CodecError("truncated SNMPv3 message") from None
+    return V3Header(msg_id, flags, model, engine_id, user, pdu_type, count)
+
+
+def _usm_names(buf: bytes, start: int, end: int) -> tuple[bytes, bytes]:
+    """msgAuthoritativeEngineID and msgUserName of UsmSecurityParameters (RFC 3414 §2.4)."""
+    pos, stop = _header(buf, start, end, 0x30, "UsmSecurityParameters")
+    if stop != end:
+        raise CodecError("UsmSecurityParameters do not fill msgSecurityParameters")
+    epos, estop = _header(buf, pos, stop, 0x04, "msgAuthoritativeEngineID")
+    _, bstop = _header(buf, estop, stop, 0x02, "msgAuthoritativeEngineBoots")
+    _, tstop = _header(buf, bstop, stop, 0x02, "msgAuthoritativeEngineTime")
+    upos, ustop = _header(buf, tstop, stop, 0x04, "msgUserName")
+    if ustop - upos > 32:
+        raise CodecError(f"msgUserName of {ustop - upos} bytes, more than 32")
+    return buf[epos:estop], buf[upos:ustop]
+
+
+def _scoped_pdu(buf: bytes, pos: int, end: int, max_varbinds: int | None) -> tuple[int, int]:
+    """Check a plaintext ScopedPDU: its PDU type and the number of its varbinds, whose OIDs
+    (names and OID values) are held to the decoder's limits; other values are skipped."""
+    _, stop = _header(buf, pos, end, 0x04, "contextEngineID")
+    _, stop = _header(buf, stop, end, 0x04, "contextName")
+    pdu_type = buf[stop]
+    if pdu_type not in _PDU_TYPES or pdu_type == PduType.TRAP_V1:
+        raise CodecError(f"unknown SNMPv3 PDU tag 0x{pdu_type:02x} at offset {stop}")
+    pos, pdu_end = _header(buf, stop, end, pdu_type, "PDU")
+    if pdu_end != end:
+        raise CodecError("PDU does not end the scoped PDU")
+    for what in ("request-id", "error-status", "error-index"):
+        _, pos = _header(buf, pos, pdu_end, 0x02, what)
+    pos, lend = _header(buf, pos, pdu_end, 0x30, "varbind list")
+    if lend != pdu_end:
+        raise CodecError("varbind list does not end the PDU")
+    count = 0
+    while pos < lend:
+        vstart, vend = _header(buf, pos, lend, 0x30, "varbind")
+        ostart, oend = _header(buf, vstart, vend, 0x06, "varbind name")
+        _oid(buf, ostart, oend)
+        tag = buf[oend]
+        value_start, value_end = _open(buf, oend, tag, "varbind value")
+        if value_end != vend:
+            raise CodecError(f"varbind value at offset {oend} does not end its varbind")
+        if tag == 0x06:
+            _oid(buf, value_start, value_end)
+        count += 1
+        if max_varbinds is not None and count > max_varbinds:
+            raise CodecError(f"more than {max_varbinds} varbinds")
+        pos = vend
+    return pdu_type, count
+
+
+def _header_top_lenient(buf: bytes) -> tuple[int, int]:
+    """The message SEQUENCE's content (start, end), the end possibly past the datagram."""
+    if buf[0] != 0x30:
+        raise CodecError(f"not an SNMP message: starts with 0x{buf[0]:02x}, not SEQUENCE")
+    n = buf[1]
+    if n < 0x80:
+        return 2, 2 + n
+    n, start = _long_len(buf, 2, n)
+    return start, start + n
 
 
 def _header_top(buf: bytes) -> tuple[int, int]:

@@ -13,6 +13,7 @@ Configured by the top-level ``traps:`` section of monitor.yaml::
       hold: 15m                  # how long a raised alarm lives unless raised again
       max_trap_oids: 100         # distinct unmapped trap OIDs kept as labels; then "other"
       max_alarms: 10000          # active alarms at most; further raises are refused, counted
+      decode_budget: 0.2         # CPU seconds per second the receiver may spend decoding
 
 Port 162 is privileged: run with ``CAP_NET_BIND_SERVICE`` (systemd ``AmbientCapabilities=``)
 or keep the unprivileged default and redirect, e.g. ``nft add rule ip nat prerouting udp dport
@@ -24,19 +25,29 @@ What happens to a datagram, in order:
    resolved when the configuration is applied). Several assets on one host: the one whose
    port equals the source port, else the first in the file. Otherwise it is dropped as
    ``unknown_source`` and never acknowledged.
-2. v1/v2c are decoded by ``probes.snmpcodec`` (``malformed`` if that fails, or if the PDU is
-   not a notification or lacks snmpTrapOID.0); the community must be one configured
-   (``bad_community``). SNMPv3 goes to pysnmp (``probes.snmp.V3NotificationReceiver``):
-   unknown users, wrong keys and undecryptable messages are ``auth``; engine-id discovery and
-   time synchronisation of informs are part of the protocol and not counted.
-3. An INFORM is acknowledged with a RESPONSE echoing its request-id and varbinds. A
+2. Before anything is decoded, v1/v2c headers are read in constant time: the PDU must be a
+   notification (else ``malformed``) and the community one configured (``bad_community``).
+   SNMPv3 without ``v3_users`` is ``auth`` at once.
+3. What passed so far is decoded only within the decode budget: ``decode_budget`` seconds of
+   CPU per second (a token bucket holding one second's worth); the CPU time each datagram
+   took is charged after it, and while the bucket is empty datagrams are dropped as
+   ``over_budget``. A flood of costly datagrams from a known source with the right community
+   (or user name) thus takes at most that share of the event loop, and probes keep their
+   timing; decoding one datagram takes time linear in its size (``probes.snmpcodec``).
+4. v1/v2c are decoded by ``probes.snmpcodec`` (``malformed`` if that fails, or if the PDU
+   lacks snmpTrapOID.0 or has more than 256 varbinds). SNMPv3 goes to pysnmp
+   (``probes.snmp.V3NotificationReceiver``, which refuses unknown user names, over-long OIDs
+   and more than 256 plaintext varbinds before pysnmp decodes anything): unknown users, wrong
+   keys and undecryptable messages are ``auth``; engine-id discovery and time
+   synchronisation of informs are part of the protocol and not counted.
+5. An INFORM is acknowledged with a RESPONSE echoing its request-id and varbinds. A
    retransmitted inform (same source and request-id within a minute) is acknowledged again but
    counted once.
-4. SNMPv1 traps are converted to the SNMPv2 form (RFC 3584 §3.1): snmpTrapOID.0 is the
+6. SNMPv1 traps are converted to the SNMPv2 form (RFC 3584 §3.1): snmpTrapOID.0 is the
    generic trap's snmpTraps OID, or enterprise.0.specific; snmpTrapAddress.0 and
    snmpTrapEnterprise.0 are appended. snmpTrapCommunity.0 is deliberately left out: it would
    carry the community into whatever shows the varbinds.
-5. The notification is counted under its mapped name, or its numeric OID while fewer than
+7. The notification is counted under its mapped name, or its numeric OID while fewer than
    ``max_trap_oids`` unmapped OIDs have been seen, else ``other``. A mapped trap then raises or
    clears its alarm (see ``probes.snmp_profiles`` for the ``traps:`` list of a profile).
 
@@ -44,7 +55,8 @@ Metrics (a custom collector in the registry passed in)::
 
     trunkwatch_snmp_traps_received_total{site,asset,system,kind,trap}
     trunkwatch_snmp_trap_last_received_timestamp_seconds{site,asset,system,kind,trap}
-    trunkwatch_snmp_traps_dropped_total{reason}   unknown_source | bad_community | malformed | auth
+    trunkwatch_snmp_traps_dropped_total{reason}   unknown_source | bad_community | malformed |
+                                                  auth | over_budget
     trunkwatch_snmp_trap_alarm{site,asset,system,kind,alarm,severity,trap[,<instance>]} 1
     trunkwatch_snmp_trap_alarms_refused_total
 
@@ -61,8 +73,9 @@ import hmac
 import ipaddress
 import logging
 import socket
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
@@ -85,6 +98,7 @@ from probes.snmpcodec import (
     decode_message,
     encode_message,
     format_oid,
+    peek_header,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +109,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DROP_REASONS",
     "ActiveAlarm",
+    "DecodeBudget",
     "TrapBook",
     "TrapMappingConflict",
     "TrapReceiver",
@@ -116,7 +131,7 @@ log = logging.getLogger("trunkwatch.traps")
 
 DEFAULT_LISTEN: Final = "127.0.0.1:9162"
 #: Why a datagram was dropped: the fixed values of trunkwatch_snmp_traps_dropped_total{reason}.
-DROP_REASONS: Final = ("unknown_source", "bad_community", "malformed", "auth")
+DROP_REASONS: Final = ("unknown_source", "bad_community", "malformed", "auth", "over_budget")
 OTHER_TRAP: Final = "other"
 
 SYS_UPTIME_0: Final[OID] = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -137,6 +152,12 @@ _LOGGED_MAX: Final = 1024
 #: A trap storm (a site losing mains sends dozens at once) must not overflow the socket.
 _RECEIVE_BUFFER_BYTES: Final = 1 << 20
 _RESOLVE_TIMEOUT_S: Final = 5.0
+#: Varbinds a notification may carry; real ones carry a handful. More is refused as malformed
+#: (pysnmp alone spends ~70 µs on each v3 varbind).
+MAX_NOTIFICATION_VARBINDS: Final = 256
+#: CPU seconds per second the receiver may spend decoding: ~250 v3 authPriv traps a second
+#: (~0.8 ms each in pysnmp), thousands in v1/v2c (~45 µs each, alarm handling included).
+DEFAULT_DECODE_BUDGET: Final = 0.2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +234,7 @@ class TrapsConfig(_Strict):
     hold: Annotated[float, BeforeValidator(_duration)] = 900.0
     max_trap_oids: int = Field(100, ge=0, le=10_000)
     max_alarms: int = Field(10_000, ge=1, le=1_000_000)
+    decode_budget: float = Field(DEFAULT_DECODE_BUDGET, ge=0.01, le=1.0)
 
     @field_validator("listen")
     @classmethod
@@ -238,6 +260,7 @@ class TrapSettings:
     hold: float = 900.0
     max_trap_oids: int = 100
     max_alarms: int = 10_000
+    decode_budget: float = DEFAULT_DECODE_BUDGET
 
 
 class TrapMappingConflict(ValueError):
@@ -365,6 +388,7 @@ def build_settings(config: Config) -> TrapSettings:
         hold=section.hold,
         max_trap_oids=section.max_trap_oids,
         max_alarms=section.max_alarms,
+        decode_budget=section.decode_budget,
     )
 
 
@@ -761,11 +785,46 @@ class _Once:
         return True
 
 
+class DecodeBudget:
+    """The CPU time the receiver may spend decoding, as a token bucket.
+
+    ``share`` seconds are added per second of ``clock``, and at most ``share`` are saved up
+    (one second's worth). A datagram may be decoded while the bucket is not empty; the CPU
+    time it then took (``cpu_time``, this thread's by default, so time other processes took
+    from us is not charged) is taken out afterwards. Over any stretch, decoding thus takes at
+    most ``share`` of the event loop plus one datagram's worth.
+    """
+
+    def __init__(
+        self,
+        share: float,
+        clock: Clock,
+        cpu_time: Callable[[], float] = time.thread_time,
+    ) -> None:
+        self.share = share
+        self.cpu_time = cpu_time
+        self._clock = clock
+        self._tokens = share
+        self._filled_at = clock.monotonic()
+
+    def available(self) -> bool:
+        """True while some budget is left (refilled for the time passed first)."""
+        now = self._clock.monotonic()
+        self._tokens = min(self.share, self._tokens + (now - self._filled_at) * self.share)
+        self._filled_at = now
+        return self._tokens > 0
+
+    def charge(self, seconds: float) -> None:
+        """Take out what one datagram cost."""
+        self._tokens -= seconds
+
+
 class TrapReceiver(asyncio.DatagramProtocol):
     """Receives traps and informs on one UDP socket and records them in a TrapBook.
 
     ``registry`` gets the book's collector when the receiver creates its own book; a receiver
     given a ``book`` (one replacing another on a new address) leaves registration alone.
+    ``cpu_time`` measures what decoding costs against ``settings.decode_budget``.
     """
 
     def __init__(
@@ -775,6 +834,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
         registry: CollectorRegistry | None = None,
         clock: Clock | None = None,
         book: TrapBook | None = None,
+        cpu_time: Callable[[], float] = time.thread_time,
     ) -> None:
         self.settings = settings
         self._registry: CollectorRegistry | None = None
@@ -784,6 +844,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
                 registry.register(book.collector)
                 self._registry = registry
         self.book = book
+        self.budget = DecodeBudget(settings.decode_budget, book.clock, cpu_time)
+        self._over_budget = 0  # datagrams dropped since the budget last ran out
         self._by_address: dict[str, list[TrapSource]] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._v3: V3NotificationReceiver | None = None
@@ -842,6 +904,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
             self._stop_v3()
             self._v3 = v3
         self.settings = settings
+        self.budget.share = settings.decode_budget
 
     def set_sources(self, by_address: Mapping[str, Sequence[TrapSource]]) -> None:
         """The assets traps are attributed to, by literal address (see ``resolve_sources``)."""
@@ -858,7 +921,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
         from probes.snmp import V3NotificationReceiver
 
         transport = self._transport
-        receiver = V3NotificationReceiver(users)
+        receiver = V3NotificationReceiver(users, max_varbinds=MAX_NOTIFICATION_VARBINDS)
         receiver.start(lambda data, address: transport.sendto(data, address))
         return receiver
 
@@ -909,20 +972,73 @@ class TrapReceiver(asyncio.DatagramProtocol):
                 log.info("trap from %s dropped: no asset has that address", source[0])
             return
         if _message_version(data) == 3:
-            self._receive_v3(asset, data, source)
+            if self._v3 is None:
+                book.drop("auth")
+                if self._logged.first("auth", source[0]):
+                    log.warning("SNMPv3 trap from %s dropped: no v3_users configured", source[0])
+                return
+            if self._within_budget():
+                self._decode_charged(self._receive_v3, asset, data, source)
             return
+        # Whom it is for, read in constant time, before anything costly is decoded.
+        try:
+            head = peek_header(data)
+        except CodecError as exc:
+            self._malformed(source, str(exc))
+            return
+        if head.pdu_type not in _NOTIFICATIONS:
+            self._malformed(source, f"{PduType(head.pdu_type).name} is not a notification")
+            return
+        if not any(hmac.compare_digest(head.community, c) for c in self.settings.communities):
+            book.drop("bad_community")
+            if self._logged.first("bad_community", source[0]):
+                log.warning("trap from %s (%s) dropped: wrong community", source[0], asset.asset)
+            return
+        if self._within_budget():
+            self._decode_charged(self._receive_v1_v2c, asset, data, source)
+
+    def _within_budget(self) -> bool:
+        """Whether decoding may go on; counts the drop and logs the change when it may not."""
+        if self.budget.available():
+            if self._over_budget:
+                log.info(
+                    "trap decoding back within its budget after dropping %d datagrams",
+                    self._over_budget,
+                )
+                self._over_budget = 0
+            return True
+        self.book.drop("over_budget")
+        if not self._over_budget:
+            log.warning(
+                "trap decoding used its budget (%g s of CPU a second): "
+                "dropping datagrams as over_budget",
+                self.budget.share,
+            )
+        self._over_budget += 1
+        return False
+
+    def _decode_charged(
+        self,
+        handle: Callable[[TrapSource, bytes, tuple[str, int]], None],
+        asset: TrapSource,
+        data: bytes,
+        source: tuple[str, int],
+    ) -> None:
+        cpu_time = self.budget.cpu_time
+        started = cpu_time()
+        try:
+            handle(asset, data, source)
+        finally:
+            self.budget.charge(cpu_time() - started)
+
+    def _receive_v1_v2c(self, asset: TrapSource, data: bytes, source: tuple[str, int]) -> None:
         try:
             msg = decode_message(data)
         except CodecError as exc:
             self._malformed(source, str(exc))
             return
-        if msg.pdu_type not in _NOTIFICATIONS:
-            self._malformed(source, f"{PduType(msg.pdu_type).name} is not a notification")
-            return
-        if not any(hmac.compare_digest(msg.community, c) for c in self.settings.communities):
-            book.drop("bad_community")
-            if self._logged.first("bad_community", source[0]):
-                log.warning("trap from %s (%s) dropped: wrong community", source[0], asset.asset)
+        if len(msg.varbinds) > MAX_NOTIFICATION_VARBINDS:
+            self._malformed(source, f"{len(msg.varbinds)} varbinds")
             return
         try:
             varbinds = v1_to_v2(msg) if msg.pdu_type == PduType.TRAP_V1 else msg.varbinds
@@ -940,13 +1056,12 @@ class TrapReceiver(asyncio.DatagramProtocol):
         self.notify(asset, trap_oid, varbinds)
 
     def _receive_v3(self, asset: TrapSource, data: bytes, source: tuple[str, int]) -> None:
-        if self._v3 is None:
-            self.book.drop("auth")
-            if self._logged.first("auth", source[0]):
-                log.warning("SNMPv3 trap from %s dropped: no v3_users configured", source[0])
-            return
+        assert self._v3 is not None
         outcome, notification = self._v3.feed(data, source)
         if outcome == "accepted" and notification is not None:
+            if len(notification.varbinds) > MAX_NOTIFICATION_VARBINDS:
+                self._malformed(source, f"{len(notification.varbinds)} varbinds")
+                return
             trap_oid = trap_oid_of(notification.varbinds)
             if trap_oid is None:
                 self._malformed(source, "no snmpTrapOID.0 among the first two varbinds")

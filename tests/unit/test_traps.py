@@ -6,8 +6,10 @@ tests/integration/test_traps_snmptrap.py.
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -393,6 +395,163 @@ def test_an_snmpv3_datagram_without_v3_users_is_dropped_as_auth() -> None:
     assert dropped(registry, "auth") == 1
 
 
+# -- hostile input and the decode budget ------------------------------------------------------
+
+
+class CpuMeter:
+    """A stand-in for the thread's CPU clock: each reading after a start adds ``cost``."""
+
+    def __init__(self, cost: float) -> None:
+        self.cost = cost
+        self.readings = 0
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        if self.readings % 2 == 0:  # the reading after a decode
+            self.now += self.cost
+        return self.now
+
+
+def make_metered(
+    cost: float, clock: ManualClock | None = None, **settings: Any
+) -> tuple[TrapReceiver, CollectorRegistry, FakeTransport, CpuMeter]:
+    registry = CollectorRegistry()
+    meter = CpuMeter(cost)
+    options: dict[str, Any] = {"communities": (COMMUNITY,), "rules": builtin_rules()}
+    options.update(settings)
+    receiver = TrapReceiver(
+        TrapSettings(**options), registry=registry, clock=clock or ManualClock(), cpu_time=meter
+    )
+    transport = FakeTransport()
+    receiver.connection_made(transport)  # type: ignore[arg-type]
+    receiver.set_sources(SOURCES)
+    return receiver, registry, transport, meter
+
+
+def with_long_oid(community: bytes, pdu: PduType = PduType.TRAP_V2) -> bytes:
+    """A notification (request-id 7) whose one varbind is named by a 64 kB OID: one endless
+    sub-identifier. The codec will not encode such an OID, so it is framed here."""
+    name = b"\x2b" + b"\xff" * 65_000 + b"\x7f"
+    varbind = _ber(0x30, _ber(0x06, name) + b"\x05\x00")
+    pdu_body = b"\x02\x01\x07\x02\x01\x00\x02\x01\x00" + _ber(0x30, varbind)
+    return _ber(0x30, b"\x02\x01\x01" + _ber(0x04, community) + _ber(pdu, pdu_body))
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def test_pdu_type_and_community_are_checked_before_anything_is_decoded() -> None:
+    receiver, registry, _, meter = make_metered(0.001)
+    receiver.receive(with_long_oid(b"public"), SWITCH)
+    receiver.receive(with_long_oid(COMMUNITY, pdu=PduType.GET), SWITCH)
+    assert dropped(registry, "bad_community") == 1
+    assert dropped(registry, "malformed") == 1
+    assert meter.readings == 0  # neither was decoded, so neither was charged
+    receiver.receive(with_long_oid(COMMUNITY), SWITCH)
+    assert dropped(registry, "malformed") == 2
+    assert meter.readings == 2
+
+
+async def test_decoding_beyond_the_budget_is_dropped_as_over_budget_until_it_refills(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="trunkwatch.traps")
+    clock = ManualClock()
+    receiver, registry, _, _ = make_metered(0.04, clock, decode_budget=0.1)
+    assert dropped(registry, "over_budget") == 0  # the series exists before the first drop
+    for _ in range(5):  # 0.1 s of budget: three decodes of 0.04 s, then it is spent
+        receiver.receive(link("down", 3), SWITCH)
+    assert received(registry, SWITCH, "linkDown") == 3
+    assert dropped(registry, "over_budget") == 2
+    await clock.advance(0.1)  # refilled by 0.01 s: still in debt
+    receiver.receive(link("down", 3), SWITCH)
+    assert dropped(registry, "over_budget") == 3
+    await clock.advance(0.5)
+    receiver.receive(link("down", 3), SWITCH)
+    assert received(registry, SWITCH, "linkDown") == 4
+    await clock.advance(3600)  # saved up: one second's worth at most
+    for _ in range(5):
+        receiver.receive(link("down", 3), SWITCH)
+    assert received(registry, SWITCH, "linkDown") == 7
+    receiver.reconfigure(replace(receiver.settings, decode_budget=1.0))
+    await clock.advance(1)
+    for _ in range(20):
+        receiver.receive(link("down", 3), SWITCH)
+    assert received(registry, SWITCH, "linkDown") == 7 + 20
+    # Logged when the budget runs out and when decoding resumes, not per datagram.
+    used = (
+        "trap decoding used its budget (0.1 s of CPU a second): dropping datagrams as over_budget"
+    )
+    back = "trap decoding back within its budget after dropping {} datagrams"
+    assert [r.getMessage() for r in caplog.records if "budget" in r.getMessage()] == [
+        used,
+        back.format(3),
+        used,
+        back.format(2),
+    ]
+
+
+def test_what_is_dropped_before_decoding_costs_no_budget() -> None:
+    receiver, registry, _, meter = make_metered(0.05, decode_budget=0.1)
+    for _ in range(100):
+        receiver.receive(link("down", 3), ("192.0.2.1", 162))
+        receiver.receive(v2_trap(LINK_DOWN, community=b"guess"), SWITCH)
+        receiver.receive(b"\x30\x03\x02\x01", SWITCH)
+    assert meter.readings == 0
+    receiver.receive(link("down", 3), SWITCH)
+    assert received(registry, SWITCH, "linkDown") == 1
+    assert dropped(registry, "over_budget") == 0
+
+
+def test_notifications_with_more_than_256_varbinds_are_malformed_and_unanswered() -> None:
+    receiver, registry, transport = make_receiver()
+    filler = [vb_int(f"1.3.6.1.4.1.32473.9.{n}", n) for n in range(254)]
+    receiver.receive(v2_trap(LINK_UP, *filler, pdu=PduType.INFORM), SWITCH)  # 256 in all
+    assert len(transport.sent) == 1
+    too_many = [*filler, vb_int("1.3.6.1.4.1.32473.9.999", 1)]
+    receiver.receive(v2_trap(LINK_DOWN, *too_many, pdu=PduType.INFORM, request_id=8), SWITCH)
+    assert dropped(registry, "malformed") == 1
+    assert len(transport.sent) == 1
+    assert received(registry, SWITCH, "linkUp") == 1
+    assert received(registry, SWITCH, "linkDown") is None
+
+
+async def test_v3_datagrams_pysnmp_would_spend_long_on_are_refused_before_it() -> None:
+    from probes.snmp import V3TrapUser
+
+    receiver, registry, _ = make_receiver()
+    user = V3TrapUser("tw-noc", auth_protocol="none", priv_protocol="none")
+    receiver.reconfigure(replace(receiver.settings, v3_users=(user,)))
+    try:
+        tiny = _ber(0x30, b"\x06\x01\x2b\x05\x00")
+        receiver.receive(v3_trap(tiny * 9000, b"tw-noc"), SWITCH)  # 64 kB of varbinds
+        receiver.receive(v3_trap(tiny, b"intruder"), SWITCH)
+        long_name = _ber(0x30, _ber(0x06, b"\x2b" + b"\xff" * 60_000 + b"\x7f") + b"\x05\x00")
+        receiver.receive(v3_trap(long_name, b"tw-noc"), SWITCH)
+        assert dropped(registry, "malformed") == 2
+        assert dropped(registry, "auth") == 1
+    finally:
+        await receiver.stop()
+
+
+def v3_trap(varbinds: bytes, user: bytes) -> bytes:
+    """An SNMPv3 noAuthNoPriv trap (USM, plaintext) with the given varbind list content."""
+    engine = bytes.fromhex("8000000001020304")
+    header = _ber(0x30, b"\x02\x01\x4d\x02\x02\x05\xdc\x04\x01\x00\x02\x01\x03")
+    usm = _ber(
+        0x30, _ber(4, engine) + b"\x02\x01\x01\x02\x01\x64" + _ber(4, user) + b"\x04\x00" * 2
+    )
+    pdu = _ber(PduType.TRAP_V2, b"\x02\x01\x01\x02\x01\x00\x02\x01\x00" + _ber(0x30, varbinds))
+    scoped = _ber(0x30, _ber(4, engine) + b"\x04\x00" + pdu)
+    return _ber(0x30, b"\x02\x01\x03" + header + _ber(4, usm) + scoped)
+
+
 # -- cardinality -------------------------------------------------------------------------------
 
 
@@ -613,6 +772,20 @@ def test_the_traps_section_resolves_communities_and_the_profiles_traps(tmp_path:
         "authenticationFailure",
     }
     assert "tw-trap-secret" not in repr(settings)
+
+
+def test_the_decode_budget_is_configured_in_the_traps_section(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(CONFIG)
+    assert build_settings(load_config(path)).decode_budget == 0.2
+    path.write_text(CONFIG + "  decode_budget: 0.05\n")
+    assert build_settings(load_config(path)).decode_budget == 0.05
+    path.write_text(CONFIG + "  decode_budget: 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert str(problem).startswith(f"{path}:12: traps.decode_budget: ")
+    assert "0.01" in str(problem)
 
 
 def test_traps_section_problems_are_reported_with_file_and_line(tmp_path: Path) -> None:
