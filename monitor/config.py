@@ -8,6 +8,7 @@ modules and their parameters, secrets) by the checks below. Secrets are resolved
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -137,6 +138,18 @@ class SiteConfig(_Strict):
     labels: dict[LabelName, str] = Field(default_factory=dict)
 
 
+def _charset(value: Any) -> Any:
+    """A text encoding Python knows (gb18030, gbk, big5, latin-1 …), by its canonical name."""
+    if not isinstance(value, str):
+        return value
+    try:
+        name = codecs.lookup(value).name
+        b"".decode(name)
+    except LookupError:
+        raise ValueError(f"unknown character set {value!r}") from None
+    return name
+
+
 class AssetConfig(_Strict):
     id: Identifier
     site: Identifier
@@ -147,6 +160,9 @@ class AssetConfig(_Strict):
     credentials: Identifier | None = None
     parent: Identifier | None = None
     labels: dict[LabelName, str] = Field(default_factory=dict)
+    #: How the device's text that is not UTF-8 is read (SNMP DisplayStrings …); the probes'
+    #: default (GB18030 for SNMP) when unset.
+    charset: Annotated[str, BeforeValidator(_charset)] | None = None
     probes: list[ProbeConfig] = Field(default_factory=list)
 
 
