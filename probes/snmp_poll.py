@@ -770,7 +770,8 @@ class PollPlan:
                 own = (*mapper.columns()[:1], *((mapper.fallback,) if mapper.fallback else ()))
                 if isinstance(mapper, HighCapacityGaugeMapper):
                     own = (*own, mapper.high_capacity)
-                self.profile_columns.setdefault(group.profile, set()).update(own)
+                if own:
+                    self.profile_columns.setdefault(group.profile, set()).update(own)
             if group.scalar:
                 for mapper in group.mappers:
                     for oid in (*mapper.columns(), *[f for f in [mapper.fallback] if f]):
