@@ -720,3 +720,24 @@ async def test_profile_reads_what_the_mib_says_the_recording_holds(
     assert _differences(series, expected.samples) == []
     assert result.partial == expected.partial
     assert invalid == expected.invalid
+
+
+async def test_an_asset_charset_reads_the_devices_text_through_the_probe(
+    responder: SnmpsimInstance,
+) -> None:
+    # The Ruijie switch writes its sysLocation in GBK: read as GB18030 by default (中文), and
+    # with the asset's own charset when one is configured.
+    community = "switch-ruijie-s5750"
+    raw = walk_of(responder, community)[oid("1.3.6.1.2.1.1.6.0")].value
+    assert isinstance(raw, bytes)
+    probe = create({"profile": "system"}, timeout=10)
+    for charset, location in ((None, "中文"), ("big5", raw.decode("big5", errors="replace"))):
+        target = Target(community, responder.host, responder.port, {"community": community})
+        if charset is not None:
+            target = Target(community, responder.host, responder.port, target.secrets, charset)
+        result = await probe.run(target)
+        (info_sample,) = (
+            s for s in result.samples if s.family.name == "trunkwatch_snmp_system_info"
+        )
+        assert dict(info_sample.labels)["location"] == location
+    assert location != "中文"
