@@ -14,6 +14,7 @@ would drop more than half of the running assets unless the new file sets
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
@@ -162,6 +163,18 @@ class SiteConfig(_Strict):
     labels: dict[LabelName, str] = Field(default_factory=dict)
 
 
+def _charset(value: Any) -> Any:
+    """A text encoding Python knows (gb18030, gbk, big5, latin-1 …), by its canonical name."""
+    if not isinstance(value, str):
+        return value
+    try:
+        name = codecs.lookup(value).name
+        b"".decode(name)
+    except LookupError:
+        raise ValueError(f"unknown character set {value!r}") from None
+    return name
+
+
 class AssetConfig(_Strict):
     id: Identifier
     site: Identifier
@@ -172,6 +185,9 @@ class AssetConfig(_Strict):
     credentials: Identifier | None = None
     parent: Identifier | None = None
     labels: dict[LabelName, str] = Field(default_factory=dict)
+    #: How the device's text that is not UTF-8 is read (SNMP DisplayStrings …); the probes'
+    #: default (GB18030 for SNMP) when unset.
+    charset: Annotated[str, BeforeValidator(_charset)] | None = None
     probes: list[ProbeConfig] = Field(default_factory=list)
 
 

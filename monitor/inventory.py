@@ -179,7 +179,7 @@ def build_inventory(config: Config) -> Inventory:
             system=a.system,
             kind=a.kind,
             name=a.name or a.id,
-            target=Target(a.id, host, port, MappingProxyType(dict(secrets))),
+            target=Target(a.id, host, port, MappingProxyType(dict(secrets)), a.charset),
             parent=_effective_parent(a.id, a.parent, a.site, sites),
             labels=MappingProxyType(dict(a.labels)),
         )
@@ -192,6 +192,7 @@ def build_inventory(config: Config) -> Inventory:
                 repr(
                     (
                         a.address,
+                        a.charset,
                         a.credentials,
                         sorted(secrets.items()),
                         p.model_dump(),

@@ -178,13 +178,15 @@ class Target:
     """Where and with what a probe runs: the asset's address and resolved credentials.
 
     ``secrets`` holds resolved secret values (community strings, keys); it is never logged and
-    its repr hides the values.
+    its repr hides the values. ``charset`` is how the device's text that is not UTF-8 is read
+    (the asset's ``charset``; None: the probe's default).
     """
 
     asset: str
     host: str
     port: int | None = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    charset: str | None = None
 
     def secret(self, name: str) -> str | None:
         return self.secrets.get(name)

@@ -452,7 +452,7 @@ from probes.base import (  # noqa: E402
     Target,
     validate_params,
 )
-from probes.snmp_poll import DevicePoller, PollPlan  # noqa: E402
+from probes.snmp_poll import DEFAULT_CHARSET, DevicePoller, PollPlan  # noqa: E402
 from probes.snmp_profiles import ProfileConflict, UnknownProfile, library  # noqa: E402
 from probes.snmpclient import SnmpClient, SnmpEndpoint  # noqa: E402
 from probes.snmpcodec import PduType  # noqa: E402
@@ -663,7 +663,7 @@ class SnmpProbe:
                 transport = _ClientTransport(await _shared().get_client(), endpoint, repetitions)
         except ValueError as exc:  # the endpoints' own checks; their messages hold no secret
             raise ProbeConfigError(str(exc)) from exc
-        return await self.poller.poll(transport)
+        return await self.poller.poll(transport, charset=target.charset or DEFAULT_CHARSET)
 
     def _endpoint(self, target: Target, port: int) -> SnmpEndpoint:
         community = target.secret("community")

@@ -11,6 +11,13 @@ and each mapper reads the columns it was compiled for; label tuples are built on
 between label refreshes. Counters are exported as true counters: 32-bit wraps are folded into
 an accumulator so the exported value only goes down after the device restarts (sysUpTime going
 backwards), when the accumulators start again from the device's own values.
+
+What real agents get wrong is handled here, by the MIB's rules rather than per device: a
+value outside the range its profile declares (the object's SYNTAX) is dropped and counted in
+``trunkwatch_snmp_invalid_values_total{object}``; a value of the wrong kind (an OCTET STRING
+where a number belongs) is a partial failure with reason ``malformed``; text that is not
+UTF-8 is decoded with the asset's character set (GB18030 unless configured); and a probe
+whose profiles find none of their objects on the agent fails with ``no_such_object``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from probes.base import Family, MalformedReply, NoSuchObject, ProbeError, ProbeR
 from probes.snmpcodec import OID, Tag, VarBind, format_oid
 
 __all__ = [
+    "DEFAULT_CHARSET",
     "DEVICE_REBOOTS",
+    "INVALID_VALUES",
     "SYS_UPTIME",
     "UPTIME_SECONDS",
     "VARBINDS",
@@ -37,6 +46,7 @@ __all__ = [
     "DeviceState",
     "GaugeMapper",
     "Group",
+    "HighCapacityGaugeMapper",
     "IndexPart",
     "InfoMapper",
     "LabelColumn",
@@ -45,7 +55,9 @@ __all__ = [
     "SnmpTransport",
     "StateSetMapper",
     "UptimeTracker",
+    "ValueCheck",
     "decode_index",
+    "decode_text",
     "label_text",
 ]
 
@@ -72,6 +84,16 @@ VARBINDS = Family(
     "Varbinds fetched from the agent by the last poll of this probe.",
     per_probe=True,
 )
+INVALID_VALUES = Family(
+    "trunkwatch_snmp_invalid_values_total",
+    "counter",
+    "Values outside the range the MIB allows (or meaning 'no reading'), dropped instead of "
+    "exported, by the profile object that received them.",
+)
+
+#: How DisplayString and SnmpAdminString octets that are not valid UTF-8 are read unless the
+#: asset says otherwise: GB18030, the superset of GBK and GB2312 that Chinese equipment uses.
+DEFAULT_CHARSET: Final = "gb18030"
 
 #: A GET carries at most this many varbinds, so a reply stays well inside one datagram.
 GET_CHUNK: Final = 30
@@ -85,6 +107,8 @@ BULK_VARBINDS: Final = 60
 MAX_LABEL_CHARS: Final = 160
 
 _U32: Final = 1 << 32
+#: The largest Gauge32: where RFC 2863's ifSpeed saturates.
+_GAUGE32_MAX: Final = _U32 - 1
 _COUNTER32: Final = int(Tag.COUNTER32)
 _END_OF_MIB_VIEW: Final = int(Tag.END_OF_MIB_VIEW)
 _MISSING_TAGS: Final = frozenset(
@@ -121,8 +145,22 @@ def _clean(text: str) -> str:
     return text.strip()[:MAX_LABEL_CHARS]
 
 
-def _octets_text(raw: Sequence[int]) -> str:
-    return _clean(bytes(raw).decode("utf-8", errors="replace").rstrip("\x00"))
+def decode_text(raw: bytes, charset: str = DEFAULT_CHARSET) -> str:
+    """DisplayString or SnmpAdminString octets as label text.
+
+    SnmpAdminString is UTF-8 (RFC 3411) and ASCII is UTF-8 too; octets that are not valid
+    UTF-8 come from equipment writing its local code page (GBK on Chinese devices), and are
+    read with ``charset``, whatever they cannot hold becoming U+FFFD.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode(charset, errors="replace")
+    return _clean(text.rstrip("\x00"))
+
+
+def _octets_text(raw: Sequence[int], charset: str) -> str:
+    return decode_text(bytes(raw), charset)
 
 
 def _take(index: Index, pos: int, size: int) -> Index:
@@ -131,9 +169,12 @@ def _take(index: Index, pos: int, size: int) -> Index:
     return index[pos : pos + size]
 
 
-def decode_index(parts: Sequence[IndexPart], index: Index) -> Labels:
+def decode_index(
+    parts: Sequence[IndexPart], index: Index, charset: str = DEFAULT_CHARSET
+) -> Labels:
     """The labels of one row from its index. An index that does not fit the parts is shown
-    whole, dotted, under the first part's label."""
+    whole, dotted, under the first part's label; string parts are read as ``decode_text``
+    reads values."""
     out: list[tuple[str, str]] = []
     pos = 0
     try:
@@ -145,13 +186,13 @@ def decode_index(parts: Sequence[IndexPart], index: Index) -> Labels:
                 text = part.enum.get(number, str(number)) if part.enum else str(number)
             elif kind == "string":
                 size = index[pos]
-                text = _octets_text(_take(index, pos + 1, size))
+                text = _octets_text(_take(index, pos + 1, size), charset)
                 pos += 1 + size
             elif kind == "fixed_string":
-                text = _octets_text(_take(index, pos, part.length))
+                text = _octets_text(_take(index, pos, part.length), charset)
                 pos += part.length
             elif kind == "implied_string":
-                text = _octets_text(index[pos:])
+                text = _octets_text(index[pos:], charset)
                 pos = len(index)
             elif kind == "ipv4":
                 text = ".".join(map(str, _take(index, pos, 4)))
@@ -188,8 +229,14 @@ class LabelColumn:
     enum: Mapping[int, str] | None = None
 
 
-def label_text(vb: VarBind, decode: LabelDecode | None, enum: Mapping[int, str] | None) -> str:
-    """A varbind's value as label text, per the column's ``decode`` and ``enum``."""
+def label_text(
+    vb: VarBind,
+    decode: LabelDecode | None,
+    enum: Mapping[int, str] | None,
+    charset: str = DEFAULT_CHARSET,
+) -> str:
+    """A varbind's value as label text, per the column's ``decode`` and ``enum``; text is
+    read by ``decode_text`` with the asset's ``charset``."""
     value = vb.value
     if value is None or vb.tag in _MISSING_TAGS:
         return ""
@@ -210,7 +257,7 @@ def label_text(vb: VarBind, decode: LabelDecode | None, enum: Mapping[int, str] 
         return ".".join(map(str, value)) if len(value) == 4 else value.hex()
     if decode == "integer":
         return str(int.from_bytes(value, "big")) if value else ""
-    return _clean(value.decode("utf-8", errors="replace").rstrip("\x00"))
+    return decode_text(value, charset)
 
 
 _FLOAT_LE = struct.Struct("<f").unpack
@@ -239,14 +286,20 @@ def decode_value(vb: VarBind, decode: ValueDecode | None) -> float | int | None:
 
 
 class _Context:
-    """What the mappers of one poll share: the fetched columns and the device's memory."""
+    """What the mappers of one poll share: the fetched columns, the device's memory, and the
+    parts that received values of the wrong kind."""
 
-    __slots__ = ("cols", "generation", "state")
+    __slots__ = ("cols", "generation", "malformed", "state")
 
     def __init__(self, cols: dict[OID, ColumnValues], state: DeviceState) -> None:
         self.cols = cols
         self.state = state
         self.generation = state.generation
+        self.malformed: set[str] = set()
+
+    def invalid(self, slot: int) -> None:
+        """A value outside its object's range was dropped."""
+        self.state.invalid[slot] += 1
 
     def labels_for(self, group: Group, mapper: Mapper, index: Index) -> Labels:
         """Row labels (index parts, the group's label columns), then the metric's own label
@@ -256,7 +309,7 @@ class _Context:
         if base is None:
             # A row that appeared since the last label refresh and whose refresh failed.
             base = (
-                *(() if group.scalar else decode_index(group.index, index)),
+                *(() if group.scalar else decode_index(group.index, index, state.charset)),
                 *((lc.label, "") for lc in group.labels),
             )
         if not mapper.labels and not mapper.const:
@@ -266,6 +319,24 @@ class _Context:
         return (*base, *own, *mapper.const)
 
 
+@dataclass(frozen=True, slots=True)
+class ValueCheck:
+    """The raw values an object may hold: its SYNTAX range (``low``, ``high``, either open)
+    and values a device uses to mean "no reading" (``invalid``). Others are dropped and
+    counted, never exported as a reading an alert would act on."""
+
+    low: float | None = None
+    high: float | None = None
+    invalid: frozenset[float] = frozenset()
+
+    def accepts(self, value: float) -> bool:
+        if self.low is not None and value < self.low:
+            return False
+        if self.high is not None and value > self.high:
+            return False
+        return value not in self.invalid
+
+
 @dataclass(eq=False, slots=True, kw_only=True)
 class Mapper:
     """Turns one column's value per row into the samples of one metric family.
@@ -273,6 +344,10 @@ class Mapper:
     ``fallback`` is read for the rows that lack ``column`` (ifInOctets where ifHCInOctets is
     missing). ``labels`` are label columns of this metric only and ``const`` fixed labels; the
     group's index and label columns come first. ``part`` names the metric in partial results.
+    ``check`` (gauges) drops raw values outside the object's range. A value of the wrong kind
+    (text, an OID or an address where a number belongs) is reported under ``part`` as
+    malformed; the integer types (INTEGER, Gauge32, Counter32, TimeTicks …) stand for each
+    other, as agents mix them up without changing the number's meaning.
     """
 
     family: Family
@@ -282,6 +357,7 @@ class Mapper:
     labels: tuple[LabelColumn, ...] = ()
     const: Labels = ()
     optional: bool = False
+    check: ValueCheck | None = None
 
     def columns(self) -> tuple[OID, ...]:
         """Columns fetched on every poll for this metric (not its fallback or labels)."""
@@ -335,13 +411,18 @@ class GaugeMapper(Mapper):
         exponents = cols.get(self.scale_column) if self.scale_column is not None else None
         precisions = cols.get(self.precision_column) if self.precision_column is not None else None
         derived = self.multiply_by is not None or self.scale_column is not None
+        check = self.check
         append = out.append
         for index, vb in self.values(cols):
             value: float | int | None = vb.value  # type: ignore[assignment]
             if value.__class__ is not int:
                 value = decode_value(vb, decode)
                 if value is None:
+                    ctx.malformed.add(self.part)
                     continue
+            if check is not None and not check.accepts(value):
+                ctx.invalid(slot)
+                continue
             if value_map is not None:
                 value = value_map.get(value) if isinstance(value, int) else None
                 if value is None:
@@ -349,6 +430,9 @@ class GaugeMapper(Mapper):
             if derived:
                 value = _derive(value, index, factor, exponents, precisions)
                 if value is None:
+                    # The row's multiplier is missing (skipped) or not a number (malformed).
+                    if factor is not None and factor.get(index) is not None:
+                        ctx.malformed.add(self.part)
                     continue
             labels = cache.get(index)
             if labels is None:
@@ -382,6 +466,70 @@ def _derive(
         # Dividing by an exact power of ten gives 35.25 for 3525 and -2, not 35.250000000000004.
         value = value * 10**exponent if exponent >= 0 else value / 10**-exponent
     return value
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class HighCapacityGaugeMapper(Mapper):
+    """A Gauge32 that saturates at 4,294,967,295 (``column``), read together with its
+    high-capacity twin in coarser units (``high_capacity``, worth ``factor`` of the first):
+    ifSpeed in bit/s and ifHighSpeed in Mbit/s, as RFC 2863 defines them.
+
+    The Gauge32 is authoritative, as the RFC says, unless it cannot be: when it is saturated,
+    0 ("no accurate estimation") or missing, the twin's reading is used. Agents get the pair
+    wrong in ways this settles without knowing the device: no twin at all (no ifXTable), a
+    twin of 0, or a twin off by a power of ten or reporting bit/s (the Gauge32 wins); a
+    Gauge32 within half a twin unit of its maximum (4,294,967,294 for 8 Gbit/s), which the
+    twin cannot tell from saturated; and a Gauge32 that wrapped instead of saturating (10
+    Gbit/s as 1,410,065,408, exactly the twin's value modulo 2^32), where the twin is used.
+    The result is multiplied by ``scale`` (or divided by ``divisor``).
+    """
+
+    high_capacity: OID
+    factor: int
+    scale: float = 1
+    divisor: int = 1
+
+    def columns(self) -> tuple[OID, ...]:
+        return (*Mapper.columns(self), self.high_capacity)
+
+    def reading(self, low: int | None, high: int | None) -> int | None:
+        """The value RFC 2863 says the pair holds, in the Gauge32's units."""
+        factor = self.factor
+        twin = high * factor if high is not None else None
+        usable = low is not None and 0 < low < _GAUGE32_MAX - factor // 2
+        wrapped = twin is not None and twin > _GAUGE32_MAX and low == twin % _U32
+        if usable and not wrapped:
+            return low
+        if twin is not None and (twin > 0 or low is None):
+            return twin
+        return low
+
+    def emit(self, ctx: _Context, group: Group, slot: int, out: list[Sample]) -> None:
+        cache = ctx.state.label_cache[slot]
+        cols = ctx.cols
+        lows = cols.get(self.column, {}) if self.column is not None else {}
+        highs = cols.get(self.high_capacity, {})
+        rows = dict.fromkeys(lows)
+        rows.update(dict.fromkeys(highs))
+        for index in rows:
+            low = self._number(ctx, lows.get(index))
+            high = self._number(ctx, highs.get(index))
+            value = self.reading(low, high)
+            if value is None:
+                continue
+            labels = cache.get(index)
+            if labels is None:
+                labels = cache[index] = ctx.labels_for(group, self, index)
+            number = value / self.divisor if self.divisor != 1 else value * self.scale
+            out.append(_tuple_new(Sample, (self.family, number, labels, "")))
+
+    def _number(self, ctx: _Context, vb: VarBind | None) -> int | None:
+        if vb is None:
+            return None
+        if vb.value.__class__ is not int:
+            ctx.malformed.add(self.part)
+            return None
+        return vb.value
 
 
 class _CounterRow:
@@ -425,6 +573,7 @@ class CounterMapper(Mapper):
             for index, vb in items:
                 raw = vb.value
                 if raw.__class__ is not int:
+                    ctx.malformed.add(self.part)
                     continue
                 row = rows.get(index)
                 if row is None:
@@ -467,6 +616,7 @@ class StateSetMapper(Mapper):
         for index, vb in self.values(ctx.cols):
             value = vb.value
             if value.__class__ is not int:
+                ctx.malformed.add(self.part)
                 continue
             series = cache.get(index)
             if series is None:
@@ -502,6 +652,7 @@ class BitsMapper(Mapper):
                 number = int.from_bytes(value, "big")
                 mask = sum(1 << n for n in range(width) if number >> (width - 1 - n) & 1)
             else:
+                ctx.malformed.add(self.part)
                 continue
             series = cache.get(index)
             if series is None:
@@ -599,6 +750,11 @@ class PollPlan:
         #: Metric columns and objects the profiles need, by the name a missing one is reported.
         self.required: dict[OID, str] = {}
         self.fallback_of: dict[OID, OID] = {}
+        #: Per profile, the objects and columns its metrics read: a profile none of which
+        #: the agent has is absent from the device.
+        self.profile_columns: dict[str, set[OID]] = {}
+        #: Mapper slots whose values are range-checked, and the object each is counted as.
+        self.checked: tuple[tuple[int, str], ...] = ()
         self.label_columns: dict[str, tuple[LabelColumn, ...]] = {}
         #: A table's metric columns: the rows present in them are the table's rows.
         self.metric_columns: dict[str, tuple[OID, ...]] = {}
@@ -612,6 +768,13 @@ class PollPlan:
                     self.required.setdefault(mapper.column, mapper.part)
                 if mapper.column is not None and mapper.fallback is not None:
                     self.fallback_of[mapper.column] = mapper.fallback
+                if mapper.column is not None and isinstance(mapper, HighCapacityGaugeMapper):
+                    self.fallback_of[mapper.column] = mapper.high_capacity
+                own = (*mapper.columns()[:1], *((mapper.fallback,) if mapper.fallback else ()))
+                if isinstance(mapper, HighCapacityGaugeMapper):
+                    own = (*own, mapper.high_capacity)
+                if own:
+                    self.profile_columns.setdefault(group.profile, set()).update(own)
             if group.scalar:
                 for mapper in group.mappers:
                     for oid in (*mapper.columns(), *[f for f in [mapper.fallback] if f]):
@@ -673,11 +836,18 @@ class PollPlan:
         self.direct: frozenset[OID] = frozenset(c for c, root in self.root_of.items() if c == root)
         self.gets: tuple[OID, ...] = tuple(gets)
         self.label_gets: tuple[OID, ...] = tuple(label_gets)
+        self.checked = tuple(
+            (slot, mapper.part)
+            for slot, (_, mapper) in enumerate(self.slots)
+            if mapper.check is not None
+        )
 
     def families(self) -> list[Family]:
         seen: dict[str, Family] = {}
         for _, mapper in self.slots:
             seen.setdefault(mapper.family.name, mapper.family)
+        if self.checked:
+            seen.setdefault(INVALID_VALUES.name, INVALID_VALUES)
         return list(seen.values())
 
     # -- per poll ---------------------------------------------------------------------------
@@ -764,7 +934,8 @@ class PollPlan:
                     values[lc.column] = state.label_values.get(lc.column, {})
                 else:
                     values[lc.column] = {
-                        i: label_text(vb, lc.decode, lc.enum) for i, vb in got.items()
+                        i: label_text(vb, lc.decode, lc.enum, state.charset)
+                        for i, vb in got.items()
                     }
         state.label_values = values
         state.rows = {}
@@ -777,7 +948,7 @@ class PollPlan:
                 rows.update(dict.fromkeys(values.get(lc.column, {})))
             state.rows[group.name] = {
                 index: (
-                    *decode_index(group.index, index),
+                    *decode_index(group.index, index, state.charset),
                     *((lc.label, values.get(lc.column, {}).get(index, "")) for lc in group.labels),
                 )
                 for index in rows
@@ -790,13 +961,32 @@ class PollPlan:
             for index in stale:
                 del counter_rows[index]
 
-    def map(self, state: DeviceState, cols: dict[OID, ColumnValues]) -> list[Sample]:
-        """Every sample of the profiles from this poll's columns."""
+    def map(
+        self, state: DeviceState, cols: dict[OID, ColumnValues]
+    ) -> tuple[list[Sample], set[str]]:
+        """Every sample of the profiles from this poll's columns, with the invalid values
+        counted so far; and the parts that received values of the wrong kind."""
         ctx = _Context(cols, state)
         out: list[Sample] = []
         for slot, (group, mapper) in enumerate(self.slots):
             mapper.emit(ctx, group, slot, out)
-        return out
+        if self.checked:
+            counts: dict[str, int] = {}
+            for slot, part in self.checked:
+                counts[part] = counts.get(part, 0) + state.invalid[slot]
+            out.extend(Sample(INVALID_VALUES, n, (("object", part),)) for part, n in counts.items())
+        return out, ctx.malformed
+
+    def absent_profiles(self, cols: Mapping[OID, ColumnValues], failed: Iterable[OID]) -> list[str]:
+        """The profiles none of whose objects the agent has: every fetch of them worked and
+        brought nothing."""
+        broken = set(failed)
+        return [
+            profile
+            for profile, columns in self.profile_columns.items()
+            if not any(cols.get(c) for c in columns)
+            and not any(self.root_of.get(c, c) in broken for c in columns)
+        ]
 
 
 def _table_rows(columns: Iterable[OID], cols: Mapping[OID, ColumnValues]) -> dict[Index, None]:
@@ -873,10 +1063,15 @@ class DeviceState:
     #: Varbinds each walked subtree had last time: sizes the next GETBULK so that it asks for
     #: what is there plus one row, instead of overshooting small tables by max-repetitions.
     walk_sizes: dict[OID, int] = field(default_factory=dict)
+    #: Per mapper slot: values dropped as outside their object's range, since the start.
+    invalid: list[int] = field(default_factory=list)
+    #: How text that is not UTF-8 is read (the asset's ``charset``).
+    charset: str = DEFAULT_CHARSET
 
     def __post_init__(self) -> None:
         self.label_cache = [{} for _ in range(self.slots)]
         self.counters = [{} for _ in range(self.slots)]
+        self.invalid = [0] * self.slots
 
     def restart(self) -> None:
         """The device restarted: counters start again from its values, and what it lacked
@@ -1105,10 +1300,17 @@ class DevicePoller:
         self.clock = clock
         self.state = DeviceState(len(plan.slots))
 
-    async def poll(self, transport: SnmpTransport) -> ProbeResult:
+    async def poll(
+        self, transport: SnmpTransport, *, charset: str = DEFAULT_CHARSET
+    ) -> ProbeResult:
         """GET the scalars, walk the tables, map. A part that fails is named in ``partial``
-        and the rest kept; when nothing answered, the first error is raised."""
+        and the rest kept; when nothing answered, the first error is raised, and when the
+        agent has none of the profiles' objects, ``NoSuchObject``. ``charset`` reads text
+        that is not UTF-8 (a change re-reads the labels)."""
         plan, state = self.plan, self.state
+        if charset != state.charset:
+            state.charset = charset
+            state.labels_at = None
         state.generation += 1
         run = _Run(plan, transport, state)
         refresh = state.labels_at is None or self.clock() - state.labels_at >= self.label_refresh
@@ -1135,11 +1337,16 @@ class DevicePoller:
         if not run.answered:
             assert run.first_error is not None
             raise run.first_error
+        absent = plan.absent_profiles(cols, run.failed)
+        if absent and len(absent) == len(plan.profile_columns):
+            raise NoSuchObject(f"the agent has none of the objects of {', '.join(absent)}")
         if refresh:
             plan.refresh_labels(state, cols)
             state.labels_at = self.clock()
         run.record_missing(cols)
-        samples = plan.map(state, cols)
+        samples, malformed = plan.map(state, cols)
+        for part in sorted(malformed):
+            run.partial.setdefault(part, MalformedReply.reason)
         if self.identity:
             seconds = state.uptime.seconds
             if uptime is not None and seconds is not None:

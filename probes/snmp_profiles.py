@@ -33,7 +33,11 @@ A profile lives in ``probes/profiles/NAME.yaml`` (or a folder named by a probe's
                    7: lower_layer_down}
             help: Operational status.
 
-Per metric also: ``bits`` (a bitmap → one 0/1 series per named bit), ``decode`` (float32le,
+Per metric also: ``range`` (``[low, high]``, the raw values the object's SYNTAX allows, either
+end ``null`` for open) and ``invalid`` (values the device uses for "no reading"): other values
+are dropped and counted, never exported; ``high_capacity`` (``{oid, factor}``: a saturating
+Gauge32 read with its high-capacity twin, ifSpeed with ifHighSpeed, as RFC 2863 says);
+``bits`` (a bitmap → one 0/1 series per named bit), ``decode`` (float32le,
 float32be, number), ``map`` (raw value → number, e.g. ``{1: 1, 2: 0}``), ``multiply_by`` (a
 column of the same row), ``sensor_scale`` (ENTITY-SENSOR-MIB scale and precision columns),
 ``labels`` (label columns of this metric), ``const_labels``, ``state_label`` and
@@ -82,6 +86,7 @@ from probes.snmp_poll import (
     CounterMapper,
     GaugeMapper,
     Group,
+    HighCapacityGaugeMapper,
     IndexKind,
     IndexPart,
     InfoMapper,
@@ -90,6 +95,7 @@ from probes.snmp_poll import (
     Mapper,
     PollPlan,
     StateSetMapper,
+    ValueCheck,
     ValueDecode,
 )
 from probes.snmpcodec import OID, CodecError, parse_oid
@@ -198,6 +204,11 @@ class SensorScaleSpec(_Strict):
     precision: OidText | None = None
 
 
+class HighCapacitySpec(_Strict):
+    oid: OidText
+    factor: int = Field(ge=2)
+
+
 MetricType = Literal["gauge", "counter", "stateset", "enum", "info"]
 
 
@@ -215,6 +226,9 @@ class MetricSpec(_Strict):
     map: dict[int, float] | None = None
     multiply_by: OidText | None = None
     sensor_scale: SensorScaleSpec | None = None
+    high_capacity: HighCapacitySpec | None = None
+    range: tuple[float | None, float | None] | None = None
+    invalid: list[float] = Field(default_factory=list)
     labels: LabelMap = Field(default_factory=dict)
     const_labels: dict[LabelName, str] = Field(default_factory=dict)
     state_label: LabelName | None = None
@@ -282,7 +296,7 @@ class ProfileSpec(_Strict):
 _ALLOWED: Final[dict[str, frozenset[str]]] = {
     "gauge": frozenset(
         {"oid", "fallback", "unit", "scale", "decode", "bits", "map", "multiply_by",
-         "sensor_scale", "state_label"}
+         "sensor_scale", "state_label", "high_capacity", "range", "invalid"}
     ),
     "counter": frozenset({"oid", "fallback", "unit", "scale"}),
     "stateset": frozenset({"oid", "fallback", "enum", "state_label"}),
@@ -330,11 +344,21 @@ def _metric_problems(
     if m.type == "info" and not m.labels:
         yield (*where, "labels"), "an info metric needs label columns to carry its text"
     if m.bits is not None:
-        for key in ("scale", "decode", "map", "multiply_by", "sensor_scale", "unit"):
+        for key in ("scale", "decode", "map", "multiply_by", "sensor_scale", "unit", "range",
+                    "invalid", "high_capacity"):  # fmt: skip
             if key in m.model_fields_set:
                 yield (*where, key), "not used with bits"
     if m.multiply_by is not None and m.sensor_scale is not None:
         yield (*where, "sensor_scale"), "use either multiply_by or sensor_scale"
+    if m.high_capacity is not None:
+        for key in ("fallback", "decode", "map", "multiply_by", "sensor_scale", "range",
+                    "invalid"):  # fmt: skip
+            if key in m.model_fields_set:
+                yield (*where, key), "not used with high_capacity"
+    if m.range is not None:
+        low, high = m.range
+        if low is not None and high is not None and low > high:
+            yield (*where, "range"), "expected [low, high] with low <= high"
     if m.state_label is not None and m.type == "gauge" and m.bits is None:
         yield (*where, "state_label"), "only stateset, enum and bits metrics have states"
     if m.scale == 0:
@@ -491,6 +515,8 @@ def _oid_fields(spec: ProfileSpec) -> Iterator[tuple[Path_, str]]:
             yield (*where, "sensor_scale", "scale"), m.sensor_scale.scale
             if m.sensor_scale.precision is not None:
                 yield (*where, "sensor_scale", "precision"), m.sensor_scale.precision
+        if m.high_capacity is not None:
+            yield (*where, "high_capacity", "oid"), m.high_capacity.oid
         yield from labels(m.labels, (*where, "labels"))
 
     for i, m in enumerate(spec.scalars):
@@ -642,9 +668,22 @@ def _compile(name: str, spec: ProfileSpec, oids: Mapping[str, OID], path: Path) 
             return BitsMapper(
                 column=column, bits=dict(m.bits), label=m.state_label or "bit", **common
             )
+        if m.high_capacity is not None:
+            return HighCapacityGaugeMapper(
+                column=column,
+                high_capacity=oids[m.high_capacity.oid],
+                factor=m.high_capacity.factor,
+                **_scaling(m.scale),
+                **common,
+            )
         sensor = m.sensor_scale
+        check = None
+        if m.range is not None or m.invalid:
+            low, high = m.range or (None, None)
+            check = ValueCheck(low, high, frozenset(m.invalid))
         return GaugeMapper(
             column=column,
+            check=check,
             **_scaling(m.scale),
             decode=m.decode,
             multiply_by=oids[m.multiply_by] if m.multiply_by else None,

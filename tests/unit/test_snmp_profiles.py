@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import load_config
+from monitor.inventory import build_inventory
 from monitor.yamlsource import ConfigError
 from probes.base import NoSuchObject, ProbeParamsError, ProbeTimeout, Sample
 from probes.mibs import MibResolver
@@ -145,6 +147,7 @@ def interfaces(
         objects.update(
             {
                 f"{IF_ENTRY}.2.{i}": (Tag.OCTET_STRING, f"descr {i}".encode()),
+                f"{IF_ENTRY}.5.{i}": (Tag.GAUGE32, 1_000_000_000),
                 f"{IF_ENTRY}.7.{i}": (Tag.INTEGER, 1),
                 f"{IF_ENTRY}.8.{i}": (Tag.INTEGER, 1 if i == 1 else 2),
                 f"{IF_ENTRY}.10.{i}": (Tag.COUNTER32, in_octets + i),
@@ -468,10 +471,10 @@ async def test_interface_labels_join_name_and_alias_onto_64_bit_counters() -> No
     assert value(samples, "trunkwatch_if_speed_bytes_per_second", index="1") == 125_000_000
     assert value(samples, "trunkwatch_if_receive_errors_total", name="eth1") == 6
     assert result.partial == {}
-    # sysUpTime and the 4 system-group objects, 6 ifTable and 3 ifXTable columns of 2 rows,
+    # sysUpTime and the 4 system-group objects, 7 ifTable and 3 ifXTable columns of 2 rows,
     # and 3 label columns: the 64-bit column answered for every row, so the 32-bit fallback
     # columns were never walked.
-    assert value(samples, "trunkwatch_snmp_varbinds") == 1 + 4 + 2 * (6 + 3) + 2 * 3
+    assert value(samples, "trunkwatch_snmp_varbinds") == 1 + 4 + 2 * (7 + 3) + 2 * 3
 
 
 async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:
@@ -651,3 +654,237 @@ def test_index_parts_decode_strings_and_addresses() -> None:
     )
     # An index that does not fit is shown whole rather than mislabelled.
     assert decode_index(parts, (9, 1)) == (("name", "9.1"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# What real agents get wrong (tests/corpus has the recordings these cases come from)
+
+GBIT = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("if_speed", "if_high_speed", "expected_bits"),
+    [
+        pytest.param(100_000_000, None, 100_000_000, id="no-ifxtable"),
+        pytest.param(GBIT, 0, GBIT, id="high-speed-zero"),
+        pytest.param(100_000_000, 100_000_000, 100_000_000, id="high-speed-in-bits"),
+        pytest.param(10_000_000, 100, 10_000_000, id="high-speed-ten-times"),
+        pytest.param(GBIT, 10_000, GBIT, id="disagree-by-ten"),
+        pytest.param(2**32 - 1, 10_000, 10 * GBIT, id="saturated"),
+        pytest.param(2**32 - 2, 8_000, 8 * GBIT, id="one-below-saturated"),
+        pytest.param(10 * GBIT % 2**32, 10_000, 10 * GBIT, id="wrapped-not-saturated"),
+        pytest.param(0, 100, 100_000_000, id="speed-unknown"),
+        pytest.param(0, 0, 0, id="both-zero"),
+        pytest.param(2**32 - 1, None, 2**32 - 1, id="saturated-without-twin"),
+        pytest.param(None, 40_000, 40 * GBIT, id="only-high-speed"),
+    ],
+)
+async def test_interface_speed_follows_rfc_2863(
+    if_speed: int | None, if_high_speed: int | None, expected_bits: int
+) -> None:
+    objects = interfaces()
+    for i in (1, 2):
+        del objects[f"{IF_ENTRY}.5.{i}"]
+        del objects[f"{IFX_ENTRY}.15.{i}"]
+    if if_speed is not None:
+        objects[f"{IF_ENTRY}.5.1"] = (Tag.GAUGE32, if_speed)
+    if if_high_speed is not None:
+        objects[f"{IFX_ENTRY}.15.1"] = (Tag.GAUGE32, if_high_speed)
+    result = await poller(["if_mib"]).poll(FakeAgent(objects))
+    assert values(result.samples, "trunkwatch_if_speed_bytes_per_second") == {
+        (("index", "1"), ("name", "eth0"), ("descr", "descr 1"), ("alias", "uplink 1")): (
+            expected_bits / 8
+        )
+    }
+    assert result.partial == {}
+
+
+def ups(**objects: tuple[int, Value]) -> dict[str, tuple[int, Value]]:
+    """A UPS-MIB agent on mains with the given battery objects (upsBattery.N.0 as ``bN``)."""
+    out: dict[str, tuple[int, Value]] = {
+        SYS_UPTIME: ticks(100),
+        "1.3.6.1.2.1.33.1.2.1.0": (Tag.INTEGER, 2),
+        "1.3.6.1.2.1.33.1.4.1.0": (Tag.INTEGER, 3),
+    }
+    out.update({f"1.3.6.1.2.1.33.1.2.{key[1:]}.0": v for key, v in objects.items()})
+    return out
+
+
+async def test_values_outside_the_mib_range_are_dropped_and_counted() -> None:
+    clock = Clock()
+    probe = poller(["ups_mib"], clock)
+    # Huawei UPS5000: -1 for "no estimate"; phoenixtec: 0 minutes at 100 % charge.
+    agent = FakeAgent(ups(b3=(Tag.INTEGER, -1), b4=(Tag.INTEGER, -1), b5=(Tag.INTEGER, 5385)))
+    first = await probe.poll(agent)
+    assert not values(first.samples, "trunkwatch_ups_battery_runtime_seconds")
+    assert not values(first.samples, "trunkwatch_ups_battery_charge_ratio")
+    assert value(first.samples, "trunkwatch_ups_battery_volts") == pytest.approx(538.5)
+    invalid = "trunkwatch_snmp_invalid_values_total"
+    assert value(first.samples, invalid, object="ups_mib.ups_battery_runtime_seconds") == 1
+    assert value(first.samples, invalid, object="ups_mib.ups_battery_charge_ratio") == 1
+    assert value(first.samples, invalid, object="ups_mib.ups_battery_volts") == 0
+    # A dropped value is neither missing from the agent nor malformed.
+    assert "ups_mib.ups_battery_runtime_seconds" not in first.partial
+    clock.now += 60
+    agent.set(ups(b3=(Tag.INTEGER, 0), b4=(Tag.INTEGER, 100), b5=(Tag.INTEGER, 5385)))
+    second = await probe.poll(agent)
+    assert value(second.samples, invalid, object="ups_mib.ups_battery_runtime_seconds") == 2
+    assert value(second.samples, "trunkwatch_ups_battery_charge_ratio") == 1.0
+    clock.now += 60
+    agent.set(ups(b3=(Tag.INTEGER, 42), b4=(Tag.INTEGER, 100), b5=(Tag.INTEGER, 5385)))
+    third = await probe.poll(agent)
+    assert value(third.samples, "trunkwatch_ups_battery_runtime_seconds") == 42 * 60
+    assert value(third.samples, invalid, object="ups_mib.ups_battery_runtime_seconds") == 2
+
+
+async def test_xups_maps_onto_the_ups_series_and_drops_its_unknown_sentinel() -> None:
+    xups = "1.3.6.1.4.1.534.1"
+    objects: dict[str, tuple[int, Value]] = {
+        SYS_UPTIME: ticks(100),
+        f"{xups}.1.1.0": (Tag.OCTET_STRING, b"EATON"),
+        f"{xups}.1.2.0": (Tag.OCTET_STRING, b"Eaton 9PX 2200i RT 3U"),
+        f"{xups}.2.1.0": (Tag.INTEGER, 17218),
+        f"{xups}.2.2.0": (Tag.INTEGER, 78),
+        f"{xups}.2.4.0": (Tag.INTEGER, 100),
+        f"{xups}.3.1.0": (Tag.INTEGER, 500),
+        f"{xups}.3.4.1.2.1": (Tag.INTEGER, 243),
+        f"{xups}.4.1.0": (Tag.INTEGER, 9),
+        f"{xups}.4.4.1.2.1": (Tag.INTEGER, 231),
+        f"{xups}.4.5.0": (Tag.INTEGER, 5),
+        f"{xups}.7.1.0": (Tag.GAUGE32, 1),
+    }
+    result = await poller(["xups_mib"]).poll(FakeAgent(objects))
+    s = result.samples
+    assert value(s, "trunkwatch_ups_battery_runtime_seconds") == 17218
+    assert value(s, "trunkwatch_ups_battery_charge_ratio") == 1.0
+    assert value(s, "trunkwatch_ups_input_frequency_hertz") == 50.0
+    assert value(s, "trunkwatch_ups_input_volts", line="1") == 243
+    assert value(s, "trunkwatch_ups_output_load_ratio") == 0.09
+    assert value(s, "trunkwatch_ups_output_source", state="battery") == 1
+    assert value(s, "trunkwatch_ups_alarms_present") == 1
+    assert value(s, "trunkwatch_ups_identity_info", model="Eaton 9PX 2200i RT 3U") == 1
+    assert result.partial == {}
+    # The same families as ups_mib, so the same alerts and boards work.
+    library = ProfileLibrary()
+    shared = {f.name for f in library.profile("xups_mib").families} & {
+        f.name for f in library.profile("ups_mib").families
+    }
+    assert {
+        "trunkwatch_ups_battery_runtime_seconds",
+        "trunkwatch_ups_battery_charge_ratio",
+        "trunkwatch_ups_output_source",
+        "trunkwatch_ups_input_volts",
+        "trunkwatch_ups_output_volts",
+        "trunkwatch_ups_alarms_present",
+    } <= shared
+    # Eaton 93E: 65535 s means the card has no estimate.
+    objects[f"{xups}.2.1.0"] = (Tag.INTEGER, 65535)
+    again = await poller(["xups_mib"]).poll(FakeAgent(objects))
+    assert not values(again.samples, "trunkwatch_ups_battery_runtime_seconds")
+    assert (
+        value(
+            again.samples,
+            "trunkwatch_snmp_invalid_values_total",
+            object="xups_mib.ups_battery_runtime_seconds",
+        )
+        == 1
+    )
+
+
+async def test_a_wrong_typed_value_is_a_malformed_part_not_a_silent_gap() -> None:
+    objects = interfaces()
+    objects[f"{IFX_ENTRY}.6.1"] = (Tag.OCTET_STRING, b"1234")  # where a Counter64 belongs
+    objects["1.3.6.1.2.1.2.2.1.8.2"] = (Tag.OBJECT_IDENTIFIER, (1, 3, 6))
+    result = await poller(["if_mib"]).poll(FakeAgent(objects))
+    assert result.partial == {
+        "if_mib.interfaces.if_receive_bytes": "malformed",
+        "if_mib.interfaces.if_oper_status": "malformed",
+    }
+    # The rows with good values are kept.
+    assert set(values(result.samples, "trunkwatch_if_receive_bytes_total")) == {
+        (("index", "2"), ("name", "eth1"), ("descr", "descr 2"), ("alias", "uplink 2"))
+    }
+    assert value(result.samples, "trunkwatch_if_oper_status", index="1", state="up") == 1
+
+
+async def test_text_that_is_not_utf8_is_read_as_gb18030_or_the_asset_charset() -> None:
+    objects = interfaces()
+    objects["1.3.6.1.2.1.1.6.0"] = (Tag.OCTET_STRING, "中文".encode("gbk"))  # Ruijie S5750
+    objects["1.3.6.1.2.1.1.5.0"] = (Tag.OCTET_STRING, "江北基站".encode())
+    objects[f"{IFX_ENTRY}.18.1"] = (Tag.OCTET_STRING, "至江北 E1".encode("gb18030"))
+    samples = (await poller(["if_mib"]).poll(FakeAgent(objects))).samples
+    assert value(samples, "trunkwatch_snmp_system_info", location="中文", name="江北基站") == 1
+    assert value(samples, "trunkwatch_if_oper_status", index="1", state="up") == 1
+    assert value(samples, "trunkwatch_if_receive_bytes_total", alias="至江北 E1") == 10**12 + 1
+    # An asset configured for Big5 reads its octets as Big5.
+    objects["1.3.6.1.2.1.1.6.0"] = (Tag.OCTET_STRING, "機房".encode("big5"))
+    big5 = (await poller(["if_mib"]).poll(FakeAgent(objects), charset="big5")).samples
+    assert value(big5, "trunkwatch_snmp_system_info", location="機房") == 1
+
+
+async def test_an_agent_without_any_of_the_profiles_objects_fails_with_no_such_object() -> None:
+    # A switch polled as a UPS: only the system group answers.
+    objects = interfaces()
+    objects["1.3.6.1.2.1.1.1.0"] = (Tag.OCTET_STRING, b"S5720")
+    with pytest.raises(NoSuchObject, match="ups_mib"):
+        await poller(["ups_mib"]).poll(FakeAgent(objects))
+    with pytest.raises(NoSuchObject, match="ups_mib, xups_mib"):
+        await poller(["ups_mib", "xups_mib"]).poll(FakeAgent(objects))
+    # With a profile that does answer, the absent one is a partial failure.
+    result = await poller(["if_mib", "ups_mib"]).poll(FakeAgent(objects))
+    assert result.partial["ups_mib.ups_battery_status"] == "no_such_object"
+    assert not any(part.startswith("if_mib") for part in result.partial)
+    # A walk that timed out is not absence: the parts say what happened.
+    failing = FakeAgent(objects, failing={"1.3.6.1.2.1.33.1.4.4": ProbeTimeout("no reply")})
+    partial = await poller(["ups_mib"]).poll(failing)
+    assert partial.partial["ups_mib.output"] == "timeout"
+    assert partial.partial["ups_mib.ups_battery_status"] == "no_such_object"
+
+
+def test_range_high_capacity_and_invalid_are_checked_when_a_profile_loads(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "ranges",
+        """\
+description: Range mistakes.
+scalars:
+  - {name: charge_ratio, oid: 1.3.6.1.4.1.32473.1.0, range: [100, 0], help: Charge.}
+  - name: line_speed_bytes_per_second
+    oid: 1.3.6.1.4.1.32473.2.0
+    high_capacity: {oid: 1.3.6.1.4.1.32473.3.0, factor: 1000000}
+    fallback: 1.3.6.1.4.1.32473.4.0
+    help: Speed.
+  - name: alarm_bits
+    oid: 1.3.6.1.4.1.32473.5.0
+    bits: {0: fan}
+    range: [0, 1]
+    help: Alarms.
+  - {name: calls, oid: 1.3.6.1.4.1.32473.6.0, type: counter, invalid: [0], help: Calls.}
+""",
+    )
+    found = problems(path)
+    assert f"{path}:3: scalars[0].range: expected [low, high] with low <= high" in found
+    assert f"{path}:7: scalars[1].fallback: not used with high_capacity" in found
+    assert f"{path}:12: scalars[2].range: not used with bits" in found
+    assert f"{path}:14: scalars[3].invalid: not used by a counter metric" in found
+    assert len(found) == 4, found
+
+
+def test_asset_charset_is_validated_and_reaches_the_probe_target(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    body = """\
+sites: [{{id: hq, name: 中心}}]
+assets:
+  - {{id: sw, site: hq, system: network, kind: switch, address: 127.0.0.1, charset: {charset}}}
+"""
+    config.write_text(body.format(charset="GBK"), encoding="utf-8")
+    assets = build_inventory(load_config(config)).assets
+    assert assets["sw"].target.charset == "gbk"
+    config.write_text(body.format(charset="klingon"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert [str(p) for p in info.value.problems] == [
+        f"{config}:3: assets[0].charset: unknown character set 'klingon'"
+    ]
