@@ -73,6 +73,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic_core import PydanticCustomError
 
 from monitor.clock import Clock, SystemClock
+from monitor.listen import ListenError
 from monitor.yamlsource import ConfigError, Problem, SourceMap
 from probes.base import ProbeConfigError
 from probes.snmp_profiles import TrapRule, UnknownProfile, library
@@ -1128,16 +1129,8 @@ class TrapService:
         except ProbeConfigError as exc:
             raise ConfigError([config.source.problem(("traps", "v3_users"), str(exc))]) from exc
         except OSError as exc:
-            host, port = settings.listen
-            hint = " (ports below 1024 need CAP_NET_BIND_SERVICE)" if port < 1024 else ""
-            raise ConfigError(
-                [
-                    config.source.problem(
-                        ("traps", "listen"),
-                        f"cannot listen on udp {host}:{port}: {exc.strerror or exc}{hint}",
-                    )
-                ]
-            ) from exc
+            failure = ListenError("udp", *settings.listen, exc)
+            raise ConfigError([config.source.problem(("traps", "listen"), str(failure))]) from exc
         receiver.set_sources(sources)
         if current is not None:
             await current.stop()
