@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,10 @@ HOST = "127.0.0.1"
 
 
 @pytest.fixture
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A private copy of the environment without anyone's token variable."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKWATCH_TOKEN")}
     monkeypatch.setattr(os, "environ", environ)
-    yield
 
 
 # -- sockets ----------------------------------------------------------------------------------
