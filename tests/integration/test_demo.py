@@ -73,7 +73,11 @@ def start_demo(out: Path, *options: str) -> Demo:
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Nobody's own token: every person gets the demo's, and the demo prints them all.
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("TRUNKWATCH_TOKEN")},
+            "PYTHONUNBUFFERED": "1",
+        },
     )
     log.close()  # the child has its own descriptor
     return Demo(process, out)
