@@ -98,6 +98,7 @@ class Banner:
     traps: Address | None
     devices: Mapping[str, Mapping[str, str]]
     moved: list[Moved] = field(default_factory=list)
+    #: The drill's defaults: the banner's drill command names only what differs.
     default_monitor: str = "http://127.0.0.1:9750"
     default_control: str = "http://127.0.0.1:9751"
 

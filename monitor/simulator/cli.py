@@ -29,6 +29,8 @@ __all__ = ["register"]
 
 AddConfig = Callable[[argparse.ArgumentParser], None]
 STATUS_EVERY_SECONDS = 15.0
+#: Where ``trunkwatch drill`` looks for the monitor unless told.
+DRILL_MONITOR = "http://127.0.0.1:9750"
 
 
 class NoSimulation(Exception):
@@ -166,31 +168,33 @@ async def _demo(args: argparse.Namespace) -> int:
                 raise ListenError("tcp", *bind_listen, exc) from exc
             return 1
         receiver = daemon.traps.receiver
-        sim.agent.traps.sink = receiver.address if receiver is not None else None
-        bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
-        control = (sim.control_address or split_listen(DEFAULT_CONTROL))[0], sim.control_port
+        traps_bound = receiver.address if receiver is not None else None
+        sim.agent.traps.sink = traps_bound
+        http_bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
+        control_bound = (split_listen(args.control)[0], sim.control_port or 0)
+        wanted_and_bound = [
+            ("monitor HTTP tcp", listen, http_bound),
+            ("simulator control tcp", split_listen(args.control), control_bound),
+            ("trap receiver udp", traps_wanted, traps_bound),
+        ]
         changes = [Moved("device", wanted, at) for wanted, at in moved.items()]
-        for what, wanted, at in (
-            ("monitor HTTP tcp", listen, bound),
-            ("simulator control tcp", split_listen(args.control), control),
-            ("trap receiver udp", traps_wanted, receiver.address if receiver else None),
-        ):
-            if wanted is not None and at is not None and wanted[1] and wanted != at:
-                changes.append(Moved(what, wanted, (str(at[0]), int(at[1] or 0))))
-        base = f"http://{bound[0]}:{bound[1]}"
-        print(
-            format_banner(
-                Banner(
-                    fleet=_describe(sim),
-                    base=base,
-                    control=f"http://{control[0]}:{control[1]}",
-                    traps=receiver.address if receiver is not None else None,
-                    devices=sim.endpoints(),
-                    moved=changes,
-                )
-            ),
-            flush=True,
+        changes += [
+            Moved(what, wanted, at)
+            for what, wanted, at in wanted_and_bound
+            if wanted is not None and at is not None and wanted[1] != 0 and wanted != at
+        ]
+        base = f"http://{http_bound[0]}:{http_bound[1]}"
+        banner = Banner(
+            fleet=_describe(sim),
+            base=base,
+            control=f"http://{control_bound[0]}:{control_bound[1]}",
+            traps=traps_bound,
+            devices=sim.endpoints(),
+            moved=changes,
+            default_monitor=DRILL_MONITOR,
+            default_control=f"http://{DEFAULT_CONTROL}",
         )
+        print(format_banner(banner), flush=True)
         if tokens:
             print(
                 "demo sign-in tokens for /inspections (set the TRUNKWATCH_TOKEN_* variables to "
@@ -335,7 +339,7 @@ def register(
     p.add_argument("--site", required=True, help="the target asset id (e.g. bs-yunyan)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--control-url", default=f"http://{DEFAULT_CONTROL}", help="simulator API")
-    p.add_argument("--monitor", default="http://127.0.0.1:9750", help="trunkwatch base URL")
+    p.add_argument("--monitor", default=DRILL_MONITOR, help="trunkwatch base URL")
     p.add_argument("--alertmanager", help="Alertmanager base URL, to time alert delivery")
     p.add_argument(
         "--timeout", type=positive_number, default=300.0, help="seconds to wait for detection"
