@@ -84,7 +84,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from monitor.probe_once import ProbeUsageError, failure_lines, probe_adhoc, probe_asset
+    from monitor.probe_once import (
+        ProbeUsageError,
+        failure_lines,
+        probe_adhoc,
+        probe_asset,
+        render_results,
+    )
 
     try:
         if args.asset and args.target:
@@ -103,8 +109,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return EXIT_USAGE
-    from monitor.probe_once import render_results
-
     sys.stdout.write(render_results(results))
     sys.stdout.flush()
     for line in failure_lines(results):
