@@ -16,6 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from monitor import __version__
+from monitor.cli_args import (
+    CommandParser,
+    auth_protocol,
+    listen_address,
+    positive_number,
+    priv_protocol,
+    split_listen,
+)
 from monitor.config import ConfigError, load_config
 from monitor.webconfig import add_web_config_option
 
@@ -66,24 +74,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"trunkwatch: inspection store: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except OSError as exc:
-        print(f"trunkwatch: cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)
+    except OSError as exc:  # the HTTP server's bind: the only socket the daemon opens itself
+        from monitor.listen import ListenError
+
+        if not isinstance(exc, ListenError):
+            exc = ListenError("tcp", *split_listen(args.listen), exc)
+        print(f"trunkwatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from monitor.probe_once import ProbeUsageError, probe_adhoc, probe_asset
+    from monitor.probe_once import (
+        ProbeUsageError,
+        failure_lines,
+        probe_adhoc,
+        probe_asset,
+        render_results,
+    )
 
     try:
         if args.asset and args.target:
             raise ProbeUsageError("give either an ASSET or --target, not both")
         if args.asset:
-            ok, text = asyncio.run(probe_asset(args.config, args.asset, args.probe))
+            results = asyncio.run(probe_asset(args.config, args.asset, args.probe))
         elif args.target:
             if not args.module:
-                raise ProbeUsageError("--target needs --module")
-            ok, text = asyncio.run(probe_adhoc(args))
+                raise ProbeUsageError("--target needs --module (a probe module or an SNMP profile)")
+            results = asyncio.run(probe_adhoc(args))
         else:
             raise ProbeUsageError("give an ASSET from the configuration or --target HOST")
     except ProbeUsageError as exc:
@@ -92,8 +110,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return EXIT_USAGE
-    sys.stdout.write(text)
-    return EXIT_OK if ok else EXIT_FAILED
+    sys.stdout.write(render_results(results))
+    sys.stdout.flush()
+    for line in failure_lines(results):
+        print(line, file=sys.stderr)
+    return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -106,7 +127,9 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Typed as the base class the command modules register on; sub-parsers are made of
+    # type(parser), so every one reports a bad argument in one line.
+    parser: argparse.ArgumentParser = CommandParser(
         prog="trunkwatch",
         description="Monitor for trunked radio base stations, phone lines, network and "
         "inspection rounds, exported to Prometheus.",
@@ -117,7 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the monitoring daemon")
     _add_config(p)
-    p.add_argument("--listen", default="127.0.0.1:9750", help="HOST:PORT for HTTP (/metrics)")
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        default="127.0.0.1:9750",
+        help="HOST:PORT for HTTP (/metrics)",
+    )
     add_web_config_option(p)
     p.set_defaults(func=cmd_run)
 
@@ -137,13 +165,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", help="only this probe of the asset")
     p.add_argument("--target", help="ad hoc: HOST[:PORT] or a URL")
     p.add_argument("--module", help="ad hoc: a probe module (tcp, snmp …) or an SNMP profile")
-    p.add_argument("--timeout", type=float, default=5.0, help="ad hoc: seconds (default 5)")
+    p.add_argument(
+        "--timeout", type=positive_number, default=5.0, help="ad hoc: seconds (default 5)"
+    )
     p.add_argument("--snmp-version", choices=["1", "2c", "3"], default="2c")
     p.add_argument("--community-env", metavar="VAR", help="env var holding the community")
     p.add_argument("--v3-user")
-    p.add_argument("--v3-auth-proto", default="sha")
+    p.add_argument(
+        "--v3-auth-proto",
+        type=auth_protocol,
+        default="sha",
+        metavar="PROTO",
+        help="MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512 or none, as net-snmp's -a (default SHA)",
+    )
     p.add_argument("--v3-auth-key-env", metavar="VAR")
-    p.add_argument("--v3-priv-proto", default="aes")
+    p.add_argument(
+        "--v3-priv-proto",
+        type=priv_protocol,
+        default="aes",
+        metavar="PROTO",
+        help="DES, AES, AES-192, AES-256 or none, as net-snmp's -x (default AES)",
+    )
     p.add_argument("--v3-priv-key-env", metavar="VAR")
     p.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="ad hoc probe parameter"

@@ -16,6 +16,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,11 +108,16 @@ class Daemon:
         self._reloading = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
+        #: Applied to every configuration loaded, on reloads too (the demo points the
+        #: addresses at where its simulation really listens).
+        self.rewrite: Callable[[Config], Config] | None = None
 
     # -- configuration ----------------------------------------------------------------------
 
     def _load(self) -> Loaded:
         config = load_config(self.config_path)
+        if self.rewrite is not None:
+            config = self.rewrite(config)
         setup = build_setup(config) if config.model.inspections is not None else None
         return Loaded(config, build_inventory(config), setup)
 

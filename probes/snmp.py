@@ -456,6 +456,7 @@ from probes.snmp_poll import DEFAULT_CHARSET, DevicePoller, PollPlan  # noqa: E4
 from probes.snmp_profiles import ProfileConflict, UnknownProfile, library  # noqa: E402
 from probes.snmpclient import SnmpClient, SnmpEndpoint  # noqa: E402
 from probes.snmpcodec import PduType  # noqa: E402
+from probes.traps import AuthProtocolName, PrivProtocolName  # noqa: E402
 
 __all__ += ["SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
 
@@ -491,8 +492,9 @@ class SnmpParams(BaseModel):
     max_repetitions: int = Field(25, ge=1, le=200)
     #: How often label columns (ifName, ifAlias, descriptions …) are walked again.
     label_refresh: Annotated[float, BeforeValidator(parse_duration)] = 900.0
-    auth_protocol: AuthProtocol = "sha"
-    priv_protocol: PrivProtocol = "aes"
+    #: net-snmp's spellings (``SHA-256``, ``AES-256`` …) are accepted, in any case.
+    auth_protocol: AuthProtocolName = "sha"
+    priv_protocol: PrivProtocolName = "aes"
     #: Folders searched for profiles before the built-in ones.
     profile_dirs: list[str] = Field(default_factory=list)
     #: Folders of MIB files for symbolic names (MODULE::object) in profiles.

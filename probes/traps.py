@@ -83,8 +83,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from monitor.clock import Clock, SystemClock
+from monitor.listen import ListenError
 from monitor.yamlsource import ConfigError, Problem, SourceMap
 from probes.base import ProbeConfigError
 from probes.snmp_profiles import TrapRule, UnknownProfile, library
@@ -109,7 +111,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DROP_REASONS",
     "ActiveAlarm",
+    "AuthProtocolName",
     "DecodeBudget",
+    "PrivProtocolName",
     "TrapBook",
     "TrapMappingConflict",
     "TrapReceiver",
@@ -124,6 +128,7 @@ __all__ = [
     "parse_listen",
     "resolve_sources",
     "trap_oid_of",
+    "usm_protocol",
     "v1_to_v2",
 ]
 
@@ -201,8 +206,72 @@ def parse_listen(text: str) -> tuple[str, int]:
 CredentialName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 # probes.snmp's names for the USM protocols (repeated: importing it costs pysnmp).
-AuthProtocolName = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
-PrivProtocolName = Literal["none", "des", "aes", "aes192", "aes256"]
+AuthProtocolLiteral = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocolLiteral = Literal["none", "des", "aes", "aes192", "aes256"]
+
+# Every spelling net-snmp accepts (snmpcmd -a/-x, snmpd's createUser), folded by _fold, to ours.
+_USM_AUTH_SPELLINGS: Final[dict[str, str]] = {
+    "none": "none",
+    "noauth": "none",
+    "md5": "md5",
+    "sha": "sha",
+    "sha1": "sha",
+    "sha224": "sha224",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+}
+_USM_PRIV_SPELLINGS: Final[dict[str, str]] = {
+    "none": "none",
+    "nopriv": "none",
+    "des": "des",
+    "aes": "aes",
+    "aes128": "aes",
+    "aes192": "aes192",
+    "aes256": "aes256",
+}
+_USM_ACCEPTED: Final = {
+    "auth": "MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512 or none",
+    "priv": "DES, AES, AES-192, AES-256 or none",
+}
+
+
+def _fold(text: str) -> str:
+    return text.strip().casefold().replace("-", "").replace("_", "")
+
+
+def usm_protocol(kind: Literal["auth", "priv"], value: object) -> str:
+    """Our name for an SNMPv3 USM protocol however net-snmp spells it, in any case:
+    ``SHA-256``/``SHA256`` → ``sha256``, ``SHA1`` → ``sha``, ``AES``/``AES-128`` → ``aes``,
+    ``AES-256`` → ``aes256``, ``NOPRIV`` → ``none``.
+
+    ValueError lists the accepted names; the value itself is not repeated, in case a key
+    was typed where the protocol belongs.
+    """
+    table = _USM_AUTH_SPELLINGS if kind == "auth" else _USM_PRIV_SPELLINGS
+    folded = _fold(value) if isinstance(value, str) else ""
+    if folded in table:
+        return table[folded]
+    if kind == "priv" and folded in ("aes192c", "aes256c"):
+        raise ValueError(
+            "Cisco's AES-192-C/AES-256-C key extension is not supported; use AES-192 or AES-256"
+        )
+    raise ValueError(f"unknown {kind} protocol; use one of {_USM_ACCEPTED[kind]}")
+
+
+def _usm_validator(kind: Literal["auth", "priv"]) -> Any:
+    def check(value: object) -> str:
+        try:
+            return usm_protocol(kind, value)
+        except ValueError as exc:  # without pydantic's "Value error, " prefix
+            raise PydanticCustomError("usm_protocol", str(exc)) from None
+
+    return BeforeValidator(check)
+
+
+#: The USM protocols as configuration fields: net-snmp's spellings accepted, ours kept.
+AuthProtocolName = Annotated[AuthProtocolLiteral, _usm_validator("auth")]
+PrivProtocolName = Annotated[PrivProtocolLiteral, _usm_validator("priv")]
 
 
 class _Strict(BaseModel):
@@ -1175,16 +1244,8 @@ class TrapService:
         except ProbeConfigError as exc:
             raise ConfigError([config.source.problem(("traps", "v3_users"), str(exc))]) from exc
         except OSError as exc:
-            host, port = settings.listen
-            hint = " (ports below 1024 need CAP_NET_BIND_SERVICE)" if port < 1024 else ""
-            raise ConfigError(
-                [
-                    config.source.problem(
-                        ("traps", "listen"),
-                        f"cannot listen on udp {host}:{port}: {exc.strerror or exc}{hint}",
-                    )
-                ]
-            ) from exc
+            failure = ListenError("udp", *settings.listen, exc)
+            raise ConfigError([config.source.problem(("traps", "listen"), str(failure))]) from exc
         receiver.set_sources(sources)
         if current is not None:
             await current.stop()

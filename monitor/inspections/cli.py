@@ -38,14 +38,18 @@ class UsageError(Exception):
     pass
 
 
-def _service(args: argparse.Namespace, *, live_url: str | None = None) -> Any:
+def _service(
+    args: argparse.Namespace, *, live_url: str | None = None, sign_in: bool = False
+) -> Any:
+    """The inspection service of the configuration; ``sign_in`` for the commands that
+    authenticate someone (the others neither read nor miss anyone's token)."""
     from monitor.config import load_config
     from monitor.inspections.plans import build_setup
     from monitor.inspections.service import ExpositionLive, InspectionService
     from monitor.inspections.store import open_store
 
     config = load_config(args.config)
-    setup = build_setup(config)
+    setup = build_setup(config, sign_in=sign_in)
     store = open_store(setup.store_url, setup.data_dir)
     live = None
     if live_url:
@@ -177,7 +181,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if live_url is None:
         listen = load_config(args.config).model.server.listen
         live_url = f"http://{listen}/metrics"
-    service = _service(args, live_url=live_url)
+    service = _service(args, live_url=live_url, sign_in=True)
     person = service.authenticate(token)
     if person is None:
         print("trunkwatch: the token matches no one on the roster", file=sys.stderr)
@@ -246,7 +250,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            print(
+                f"trunkwatch inspections: cannot write {args.output}: {exc.strerror}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         print(f"{args.output}: {report.month}, {len(report.entries)} rounds")
     return EXIT_OK
 
@@ -277,7 +288,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from monitor.inspections.errors import StoreError
+        from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
 
         try:
             return command(args)
@@ -285,14 +296,34 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             return EXIT_USAGE
-        except UsageError as exc:
+        except (UsageError, InvalidEntry) as exc:
             print(f"trunkwatch inspections: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except StoreError as exc:
             print(f"trunkwatch inspections: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except InspectionError as exc:
+            print(f"trunkwatch inspections: {exc}", file=sys.stderr)
+            return EXIT_FAILED
 
     return run
+
+
+def _month(text: str) -> str:
+    """argparse type: YYYY-MM."""
+    year, sep, month = text.strip().partition("-")
+    if not (sep and len(year) == 4 and year.isdigit() and month.isdigit() and len(month) == 2):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM such as 2017-03, got {text!r}")
+    if not 1 <= int(month) <= 12:
+        raise argparse.ArgumentTypeError(f"there is no month {month} (in {text!r})")
+    return text.strip()
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def register(
@@ -360,7 +391,7 @@ def register(
 
     p = sub.add_parser("report", help="monthly compliance report (HTML or CSV)")
     add_config(p)
-    p.add_argument("--month", help="YYYY-MM (default: this month)")
+    p.add_argument("--month", type=_month, help="YYYY-MM (default: this month)")
     p.add_argument("--format", choices=["html", "csv"], default="html")
     p.add_argument("--detail", action="store_true", help="CSV: one row per round")
     p.add_argument("-o", "--output", help="file (default: standard output)")
@@ -372,5 +403,5 @@ def register(
 
     p = sub.add_parser("audit", help="verify the audit log's chain and show its last lines")
     add_config(p)
-    p.add_argument("--last", type=int, default=20)
+    p.add_argument("--last", type=_count, default=20, help="how many lines (default 20)")
     p.set_defaults(func=_guard(cmd_audit))

@@ -182,7 +182,9 @@ def _read_token(person: Person, base: Path) -> str | None:
     return token
 
 
-def build_roster(model: InspectionsConfig, base: Path) -> Roster:
+def build_roster(model: InspectionsConfig, base: Path, *, read_tokens: bool = True) -> Roster:
+    """The roster; without ``read_tokens`` (read-only use) only ``token_sha256`` entries can
+    sign in and nobody's token variable or file is read, or missed."""
     people = {p.id: p for p in model.roster}
     teams: dict[str, tuple[str, ...]] = {}
     for person in model.roster:
@@ -190,7 +192,7 @@ def build_roster(model: InspectionsConfig, base: Path) -> Roster:
             teams[person.team] = (*teams.get(person.team, ()), person.id)
     by_hash: dict[str, str] = {}
     for person in model.roster:
-        token = _read_token(person, base)
+        token = _read_token(person, base) if read_tokens else None
         digest = person.token_sha256 or (hash_token(token) if token else None)
         if digest is None:
             continue
@@ -203,8 +205,9 @@ def build_roster(model: InspectionsConfig, base: Path) -> Roster:
     return Roster(people, teams, {h: p for h, p in by_hash.items() if p})
 
 
-def build_setup(config: Config) -> InspectionSetup:
-    """Resolve the inspections of a loaded configuration. Raises ConfigError."""
+def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
+    """Resolve the inspections of a loaded configuration. Raises ConfigError. Without
+    ``sign_in`` (commands that only read) the people's tokens are not looked for."""
     from monitor.config import resolve_secret
 
     base = config.path.resolve().parent
@@ -241,7 +244,7 @@ def build_setup(config: Config) -> InspectionSetup:
     data_dir = Path(config.model.server.data_dir).expanduser()
     return InspectionSetup(
         zone=zone,
-        roster=build_roster(model, base),
+        roster=build_roster(model, base, read_tokens=sign_in),
         plans=plans,
         store_url=url or None,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,

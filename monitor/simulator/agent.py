@@ -14,6 +14,7 @@ from functools import partial
 from types import TracebackType
 from typing import cast
 
+from monitor.listen import open_listener
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.mib import Binding, MibView, Syntax
 from monitor.simulator.traps import TrapSender
@@ -69,7 +70,7 @@ class SnmpAgent:
 
     Ports come from the fleet (``simulator.agent.base_port`` or a device's ``port``); with
     ``ephemeral=True`` each endpoint binds port 0 and ``endpoints`` tells where it landed,
-    which is what tests want.
+    which is what tests want; with ``fallback=True`` only the ports already taken move.
     """
 
     def __init__(
@@ -79,12 +80,14 @@ class SnmpAgent:
         host: str | None = None,
         community: str | None = None,
         ephemeral: bool = False,
+        fallback: bool = False,
         max_datagram: int = MAX_DATAGRAM,
     ) -> None:
         self.fleet = fleet
         self.host = host or fleet.agent.host
         self.community = (community or fleet.agent.community).encode()
         self.ephemeral = ephemeral
+        self.fallback = fallback
         self.max_datagram = max_datagram
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._transports: list[asyncio.DatagramTransport] = []
@@ -97,9 +100,11 @@ class SnmpAgent:
         loop = asyncio.get_running_loop()
         try:
             for asset_id, port in self.fleet.ports.items():
+                sock = open_listener(
+                    "udp", self.host, 0 if self.ephemeral else port, fallback=self.fallback
+                )
                 transport, _ = await loop.create_datagram_endpoint(
-                    partial(_Endpoint, self, asset_id),
-                    local_addr=(self.host, 0 if self.ephemeral else port),
+                    partial(_Endpoint, self, asset_id), sock=sock
                 )
                 self._transports.append(transport)
                 self._by_asset[asset_id] = transport

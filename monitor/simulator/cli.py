@@ -11,10 +11,17 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from monitor.config import ConfigError, load_config
-from monitor.daemon import parse_listen
+from monitor.cli_args import (
+    listen_address,
+    non_negative_number,
+    positive_number,
+    split_listen,
+)
+from monitor.config import Config, ConfigError, load_config
+from monitor.listen import ListenError
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import DEFAULT_CONTROL, Simulation
 from monitor.webconfig import add_web_config_option
@@ -23,23 +30,21 @@ __all__ = ["register"]
 
 AddConfig = Callable[[argparse.ArgumentParser], None]
 STATUS_EVERY_SECONDS = 15.0
+#: Where ``trunkwatch drill`` looks for the monitor unless told.
+DRILL_MONITOR = "http://127.0.0.1:9750"
 
 
-def _demo_tokens(config_path: str) -> dict[str, str]:
-    """Give every person of the roster whose token variable is unset a well-known demo token,
-    so the duty page can be tried at once. Only ``trunkwatch demo`` does this."""
-    raw = load_config(config_path).model.inspections or {}
-    tokens: dict[str, str] = {}
-    for person in raw.get("roster", []):
-        variable = person.get("token_env") if isinstance(person, dict) else None
-        if variable and variable not in os.environ:
-            os.environ[variable] = tokens[person["id"]] = f"demo-token-{person['id']}"
-    return tokens
+class NoSimulation(Exception):
+    """The configuration has no ``simulator:`` section to run."""
 
 
-def _simulator_section(config_path: str) -> dict[str, Any] | None:
-    config = load_config(config_path)
-    return config.model.simulator
+def _simulator_section(config: Config) -> dict[str, Any]:
+    section = config.model.simulator
+    if section is None:
+        raise NoSimulation(
+            f"{config.path} has no simulator: section (the shipped monitor.yaml has one)"
+        )
+    return section
 
 
 async def _wait_for_signal() -> None:
@@ -59,8 +64,8 @@ def _describe(sim: Simulation) -> str:
 
 
 async def _simulate(args: argparse.Namespace) -> int:
-    section = _simulator_section(args.config)
-    control = parse_listen(args.control)
+    section = _simulator_section(load_config(args.config))
+    control = split_listen(args.control)
     async with Simulation(section, control=control, speed=args.speed) as sim:
         print(f"simulated fleet: {_describe(sim)}")
         for asset_id, services in sorted(sim.endpoints().items()):
@@ -71,16 +76,24 @@ async def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def _guarded(command: str, run: Callable[[], int]) -> int:
+    """Run a simulation command, turning what can go wrong at start into one line each."""
+    from monitor.inspections.errors import StoreError
+
     try:
-        return asyncio.run(_simulate(args))
+        return run()
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"trunkwatch simulate: cannot bind: {exc.strerror}", file=sys.stderr)
-        return 1
+    except (ListenError, NoSimulation) as exc:
+        print(f"trunkwatch {command}: {exc}", file=sys.stderr)
+    except StoreError as exc:
+        print(f"trunkwatch {command}: inspection store: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    return _guarded("simulate", lambda: asyncio.run(_simulate(args)))
 
 
 def _status_line(daemon: Any, sim: Simulation) -> str:
@@ -118,38 +131,76 @@ def _status_line(daemon: Any, sim: Simulation) -> str:
 
 async def _demo(args: argparse.Namespace) -> int:
     from monitor.daemon import Daemon
+    from monitor.demo import Banner, Moved, demo_tokens, format_banner, relocate
+    from monitor.listen import port_or_any
 
-    section = _simulator_section(args.config)
-    tokens = _demo_tokens(args.config)
-    control = parse_listen(args.control)
-    listen_host, listen_port = parse_listen(args.listen)
-    async with Simulation(section, control=control, speed=args.speed) as sim:
-        daemon = Daemon(args.config, args.listen, web_config_file=args.web_config_file)
+    config = load_config(args.config)
+    sim = Simulation(
+        _simulator_section(config),
+        control=split_listen(args.control),
+        speed=args.speed,
+        fallback=True,
+    )
+    # No notification leaves before the trap receiver this demo's monitor runs is known: the
+    # configured sink may well be another demo's.
+    sim.agent.traps.sink = None
+    tokens = demo_tokens(config)
+    async with sim:
+        listen = split_listen(args.listen or config.model.server.listen)
+        bind_listen = (listen[0], port_or_any("tcp", *listen))
+        traps_wanted = split_listen(config.model.traps.listen) if config.model.traps else None
+        traps_listen = None
+        if traps_wanted is not None:
+            traps_listen = f"{traps_wanted[0]}:{port_or_any('udp', *traps_wanted)}"
+        moved = sim.relocated()
+        daemon = Daemon(
+            args.config,
+            f"{bind_listen[0]}:{bind_listen[1]}",
+            web_config_file=args.web_config_file,
+        )
+        daemon.rewrite = lambda loaded: relocate(loaded, moved, traps_listen=traps_listen)
         started = asyncio.Event()
         run = asyncio.create_task(daemon.run(started))
         waiter = asyncio.create_task(started.wait())
         await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if run.done():
             waiter.cancel()
-            await run  # raises what stopped it
+            try:
+                await run  # raises what stopped it
+            except ListenError:
+                raise
+            except OSError as exc:  # before it served: its HTTP socket could not be bound
+                raise ListenError("tcp", *bind_listen, exc) from exc
             return 1
+        receiver = daemon.traps.receiver
+        traps_bound = receiver.address if receiver is not None else None
+        sim.agent.traps.sink = traps_bound
+        http_bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
+        control_bound = (split_listen(args.control)[0], sim.control_port or 0)
+        wanted_and_bound = [
+            ("monitor HTTP tcp", listen, http_bound),
+            ("simulator control tcp", split_listen(args.control), control_bound),
+            ("trap receiver udp", traps_wanted, traps_bound),
+        ]
+        changes = [Moved("device", wanted, at) for wanted, at in moved.items()]
+        changes += [
+            Moved(what, wanted, at)
+            for what, wanted, at in wanted_and_bound
+            if wanted is not None and at is not None and wanted[1] != 0 and wanted != at
+        ]
         scheme = daemon.web_config.scheme if daemon.web_config else "http"
-        base = f"{scheme}://{listen_host}:{daemon.bound_port or listen_port}"
-        print(
-            f"""
-trunkwatch demo — simulated fleet: {_describe(sim)}
-  duty board    {base}/
-  metrics       {base}/metrics
-  inspections   {base}/inspections   (巡检: sign in with a token, see README)
-  status API    {base}/api/v1/status
-  simulator     http://{control[0]}:{sim.control_port}/api/v1/faults
-  a drill       trunkwatch drill mains_failure --site bs-yunyan --monitor {base}
-  Prometheus    scrape {listen_host}:{daemon.bound_port} (job trunkwatch); rules: alerts/*.rules.yml
-  Grafana       dashboards/provisioning/ (dashboards and the Prometheus datasource)
-Ctrl-C stops both.
-""",
-            flush=True,
+        base = f"{scheme}://{http_bound[0]}:{http_bound[1]}"
+        banner = Banner(
+            fleet=_describe(sim),
+            base=base,
+            control=f"http://{control_bound[0]}:{control_bound[1]}",
+            traps=traps_bound,
+            devices=sim.endpoints(),
+            moved=changes,
+            default_monitor=DRILL_MONITOR,
+            default_control=f"http://{DEFAULT_CONTROL}",
         )
+        print(format_banner(banner), flush=True)
         if tokens:
             print(
                 "demo sign-in tokens for /inspections (set the TRUNKWATCH_TOKEN_* variables to "
@@ -158,7 +209,7 @@ Ctrl-C stops both.
             )
         try:
             while not run.done():
-                done, _ = await asyncio.wait({run}, timeout=args.status_every)
+                done, _ = await asyncio.wait({run}, timeout=args.status_every or None)
                 if not done and args.status_every > 0:
                     print(_status_line(daemon, sim), flush=True)
             await run
@@ -170,20 +221,22 @@ Ctrl-C stops both.
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.inspections.errors import StoreError
+    return _guarded("demo", lambda: asyncio.run(_demo(args)))
 
-    try:
-        return asyncio.run(_demo(args))
-    except StoreError as exc:
-        print(f"trunkwatch demo: inspection store: {exc}", file=sys.stderr)
-        return 1
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"trunkwatch demo: cannot bind: {exc.strerror} ({exc})", file=sys.stderr)
-        return 1
+
+def _report_problem(path: str) -> str | None:
+    """Why the drill report could not be written to ``path``, or None if it can."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        return f"{path} is a folder"
+    if not folder.is_dir():
+        return f"no folder {str(folder)!r} for {path}"
+    if target.exists() and not os.access(target, os.W_OK):
+        return f"{path} is not writable"
+    if not target.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot create files in {folder}"
+    return None
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
@@ -192,10 +245,15 @@ def cmd_drill(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {}
     for item in args.param:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not key:
             print(f"trunkwatch drill: --param {item!r}: expected KEY=VALUE", file=sys.stderr)
             return 2
         params[key] = _number(value)
+    # Checked before the fault is injected: a drill whose report is lost has to be run again.
+    problem = _report_problem(args.report) if args.report else None
+    if problem is not None:
+        print(f"trunkwatch drill: --report: {problem}", file=sys.stderr)
+        return 2
     try:
         report = asyncio.run(
             run_drill(
@@ -215,8 +273,11 @@ def cmd_drill(args: argparse.Namespace) -> int:
     text = report.markdown()
     print(text)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            Path(args.report).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"trunkwatch drill: cannot write {args.report}: {exc.strerror}", file=sys.stderr)
+            return 1
         print(f"report written to {args.report}")
     return 0 if report.detected else 1
 
@@ -235,19 +296,40 @@ def register(
 ) -> None:
     p = sub.add_parser("simulate", help="run the simulated fleet alone")
     add_config(p)
-    p.add_argument("--control", default=DEFAULT_CONTROL, help="HOST:PORT of the control API")
-    p.add_argument("--speed", type=float, help="simulated seconds per real second")
+    p.add_argument(
+        "--control",
+        type=listen_address,
+        default=DEFAULT_CONTROL,
+        help=f"HOST:PORT of the control API (default {DEFAULT_CONTROL})",
+    )
+    p.add_argument("--speed", type=positive_number, help="simulated seconds per real second")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("demo", help="run the simulated fleet and the monitor against it")
+    p = sub.add_parser(
+        "demo",
+        help="run the simulated fleet and the monitor against it",
+        description="Run the simulated city and the monitor watching it. A port that is "
+        "already taken (another demo, a test run) is replaced by a free one and the banner "
+        "says where everything is; the monitor is pointed there in memory, monitor.yaml is "
+        "not changed.",
+    )
     add_config(p)
-    p.add_argument("--listen", default="127.0.0.1:9750", help="HOST:PORT for HTTP (/metrics)")
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        help="HOST:PORT for HTTP (/metrics; default: server.listen of the configuration)",
+    )
     add_web_config_option(p)
-    p.add_argument("--control", default=DEFAULT_CONTROL, help="HOST:PORT of the control API")
-    p.add_argument("--speed", type=float, help="simulated seconds per real second")
+    p.add_argument(
+        "--control",
+        type=listen_address,
+        default=DEFAULT_CONTROL,
+        help=f"HOST:PORT of the control API (default {DEFAULT_CONTROL})",
+    )
+    p.add_argument("--speed", type=positive_number, help="simulated seconds per real second")
     p.add_argument(
         "--status-every",
-        type=float,
+        type=non_negative_number,
         default=STATUS_EVERY_SECONDS,
         help="seconds between status lines (0: none)",
     )
@@ -264,9 +346,11 @@ def register(
     p.add_argument("--site", required=True, help="the target asset id (e.g. bs-yunyan)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--control-url", default=f"http://{DEFAULT_CONTROL}", help="simulator API")
-    p.add_argument("--monitor", default="http://127.0.0.1:9750", help="trunkwatch base URL")
+    p.add_argument("--monitor", default=DRILL_MONITOR, help="trunkwatch base URL")
     p.add_argument("--alertmanager", help="Alertmanager base URL, to time alert delivery")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for detection")
+    p.add_argument(
+        "--timeout", type=positive_number, default=300.0, help="seconds to wait for detection"
+    )
     p.add_argument("--keep", action="store_true", help="leave the fault in place afterwards")
     p.add_argument("--report", help="write the drill report (Markdown) to this file")
     p.set_defaults(func=cmd_drill)

@@ -126,24 +126,42 @@ def _seen(rule: Detection, text: str, target: str) -> bool:
 
 
 async def _get_text(session: aiohttp.ClientSession, url: str) -> str:
+    """The monitor's /metrics text; DrillError says in words when there is none."""
+    base = url.removesuffix("/metrics")
     try:
         async with session.get(url) as response:
             if response.status != 200:
-                raise DrillError(f"{url} answered HTTP {response.status}")
+                raise DrillError(f"{base} is not a trunkwatch monitor (HTTP {response.status})")
             return await response.text()
-    except aiohttp.ClientError as exc:
-        raise DrillError(f"cannot reach {url}: {exc}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DrillError(
+            f"no trunkwatch monitor answers at {base} (is `trunkwatch demo` running? "
+            "else give --monitor URL)"
+        ) from exc
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:
+    """POST to the simulator's control API; DrillError carries its refusal as it is worded."""
+    base = url.split("/api/", 1)[0]
     try:
         async with session.post(url, json=body) as response:
-            payload = await response.json()
+            try:
+                payload = await response.json()
+            except (aiohttp.ContentTypeError, ValueError):
+                payload = None
+            if not isinstance(payload, dict):
+                raise DrillError(
+                    f"{base} is not a trunkwatch simulator (HTTP {response.status}); "
+                    "give its control API as --control-url"
+                )
             if response.status >= 400:
-                raise DrillError(f"{url}: {payload.get('error', response.status)}")
+                raise DrillError(str(payload.get("error", f"refused (HTTP {response.status})")))
             return payload
-    except aiohttp.ClientError as exc:
-        raise DrillError(f"cannot reach {url}: {exc}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DrillError(
+            f"no simulator control API answers at {base} (is `trunkwatch demo` running? "
+            "else give --control-url URL)"
+        ) from exc
 
 
 async def _alerts_for(session: aiohttp.ClientSession, base: str, target: str) -> list[str]:

@@ -157,6 +157,29 @@ class FaultError(ValueError):
     """A fault that does not fit its target (wrong kind of device, bad parameter)."""
 
 
+#: Device kinds and the device classes faults need, in the words of a drill's report.
+_KIND_WORDS: dict[str, str] = {
+    "base_station": "a base station",
+    "e1_gateway": "an E1 gateway",
+    "sip_trunk": "a SIP trunk",
+    "switch": "a switch",
+    "router": "a router",
+    "server": "a server",
+}
+
+
+_NEEDED_WORDS: dict[type, str] = {
+    BaseStation: "a base station",
+    E1Gateway: "an E1 gateway",
+    SipTrunk: "a SIP trunk",
+    NetworkDevice: "a switch or a router",
+}
+
+
+def _kind_words(device: Device) -> str:
+    return _KIND_WORDS.get(device.kind, f"a {device.kind}")
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveFault:
     """A fault in force: what, where, with which parameters, since when (simulated time)."""
@@ -431,7 +454,7 @@ class Fleet:
     def site(self, asset_id: str) -> BaseStation:
         device = self.device(asset_id)
         if not isinstance(device, BaseStation):
-            raise FaultError(f"{asset_id} is a {device.kind}, not a base station")
+            raise FaultError(f"{asset_id} is {_kind_words(device)}, not a base station")
         return device
 
     def reboot(self, asset_id: str) -> None:
@@ -571,6 +594,8 @@ class Fleet:
     ) -> tuple[str, ...]:
         try:
             return self._apply_unchecked(kind, device, params, t, on)
+        except FaultError:
+            raise
         except (ValueError, KeyError) as exc:
             raise FaultError(f"{kind} on {device.asset_id}: {exc}") from exc
 
@@ -581,40 +606,49 @@ class Fleet:
         if kind is Fault.SITE_DOWN:
             device.set_crashed(on, t)
         elif kind is Fault.MAINS_FAILURE:
-            self.site(target).set_mains(not on, t)
+            self._typed(device, BaseStation, kind).set_mains(not on, t)
         elif kind is Fault.VSWR_HIGH:
             vswr = float(params["vswr"]) if on else None
-            self.site(target).set_vswr_fault(int(params["carrier"]), vswr, t)
+            self._typed(device, BaseStation, kind).set_vswr_fault(int(params["carrier"]), vswr, t)
         elif kind is Fault.CARRIER_FAILURE:
-            self.site(target).set_carrier_failed(int(params["carrier"]), on, t)
+            site = self._typed(device, BaseStation, kind)
+            site.set_carrier_failed(int(params["carrier"]), on, t)
         elif kind is Fault.BACKHAUL_DOWN:
-            self.site(target).set_backhaul(not on, t)
+            self._typed(device, BaseStation, kind).set_backhaul(not on, t)
         elif kind in _E1_ALARMS:
-            gw = self._typed(device, E1Gateway)
+            gw = self._typed(device, E1Gateway, kind)
             gw.set_alarm(int(params["span"]), _E1_ALARMS[kind], on, t)
         elif kind is Fault.SIP_503:
-            self._typed(device, SipTrunk).set_state(SipState.UNAVAILABLE if on else SipState.OK, t)
+            state = SipState.UNAVAILABLE if on else SipState.OK
+            self._typed(device, SipTrunk, kind).set_state(state, t)
         elif kind is Fault.SIP_SILENT:
-            self._typed(device, SipTrunk).set_state(SipState.SILENT if on else SipState.OK, t)
+            state = SipState.SILENT if on else SipState.OK
+            self._typed(device, SipTrunk, kind).set_state(state, t)
         elif kind is Fault.SIP_SLOW:
             delay = float(params["delay_s"]) if on else 0.0
-            self._typed(device, SipTrunk).set_extra_delay(delay, t)
+            self._typed(device, SipTrunk, kind).set_extra_delay(delay, t)
         elif kind is Fault.PORT_DOWN:
-            self._typed(device, NetworkDevice).set_port_link(int(params["port"]), not on, t)
+            switch = self._typed(device, NetworkDevice, kind)
+            switch.set_port_link(int(params["port"]), not on, t)
         elif kind is Fault.TRAFFIC_SURGE:
             if float(params["multiplier"]) <= 0:
                 raise ValueError("multiplier must be positive")
             if isinstance(device, BaseStation):
                 radius = float(params["radius_km"])
                 return tuple(s.asset_id for s in self.neighbours(target, radius))
-            self._typed(device, E1Gateway)
+            if not isinstance(device, E1Gateway):
+                raise FaultError(
+                    f"{target} is {_kind_words(device)}; {kind} needs a base station "
+                    "or an E1 gateway"
+                )
             return (target,)
         return (target,)
 
     @staticmethod
-    def _typed(device: Device, cls: type[S]) -> S:
+    def _typed(device: Device, cls: type[S], kind: Fault) -> S:
         if not isinstance(device, cls):
-            raise FaultError(f"{device.asset_id} is a {device.kind}, not a {cls.__name__}")
+            needed = _NEEDED_WORDS.get(cls, cls.__name__)
+            raise FaultError(f"{device.asset_id} is {_kind_words(device)}; {kind} needs {needed}")
         return device
 
     def _apply_surges(self, t: float) -> None:

@@ -9,6 +9,9 @@ Control API (JSON, loopback only)::
                                             "params": {…}}  → 201 with the fault in force
     POST   /api/v1/faults/clear            {"fault": …, "target": …, "params": {…}}
                                            (without "fault": clear everything)
+
+Every service binds the port the configuration gives it; with ``fallback=True`` (the demo) a
+port that is taken is replaced by a free one, and ``relocated()`` says which moved where.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from monitor.listen import open_listener
 from monitor.simulator.agent import SnmpAgent
 from monitor.simulator.fleet import ActiveFault, Fault, FaultError, Fleet, UnknownAsset
 from monitor.simulator.services import HttpServices, SipResponders
@@ -53,13 +57,15 @@ class Simulation:
         ephemeral: bool = False,
         control: tuple[str, int] | None = None,
         speed: float | None = None,
+        fallback: bool = False,
     ) -> None:
         self.fleet = Fleet(config)
         if speed is not None:
             self.fleet.clock.speed = speed
-        self.agent = SnmpAgent(self.fleet, ephemeral=ephemeral)
-        self.sip = SipResponders(self.fleet, ephemeral=ephemeral)
-        self.http = HttpServices(self.fleet, ephemeral=ephemeral)
+        self.agent = SnmpAgent(self.fleet, ephemeral=ephemeral, fallback=fallback)
+        self.sip = SipResponders(self.fleet, ephemeral=ephemeral, fallback=fallback)
+        self.http = HttpServices(self.fleet, ephemeral=ephemeral, fallback=fallback)
+        self.fallback = fallback
         self.control_address = control
         self.control_port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -113,6 +119,27 @@ class Simulation:
                 out.setdefault(asset_id, {})[service] = f"{host}:{port}"
         return out
 
+    def relocated(self) -> dict[tuple[str, int], tuple[str, int]]:
+        """Configured address → bound address of every device service that is not served
+        where the configuration puts it (all of them when ephemeral)."""
+        host = self.agent.host
+        configured = {
+            "snmp": {asset_id: (host, port) for asset_id, port in self.fleet.ports.items()},
+            "sip": self.sip.configured,
+            "http": self.http.configured,
+        }
+        out: dict[tuple[str, int], tuple[str, int]] = {}
+        for service, bound in (
+            ("snmp", self.agent.endpoints),
+            ("sip", self.sip.endpoints),
+            ("http", self.http.endpoints),
+        ):
+            for asset_id, address in bound.items():
+                wanted = configured[service].get(asset_id)
+                if wanted is not None and wanted != address:
+                    out[wanted] = address
+        return out
+
     def devices(self) -> list[dict[str, Any]]:
         endpoints = self.endpoints()
         return [
@@ -139,13 +166,11 @@ class Simulation:
                 web.post("/api/v1/faults/clear", self._api_clear),
             ]
         )
+        sock = open_listener("tcp", host, port, fallback=self.fallback)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.control_port = int(sockets[0].getsockname()[1]) if sockets else port
+        await web.SockSite(self._runner, sock).start()
+        self.control_port = int(sock.getsockname()[1])
         log.info("simulator control API on http://%s:%d/api/v1/faults", host, self.control_port)
 
     async def _api_devices(self, request: web.Request) -> web.Response:
@@ -167,6 +192,20 @@ class Simulation:
             raise web.HTTPBadRequest(text="params must be an object")
         return body
 
+    def _refusal(self, exc: Exception, body: Mapping[str, Any]) -> web.Response:
+        """400 with the reason in words a drill can print as it is."""
+        if isinstance(exc, UnknownAsset):
+            devices = ", ".join(sorted(d.asset_id for d in self.fleet))
+            text = f"no simulated device {body.get('target')!r} (the devices: {devices})"
+        elif isinstance(exc, FaultError):
+            text = str(exc)
+        elif not isinstance(body.get("fault"), str) or body["fault"] not in set(Fault):
+            faults = ", ".join(f.value for f in Fault)
+            text = f"no fault {body.get('fault')!r} (the faults: {faults})"
+        else:
+            text = f"{body['fault']} on {body.get('target')}: bad parameters ({exc})"
+        return web.json_response({"error": text}, status=400)
+
     async def _api_inject(self, request: web.Request) -> web.Response:
         body = await self._body(request)
         try:
@@ -174,7 +213,7 @@ class Simulation:
                 Fault(str(body.get("fault"))), str(body.get("target")), **body.get("params", {})
             )
         except (ValueError, FaultError, UnknownAsset, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            return self._refusal(exc, body)
         log.warning("fault injected: %s on %s %s", active.fault, active.target, active.params)
         return web.json_response(fault_json(active), status=201)
 
@@ -188,7 +227,7 @@ class Simulation:
                     Fault(str(body["fault"])), str(body.get("target")), **body.get("params", {})
                 )
         except (ValueError, FaultError, UnknownAsset, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            return self._refusal(exc, body)
         for fault in cleared:
             log.warning("fault cleared: %s on %s", fault.fault, fault.target)
         return web.json_response({"cleared": [fault_json(f) for f in cleared]})

@@ -2,7 +2,9 @@
 platform servers' HTTP health pages.
 
 Both ask the fleet whether the device is reachable before answering, so faults upstream (a
-switch port, a backhaul) silence them exactly as they silence the SNMP agents.
+switch port, a backhaul) silence them exactly as they silence the SNMP agents. Each device's
+port is the agent's base port plus an offset (``configured``); ``endpoints`` says where it is
+really served (port 0 when ``ephemeral``; any free port when ``fallback`` and it is taken).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from functools import partial
 from typing import cast
 
+from monitor.listen import open_listener
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.lines import SipTrunk
 from monitor.simulator.network import Server
@@ -83,9 +86,14 @@ class _SipEndpoint(asyncio.DatagramProtocol):
 class SipResponders:
     """One UDP SIP endpoint per simulated trunk."""
 
-    def __init__(self, fleet: Fleet, *, ephemeral: bool = False) -> None:
+    def __init__(self, fleet: Fleet, *, ephemeral: bool = False, fallback: bool = False) -> None:
         self.fleet = fleet
         self.ephemeral = ephemeral
+        self.fallback = fallback
+        self.configured: dict[str, tuple[str, int]] = {
+            trunk.asset_id: (fleet.agent.host, fleet.agent.base_port + SIP_PORT_OFFSET + i)
+            for i, trunk in enumerate(self.trunks())
+        }
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._transports: list[asyncio.BaseTransport] = []
 
@@ -94,11 +102,11 @@ class SipResponders:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        host = self.fleet.agent.host
-        for i, trunk in enumerate(self.trunks()):
-            port = 0 if self.ephemeral else self.fleet.agent.base_port + SIP_PORT_OFFSET + i
+        for trunk in self.trunks():
+            host, port = self.configured[trunk.asset_id]
+            sock = open_listener("udp", host, 0 if self.ephemeral else port, fallback=self.fallback)
             transport, _ = await loop.create_datagram_endpoint(
-                partial(_SipEndpoint, self.fleet, trunk), local_addr=(host, port)
+                partial(_SipEndpoint, self.fleet, trunk), sock=sock
             )
             self._transports.append(transport)
             sockname = transport.get_extra_info("sockname")
@@ -113,9 +121,14 @@ class SipResponders:
 class HttpServices:
     """Each simulated server's health page: 200 while it answers, nothing while it is down."""
 
-    def __init__(self, fleet: Fleet, *, ephemeral: bool = False) -> None:
+    def __init__(self, fleet: Fleet, *, ephemeral: bool = False, fallback: bool = False) -> None:
         self.fleet = fleet
         self.ephemeral = ephemeral
+        self.fallback = fallback
+        self.configured: dict[str, tuple[str, int]] = {
+            server.asset_id: (fleet.agent.host, fleet.agent.base_port + HTTP_PORT_OFFSET + i)
+            for i, server in enumerate(self.servers())
+        }
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._servers: list[asyncio.Server] = []
 
@@ -143,10 +156,10 @@ class HttpServices:
             writer.close()
 
     async def start(self) -> None:
-        host = self.fleet.agent.host
-        for i, server in enumerate(self.servers()):
-            port = 0 if self.ephemeral else self.fleet.agent.base_port + HTTP_PORT_OFFSET + i
-            listener = await asyncio.start_server(partial(self._handle, server), host, port)
+        for server in self.servers():
+            host, port = self.configured[server.asset_id]
+            sock = open_listener("tcp", host, 0 if self.ephemeral else port, fallback=self.fallback)
+            listener = await asyncio.start_server(partial(self._handle, server), sock=sock)
             self._servers.append(listener)
             sockname = listener.sockets[0].getsockname()
             self.endpoints[server.asset_id] = (str(sockname[0]), int(sockname[1]))

@@ -136,29 +136,39 @@ def test_parameters_are_checked_together() -> None:
 
 
 async def test_loopback_raw_socket_filter_drops_requests_and_foreign_replies() -> None:
+    # Other programs may be using ICMP on loopback meanwhile (pings, port unreachables of
+    # UDP sent to closed ports): the filter lets ICMP errors through by design, so the test
+    # tells its own packets apart by identifier and sequence number, as ping does.
     shared = _acquire(False, "raw")
+    seq = random.randrange(1, 0xFFFF)
     try:
         asyncio.get_running_loop().remove_reader(shared.sock.fileno())
         payload = b"trunkwatch"
         partial = _checksum_sum(struct.pack("!BBHHH", 8, 0, 0, shared.ident, 0) + payload)
         with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as other:
-            # An echo reply with someone else's id, as another pinger on this host would get.
-            foreign = bytes(ICMP(type=0, id=shared.ident ^ 0xFFFF, seq=1) / payload)
+            # An echo reply with someone else's id, as another pinger on this host would get,
+            # sent before our request so that it would be read before our reply.
+            foreign = bytes(ICMP(type=0, id=shared.ident ^ 0xFFFF, seq=seq) / payload)
             other.sendto(foreign, ("127.0.0.1", 0))
-        shared.sock.sendto(echo_request_v4(shared.ident, 1, payload, partial), ("127.0.0.1", 0))
-        kinds = []
-        for _ in range(50):
+        shared.sock.sendto(echo_request_v4(shared.ident, seq, payload, partial), ("127.0.0.1", 0))
+        seen: list[tuple[int, int, int]] = []  # (type, id, seq) of every packet let through
+        for _ in range(200):
             try:
                 data = shared.sock.recv(2048)
             except BlockingIOError:
                 await asyncio.sleep(0.01)
                 continue
             ihl = (data[0] & 0x0F) * 4
-            kinds.append((data[ihl], struct.unpack_from("!H", data, ihl + 4)[0]))
-            if len(kinds) > 1:
+            kind = data[ihl]
+            ident, number = struct.unpack_from("!HH", data, ihl + 4)
+            seen.append((kind, ident, number))
+            if (kind, ident, number) == (0, shared.ident, seq):
                 break
-        # Only our echo reply: neither our own request (type 8) nor the foreign reply.
-        assert kinds == [(0, shared.ident)]
+        assert (0, shared.ident, seq) in seen  # our reply
+        # Neither our own request (type 8) nor anyone else's reply came through.
+        assert [p for p in seen if p[0] == 8] == []
+        assert [p for p in seen if p[0] == 0 and p[1] != shared.ident] == []
+        assert {p[0] for p in seen} <= {0, 3, 11}
     finally:
         asyncio.get_running_loop().add_reader(shared.sock.fileno(), shared._on_readable)
         _release(shared, "raw")
