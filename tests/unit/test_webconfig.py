@@ -132,7 +132,7 @@ def test_every_problem_is_reported_with_its_line_and_no_hash(
         "RequireAndVerifyClientCert",
         f"{path}:8: basic_auth_users.prometheus: expected a bcrypt hash ($2b$COST$…, 60 "
         "characters)",
-        f"{path}:9: basic_auth_users.a:b: a user name cannot contain ':'",
+        f"{path}:9: basic_auth_users['a:b']: a user name cannot contain ':'",
         f"{path}:10: basic_auth_users.grafana: expected a bcrypt hash ($2b$COST$…, 60 characters)",
     ]
     assert not any("notabcrypt" in p or HASH in p for p in found)
