@@ -37,9 +37,8 @@ from monitor.yamlsource import (
     ConfigError,
     Problem,
     SourceMap,
-    UnreadableFile,
     load_yaml,
-    read_bounded,
+    read_secret_file,
 )
 from probes.traps import TrapsConfig
 from probes.traps import config_problems as _trap_problems
@@ -64,7 +63,6 @@ _DURATION = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*(ms|s|m|h|d)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 MAX_DURATION_SECONDS = 366 * 86400.0
 """Nothing the monitor schedules waits longer than a year; more is a typing mistake."""
-SECRET_FILE_BYTES = 64 * 1024
 
 
 def parse_duration(value: Any) -> float:
@@ -245,16 +243,7 @@ def resolve_secret(value: str | int, base: Path) -> str:
         path = Path(text[5:]).expanduser()
         if not path.is_absolute():
             path = base / path
-        # Bounded and non-blocking: a FIFO or /dev/zero named here must not hang a reload.
-        try:
-            data = read_bounded(path, SECRET_FILE_BYTES)
-        except UnreadableFile as exc:
-            raise ValueError(f"cannot read secret file {path}: {exc.reason}") from None
-        try:
-            return data.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            # The codec's message quotes the offending byte: say nothing of the content.
-            raise ValueError(f"secret file {path} is not UTF-8 text") from None
+        return read_secret_file(path)
     return text
 
 

@@ -126,6 +126,27 @@ def read_bounded(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: A secret (community, key, token) kept in a file is short: more than this is a mistake.
+SECRET_FILE_BYTES = 64 * 1024
+
+
+def read_secret_file(path: Path) -> str:
+    """The text of a secret file: a regular file of at most 64 KiB of UTF-8, stripped.
+
+    Bounded and non-blocking, so a FIFO or /dev/zero named as a secret cannot hang a load.
+    Raises ValueError with a message that says nothing of the content.
+    """
+    try:
+        data = read_bounded(path, SECRET_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ValueError(f"cannot read secret file {path}: {exc.reason}") from None
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        # The codec's message quotes the offending byte: say nothing of the content.
+        raise ValueError(f"secret file {path} is not UTF-8 text") from None
+
+
 _PLAIN_KEY = re.compile(r"[\w.<>-]+")
 _KEY_CHARS = 40
 

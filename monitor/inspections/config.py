@@ -50,7 +50,7 @@ from pydantic import (
 from monitor.inspections.calendar import DueRule, Frequency, Schedule, parse_rrule
 from monitor.inspections.checklist import parse_condition, parse_selector
 from monitor.inspections.records import RoundTarget
-from monitor.yamlsource import Problem, SourceMap
+from monitor.yamlsource import Problem, SourceMap, read_secret_file
 
 __all__ = [
     "SYSTEM_NAMES",
@@ -560,10 +560,10 @@ def validate_inspections(
             path = Path(person.token_file).expanduser()
             if not path.is_absolute() and base is not None:
                 path = base / path
-            if not path.is_file():
-                problems.append(
-                    smap.problem((*path_prefix, "roster", i, "token_file"), f"cannot read {path}")
-                )
+            try:
+                read_secret_file(path)
+            except ValueError as exc:
+                problems.append(smap.problem((*path_prefix, "roster", i, "token_file"), str(exc)))
     teams = {p.team for p in model.roster if p.team is not None}
     for i, person in enumerate(model.roster):
         if person.id in teams:

@@ -29,7 +29,7 @@ from monitor.inspections.config import (
     validate_inspections,
 )
 from monitor.inspections.records import RoundTarget
-from monitor.yamlsource import ConfigError
+from monitor.yamlsource import ConfigError, read_secret_file
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -170,9 +170,9 @@ def _read_token(person: Person, base: Path) -> str | None:
         path = Path(person.token_file).expanduser()
         path = path if path.is_absolute() else base / path
         try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            log.warning("no token for %s: cannot read %s: %s", person.id, path, exc.strerror)
+            token = read_secret_file(path)
+        except ValueError as exc:
+            log.warning("no token for %s: %s", person.id, exc)
             return None
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
         log.warning(

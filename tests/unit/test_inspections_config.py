@@ -3,6 +3,8 @@ shipped demo plans valid for a fleet with every system."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,7 +169,10 @@ def test_duplicates_and_token_sources(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, text)
     assert [(p.field, p.reason) for p in problems] == [
         ("inspections.roster[1].id", "duplicate person 'a'"),
-        ("inspections.roster[4].token_file", f"cannot read {tmp_path / 'missing.token'}"),
+        (
+            "inspections.roster[4].token_file",
+            f"cannot read secret file {tmp_path / 'missing.token'}: No such file or directory",
+        ),
         ("inspections.roster[2].id", "'radio' is both a person and a team"),
     ]
 
@@ -238,3 +243,28 @@ def test_the_demo_plans_fit_the_shipped_demo_fleet(tmp_path: Path) -> None:
     assert targets["monthly-power"] == 12  # every base station site
     assert targets["quarterly-generator"] == 1  # the centre
     assert targets["yearly-earthing"] == 13  # every site
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: p.write_bytes(b"t" * (64 * 1024 + 1)), "larger than 64 KiB"),
+        (lambda p: p.write_bytes(b"\xff\xfe-not-utf8-token-secret"), "is not UTF-8 text"),
+    ],
+    ids=["fifo", "huge", "not-utf8"],
+)
+def test_a_token_file_that_is_not_a_small_text_file_is_refused_without_its_content(
+    tmp_path: Path, make: Callable[[Path], object], reason: str
+) -> None:
+    make(tmp_path / "zhang.token")
+    text = """\
+  roster:
+    - {id: e, name: 戊, token_file: zhang.token}
+  plans: []
+"""
+    problems = problems_of(tmp_path, text)
+    assert [p.field for p in problems] == ["inspections.roster[0].token_file"]
+    assert reason in problems[0].reason
+    assert "ttt" not in str(problems[0])
+    assert "not-utf8-token-secret" not in str(problems[0])
