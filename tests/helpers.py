@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -82,3 +84,22 @@ def select(series: Series, name: str, **labels: str) -> dict[tuple[tuple[str, st
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 5 s: a peer started by a fixture is always gone after it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def log_tail(path: Path, size: int = 2000) -> str:
+    """The end of a peer's log, for the message of a fixture that could not start it."""
+    try:
+        return path.read_text(errors="replace")[-size:]
+    except OSError:
+        return "(no log)"

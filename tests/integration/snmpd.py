@@ -19,13 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.helpers import log_tail, stop_process
 
 __all__ = ["SNMPD", "SnmpdError", "SnmpdInstance", "V3User", "free_udp_port", "start_snmpd"]
 
@@ -188,23 +189,6 @@ def _answers(instance: SnmpdInstance) -> bool:
     return proc.returncode == 0
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _log_tail(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")[-2000:]
-    except OSError:
-        return "(no log)"
-
-
 @contextlib.contextmanager
 def start_snmpd(
     tmp_path: Path,
@@ -269,11 +253,11 @@ def start_snmpd(
                     if proc.poll() is not None
                     else f"snmpd did not answer within {START_TIMEOUT_S:.0f} s"
                 )
-                last_error += f"; log:\n{_log_tail(log_path)}"
-                _stop(proc)
+                last_error += f"; log:\n{log_tail(log_path)}"
+                stop_process(proc)
                 continue
             yield instance
             return
         finally:
-            _stop(proc)
+            stop_process(proc)
     raise SnmpdError(f"could not start snmpd on {host}: {last_error}")

@@ -25,7 +25,6 @@ import grp
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.helpers import log_tail, stop_process
 from tests.integration.snmpd import free_udp_port
 
 __all__ = ["SnmpsimError", "SnmpsimInstance", "snmpsim_venv", "start_snmpsim"]
@@ -192,23 +192,6 @@ def _answers(instance: SnmpsimInstance) -> bool:
     return proc.returncode == 0
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _log_tail(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")[-2000:]
-    except OSError:
-        return "(no log)"
-
-
 def _as_nobody() -> dict[str, object]:
     """Popen arguments that drop root to nobody (snmpsim will not run as root)."""
     if os.geteuid() != 0:
@@ -280,13 +263,13 @@ def _serve(
                     if proc.poll() is not None
                     else f"snmpsim did not answer within {START_TIMEOUT_S:.0f} s"
                 )
-                last_error += f"; log:\n{_log_tail(log_path)}"
-                _stop(proc)
+                last_error += f"; log:\n{log_tail(log_path)}"
+                stop_process(proc)
                 continue
             yield instance
             return
         finally:
-            _stop(proc)
+            stop_process(proc)
     raise SnmpsimError(f"could not start snmpsim on {host}: {last_error}")
 
 
