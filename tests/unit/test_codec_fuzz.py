@@ -48,6 +48,7 @@ from probes.traps import (
     TrapSource,
     load_trap_rules,
 )
+from tests.unit.test_traps import FakeTransport
 
 
 def budget(examples: int) -> Any:
@@ -258,20 +259,6 @@ LINK_DOWN = (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)
 IF_INDEX_5 = (1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 5)
 
 
-class Transport:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, tuple[str, int]]] = []
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.sent.append((data, addr))
-
-    def close(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
-
-
 notification_messages = st.builds(
     lambda version_pdu, community, rid, trap_oid, extra: Message(
         version_pdu[0],
@@ -342,7 +329,7 @@ def test_the_trap_receiver_accounts_for_every_datagram_once(data: bytes, known: 
     registry = CollectorRegistry()
     settings_ = TrapSettings(communities=(COMMUNITY,), rules=RULES, decode_budget=1.0)
     receiver = TrapReceiver(settings_, registry=registry, clock=ManualClock())
-    transport = Transport()
+    transport = FakeTransport()
     receiver.connection_made(transport)  # type: ignore[arg-type]
     receiver.set_sources(SOURCES)
     receiver.receive(data, KNOWN if known else ("127.0.0.9", 40000))  # raises nothing
