@@ -281,7 +281,8 @@ def _enc_oid_body(oid: OID) -> bytes:
         body = _oid_body_cache.get(oid)
     except TypeError:  # unhashable parts: not an OID
         raise CodecError(f"OID must be a tuple of ints, got {oid!r}") from None
-    if body is not None:
+    # (1, 3.0) == (1, 3) with the same hash: a hit proves nothing about the arcs' types.
+    if body is not None and type(oid) is tuple and all(type(sub) is int for sub in oid):
         return body
     if type(oid) is not tuple:
         raise CodecError(f"OID must be a tuple of ints, got {type(oid).__name__}")

@@ -718,3 +718,12 @@ def test_read_v3_header_counts_and_checks_plaintext_varbinds() -> None:
 def test_read_v3_header_refuses_broken_framing(data: bytes, reason: str) -> None:
     with pytest.raises(CodecError, match=reason):
         read_v3_header(data)
+
+
+def test_a_cached_oid_does_not_let_an_equal_float_oid_through() -> None:
+    # (1, 3, 6, 1) and (1, 3.0, 6, 1) are equal and hash alike: the encoder's cache must not
+    # answer for the second once it holds the first.
+    encode_message(Message(1, b"c", PduType.GET, 1, 0, 0, [VarBind((1, 3, 6, 1), Tag.NULL, None)]))
+    floating = VarBind((1, 3.0, 6, 1), Tag.NULL, None)  # type: ignore[arg-type]
+    with pytest.raises(CodecError, match="not an int"):
+        encode_message(Message(1, b"c", PduType.GET, 1, 0, 0, [floating]))
