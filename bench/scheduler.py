@@ -44,8 +44,8 @@ from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from monitor.clock import SystemClock
 from monitor.config import DefaultsConfig, LimitsConfig
+from monitor.core.clock import SystemClock
 from monitor.exporter import Exposition
 from monitor.inventory import Asset, Inventory, Job, Site
 from monitor.results import ResultStore

@@ -67,7 +67,7 @@ from monitor.capacity import (
 )
 
 if TYPE_CHECKING:
-    from monitor.clock import Clock
+    from monitor.core.clock import Clock
     from monitor.results import JobKey, Result
     from monitor.simulator.clock import ManualSource
     from monitor.simulator.fleet import Fleet

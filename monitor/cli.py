@@ -22,9 +22,11 @@ from monitor.cli_args import (
     listen_address,
     positive_number,
     priv_protocol,
-    split_listen,
 )
-from monitor.config import ConfigError, load_config
+from monitor.config import load_config
+from monitor.core.addresses import parse_listen
+from monitor.core.listen import ListenError
+from monitor.core.sources import ConfigError
 from monitor.webconfig import add_web_config_option
 
 __all__ = ["main"]
@@ -75,10 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"trunkwatch: inspection store: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:  # the HTTP server's bind: the only socket the daemon opens itself
-        from monitor.listen import ListenError
-
         if not isinstance(exc, ListenError):
-            exc = ListenError("tcp", *split_listen(args.listen), exc)
+            exc = ListenError("tcp", *parse_listen(args.listen), exc)
         print(f"trunkwatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

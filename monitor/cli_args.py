@@ -9,6 +9,7 @@ import argparse
 import math
 from typing import NoReturn
 
+from monitor.core.addresses import parse_listen
 from probes.traps import usm_protocol
 
 __all__ = [
@@ -19,7 +20,6 @@ __all__ = [
     "non_negative_number",
     "positive_number",
     "priv_protocol",
-    "split_listen",
 ]
 
 EXIT_USAGE = 2
@@ -33,27 +33,10 @@ class CommandParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def split_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[v6]:PORT`` → (host, port); port 0 asks for any free port and an
-    empty host means 127.0.0.1. ValueError says what is wrong."""
-    cleaned = text.strip()
-    host, sep, port = cleaned.rpartition(":")
-    if not sep:
-        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9750, got {text!r}")
-    if not port.isdigit():
-        raise ValueError(f"the port in {text!r} is not a number")
-    if int(port) > 65535:
-        raise ValueError(f"port {int(port)} in {text!r} is above 65535")
-    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
-    if "[" in host or "]" in host:
-        raise ValueError(f"expected HOST:PORT or [IPv6]:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
-
-
 def listen_address(text: str) -> str:
     """argparse type: a ``HOST:PORT`` to listen on, returned as given."""
     try:
-        split_listen(text)
+        parse_listen(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip()

@@ -15,7 +15,6 @@ would drop more than half of the running assets unless the new file sets
 from __future__ import annotations
 
 import codecs
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -33,11 +32,15 @@ from pydantic import (
     field_validator,
 )
 
-from monitor.yamlsource import (
+from monitor.core.addresses import split_address
+from monitor.core.durations import Duration, format_duration
+from monitor.core.sources import (
     ConfigError,
     Problem,
     SourceMap,
+    Strict,
     load_yaml,
+    pydantic_problems,
     read_secret_file,
 )
 from probes.traps import TrapsConfig
@@ -52,58 +55,17 @@ __all__ = [
     "Problem",
     "SiteConfig",
     "load_config",
-    "parse_duration",
     "reload_problems",
 ]
 
 SYSTEMS = ("radio", "line", "network", "platform", "power")
 System = Literal["radio", "line", "network", "platform", "power"]
 
-_DURATION = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*(ms|s|m|h|d)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-MAX_DURATION_SECONDS = 366 * 86400.0
-"""Nothing the monitor schedules waits longer than a year; more is a typing mistake."""
-
-
-def parse_duration(value: Any) -> float:
-    """'30s', '5m', '1h', '250ms', '1d' or a bare number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 5m or 1h")
-    if isinstance(value, int | float):
-        try:
-            seconds = float(value)
-        except OverflowError:
-            seconds = math.inf
-    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())):
-        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    else:
-        raise ValueError("expected a duration such as 30s, 5m or 1h")
-    if math.isnan(seconds):
-        raise ValueError("expected a duration such as 30s, 5m or 1h")
-    if seconds <= 0:
-        raise ValueError("must be greater than zero")
-    if seconds > MAX_DURATION_SECONDS:
-        raise ValueError("must be at most 366d")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
-        if seconds >= size and (seconds / size).is_integer():
-            return f"{int(seconds / size)}{unit}"
-    return f"{seconds * 1000:g}ms"
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CentreConfig(_Strict):
+class CentreConfig(Strict):
     name: str = "应急联动中心 Emergency Linkage Centre"
     timezone: str = "Asia/Shanghai"
 
@@ -117,17 +79,17 @@ class CentreConfig(_Strict):
         return value
 
 
-class DefaultsConfig(_Strict):
+class DefaultsConfig(Strict):
     interval: Duration = 60.0
     timeout: Duration = 10.0
 
 
-class LimitsConfig(_Strict):
+class LimitsConfig(Strict):
     concurrency: int = Field(256, ge=1, le=100_000)
     per_device: int = Field(4, ge=1, le=1000)
 
 
-class ServerConfig(_Strict):
+class ServerConfig(Strict):
     listen: str = "127.0.0.1:9750"
     data_dir: str = "var"
 
@@ -147,7 +109,7 @@ class ProbeConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class SiteConfig(_Strict):
+class SiteConfig(Strict):
     id: Identifier
     name: str
     name_en: str | None = None
@@ -173,7 +135,7 @@ def _charset(value: Any) -> Any:
     return name
 
 
-class AssetConfig(_Strict):
+class AssetConfig(Strict):
     id: Identifier
     site: Identifier
     system: System
@@ -189,7 +151,7 @@ class AssetConfig(_Strict):
     probes: list[ProbeConfig] = Field(default_factory=list)
 
 
-class ConfigModel(_Strict):
+class ConfigModel(Strict):
     # Lets a reload drop more than half of the running assets (see reload_problems).
     allow_shrink: bool = False
     centre: CentreConfig = Field(default_factory=CentreConfig)
@@ -245,20 +207,6 @@ def resolve_secret(value: str | int, base: Path) -> str:
             path = base / path
         return read_secret_file(path)
     return text
-
-
-def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Problem]:
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = list(err["loc"])
-        # pydantic names union/annotated branches in loc ("function-before[...]", "tuple[...]");
-        # they are not keys of the document.
-        loc = [part for part in loc if not (isinstance(part, str) and "[" in part)]
-        reason = err["msg"]
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif reason.startswith("Value error, "):
-            reason = reason.removeprefix("Value error, ")
-        yield smap.problem(loc, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +276,7 @@ def _cross_checks(
         if asset.credentials is not None and asset.credentials not in model.credentials:
             yield smap.problem((*where, "credentials"), f"no credentials {asset.credentials!r}")
         try:
-            _split_address(asset.address)
+            split_address(asset.address)
         except ValueError as exc:
             yield smap.problem((*where, "address"), str(exc))
         names: set[str] = set()
@@ -405,32 +353,6 @@ def probe_name(probe: ProbeConfig) -> str:
         return probe.name
     profile = probe.params.get("profile")
     return f"{probe.module}:{profile}" if isinstance(profile, str) else probe.module
-
-
-def _split_address(address: str) -> tuple[str, int | None]:
-    """'host', 'host:port', '[v6]:port' or 'v6' → (host, port)."""
-    text = address.strip()
-    if not text:
-        raise ValueError("empty address")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise ValueError(f"bad address {address!r}")
-        port_text = rest.removeprefix(":") if rest else ""
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""
-    if not host:
-        raise ValueError(f"bad address {address!r}")
-    if not port_text:
-        return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"bad port in address {address!r}")
-    return host, int(port_text)
-
-
-split_address = _split_address
 
 
 def _check_remainder(
@@ -512,7 +434,7 @@ def load_config(path: str | Path) -> Config:
         model = ConfigModel.model_validate(document)
     except ValidationError as exc:
         # Report the shape errors, then check what remains valid, so one run lists them all.
-        problems = missing + list(_pydantic_problems(exc, smap))
+        problems = missing + list(pydantic_problems(exc, smap))
         problems += _check_remainder(document, exc, smap, base)
         raise ConfigError(problems) from None
     origin = _Origin(list(range(len(model.sites))), list(range(len(model.assets))))

@@ -30,8 +30,10 @@ from prometheus_client import (
 )
 
 from monitor.capacity_report import CapacityCollector, SampleHistory, keep_current
-from monitor.clock import Clock, SystemClock
-from monitor.config import Config, ConfigError, Problem, load_config, reload_problems
+from monitor.config import Config, load_config, reload_problems
+from monitor.core.addresses import parse_listen
+from monitor.core.clock import Clock, SystemClock
+from monitor.core.sources import ConfigError, Problem
 from monitor.exporter import Exposition, ExpositionHealth, ResultsCollector
 from monitor.inspections.plans import InspectionSetup, build_setup
 from monitor.inspections.service import InspectionService
@@ -42,7 +44,7 @@ from monitor.scheduler import Scheduler
 from monitor.webconfig import WebConfig, load_web_config
 from probes.traps import TrapService
 
-__all__ = ["Daemon", "parse_listen"]
+__all__ = ["Daemon"]
 
 log = logging.getLogger("trunkwatch.daemon")
 
@@ -54,13 +56,6 @@ async def close_probe_sessions() -> None:
     snmp = sys.modules.get("probes.snmp")
     if snmp is not None:
         await snmp.close_shared_sessions()
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 @dataclass(slots=True)

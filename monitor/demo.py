@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitor.config import AssetConfig, Config, ProbeConfig, split_address
+from monitor.config import AssetConfig, Config, ProbeConfig
+from monitor.core.addresses import split_address
 
 __all__ = ["Banner", "Moved", "demo_tokens", "format_banner", "relocate"]
 

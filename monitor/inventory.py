@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from monitor.config import Config, ProbeConfig, probe_name, split_address
+from monitor.config import Config, ProbeConfig, probe_name
+from monitor.core.addresses import split_address
 from probes import load_factory
 from probes.base import Probe, Target
 

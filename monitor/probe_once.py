@@ -14,8 +14,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.clock import SystemClock
-from monitor.config import load_config, split_address
+from monitor.config import load_config
+from monitor.core.addresses import split_address
+from monitor.core.clock import SystemClock
 from monitor.daemon import close_probe_sessions
 from monitor.exporter import Exposition
 from monitor.inventory import Asset, Job, build_inventory

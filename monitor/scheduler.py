@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from monitor.clock import Clock, SystemClock
+from monitor.core.clock import Clock, SystemClock
 from monitor.inventory import Inventory, Job
 from monitor.results import JobKey, Result, ResultStore
 from probes.base import ProbeError, Sample

@@ -49,7 +49,7 @@ import bcrypt
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from monitor.yamlsource import ConfigError, Problem, SourceMap, load_yaml
+from monitor.core.sources import ConfigError, Problem, SourceMap, load_yaml
 
 __all__ = [
     "BasicAuth",

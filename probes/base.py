@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, runtim
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.core.errors import TrunkwatchError
+
 __all__ = [
     "REASONS",
     "AuthError",
@@ -57,7 +59,7 @@ __all__ = [
 ]
 
 
-class ProbeError(Exception):
+class ProbeError(TrunkwatchError):
     """A probe failed in a way worth recording; ``reason`` is one of REASONS.
 
     ``samples`` are the measurements of the failed run that are still true and must not vanish

@@ -443,8 +443,8 @@ from typing import Annotated  # noqa: E402
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field  # noqa: E402
 
-from monitor.config import parse_duration  # noqa: E402
-from monitor.yamlsource import ConfigError  # noqa: E402
+from monitor.core.durations import parse_duration  # noqa: E402
+from monitor.core.sources import ConfigError  # noqa: E402
 from probes.base import (  # noqa: E402
     Family,
     ProbeParamsError,

@@ -76,9 +76,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
-from monitor.yamlsource import ConfigError, Problem, SourceMap, load_yaml
+from monitor.core.durations import parse_duration
+from monitor.core.sources import (
+    ConfigError,
+    Problem,
+    SourceMap,
+    Strict,
+    load_yaml,
+    pydantic_problems,
+)
 from probes.base import Family
 from probes.mibs import MibError, MibResolver
 from probes.snmp_poll import (
@@ -174,16 +182,12 @@ ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 StateName = Annotated[str, Field(min_length=1, max_length=60)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _label_shorthand(value: Any) -> Any:
     """``name: 1.3.6…`` is short for ``name: {oid: 1.3.6…}``."""
     return {"oid": value} if isinstance(value, str) else value
 
 
-class LabelSpec(_Strict):
+class LabelSpec(Strict):
     oid: OidText
     decode: LabelDecode | None = None
     enum: dict[int, StateName] | None = None
@@ -192,19 +196,19 @@ class LabelSpec(_Strict):
 LabelMap = dict[LabelName, Annotated[LabelSpec, BeforeValidator(_label_shorthand)]]
 
 
-class IndexSpec(_Strict):
+class IndexSpec(Strict):
     label: LabelName
     type: IndexKind = "integer"
     length: int | None = Field(None, ge=1, le=128)
     enum: dict[int, StateName] | None = None
 
 
-class SensorScaleSpec(_Strict):
+class SensorScaleSpec(Strict):
     scale: OidText
     precision: OidText | None = None
 
 
-class HighCapacitySpec(_Strict):
+class HighCapacitySpec(Strict):
     oid: OidText
     factor: int = Field(ge=2)
 
@@ -212,7 +216,7 @@ class HighCapacitySpec(_Strict):
 MetricType = Literal["gauge", "counter", "stateset", "enum", "info"]
 
 
-class MetricSpec(_Strict):
+class MetricSpec(Strict):
     name: MetricName
     help: str = Field(min_length=1)
     type: MetricType = "gauge"
@@ -235,21 +239,13 @@ class MetricSpec(_Strict):
     optional: bool = False
 
 
-class TableSpec(_Strict):
+class TableSpec(Strict):
     name: MetricName
     description: str | None = None
     index: list[IndexSpec] = Field(default_factory=lambda: [IndexSpec(label="index")])
     labels: LabelMap = Field(default_factory=dict)
     walk: list[OidText] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(min_length=1)
-
-
-def _duration(value: Any) -> Any:
-    # monitor.config imports the trap receiver (and so this module) at import time; its
-    # duration parser is fetched when a profile is validated, long after both have loaded.
-    from monitor.config import parse_duration
-
-    return parse_duration(value)
 
 
 def _one_or_more(value: Any) -> Any:
@@ -261,17 +257,17 @@ AlarmName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 Severity = Literal["critical", "warning", "info"]
 
 
-class TrapInstanceSpec(_Strict):
+class TrapInstanceSpec(Strict):
     oid: OidText
     label: LabelName = "index"
 
 
-class TrapClearWhenSpec(_Strict):
+class TrapClearWhenSpec(Strict):
     oid: OidText
     values: list[int] = Field(min_length=1)
 
 
-class TrapSpec(_Strict):
+class TrapSpec(Strict):
     name: TrapName
     oid: OidText
     help: str | None = None
@@ -280,10 +276,10 @@ class TrapSpec(_Strict):
     clears: Annotated[list[AlarmName], BeforeValidator(_one_or_more)] = Field(default_factory=list)
     instance: Annotated[TrapInstanceSpec, BeforeValidator(_label_shorthand)] | None = None
     clear_when: TrapClearWhenSpec | None = None
-    hold: Annotated[float, BeforeValidator(_duration)] | None = None
+    hold: Annotated[float, BeforeValidator(parse_duration)] | None = None
 
 
-class ProfileSpec(_Strict):
+class ProfileSpec(Strict):
     description: str = Field(min_length=1)
     include: list[ProfileName] = Field(default_factory=list)
     scalars: list[MetricSpec] = Field(default_factory=list)
@@ -535,34 +531,22 @@ def _oid_fields(spec: ProfileSpec) -> Iterator[tuple[Path_, str]]:
             yield ("traps", i, "clear_when", "oid"), trap.clear_when.oid
 
 
+_OID_FIELDS = frozenset({"oid", "fallback", "multiply_by", "scale", "precision"})
+
+
+def _profile_reason(err: dict[str, Any], loc: list[str | int]) -> str | None:
+    """Pattern mismatches worded for a profile's author rather than as a regular expression."""
+    if err["type"] != "string_pattern_mismatch":
+        return None
+    if loc and loc[-1] in _OID_FIELDS:
+        return "expected a numeric OID (1.3.6.1…) or MODULE::object"
+    if loc[:1] == ["traps"] and loc[-1] == "name":
+        return "expected a trap name such as linkDown (letters, digits, _ and -)"
+    return "expected lower_case_with_underscores"
+
+
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> Iterator[Problem]:
-    for err in exc.errors(include_url=False, include_input=False):
-        # pydantic names validator and union branches in loc; they are not document keys.
-        loc = [part for part in err["loc"] if not (isinstance(part, str) and "[" in part)]
-        reason = err["msg"]
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif (
-            err["type"] == "string_pattern_mismatch"
-            and loc
-            and loc[-1]
-            in (
-                "oid",
-                "fallback",
-                "multiply_by",
-                "scale",
-                "precision",
-            )
-        ):
-            reason = "expected a numeric OID (1.3.6.1…) or MODULE::object"
-        elif (
-            err["type"] == "string_pattern_mismatch" and loc[:1] == ["traps"] and loc[-1] == "name"
-        ):
-            reason = "expected a trap name such as linkDown (letters, digits, _ and -)"
-        elif err["type"] == "string_pattern_mismatch":
-            reason = "expected lower_case_with_underscores"
-        reason = reason.removeprefix("Value error, ")
-        yield smap.problem(loc, reason)
+    return pydantic_problems(exc, smap, reason_for=_profile_reason)
 
 
 # ---------------------------------------------------------------------------------------------

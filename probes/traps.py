@@ -82,12 +82,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from monitor.clock import Clock, SystemClock
-from monitor.listen import ListenError
-from monitor.yamlsource import ConfigError, Problem, SourceMap
+from monitor.core.addresses import parse_listen
+from monitor.core.clock import Clock, SystemClock
+from monitor.core.durations import parse_duration
+from monitor.core.listen import ListenError
+from monitor.core.sources import ConfigError, Problem, SourceMap, Strict
 from probes.base import ProbeConfigError
 from probes.snmp_profiles import TrapRule, UnknownProfile, library
 from probes.snmpcodec import (
@@ -125,7 +127,6 @@ __all__ = [
     "build_settings",
     "config_problems",
     "load_trap_rules",
-    "parse_listen",
     "resolve_sources",
     "trap_oid_of",
     "usm_protocol",
@@ -169,13 +170,6 @@ DEFAULT_DECODE_BUDGET: Final = 0.2
 # Configuration
 
 
-def _duration(value: Any) -> Any:
-    # monitor.config imports this module at import time; its parser is fetched at validation.
-    from monitor.config import parse_duration
-
-    return parse_duration(value)
-
-
 def _one_or_more(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -192,14 +186,6 @@ def _engine_id(value: Any) -> Any:
     if not 5 <= len(raw) <= 32:
         raise ValueError(f"an engine id has 5 to 32 octets, got {len(raw)}")
     return raw
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[v6]:PORT`` → (host, port)."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 # The same spelling as monitor.config's identifiers (that module imports this one).
@@ -274,11 +260,7 @@ AuthProtocolName = Annotated[AuthProtocolLiteral, _usm_validator("auth")]
 PrivProtocolName = Annotated[PrivProtocolLiteral, _usm_validator("priv")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class V3TrapUserConfig(_Strict):
+class V3TrapUserConfig(Strict):
     """An SNMPv3 user allowed to send traps and informs; keys come from its credentials."""
 
     credentials: CredentialName
@@ -289,7 +271,7 @@ class V3TrapUserConfig(_Strict):
     engine_ids: list[Annotated[bytes, BeforeValidator(_engine_id)]] = Field(default_factory=list)
 
 
-class TrapsConfig(_Strict):
+class TrapsConfig(Strict):
     """The ``traps:`` section of monitor.yaml."""
 
     listen: str = DEFAULT_LISTEN
@@ -300,7 +282,7 @@ class TrapsConfig(_Strict):
     profiles: Annotated[list[ProfileName], BeforeValidator(_one_or_more)] | None = None
     profile_dirs: list[str] = Field(default_factory=list)
     mib_dirs: list[str] = Field(default_factory=list)
-    hold: Annotated[float, BeforeValidator(_duration)] = 900.0
+    hold: Annotated[float, BeforeValidator(parse_duration)] = 900.0
     max_trap_oids: int = Field(100, ge=0, le=10_000)
     max_alarms: int = Field(10_000, ge=1, le=1_000_000)
     decode_budget: float = Field(DEFAULT_DECODE_BUDGET, ge=0.01, le=1.0)

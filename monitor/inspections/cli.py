@@ -25,8 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.clock import SystemClock
-from monitor.yamlsource import ConfigError
+from monitor.core.clock import SystemClock
+from monitor.core.sources import ConfigError
 
 __all__ = ["register"]
 

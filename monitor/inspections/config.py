@@ -39,18 +39,16 @@ from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
 
+from monitor.core.sources import Problem, SourceMap, Strict, pydantic_problems, read_secret_file
 from monitor.inspections.calendar import DueRule, Frequency, Schedule, parse_rrule
 from monitor.inspections.checklist import parse_condition, parse_selector
 from monitor.inspections.records import RoundTarget
-from monitor.yamlsource import Problem, SourceMap, read_secret_file
 
 __all__ = [
     "SYSTEM_NAMES",
@@ -115,11 +113,7 @@ Names = Annotated[list[str], BeforeValidator(_names)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Person(_Strict):
+class Person(Strict):
     """Someone on the roster. Their API/web token comes from exactly one source; only its
     SHA-256 is kept in memory."""
 
@@ -144,7 +138,7 @@ class Person(_Strict):
         return f"{self.name} {self.name_en}" if self.name_en else self.name
 
 
-class Scope(_Strict):
+class Scope(Strict):
     """Which assets a plan covers, and whether a round is per asset, per site or per system."""
 
     per: Literal["asset", "site", "system"] = "asset"
@@ -155,7 +149,7 @@ class Scope(_Strict):
     labels: dict[LabelName, str] = Field(default_factory=dict)
 
 
-class DueWindow(_Strict):
+class DueWindow(Strict):
     """When a round is due inside its period; see calendar.DueRule."""
 
     after: Duration | None = None
@@ -173,7 +167,7 @@ class DueWindow(_Strict):
         return int(hours) * 60 + int(minutes)
 
 
-class AcceptRange(_Strict):
+class AcceptRange(Strict):
     lt: float | None = None
     le: float | None = None
     gt: float | None = None
@@ -186,7 +180,7 @@ class AcceptRange(_Strict):
         return self
 
 
-class LiveReading(_Strict):
+class LiveReading(Strict):
     """The live metric a reading is compared with, and how far apart they may be."""
 
     metric: str
@@ -200,7 +194,7 @@ class LiveReading(_Strict):
         return self
 
 
-class _Item(_Strict):
+class _Item(Strict):
     id: Identifier
     title: Text
     title_en: str | None = None
@@ -229,12 +223,12 @@ ChecklistItem = Annotated[
 _ITEM_TAGS = frozenset({"automated", "reading", "confirmation"})
 
 
-class Assignment(_Strict):
+class Assignment(Strict):
     owner: Identifier
     deputy: Identifier | None = None
 
 
-class InspectionPlan(_Strict):
+class InspectionPlan(Strict):
     id: Identifier
     title: Text
     title_en: str | None = None
@@ -261,14 +255,14 @@ class InspectionPlan(_Strict):
 _KEYWORDS = {f.value for f in Frequency if f is not Frequency.RRULE}
 
 
-class StoreSettings(_Strict):
+class StoreSettings(Strict):
     """``url``: empty for SQLite in ``server.data_dir``; ``sqlite:///PATH``;
     ``postgresql://…``. May be a ``${ENV}`` or ``file:PATH`` reference."""
 
     url: str | None = None
 
 
-class InspectionsConfig(_Strict):
+class InspectionsConfig(Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)
     metrics: dict[Identifier, MetricName] = Field(default_factory=dict)
     roster: list[Person] = Field(default_factory=list)
@@ -375,23 +369,15 @@ def select_targets(
 # -- validation ------------------------------------------------------------------------------
 
 
+def _not_a_discriminator(loc: list[str | int], part: str | int) -> bool:
+    # pydantic names the checklist item's kind after its index; it is not a document key.
+    return not (isinstance(part, str) and part in _ITEM_TAGS and loc and isinstance(loc[-1], int))
+
+
 def _pydantic_problems(
     exc: ValidationError, smap: SourceMap, prefix: tuple[str | int, ...]
 ) -> Iterator[Problem]:
-    for err in exc.errors(include_url=False, include_input=False):
-        loc: list[str | int] = []
-        for part in err["loc"]:
-            if isinstance(part, str) and "[" in part:
-                continue  # a union or validator branch, not a key of the document
-            if isinstance(part, str) and part in _ITEM_TAGS and loc and isinstance(loc[-1], int):
-                continue  # the checklist item's discriminator
-            loc.append(part)
-        reason = err["msg"]
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif reason.startswith("Value error, "):
-            reason = reason.removeprefix("Value error, ")
-        yield smap.problem((*prefix, *loc), reason)
+    return pydantic_problems(exc, smap, prefix, keep=_not_a_discriminator)
 
 
 _DUE_FIELDS: dict[Frequency, tuple[set[str], set[str]]] = {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from monitor.core.sources import ConfigError, read_secret_file
 from monitor.inspections.calendar import Frequency, Schedule
 from monitor.inspections.checklist import Condition, Selector, parse_condition, parse_selector
 from monitor.inspections.config import (
@@ -29,7 +30,6 @@ from monitor.inspections.config import (
     validate_inspections,
 )
 from monitor.inspections.records import RoundTarget
-from monitor.yamlsource import ConfigError, read_secret_file
 
 if TYPE_CHECKING:
     from monitor.config import Config

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from monitor.clock import Clock
+from monitor.core.clock import Clock
 from monitor.inspections.checklist import (
     Accept,
     evaluate,

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from monitor.clock import Clock
+from monitor.core.clock import Clock
 from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry
 from monitor.inspections.records import RoundRecord

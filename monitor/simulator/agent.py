@@ -14,7 +14,7 @@ from functools import partial
 from types import TracebackType
 from typing import cast
 
-from monitor.listen import open_listener
+from monitor.core.listen import open_listener
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.mib import Binding, MibView, Syntax
 from monitor.simulator.traps import TrapSender

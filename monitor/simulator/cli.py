@@ -18,10 +18,11 @@ from monitor.cli_args import (
     listen_address,
     non_negative_number,
     positive_number,
-    split_listen,
 )
-from monitor.config import Config, ConfigError, load_config
-from monitor.listen import ListenError
+from monitor.config import Config, load_config
+from monitor.core.addresses import parse_listen
+from monitor.core.listen import ListenError
+from monitor.core.sources import ConfigError
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import DEFAULT_CONTROL, Simulation
 from monitor.webconfig import add_web_config_option
@@ -65,7 +66,7 @@ def _describe(sim: Simulation) -> str:
 
 async def _simulate(args: argparse.Namespace) -> int:
     section = _simulator_section(load_config(args.config))
-    control = split_listen(args.control)
+    control = parse_listen(args.control)
     async with Simulation(section, control=control, speed=args.speed) as sim:
         print(f"simulated fleet: {_describe(sim)}")
         for asset_id, services in sorted(sim.endpoints().items()):
@@ -130,14 +131,14 @@ def _status_line(daemon: Any, sim: Simulation) -> str:
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    from monitor.core.listen import port_or_any
     from monitor.daemon import Daemon
     from monitor.demo import Banner, Moved, demo_tokens, format_banner, relocate
-    from monitor.listen import port_or_any
 
     config = load_config(args.config)
     sim = Simulation(
         _simulator_section(config),
-        control=split_listen(args.control),
+        control=parse_listen(args.control),
         speed=args.speed,
         fallback=True,
     )
@@ -146,9 +147,9 @@ async def _demo(args: argparse.Namespace) -> int:
     sim.agent.traps.sink = None
     tokens = demo_tokens(config)
     async with sim:
-        listen = split_listen(args.listen or config.model.server.listen)
+        listen = parse_listen(args.listen or config.model.server.listen)
         bind_listen = (listen[0], port_or_any("tcp", *listen))
-        traps_wanted = split_listen(config.model.traps.listen) if config.model.traps else None
+        traps_wanted = parse_listen(config.model.traps.listen) if config.model.traps else None
         traps_listen = None
         if traps_wanted is not None:
             traps_listen = f"{traps_wanted[0]}:{port_or_any('udp', *traps_wanted)}"
@@ -176,10 +177,10 @@ async def _demo(args: argparse.Namespace) -> int:
         traps_bound = receiver.address if receiver is not None else None
         sim.agent.traps.sink = traps_bound
         http_bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
-        control_bound = (split_listen(args.control)[0], sim.control_port or 0)
+        control_bound = (parse_listen(args.control)[0], sim.control_port or 0)
         wanted_and_bound = [
             ("monitor HTTP tcp", listen, http_bound),
-            ("simulator control tcp", split_listen(args.control), control_bound),
+            ("simulator control tcp", parse_listen(args.control), control_bound),
             ("trap receiver udp", traps_wanted, traps_bound),
         ]
         changes = [Moved("device", wanted, at) for wanted, at in moved.items()]

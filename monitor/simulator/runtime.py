@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.listen import open_listener
+from monitor.core.listen import open_listener
 from monitor.simulator.agent import SnmpAgent
 from monitor.simulator.fleet import ActiveFault, Fault, FaultError, Fleet, UnknownAsset
 from monitor.simulator.services import HttpServices, SipResponders

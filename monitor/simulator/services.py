@@ -14,7 +14,7 @@ import logging
 from functools import partial
 from typing import cast
 
-from monitor.listen import open_listener
+from monitor.core.listen import open_listener
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.lines import SipTrunk
 from monitor.simulator.network import Server

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, load_config, split_address
+from monitor.config import Config, load_config
+from monitor.core.addresses import split_address
 from tests.helpers import REPO, Series, free_tcp_port, http_get, scrape, select, wait_until
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.config import load_config, split_address
+from monitor.config import load_config
+from monitor.core.addresses import split_address
 from monitor.simulator.agent import SnmpAgent
 from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet

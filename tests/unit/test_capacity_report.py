@@ -54,7 +54,7 @@ from monitor.capacity_report import (
     render_html,
     write_textfile,
 )
-from monitor.clock import ManualClock
+from monitor.core.clock import ManualClock
 from monitor.inventory import Asset, Job
 from monitor.results import Result
 from probes.base import Family, ProbeResult, Sample, Target

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.cli_args import split_listen
+from monitor.core.addresses import parse_listen
 from monitor.inventory import Asset, Job
 from monitor.probe_once import failure_lines
 from monitor.results import Result
@@ -74,9 +74,9 @@ def test_a_mistyped_argument_is_one_line_and_exit_2(
 
 
 def test_listen_addresses_accept_ipv6_any_port_and_a_default_host() -> None:
-    assert split_listen("[::1]:9750") == ("::1", 9750)
-    assert split_listen(":9750") == ("127.0.0.1", 9750)
-    assert split_listen("0.0.0.0:0") == ("0.0.0.0", 0)
+    assert parse_listen("[::1]:9750") == ("::1", 9750)
+    assert parse_listen(":9750") == ("127.0.0.1", 9750)
+    assert parse_listen("0.0.0.0:0") == ("0.0.0.0", 0)
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.config import load_config, split_address
+from monitor.config import load_config
+from monitor.core.addresses import split_address
+from monitor.core.listen import ListenError, open_listener, port_or_any
 from monitor.demo import Banner, Moved, demo_tokens, format_banner, relocate
 from monitor.inspections.plans import MIN_TOKEN_LENGTH, build_setup
 from monitor.inventory import build_inventory
-from monitor.listen import ListenError, open_listener, port_or_any
 from monitor.simulator.fleet import DEFAULT_FLEET
 from monitor.simulator.runtime import Simulation
 from monitor.simulator.services import HTTP_PORT_OFFSET

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from monitor.clock import ManualClock
+from monitor.core.clock import ManualClock
 from probes.snmp import V3NotificationReceiver, V3TrapUser
 from probes.snmp_profiles import TrapRule
 from probes.snmpcodec import (

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, load_config, parse_duration, resolve_secret
+from monitor.config import load_config, resolve_secret
+from monitor.core.durations import parse_duration
+from monitor.core.sources import ConfigError
 
 GOOD = """\
 defaults:

@@ -17,7 +17,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import ConfigError, load_config
+from monitor.config import load_config
+from monitor.core.sources import ConfigError
 
 SECRET = "fUzz-s3cret-9Qx"
 FILE_SECRET = "fIle-s3cret-4Kw"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, load_config, parse_duration, reload_problems
-from monitor.yamlsource import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES
+from monitor.config import load_config, reload_problems
+from monitor.core.durations import parse_duration
+from monitor.core.sources import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, ConfigError
 
 SECRET = "tOp-s3cret-Cm7y"
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from monitor.config import load_config
+from monitor.core.sources import ConfigError, Problem
 from monitor.inspections.config import validate_inspections
 from monitor.inspections.plans import build_setup
-from monitor.yamlsource import ConfigError, Problem
 from tests.unit.inspections_fleet import FLEET, ROSTER, write_config
 
 SHIPPED = Path(__file__).parents[2] / "monitor.yaml"

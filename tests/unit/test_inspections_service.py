@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.clock import ManualClock
+from monitor.core.clock import ManualClock
 from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, RecordImmutable
 from monitor.inspections.feed import render_feed
 from monitor.inspections.report import monthly_report, render_csv, render_html

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.clock import ManualClock
+from monitor.core.clock import ManualClock
 from monitor.inventory import Job
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler

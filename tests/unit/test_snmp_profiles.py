@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
+from monitor.core.sources import ConfigError
 from monitor.inventory import build_inventory
-from monitor.yamlsource import ConfigError
 from probes.base import NoSuchObject, ProbeParamsError, ProbeTimeout, Sample
 from probes.mibs import MibResolver
 from probes.snmp import SnmpProbe, create

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.clock import ManualClock
 from monitor.config import load_config
+from monitor.core.clock import ManualClock
+from monitor.core.sources import ConfigError
 from monitor.inventory import Asset
-from monitor.yamlsource import ConfigError
 from probes.base import Target
 from probes.mibs import MibResolver
 from probes.snmp_profiles import TrapRule, load_profile
@@ -822,7 +822,7 @@ def test_traps_section_problems_are_reported_with_file_and_line(tmp_path: Path) 
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert [str(p) for p in info.value.problems] == [
-        f"{path}:8: traps.listen: expected HOST:PORT, got 'everywhere'"
+        f"{path}:8: traps.listen: expected HOST:PORT such as 127.0.0.1:9750, got 'everywhere'"
     ]
 
 

@@ -13,6 +13,7 @@ import bcrypt
 import pytest
 from aiohttp import test_utils, web
 
+from monitor.core.sources import ConfigError
 from monitor.webconfig import (
     CACHE_SIZE,
     BasicAuth,
@@ -20,7 +21,6 @@ from monitor.webconfig import (
     authenticates_itself,
     load_web_config,
 )
-from monitor.yamlsource import ConfigError
 from tests.tlscerts import TlsFiles, make_key, make_tls_files
 
 # Cost 4, the least bcrypt allows: these tests check the logic, not bcrypt's strength.

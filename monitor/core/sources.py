@@ -1,4 +1,5 @@
-"""Load YAML while remembering where every value came from, so errors can name file:line.
+"""Configuration sources: YAML that remembers where every value came from, so that every problem
+is ``file:line: field: reason``, and pydantic's errors turned into such problems.
 
 Files are read only when they are regular files of bounded size (``read_bounded``), so a FIFO,
 ``/dev/zero`` or a runaway file is a one-line problem instead of a hang. The YAML event
@@ -13,23 +14,30 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from monitor.core.errors import TrunkwatchError
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_VALUES",
+    "SECRET_FILE_BYTES",
     "ConfigError",
     "Problem",
     "SourceMap",
+    "Strict",
     "UnreadableFile",
     "load_yaml",
+    "pydantic_problems",
     "read_bounded",
+    "read_secret_file",
 ]
 
 PathKey = tuple[str | int, ...]
@@ -67,7 +75,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.field}: {self.reason}"
 
 
-class ConfigError(Exception):
+class ConfigError(TrunkwatchError):
     """A configuration could not be used; ``problems`` lists every reason at once."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
@@ -423,3 +431,43 @@ def load_yaml(path: Path, *, limit: int = MAX_FILE_BYTES) -> tuple[Any, SourceMa
     if builder.problems:
         raise ConfigError(builder.problems)
     return builder.root, smap
+
+
+class Strict(BaseModel):
+    """A configuration section: unknown keys are errors, and the parsed value is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def pydantic_problems(
+    exc: ValidationError,
+    smap: SourceMap,
+    prefix: PathKey = (),
+    *,
+    keep: Callable[[list[str | int], str | int], bool] | None = None,
+    reason_for: Callable[[dict[str, Any], list[str | int]], str | None] | None = None,
+) -> Iterator[Problem]:
+    """pydantic's errors as ``file:line: field: reason`` problems, every one of them.
+
+    pydantic names validator and union branches in an error's location (``function-before[…]``,
+    ``tuple[…]``); they are not keys of the document and are left out, as is any part for which
+    ``keep(location so far, part)`` says no (a discriminator, say). ``reason_for(error,
+    location)`` may word a reason better than pydantic does; an unknown key is "unknown key" and
+    a validator's message loses pydantic's "Value error, " prefix.
+    """
+    for err in exc.errors(include_url=False, include_input=False):
+        loc: list[str | int] = []
+        for part in err["loc"]:
+            if isinstance(part, str) and "[" in part:
+                continue
+            if keep is not None and not keep(loc, part):
+                continue
+            loc.append(part)
+        reason = reason_for(dict(err), loc) if reason_for is not None else None
+        if reason is None:
+            reason = err["msg"]
+            if err["type"] == "extra_forbidden":
+                reason = "unknown key"
+            elif reason.startswith("Value error, "):
+                reason = reason.removeprefix("Value error, ")
+        yield smap.problem((*prefix, *loc), reason)
