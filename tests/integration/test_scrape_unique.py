@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
 from monitor.probe_once import probe_asset
+from monitor.results import Result
 from probes.snmp import close_shared_sessions
 from tests.integration.simcity import REPO, SimulatedCity
 
@@ -117,12 +118,13 @@ def test_probes_on_another_event_loop_leave_the_daemons_sockets_alone(
     jobs = sum(len(asset.probes) for asset in config.model.assets)
     bs = next(a.id for a in config.model.assets if a.kind == "tetra_bs")
 
-    async def probe_twice() -> list[tuple[bool, str]]:
+    async def probe_twice() -> list[Result]:
         try:
-            return [await probe_asset(str(city.config_path), bs, None) for _ in range(2)]
+            return [r for _ in range(2) for r in await probe_asset(str(city.config_path), bs, None)]
         finally:
             await close_shared_sessions()
 
-    for ok, text in asyncio.run(probe_twice()):
-        assert ok, text
+    results = asyncio.run(probe_twice())
+    assert len(results) == 4
+    assert [(r.success, r.reason) for r in results] == [(True, None)] * 4
     scrape_when_every_probe_ran(city, jobs)
