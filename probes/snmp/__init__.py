@@ -1,6 +1,7 @@
 """SNMP: the ``snmp`` probe, the clients it polls with, and the profiles that say what to poll.
 
-The modules, each importing only those above it::
+The modules from the bottom up; each imports only modules listed before it (a layers
+contract in pyproject.toml holds that)::
 
     ber             BER lengths, integers and OIDs, with SNMP's limits
     codec           v1/v2c messages to and from bytes; SNMPv3 headers read without keys
