@@ -3,7 +3,7 @@
 One real snmpd on loopback; the same subtree (default 1.3.6.1.2.1) is bulk-walked over v2c
 with the same max-repetitions by
 
-  (a) ``probes.snmpclient.SnmpClient.walk`` (our codec, one asyncio UDP socket),
+  (a) ``probes.snmp.client.SnmpClient.walk`` (our codec, one asyncio UDP socket),
   (b) pysnmp 7 ``bulk_walk_cmd`` (lookupMib=False, lexicographicMode=False, one engine),
   (c) net-snmp's ``snmpbulkwalk -On`` writing to /dev/null (CPU read from RUSAGE_CHILDREN,
       so it includes starting the process: one per walk, as a script would run it).
@@ -46,8 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from probes.snmpclient import SnmpClient, SnmpEndpoint
-from probes.snmpcodec import format_oid, parse_oid
+from probes.snmp.client import SnmpClient, SnmpEndpoint
+from probes.snmp.codec import format_oid, parse_oid
 from tests.integration.snmpd import SnmpdInstance, start_snmpd
 
 with warnings.catch_warnings():

@@ -1,7 +1,7 @@
 """``trunkwatch mibs compile DIR…``: compile every MIB module in the folders with pysmi.
 
 Each module is compiled the way a profile's symbolic names are at load time
-(``probes.mibs.MibResolver``), into the same cache, so a later daemon start reads the compiled
+(``probes.snmp.mibs.MibResolver``), into the same cache, so a later daemon start reads the compiled
 JSON instead of parsing MIB text. One line per module says ``ok`` (with how many named OIDs it
 defines) or ``error`` with the file and the reason; the exit status is 1 when any module (or a
 file that looks like a MIB but declares no module) failed, 2 on bad usage.
@@ -15,11 +15,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# probes.mibs's own test of a module's file and its list of compiler-supplied modules, so this
+# probes.snmp.mibs's own test of a module's file and its list of compiler-supplied modules, so this
 # command lists exactly what a profile's symbolic names would find.
-from probes.mibs import _BASE_MODULES as BASE_MODULES
-from probes.mibs import MibError, MibResolver, default_cache_dir
-from probes.mibs import _module_name as module_name
+from probes.snmp.mibs import _BASE_MODULES as BASE_MODULES
+from probes.snmp.mibs import MibError, MibResolver, default_cache_dir
+from probes.snmp.mibs import _module_name as module_name
 
 __all__ = ["CompileResult", "compile_folders", "register"]
 

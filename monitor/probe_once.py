@@ -92,7 +92,7 @@ def _env_secret(var: str | None, what: str) -> str | None:
 
 
 def _unknown_module(name: str) -> ProbeUsageError:
-    from probes.snmp_profiles import library
+    from probes.snmp.profiles import library
 
     return ProbeUsageError(
         f"--module {name}: neither a probe module ({', '.join(available_modules())}) "
@@ -121,7 +121,7 @@ async def probe_adhoc(args: argparse.Namespace) -> list[Result]:
             secrets[key] = value
     if module not in available_modules():
         # Not a probe module: an SNMP profile name (``--module if_mib``).
-        from probes.snmp_profiles import library
+        from probes.snmp.profiles import library
 
         if module not in library().available():
             raise _unknown_module(module)

@@ -78,12 +78,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
@@ -91,8 +90,7 @@ from monitor.core.durations import parse_duration
 from monitor.core.listen import ListenError
 from monitor.core.sources import ConfigError, Problem, SourceMap, Strict
 from probes.base import ProbeConfigError
-from probes.snmp_profiles import TrapRule, UnknownProfile, library
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     OID,
     CodecError,
     Message,
@@ -104,6 +102,8 @@ from probes.snmpcodec import (
     format_oid,
     peek_header,
 )
+from probes.snmp.profiles import TrapRule, UnknownProfile, library
+from probes.snmp.usm import AuthProtocolName, PrivProtocolName
 
 if TYPE_CHECKING:
     from monitor.config import Config, ConfigModel
@@ -113,9 +113,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DROP_REASONS",
     "ActiveAlarm",
-    "AuthProtocolName",
     "DecodeBudget",
-    "PrivProtocolName",
     "TrapBook",
     "TrapMappingConflict",
     "TrapReceiver",
@@ -129,7 +127,6 @@ __all__ = [
     "load_trap_rules",
     "resolve_sources",
     "trap_oid_of",
-    "usm_protocol",
     "v1_to_v2",
 ]
 
@@ -191,73 +188,6 @@ def _engine_id(value: Any) -> Any:
 # The same spelling as monitor.config's identifiers (that module imports this one).
 CredentialName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
-# probes.snmp's names for the USM protocols (repeated: importing it costs pysnmp).
-AuthProtocolLiteral = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
-PrivProtocolLiteral = Literal["none", "des", "aes", "aes192", "aes256"]
-
-# Every spelling net-snmp accepts (snmpcmd -a/-x, snmpd's createUser), folded by _fold, to ours.
-_USM_AUTH_SPELLINGS: Final[dict[str, str]] = {
-    "none": "none",
-    "noauth": "none",
-    "md5": "md5",
-    "sha": "sha",
-    "sha1": "sha",
-    "sha224": "sha224",
-    "sha256": "sha256",
-    "sha384": "sha384",
-    "sha512": "sha512",
-}
-_USM_PRIV_SPELLINGS: Final[dict[str, str]] = {
-    "none": "none",
-    "nopriv": "none",
-    "des": "des",
-    "aes": "aes",
-    "aes128": "aes",
-    "aes192": "aes192",
-    "aes256": "aes256",
-}
-_USM_ACCEPTED: Final = {
-    "auth": "MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512 or none",
-    "priv": "DES, AES, AES-192, AES-256 or none",
-}
-
-
-def _fold(text: str) -> str:
-    return text.strip().casefold().replace("-", "").replace("_", "")
-
-
-def usm_protocol(kind: Literal["auth", "priv"], value: object) -> str:
-    """Our name for an SNMPv3 USM protocol however net-snmp spells it, in any case:
-    ``SHA-256``/``SHA256`` → ``sha256``, ``SHA1`` → ``sha``, ``AES``/``AES-128`` → ``aes``,
-    ``AES-256`` → ``aes256``, ``NOPRIV`` → ``none``.
-
-    ValueError lists the accepted names; the value itself is not repeated, in case a key
-    was typed where the protocol belongs.
-    """
-    table = _USM_AUTH_SPELLINGS if kind == "auth" else _USM_PRIV_SPELLINGS
-    folded = _fold(value) if isinstance(value, str) else ""
-    if folded in table:
-        return table[folded]
-    if kind == "priv" and folded in ("aes192c", "aes256c"):
-        raise ValueError(
-            "Cisco's AES-192-C/AES-256-C key extension is not supported; use AES-192 or AES-256"
-        )
-    raise ValueError(f"unknown {kind} protocol; use one of {_USM_ACCEPTED[kind]}")
-
-
-def _usm_validator(kind: Literal["auth", "priv"]) -> Any:
-    def check(value: object) -> str:
-        try:
-            return usm_protocol(kind, value)
-        except ValueError as exc:  # without pydantic's "Value error, " prefix
-            raise PydanticCustomError("usm_protocol", str(exc)) from None
-
-    return BeforeValidator(check)
-
-
-#: The USM protocols as configuration fields: net-snmp's spellings accepted, ours kept.
-AuthProtocolName = Annotated[AuthProtocolLiteral, _usm_validator("auth")]
-PrivProtocolName = Annotated[PrivProtocolLiteral, _usm_validator("priv")]
 
 
 class V3TrapUserConfig(Strict):

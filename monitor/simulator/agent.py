@@ -18,7 +18,7 @@ from monitor.core.listen import open_listener
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.mib import Binding, MibView, Syntax
 from monitor.simulator.traps import TrapSender
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     CodecError,
     Message,
     PduType,

@@ -15,7 +15,7 @@ import logging
 from monitor.simulator import oids as O
 from monitor.simulator.fleet import ActiveFault, Fault, Fleet
 from monitor.simulator.lines import E1Gateway
-from probes.snmpcodec import Message, PduType, Tag, VarBind, encode_message
+from probes.snmp.codec import Message, PduType, Tag, VarBind, encode_message
 
 __all__ = ["TrapSender", "notification_for"]
 

@@ -22,7 +22,7 @@ import pytest
 
 from probes.base import NoSuchObject, ProbeError, Sample, Target
 from probes.snmp import close_shared_sessions, create
-from probes.snmp_profiles import ProfileLibrary
+from probes.snmp.profiles import ProfileLibrary
 from tests.integration.snmpsim import SnmpsimInstance, start_snmpsim
 
 pytestmark = pytest.mark.integration

@@ -30,8 +30,8 @@ from prometheus_client import CollectorRegistry
 
 from probes.base import MalformedReply, ProbeResult, Target
 from probes.snmp import V3TrapUser, close_shared_sessions, create
-from probes.snmpclient import SnmpClient, SnmpEndpoint
-from probes.snmpcodec import (
+from probes.snmp.client import SnmpClient, SnmpEndpoint
+from probes.snmp.codec import (
     Message,
     PduType,
     Tag,

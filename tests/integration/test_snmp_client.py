@@ -27,8 +27,8 @@ from probes.base import (
     UnexpectedReply,
 )
 from probes.snmp import PysnmpSession, SnmpV3Endpoint
-from probes.snmpclient import SnmpClient, SnmpEndpoint
-from probes.snmpcodec import (
+from probes.snmp.client import SnmpClient, SnmpEndpoint
+from probes.snmp.codec import (
     OID,
     Message,
     PduType,

@@ -27,7 +27,7 @@ from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet
 from probes.base import ProbeTimeout, Sample, Target
 from probes.snmp import close_shared_sessions, create
-from probes.snmpcodec import OID, parse_oid
+from probes.snmp.codec import OID, parse_oid
 from tests.integration.snmpd import SnmpdInstance, start_snmpd
 
 pytestmark = pytest.mark.integration
@@ -456,7 +456,7 @@ def series_identities(text: str) -> list[str]:
     ]
 
 
-BUILT_IN_PROFILES = sorted(p.stem for p in (REPO / "probes" / "profiles").glob("*.yaml"))
+BUILT_IN_PROFILES = sorted(p.stem for p in (REPO / "probes" / "snmp" / "profiles").glob("*.yaml"))
 #: Profiles whose MIB this agent does not serve, and where their data is checked instead.
 SERVED_ELSEWHERE = {
     "trunked_bs": "the simulated base stations, tests/integration/test_scrape_unique.py",

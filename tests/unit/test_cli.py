@@ -16,8 +16,8 @@ from monitor.probe_once import failure_lines
 from monitor.results import Result
 from probes import available_modules
 from probes.base import Target
-from probes.snmp_profiles import library
-from probes.traps import usm_protocol
+from probes.snmp.profiles import library
+from probes.snmp.usm import usm_protocol
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.core.clock import ManualClock
 from probes.snmp import V3NotificationReceiver, V3TrapUser
-from probes.snmp_profiles import TrapRule
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     MAX_OID_LEN,
     MAX_SUBID,
     MAX_SUBID_BYTES,
@@ -37,6 +36,7 @@ from probes.snmpcodec import (
     peek_header,
     read_v3_header,
 )
+from probes.snmp.profiles import TrapRule
 from probes.traps import (
     DROP_REASONS,
     MAX_NOTIFICATION_VARBINDS,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor import mibs_cli
-from probes.mibs import SHIPPED_MIB_DIRS, MibResolver
+from probes.snmp.mibs import SHIPPED_MIB_DIRS, MibResolver
 
 GOOD_MIB = """\
 TW-TEST-MIB DEFINITIONS ::= BEGIN

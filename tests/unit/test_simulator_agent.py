@@ -11,7 +11,7 @@ from monitor.simulator import oids as O
 from monitor.simulator.agent import ErrorStatus, SnmpAgent
 from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fault, Fleet
-from probes.snmpcodec import Message, PduType, Tag, VarBind, decode_message, encode_message
+from probes.snmp.codec import Message, PduType, Tag, VarBind, decode_message, encode_message
 
 T0 = 1467331200.0
 

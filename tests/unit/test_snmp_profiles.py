@@ -18,16 +18,13 @@ from monitor.config import load_config
 from monitor.core.sources import ConfigError
 from monitor.inventory import build_inventory
 from probes.base import NoSuchObject, ProbeParamsError, ProbeTimeout, Sample
-from probes.mibs import MibResolver
 from probes.snmp import SnmpProbe, create
-from probes.snmp_poll import (
-    DevicePoller,
-    IndexPart,
-    UptimeTracker,
-    decode_index,
-)
-from probes.snmp_profiles import ProfileLibrary, load_profile
-from probes.snmpcodec import OID, Tag, VarBind, parse_oid
+from probes.snmp.codec import OID, Tag, VarBind, parse_oid
+from probes.snmp.mibs import MibResolver
+from probes.snmp.poll import DevicePoller
+from probes.snmp.profiles import ProfileLibrary, load_profile
+from probes.snmp.rows import IndexPart, decode_index
+from probes.snmp.state import UptimeTracker
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"

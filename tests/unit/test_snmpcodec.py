@@ -20,7 +20,7 @@ from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.ber import encoder as ber_encoder
 from pysnmp.proto import api as pysnmp_api
 
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     OID,
     CodecError,
     Message,

@@ -22,9 +22,7 @@ from monitor.core.clock import ManualClock
 from monitor.core.sources import ConfigError
 from monitor.inventory import Asset
 from probes.base import Target
-from probes.mibs import MibResolver
-from probes.snmp_profiles import TrapRule, load_profile
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     OID,
     Message,
     PduType,
@@ -35,6 +33,8 @@ from probes.snmpcodec import (
     encode_message,
     parse_oid,
 )
+from probes.snmp.mibs import MibResolver
+from probes.snmp.profiles import TrapRule, load_profile
 from probes.traps import (
     SNMP_TRAP_ADDRESS_0,
     SNMP_TRAP_ENTERPRISE_0,

@@ -1,23 +1,20 @@
-"""SNMP probing: the SNMPv3 session (the only place pysnmp is imported) and the SNMP probe.
+"""SNMPv3 over pysnmp, the only module that imports it: requests to agents and notifications
+from them.
 
-v1/v2c traffic goes through ``probes.snmpclient`` (our own codec); SNMPv3 needs USM
-authentication and privacy, which pysnmp provides, so ``PysnmpSession`` offers the same
-``get``/``walk`` calls for v3 agents and turns pysnmp's results into the same ``VarBind``
-triples and ``probes.base`` exceptions.
+v1/v2c traffic goes through ``probes.snmp.client`` (our own codec); SNMPv3 needs USM
+authentication and privacy, which pysnmp provides. ``PysnmpSession`` offers the client's
+``get``/``walk`` calls for v3 agents, and ``V3NotificationReceiver`` authenticates and decrypts
+the v3 traps and informs the trap receiver hands it. Both turn pysnmp's results into the
+codec's ``VarBind`` triples and its failures into ``probes.base`` exceptions.
 """
 
 from __future__ import annotations
 
-# --- sessions ---------------------------------------------------------------------------------
-#
-# PysnmpSession: SNMPv3 GET and bulk walk through one pysnmp engine. Self-contained: the
-# profile-based probe below builds on it and on probes.snmpclient.SnmpClient.
 import asyncio
 import contextlib
 import ipaddress
 import warnings
-import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -25,21 +22,26 @@ from typing import Any, Final, Literal
 from probes.base import (
     AuthError,
     MalformedReply,
-    NoSuchObject,
     ProbeConfigError,
     ProbeError,
     ProbeTimeout,
     UnexpectedReply,
     Unreachable,
 )
-from probes.snmpclient import ERROR_STATUS_NAMES
-from probes.snmpcodec import OID, Tag, VarBind, format_oid
+from probes.snmp.codec import OID, CodecError, PduType, Tag, VarBind, read_v3_header
+from probes.snmp.errors import check_usm_credentials, status_error
+from probes.snmp.usm import AuthProtocol, PrivProtocol
+from probes.snmp.walk import SubtreeWalk
 
 # pysnmp 7.1 imports pysmi through names pysmi has deprecated; with warnings turned into
 # errors (as the test suite does) the import itself would fail.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pyasn1.error import PyAsn1Error
+    from pysnmp.carrier.asyncio.dgram import udp as _udp
+    from pysnmp.carrier.base import AbstractTransport
+    from pysnmp.entity import config as _entity_config
+    from pysnmp.entity.rfc3413 import ntfrcv as _ntfrcv
     from pysnmp.error import PySnmpError
     from pysnmp.hlapi.v3arch.asyncio import (
         USM_AUTH_HMAC96_MD5,
@@ -66,11 +68,16 @@ with warnings.catch_warnings():
     )
     from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
     from pysnmp.proto import errind
+    from pysnmp.proto.api import v2c as _v2c
 
-__all__ = ["AuthProtocol", "PrivProtocol", "PysnmpSession", "SnmpV3Endpoint"]
-
-AuthProtocol = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
-PrivProtocol = Literal["none", "des", "aes", "aes192", "aes256"]
+__all__ = [
+    "PysnmpSession",
+    "SnmpV3Endpoint",
+    "V3Notification",
+    "V3NotificationReceiver",
+    "V3Outcome",
+    "V3TrapUser",
+]
 
 _AUTH: Final[dict[str, Any]] = {
     "none": USM_AUTH_NONE,
@@ -90,8 +97,6 @@ _PRIV: Final[dict[str, Any]] = {
     "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL,
     "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
 }
-# RFC 3414 §11.2: pass phrases shorter than 8 characters are refused by agents.
-_MIN_KEY_LEN = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +121,9 @@ class SnmpV3Endpoint:
     retries: int = 1
 
     def __post_init__(self) -> None:
-        if not self.user:
-            raise ValueError("SNMPv3 user must not be empty")
-        if self.auth_protocol not in _AUTH:
-            raise ValueError(f"unknown auth_protocol {self.auth_protocol!r}")
-        if self.priv_protocol not in _PRIV:
-            raise ValueError(f"unknown priv_protocol {self.priv_protocol!r}")
-        if self.auth_protocol == "none" and self.priv_protocol != "none":
-            raise ValueError("privacy needs authentication: set auth_protocol")
-        if self.auth_protocol != "none" and len(self.auth_key) < _MIN_KEY_LEN:
-            raise ValueError(f"auth_key must have at least {_MIN_KEY_LEN} characters")
-        if self.priv_protocol != "none" and len(self.priv_key) < _MIN_KEY_LEN:
-            raise ValueError(f"priv_key must have at least {_MIN_KEY_LEN} characters")
+        check_usm_credentials(
+            self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key
+        )
         if not 0 < self.port < 65536:
             raise ValueError(f"port {self.port} outside 1..65535")
         if not self.timeout > 0:
@@ -217,16 +213,8 @@ def _raise_for_indication(ep: SnmpV3Endpoint, indication: object) -> None:
 
 def _raise_for_status(ep: SnmpV3Endpoint, status: Any, index: Any, asked: Sequence[OID]) -> None:
     code = int(status)
-    if not code:
-        return
-    name = ERROR_STATUS_NAMES.get(code, f"error-status {code}")
-    position = int(index or 0)
-    where = f" at {format_oid(asked[position - 1])}" if 0 < position <= len(asked) else ""
-    if code == 2:
-        raise NoSuchObject(f"{ep.host}: noSuchName{where}")
-    if code == 16:
-        raise AuthError(f"{ep.host}: authorizationError")
-    raise UnexpectedReply(f"{ep.host}: agent answered {name}{where}")
+    if code:
+        raise status_error(ep.host, code, int(index or 0), asked)
 
 
 class _UserGate:
@@ -337,10 +325,7 @@ class PysnmpSession:
             raise ProbeConfigError(f"max_repetitions must be >= 1, got {max_repetitions}")
         engine = self._running()
         target = await self._target(ep)
-        root = tuple(root)
-        depth = len(root)
-        last = root
-        out: list[VarBind] = []
+        walk = SubtreeWalk(tuple(root))
         walker = bulk_walk_cmd(
             engine,
             _user(ep),
@@ -348,7 +333,7 @@ class PysnmpSession:
             ContextData(),
             0,
             max_repetitions,
-            ObjectType(ObjectIdentity(root)),
+            ObjectType(ObjectIdentity(walk.root)),
             lexicographicMode=False,
             lookupMib=False,
         )
@@ -357,21 +342,12 @@ class PysnmpSession:
                 async for indication, status, index, varbinds in replies:
                     if indication:
                         _raise_for_indication(ep, indication)
-                    _raise_for_status(ep, status, index, [last])
-                    for name, value in varbinds:
-                        vb = _to_varbind(name, value)
-                        if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[:depth] != root:
-                            return out
-                        if vb.oid <= last:
-                            raise MalformedReply(
-                                f"{ep.host}: non-increasing OID {format_oid(vb.oid)} "
-                                f"after {format_oid(last)}"
-                            )
-                        out.append(vb)
-                        last = vb.oid
+                    _raise_for_status(ep, status, index, [walk.last])
+                    if walk.take(_to_varbind(name, value) for name, value in varbinds):
+                        break
         except (PySnmpError, PyAsn1Error) as exc:
             raise _library_error(ep, exc) from exc
-        return out
+        return walk.varbinds
 
     def _running(self) -> Any:
         if self._engine is None:
@@ -426,295 +402,10 @@ def _library_error(ep: SnmpV3Endpoint, exc: Exception) -> ProbeError:
     return UnexpectedReply(f"{ep.host}: SNMPv3 engine error ({type(exc).__name__})")
 
 
-# --- end of sessions ---------------------------------------------------------------------------
-
-
-# --- profile probe -----------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# Notifications (SNMPv3 traps and informs)
 #
-# SnmpProbe polls the profiles its parameters name (probes/profiles/*.yaml): v1/v2c through the
-# process-wide SnmpClient, v3 through the process-wide PysnmpSession, both created on first use
-# inside the running loop. The poll itself (what to fetch, partial failures, counters, labels)
-# is probes.snmp_poll.DevicePoller; this section adds the parameters, credentials and transports.
-# The imports sit here, not at the top, so the sessions section above stays self-contained.
-
-import time  # noqa: E402
-from collections.abc import Callable, Mapping  # noqa: E402
-from typing import Annotated  # noqa: E402
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field  # noqa: E402
-
-from monitor.core.durations import parse_duration  # noqa: E402
-from monitor.core.sources import ConfigError  # noqa: E402
-from probes.base import (  # noqa: E402
-    Family,
-    ProbeParamsError,
-    ProbeResult,
-    Target,
-    validate_params,
-)
-from probes.snmp_poll import DEFAULT_CHARSET, DevicePoller, PollPlan  # noqa: E402
-from probes.snmp_profiles import ProfileConflict, UnknownProfile, library  # noqa: E402
-from probes.snmpclient import SnmpClient, SnmpEndpoint  # noqa: E402
-from probes.snmpcodec import PduType  # noqa: E402
-from probes.traps import AuthProtocolName, PrivProtocolName  # noqa: E402
-
-__all__ += ["SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
-
-
-def _version(value: Any) -> Any:
-    """Accept ``2c``, ``v2c``, ``2`` and a bare YAML number for the SNMP version."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str):
-        value = value.strip().lower().removeprefix("v")
-        return "2c" if value == "2" else value
-    return value
-
-
-def _profiles(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-#: The profiles that carry an agent's identity, left out of a probe whose ``identity`` is off.
-IDENTITY_PROFILES: tuple[str, ...] = ("system",)
-
-
-class SnmpParams(BaseModel):
-    """Parameters of an ``snmp`` probe. Credentials come from the asset's ``credentials``:
-    ``community`` for v1/v2c; ``user``, ``auth_key`` and ``priv_key`` for v3."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    profile: Annotated[list[str], BeforeValidator(_profiles), Field(min_length=1)]
-    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)] = "2c"
-    port: int | None = Field(None, ge=1, le=65535)
-    retries: int = Field(1, ge=0, le=10)
-    max_repetitions: int = Field(25, ge=1, le=200)
-    #: How often label columns (ifName, ifAlias, descriptions …) are walked again.
-    label_refresh: Annotated[float, BeforeValidator(parse_duration)] = 900.0
-    #: net-snmp's spellings (``SHA-256``, ``AES-256`` …) are accepted, in any case.
-    auth_protocol: AuthProtocolName = "sha"
-    priv_protocol: PrivProtocolName = "aes"
-    #: Folders searched for profiles before the built-in ones.
-    profile_dirs: list[str] = Field(default_factory=list)
-    #: Folders of MIB files for symbolic names (MODULE::object) in profiles.
-    mib_dirs: list[str] = Field(default_factory=list)
-    #: Export the agent's identity: the system group (``snmp_system_info``), sysUpTime and the
-    #: restarts seen. An asset's second SNMP probe of the same agent would repeat those series
-    #: under the same labels, so the inventory turns it off there unless a probe says otherwise.
-    identity: bool = True
-
-
-class _Shared:
-    """The SnmpClient and PysnmpSession of one event loop, shared by every probe on it.
-
-    Sockets belong to the loop that opened them, so each loop has its own pair: a command that
-    runs probes on a loop of its own beside a daemon's (``probe`` in a test, a capacity
-    recording) never closes the sockets the daemon is using.
-    """
-
-    def __init__(self) -> None:
-        self.client: SnmpClient | None = None
-        self.session: PysnmpSession | None = None
-
-    async def get_client(self) -> SnmpClient:
-        if self.client is None:
-            self.client = SnmpClient()
-        # start() is idempotent and safe to await from several probes at once.
-        await self.client.start()
-        return self.client
-
-    async def get_session(self) -> PysnmpSession:
-        if self.session is None:
-            self.session = PysnmpSession()
-        await self.session.start()
-        return self.session
-
-    async def close(self) -> None:
-        client, session = self.client, self.session
-        self.client = self.session = None
-        if client is not None:
-            await client.close()
-        if session is not None:
-            await session.close()
-
-
-_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _shared() -> _Shared:
-    loop = asyncio.get_running_loop()
-    shared = _BY_LOOP.get(loop)
-    if shared is None:
-        shared = _BY_LOOP[loop] = _Shared()
-    return shared
-
-
-async def close_shared_sessions() -> None:
-    """Close this loop's SNMP client and v3 session (the daemon does at shutdown)."""
-    shared = _BY_LOOP.pop(asyncio.get_running_loop(), None)
-    if shared is not None:
-        await shared.close()
-
-
-class _ClientTransport:
-    """v1/v2c requests of one poll through the shared SnmpClient; v2c walks several columns
-    per GETBULK (SNMPv1 has no GETBULK, so it walks each column with GETNEXT)."""
-
-    __slots__ = ("_client", "_endpoint", "_repetitions", "can_bulk", "version")
-
-    def __init__(self, client: SnmpClient, endpoint: SnmpEndpoint, repetitions: int) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._repetitions = repetitions
-        self.version = endpoint.version
-        self.can_bulk = endpoint.version == "2c"
-
-    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
-        return await self._client.get(self._endpoint, oids)
-
-    async def walk(self, root: OID) -> list[VarBind]:
-        return await self._client.walk(self._endpoint, root, self._repetitions)
-
-    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
-        request = [VarBind(tuple(oid), Tag.NULL, None) for oid in oids]
-        ep = self._endpoint
-        reply = await self._client.request(
-            ep, PduType.GETBULK, request, non_repeaters=0, max_repetitions=repetitions
-        )
-        status = reply.error_status
-        if status == 16:
-            raise AuthError(f"{ep.host}: authorizationError")
-        if status:
-            name = ERROR_STATUS_NAMES.get(status, f"error-status {status}")
-            raise UnexpectedReply(f"{ep.host}: agent answered {name} to GETBULK")
-        return reply.varbinds
-
-
-class _SessionTransport:
-    """SNMPv3 requests of one poll through the shared PysnmpSession."""
-
-    __slots__ = ("_endpoint", "_repetitions", "_session", "can_bulk", "version")
-
-    def __init__(self, session: PysnmpSession, endpoint: SnmpV3Endpoint, repetitions: int) -> None:
-        self._session = session
-        self._endpoint = endpoint
-        self._repetitions = repetitions
-        self.version = "3"
-        # PysnmpSession offers GET and single-subtree walks only.
-        self.can_bulk = False
-
-    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
-        return await self._session.get(self._endpoint, oids)
-
-    async def walk(self, root: OID) -> list[VarBind]:
-        return await self._session.walk(self._endpoint, root, self._repetitions)
-
-    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
-        raise ProbeConfigError("multi-column GETBULK is not available for SNMPv3")
-
-
-class SnmpProbe:
-    """Polls one asset's agent for its profiles, remembering counters and labels between runs.
-
-    Runs of one probe must not overlap (the scheduler skips a run while the last is in
-    flight). Each try of a request gets an equal share of 80 % of the probe's timeout, so an
-    agent that does not answer fails the run with ``ProbeTimeout`` before the scheduler's own
-    deadline.
-    """
-
-    def __init__(
-        self,
-        params: SnmpParams,
-        plan: PollPlan,
-        *,
-        timeout: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.params = params
-        self.timeout = timeout
-        self.try_timeout = max(0.05, 0.8 * timeout / (params.retries + 1))
-        self.poller = DevicePoller(
-            plan,
-            label_refresh=params.label_refresh,
-            tolerance=timeout + 1.0,
-            max_repetitions=params.max_repetitions,
-            clock=clock,
-            identity=params.identity,
-        )
-
-    @property
-    def families(self) -> list[Family]:
-        return self.poller.plan.families()
-
-    def __repr__(self) -> str:
-        return f"SnmpProbe(profile={self.params.profile!r}, version={self.params.version!r})"
-
-    async def run(self, target: Target) -> ProbeResult:
-        port = self.params.port or target.port or 161
-        transport: _ClientTransport | _SessionTransport
-        try:
-            repetitions = self.params.max_repetitions
-            if self.params.version == "3":
-                endpoint3 = self._v3_endpoint(target, port)
-                transport = _SessionTransport(await _shared().get_session(), endpoint3, repetitions)
-            else:
-                endpoint = self._endpoint(target, port)
-                transport = _ClientTransport(await _shared().get_client(), endpoint, repetitions)
-        except ValueError as exc:  # the endpoints' own checks; their messages hold no secret
-            raise ProbeConfigError(str(exc)) from exc
-        return await self.poller.poll(transport, charset=target.charset or DEFAULT_CHARSET)
-
-    def _endpoint(self, target: Target, port: int) -> SnmpEndpoint:
-        community = target.secret("community")
-        if not community:
-            raise ProbeConfigError("no SNMP community in the asset's credentials")
-        version: Literal["1", "2c"] = "1" if self.params.version == "1" else "2c"
-        return SnmpEndpoint(
-            target.host,
-            port,
-            version=version,
-            community=community,
-            timeout=self.try_timeout,
-            retries=self.params.retries,
-        )
-
-    def _v3_endpoint(self, target: Target, port: int) -> SnmpV3Endpoint:
-        user = target.secret("user")
-        if not user:
-            raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
-        return SnmpV3Endpoint(
-            target.host,
-            port,
-            user=user,
-            auth_protocol=self.params.auth_protocol,
-            auth_key=target.secret("auth_key") or "",
-            priv_protocol=self.params.priv_protocol,
-            priv_key=target.secret("priv_key") or "",
-            timeout=self.try_timeout,
-            retries=self.params.retries,
-        )
-
-
-def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
-    """Validate an ``snmp`` probe's parameters, load its profiles and build the probe."""
-    parsed = validate_params(SnmpParams, params)
-    try:
-        plan = library(parsed.profile_dirs, parsed.mib_dirs).plan(
-            parsed.profile, skip_included=() if parsed.identity else IDENTITY_PROFILES
-        )
-    except (UnknownProfile, ProfileConflict) as exc:
-        raise ProbeParamsError([("profile", str(exc))]) from exc
-    except ConfigError as exc:
-        raise ProbeParamsError([("profile", str(problem)) for problem in exc.problems]) from exc
-    return SnmpProbe(parsed, plan, timeout=timeout)
-
-
-# --- notifications (SNMPv3 traps and informs) --------------------------------------------------
-#
-# V3NotificationReceiver: the SNMPv3 half of probes.traps.TrapReceiver. The trap receiver owns
+# V3NotificationReceiver: the SNMPv3 half of the trap receiver. The trap receiver owns
 # the UDP socket and hands each SNMPv3 datagram to feed(); pysnmp's engine authenticates and
 # decrypts it (USM), acknowledges informs through the send function it was started with, and
 # hands back the varbinds. Processing is synchronous (the transport below calls the engine
@@ -727,19 +418,6 @@ def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
 # first reads the message's clear parts with our codec, in linear time: an unknown user is
 # refused as auth, and OIDs beyond the codec's limits or more than max_varbinds plaintext
 # varbinds as malformed, before pysnmp sees the datagram.
-
-from pysnmp.carrier.base import AbstractTransport  # noqa: E402
-
-from probes.snmpcodec import CodecError, read_v3_header  # noqa: E402
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pysnmp.carrier.asyncio.dgram import udp as _udp
-    from pysnmp.entity import config as _entity_config
-    from pysnmp.entity.rfc3413 import ntfrcv as _ntfrcv
-    from pysnmp.proto.api import v2c as _v2c
-
-__all__ += ["V3Notification", "V3NotificationReceiver", "V3Outcome", "V3TrapUser"]
 
 #: accepted: a trap or inform, authenticated (informs already acknowledged); discovery: engine
 #: id or time synchronisation for an inform, answered by pysnmp; auth: unknown user, engine id
@@ -770,18 +448,9 @@ class V3TrapUser:
     engine_ids: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.user:
-            raise ValueError("SNMPv3 user must not be empty")
-        if self.auth_protocol not in _AUTH:
-            raise ValueError(f"unknown auth_protocol {self.auth_protocol!r}")
-        if self.priv_protocol not in _PRIV:
-            raise ValueError(f"unknown priv_protocol {self.priv_protocol!r}")
-        if self.auth_protocol == "none" and self.priv_protocol != "none":
-            raise ValueError("privacy needs authentication: set auth_protocol")
-        if self.auth_protocol != "none" and len(self.auth_key) < _MIN_KEY_LEN:
-            raise ValueError(f"auth_key must have at least {_MIN_KEY_LEN} characters")
-        if self.priv_protocol != "none" and len(self.priv_key) < _MIN_KEY_LEN:
-            raise ValueError(f"priv_key must have at least {_MIN_KEY_LEN} characters")
+        check_usm_credentials(
+            self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key
+        )
         for engine_id in self.engine_ids:
             if not 5 <= len(engine_id) <= 32:
                 raise ValueError(f"an engine id has 5 to 32 octets, got {len(engine_id)}")
@@ -925,6 +594,3 @@ class V3NotificationReceiver:
         if any(after[name] > before[name] for name in _USM_SYNCHRONISATION):
             return "discovery", None
         return "malformed", None
-
-
-# --- end of notifications ----------------------------------------------------------------------

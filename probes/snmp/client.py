@@ -1,6 +1,6 @@
 """Asyncio SNMP v1/v2c client: GET and subtree walks over one shared UDP socket per family.
 
-Built on ``probes.snmpcodec`` (no pysnmp). One ``SnmpClient`` serves the whole process: every
+Built on ``probes.snmp.codec`` (no pysnmp). One ``SnmpClient`` serves the whole process: every
 request goes out of the same unconnected UDP socket (one for IPv4, one for IPv6 opened on first
 use) and replies are matched to waiting requests by request-id and source address. Retries
 resend the same datagram with the same request-id, so a late answer to the first try still
@@ -10,20 +10,20 @@ Failures become ``probes.base`` exceptions:
 
 - no reply after all tries: ``ProbeTimeout``. net-snmp silently drops a request with a wrong
   community, so for v1/v2c a bad community is indistinguishable from a dead agent and is
-  reported with reason ``timeout`` (SNMPv3, in ``probes.snmp``, does get an auth error back).
+  reported with reason ``timeout`` (SNMPv3, in ``probes.snmp.v3``, does get an auth error back).
   Likewise an ICMP port-unreachable is not delivered to an unconnected socket, so a closed
   port also ends in ``ProbeTimeout`` after timeout x (retries + 1);
 - the kernel refusing to send (no route to the host): ``Unreachable``;
 - an undecodable reply to a pending request: ``MalformedReply``, at once, as soon as its
   request-id, source, version and community can be read and match, even when the reply is
   cut short; an agent walking backwards (non-increasing OIDs) too;
-- v1 ``noSuchName`` to a GET: ``NoSuchObject``; ``authorizationError``: ``AuthError``; any
-  other error-status: ``UnexpectedReply`` naming the status.
+- a non-zero error-status as ``probes.snmp.errors.status_error`` says: v1 ``noSuchName``
+  ``NoSuchObject``, ``authorizationError`` ``AuthError``, any other ``UnexpectedReply``.
 
 Datagrams that match no pending request (unknown id, wrong source, wrong version/community,
 or no readable request-id) are dropped and counted in ``SnmpClient.stats`` without their
 varbinds being decoded: what a datagram costs the event loop before it is known to answer a
-request is constant, and decoding itself is linear in its size (``probes.snmpcodec``).
+request is constant, and decoding itself is linear in its size (``probes.snmp.codec``).
 """
 
 from __future__ import annotations
@@ -40,17 +40,15 @@ from types import TracebackType
 from typing import Final, Literal
 
 from probes.base import (
-    AuthError,
     ConnectionRefused,
     MalformedReply,
-    NoSuchObject,
     ProbeConfigError,
     ProbeError,
     ProbeTimeout,
     UnexpectedReply,
     Unreachable,
 )
-from probes.snmpcodec import (
+from probes.snmp.codec import (
     OID,
     CodecError,
     Message,
@@ -62,33 +60,12 @@ from probes.snmpcodec import (
     format_oid,
     peek_header,
 )
+from probes.snmp.errors import status_error
+from probes.snmp.walk import SubtreeWalk
 
-__all__ = ["ERROR_STATUS_NAMES", "SnmpClient", "SnmpClientStats", "SnmpEndpoint"]
+__all__ = ["SnmpClient", "SnmpClientStats", "SnmpEndpoint"]
 
 log = logging.getLogger(__name__)
-
-#: error-status values of RFC 1157 and RFC 3416, by number.
-ERROR_STATUS_NAMES: Final[dict[int, str]] = {
-    0: "noError",
-    1: "tooBig",
-    2: "noSuchName",
-    3: "badValue",
-    4: "readOnly",
-    5: "genErr",
-    6: "noAccess",
-    7: "wrongType",
-    8: "wrongLength",
-    9: "wrongEncoding",
-    10: "wrongValue",
-    11: "noCreation",
-    12: "inconsistentValue",
-    13: "resourceUnavailable",
-    14: "commitFailed",
-    15: "undoFailed",
-    16: "authorizationError",
-    17: "notWritable",
-    18: "inconsistentName",
-}
 
 _VERSIONS: Final[dict[str, int]] = {"1": 0, "2c": 1}
 _MAX_REQUEST_ID = 0x7FFFFFFF
@@ -303,7 +280,8 @@ class SnmpClient:
             raise ProbeConfigError("GET needs at least one OID")
         request = [VarBind(tuple(oid), Tag.NULL, None) for oid in oids]
         reply = await self.request(ep, PduType.GET, request)
-        self._raise_for_status(ep, reply, request)
+        if reply.error_status:
+            raise status_error(ep.host, reply.error_status, reply.error_index, oids)
         got = reply.varbinds
         if len(got) != len(request):
             raise MalformedReply(f"GET of {len(request)} OIDs answered with {len(got)} varbinds")
@@ -322,15 +300,12 @@ class SnmpClient:
         nothing under ``root``; walking a leaf such as ``sysUpTime.0`` itself returns nothing.
         A reply that does not move forward raises ``MalformedReply`` instead of looping.
         """
-        root = tuple(root)
         if max_repetitions < 1:
             raise ProbeConfigError(f"max_repetitions must be >= 1, got {max_repetitions}")
         bulk = ep.version == "2c"
-        depth = len(root)
-        last = root
-        out: list[VarBind] = []
+        walk = SubtreeWalk(tuple(root))
         while True:
-            request = [VarBind(last, Tag.NULL, None)]
+            request = [VarBind(walk.last, Tag.NULL, None)]
             if bulk:
                 reply = await self.request(
                     ep, PduType.GETBULK, request, non_repeaters=0, max_repetitions=max_repetitions
@@ -338,24 +313,29 @@ class SnmpClient:
             else:
                 reply = await self.request(ep, PduType.GETNEXT, request)
                 if reply.error_status == 2:  # v1 noSuchName: past the last object
-                    return out
-            self._raise_for_status(ep, reply, request)
+                    return walk.varbinds
+            if reply.error_status:
+                raise status_error(ep.host, reply.error_status, reply.error_index, [walk.last])
             varbinds = reply.varbinds
             if not varbinds or (not bulk and len(varbinds) != 1):
                 raise MalformedReply(
                     f"{'GETBULK' if bulk else 'GETNEXT'} answered with {len(varbinds)} varbinds"
                 )
-            for vb in varbinds:
-                oid = vb.oid
-                if vb.tag == Tag.END_OF_MIB_VIEW or oid[:depth] != root:
-                    return out
-                if oid <= last:
-                    raise MalformedReply(
-                        f"agent returned non-increasing OID {format_oid(oid)} "
-                        f"after {format_oid(last)}"
-                    )
-                out.append(vb)
-                last = oid
+            if walk.take(varbinds):
+                return walk.varbinds
+
+    async def bulk(
+        self, ep: SnmpEndpoint, oids: Sequence[OID], max_repetitions: int
+    ) -> list[VarBind]:
+        """One GETBULK for several OIDs at once (v2c): the reply's varbinds, row-major as RFC
+        3416 §4.2.3 lays them out, for the caller to assign to its subtrees."""
+        request = [VarBind(tuple(oid), Tag.NULL, None) for oid in oids]
+        reply = await self.request(
+            ep, PduType.GETBULK, request, non_repeaters=0, max_repetitions=max_repetitions
+        )
+        if reply.error_status:
+            raise status_error(ep.host, reply.error_status, reply.error_index, oids)
+        return reply.varbinds
 
     async def request(
         self,
@@ -551,22 +531,6 @@ class SnmpClient:
             )
             return
         entry.future.set_result(msg)
-
-    @staticmethod
-    def _raise_for_status(ep: SnmpEndpoint, reply: Message, request: list[VarBind]) -> None:
-        status = reply.error_status
-        if not status:
-            return
-        name = ERROR_STATUS_NAMES.get(status, f"error-status {status}")
-        index = reply.error_index
-        where = ""
-        if 0 < index <= len(request):
-            where = f" at {format_oid(request[index - 1].oid)}"
-        if status == 2:
-            raise NoSuchObject(f"{ep.host}: noSuchName{where}")
-        if status == 16:
-            raise AuthError(f"{ep.host}: authorizationError")
-        raise UnexpectedReply(f"{ep.host}: agent answered {name}{where}")
 
 
 def _pdu_name(pdu_type: int) -> str:

@@ -1,4 +1,4 @@
-"""BER encoder and decoder for SNMP v1/v2c messages, every PDU type in both directions.
+"""SNMP v1/v2c messages to and from bytes, every PDU type in both directions.
 
 Shared by the poller (encode requests, decode responses) and the simulated agent (decode
 requests, encode responses and traps). Pure Python without pysnmp: decoding walks the datagram
@@ -7,8 +7,8 @@ agents affordable (pysnmp's pyasn1 codec is ~40x slower per varbind).
 
 Decisions worth knowing:
 
-- Lengths are definite (short or long form, at most 4 length bytes); the indefinite form,
-  which SNMP forbids (RFC 3417 §8), is rejected.
+- The BER rules themselves (definite lengths of at most 4 bytes, integer and OID limits) are
+  ``probes.snmp.ber``'s; its OID type, ``CodecError`` and OID text functions are re-exported.
 - INTEGER values must fit Integer32. Counter32, Gauge32 and TimeTicks are unsigned 32-bit,
   Counter64 unsigned 64-bit. Some agents encode a large unsigned value without the leading
   zero byte, so it reads as negative; like net-snmp, such a value (at most 4 or 8 bytes) is
@@ -40,8 +40,33 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
 
+from probes.snmp.ber import (
+    INT32_MAX,
+    INT32_MIN,
+    MAX_OID_LEN,
+    MAX_SUBID,
+    MAX_SUBID_BYTES,
+    OID,
+    U32_MAX,
+    U64_MAX,
+    CodecError,
+    encode_integer,
+    encode_oid,
+    encode_signed,
+    format_oid,
+    long_length,
+    open_tlv,
+    parse_oid,
+    read_int32,
+    read_oid,
+    read_tlv,
+    read_unsigned,
+    tlv,
+)
+
 __all__ = [
     "MAX_OID_LEN",
+    "MAX_SUBID",
     "MAX_SUBID_BYTES",
     "OID",
     "CodecError",
@@ -59,16 +84,6 @@ __all__ = [
     "peek_header",
     "read_v3_header",
 ]
-
-OID = tuple[int, ...]
-
-#: SNMP limits an OID to 128 sub-identifiers of 32 bits each (RFC 2578 §3.5).
-MAX_OID_LEN = 128
-MAX_SUBID = 0xFFFFFFFF
-#: Base-128 bytes of one sub-identifier at most: 5 carry 35 bits, enough for 32.
-MAX_SUBID_BYTES = 5
-# The longest OID body that can be valid: the first two arcs share one sub-identifier.
-_MAX_OID_BYTES = MAX_SUBID_BYTES * (MAX_OID_LEN - 1)
 
 
 class Tag(IntEnum):
@@ -139,17 +154,6 @@ class Message:
     trap_v1: TrapV1 | None = None
 
 
-class CodecError(ValueError):
-    """The bytes are not a well-formed SNMP v1/v2c message, or a value cannot be encoded.
-
-    ``request_id`` is set when decoding failed after the request-id had been read.
-    """
-
-    def __init__(self, reason: str, request_id: int | None = None) -> None:
-        super().__init__(reason)
-        self.request_id = request_id
-
-
 @dataclass(slots=True)
 class MessageHeader:
     """What precedes the varbinds of a v1/v2c message: enough to tell whom it is for.
@@ -190,11 +194,6 @@ _USM = 3
 _V2_ONLY = frozenset({PduType.GETBULK, PduType.INFORM, PduType.TRAP_V2, PduType.REPORT})
 _PDU_TYPES = frozenset(int(t) for t in PduType)
 
-_INT32_MIN = -(1 << 31)
-_INT32_MAX = (1 << 31) - 1
-_U32_MAX = (1 << 32) - 1
-_U64_MAX = (1 << 64) - 1
-
 # Tags whose value is an empty body decoded to None.
 _EMPTY_TAGS = frozenset({0x05, 0x80, 0x81, 0x82})
 # Unsigned 32-bit application types.
@@ -202,137 +201,24 @@ _U32_TAGS = frozenset({0x41, 0x42, 0x43})
 
 
 # ---------------------------------------------------------------------------------------------
-# OIDs in text
-
-
-def parse_oid(text: str) -> OID:
-    """Parse a dotted numeric OID, with or without the leading dot."""
-    body = text[1:] if text.startswith(".") else text
-    parts = body.split(".")
-    if not body or not all(part.isdigit() and part.isascii() for part in parts):
-        raise CodecError(f"not a numeric OID: {text!r}")
-    oid = tuple(int(part) for part in parts)
-    _check_oid(oid)
-    return oid
-
-
-def format_oid(oid: OID) -> str:
-    """The dotted form without a leading dot, e.g. ``1.3.6.1.2.1.1.3.0``."""
-    return ".".join(map(str, oid))
-
-
-def _check_oid(oid: OID) -> None:
-    """Reject OIDs that BER cannot carry: fewer than 2 arcs, a bad first pair, huge arcs."""
-    if len(oid) < 2:
-        raise CodecError(f"an OID needs at least 2 sub-identifiers, got {len(oid)}")
-    if len(oid) > MAX_OID_LEN:
-        raise CodecError(f"OID has {len(oid)} sub-identifiers, more than {MAX_OID_LEN}")
-    first, second = oid[0], oid[1]
-    if first > 2 or (first < 2 and second > 39):
-        raise CodecError(f"OID cannot start with {first}.{second}")
-    for sub in oid:
-        if type(sub) is not int:
-            raise CodecError(f"OID sub-identifier {sub!r} is not an int")
-        if not 0 <= sub <= MAX_SUBID:
-            raise CodecError(f"OID sub-identifier {sub} outside 0..{MAX_SUBID}")
-    if first == 2 and second > MAX_SUBID - 80:
-        raise CodecError(f"OID sub-identifier {second} too large after 2")
-
-
-# ---------------------------------------------------------------------------------------------
 # Encoding
-
-
-def _enc_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x100:
-        return bytes((0x81, n))
-    if n < 0x10000:
-        return bytes((0x82, n >> 8, n & 0xFF))
-    if n < 0x1000000:
-        return bytes((0x83, n >> 16, (n >> 8) & 0xFF, n & 0xFF))
-    raise CodecError(f"length {n} too large for an SNMP message")
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        return bytes((tag, n)) + body
-    return bytes((tag,)) + _enc_len(n) + body
-
-
-def _enc_signed(value: int) -> bytes:
-    # Minimal two's complement: one extra bit for the sign.
-    return value.to_bytes((value + (value < 0)).bit_length() // 8 + 1, "big", signed=True)
-
-
-def _enc_unsigned(value: int) -> bytes:
-    # A leading zero byte whenever the top bit would otherwise read as a sign.
-    return value.to_bytes(value.bit_length() // 8 + 1, "big")
-
-
-_oid_body_cache: dict[OID, bytes] = {}
-_OID_CACHE_MAX = 8192
-
-
-def _enc_oid_body(oid: OID) -> bytes:
-    try:
-        body = _oid_body_cache.get(oid)
-    except TypeError:  # unhashable parts: not an OID
-        raise CodecError(f"OID must be a tuple of ints, got {oid!r}") from None
-    # (1, 3.0) == (1, 3) with the same hash: a hit proves nothing about the arcs' types.
-    if body is not None and type(oid) is tuple and all(type(sub) is int for sub in oid):
-        return body
-    if type(oid) is not tuple:
-        raise CodecError(f"OID must be a tuple of ints, got {type(oid).__name__}")
-    _check_oid(oid)
-    first = oid[0] * 40 + oid[1]
-    if first < 0x80 and max(oid[2:], default=0) < 0x80:
-        body = bytes((first, *oid[2:]))
-    else:
-        out = bytearray()
-        for sub in (first, *oid[2:]):
-            if sub < 0x80:
-                out.append(sub)
-                continue
-            chunk = [sub & 0x7F]
-            sub >>= 7
-            while sub:
-                chunk.append(0x80 | (sub & 0x7F))
-                sub >>= 7
-            out.extend(reversed(chunk))
-        body = bytes(out)
-    # Agents and pollers reuse the same few thousand OIDs; a full cache is simply reset.
-    if len(_oid_body_cache) >= _OID_CACHE_MAX:
-        _oid_body_cache.clear()
-    _oid_body_cache[oid] = body
-    return body
-
-
-def _enc_int_value(tag: int, value: object, lo: int, hi: int, name: str) -> bytes:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CodecError(f"{name} value must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise CodecError(f"{name} value {value!r} outside {lo}..{hi}")
-    return _tlv(tag, _enc_signed(value) if lo < 0 else _enc_unsigned(value))
 
 
 def _enc_value(tag: int, value: int | bytes | OID | None) -> bytes:
     if tag == 0x04 or tag == 0x44:
         if not isinstance(value, bytes | bytearray | memoryview):
             raise CodecError(f"value for tag 0x{tag:02x} must be bytes")
-        return _tlv(tag, bytes(value))
+        return tlv(tag, bytes(value))
     if tag == 0x02:
-        return _enc_int_value(tag, value, _INT32_MIN, _INT32_MAX, "INTEGER")
+        return encode_integer(tag, value, INT32_MIN, INT32_MAX, "INTEGER")
     if tag in _U32_TAGS:
-        return _enc_int_value(tag, value, 0, _U32_MAX, Tag(tag).name)
+        return encode_integer(tag, value, 0, U32_MAX, Tag(tag).name)
     if tag == 0x46:
-        return _enc_int_value(tag, value, 0, _U64_MAX, "COUNTER64")
+        return encode_integer(tag, value, 0, U64_MAX, "COUNTER64")
     if tag == 0x06:
         if not isinstance(value, tuple):
             raise CodecError("OBJECT IDENTIFIER value must be a tuple of ints")
-        return _tlv(0x06, _enc_oid_body(value))
+        return tlv(0x06, encode_oid(value))
     if tag == 0x40:
         if not isinstance(value, bytes | bytearray) or len(value) != 4:
             raise CodecError("IpAddress value must be 4 bytes")
@@ -345,7 +231,7 @@ def _enc_value(tag: int, value: int | bytes | OID | None) -> bytes:
         raise CodecError(f"cannot encode value tag 0x{tag:x}")
     if not isinstance(value, bytes | bytearray):
         raise CodecError(f"value for unknown tag 0x{tag:02x} must be raw bytes")
-    return _tlv(tag, bytes(value))
+    return tlv(tag, bytes(value))
 
 
 def _check_pdu_version(version: int, pdu_type: int, request_id: int | None) -> None:
@@ -364,159 +250,41 @@ def encode_message(msg: Message) -> bytes:
     _check_pdu_version(msg.version, msg.pdu_type, None)
     parts = []
     for vb in msg.varbinds:
-        item = _tlv(0x06, _enc_oid_body(vb.oid)) + _enc_value(vb.tag, vb.value)
-        parts.append(_tlv(0x30, item))
-    varbinds = _tlv(0x30, b"".join(parts))
+        item = tlv(0x06, encode_oid(vb.oid)) + _enc_value(vb.tag, vb.value)
+        parts.append(tlv(0x30, item))
+    varbinds = tlv(0x30, b"".join(parts))
     if msg.pdu_type == PduType.TRAP_V1:
         trap = msg.trap_v1
         if trap is None:
             raise CodecError("a TRAP_V1 message needs its trap_v1 header")
         header = (
-            _tlv(0x06, _enc_oid_body(trap.enterprise))
+            tlv(0x06, encode_oid(trap.enterprise))
             + _enc_value(0x40, trap.agent_addr)
-            + _enc_int_value(0x02, trap.generic_trap, _INT32_MIN, _INT32_MAX, "generic-trap")
-            + _enc_int_value(0x02, trap.specific_trap, _INT32_MIN, _INT32_MAX, "specific-trap")
-            + _enc_int_value(0x43, trap.timestamp, 0, _U32_MAX, "time-stamp")
+            + encode_integer(0x02, trap.generic_trap, INT32_MIN, INT32_MAX, "generic-trap")
+            + encode_integer(0x02, trap.specific_trap, INT32_MIN, INT32_MAX, "specific-trap")
+            + encode_integer(0x43, trap.timestamp, 0, U32_MAX, "time-stamp")
         )
     else:
         header = (
-            _enc_int_value(0x02, msg.request_id, _INT32_MIN, _INT32_MAX, "request-id")
-            + _enc_int_value(0x02, msg.error_status, _INT32_MIN, _INT32_MAX, "error-status")
-            + _enc_int_value(0x02, msg.error_index, _INT32_MIN, _INT32_MAX, "error-index")
+            encode_integer(0x02, msg.request_id, INT32_MIN, INT32_MAX, "request-id")
+            + encode_integer(0x02, msg.error_status, INT32_MIN, INT32_MAX, "error-status")
+            + encode_integer(0x02, msg.error_index, INT32_MIN, INT32_MAX, "error-index")
         )
     if not isinstance(msg.community, bytes | bytearray):
         raise CodecError("community must be bytes")
     body = (
-        _tlv(0x02, _enc_signed(msg.version))
-        + _tlv(0x04, bytes(msg.community))
-        + _tlv(msg.pdu_type, header + varbinds)
+        tlv(0x02, encode_signed(msg.version))
+        + tlv(0x04, bytes(msg.community))
+        + tlv(msg.pdu_type, header + varbinds)
     )
-    return _tlv(0x30, body)
+    return tlv(0x30, body)
 
 
 # ---------------------------------------------------------------------------------------------
 # Decoding
 #
-# One pass over the datagram. Each element's end is checked against its parent's end, so
-# reading a header byte past a parent merely leads to that check failing; reading past the
-# whole buffer raises IndexError, which is turned into CodecError("truncated") at the top.
-
-
-def _long_len(data: bytes, pos: int, first: int) -> tuple[int, int]:
-    """Read a long-form length whose first byte ``first`` sits at ``pos - 1``."""
-    count = first & 0x7F
-    if count == 0:
-        raise CodecError("indefinite length is not allowed in SNMP")
-    if count > 4:
-        raise CodecError(f"length field of {count} bytes is too long")
-    end = pos + count
-    if end > len(data):
-        raise CodecError("truncated in a length field")
-    return int.from_bytes(data[pos:end], "big"), end
-
-
-def _header(data: bytes, pos: int, limit: int, want: int, what: str) -> tuple[int, int]:
-    """Check the tag at ``pos`` and return (content start, content end) inside ``limit``."""
-    tag = data[pos]
-    if tag != want:
-        raise CodecError(f"{what}: expected tag 0x{want:02x}, got 0x{tag:02x} at offset {pos}")
-    n = data[pos + 1]
-    start = pos + 2
-    if n >= 0x80:
-        n, start = _long_len(data, start, n)
-    end = start + n
-    if end > limit:
-        raise CodecError(f"{what}: length {n} at offset {pos} runs past its container")
-    return start, end
-
-
-def _int32(data: bytes, start: int, end: int, what: str) -> int:
-    if end == start:
-        raise CodecError(f"{what}: empty INTEGER")
-    if end - start > 5:
-        raise CodecError(f"{what}: INTEGER of {end - start} bytes is too long")
-    value = int.from_bytes(data[start:end], "big", signed=True)
-    if not _INT32_MIN <= value <= _INT32_MAX:
-        raise CodecError(f"{what}: INTEGER {value} outside Integer32")
-    return value
-
-
-def _unsigned(data: bytes, start: int, end: int, bits: int, what: str) -> int:
-    size = end - start
-    if size == 0:
-        raise CodecError(f"{what}: empty integer")
-    if size > bits // 8 + 1:
-        raise CodecError(f"{what}: integer of {size} bytes is too long")
-    value = int.from_bytes(data[start:end], "big", signed=True)
-    if value < 0:
-        if size > bits // 8:
-            raise CodecError(f"{what}: negative unsigned value")
-        value &= (1 << bits) - 1
-    elif value >> bits:
-        raise CodecError(f"{what}: value {value} does not fit {bits} bits")
-    return value
-
-
-def _oid(data: bytes, start: int, end: int) -> OID:
-    size = end - start
-    if not size:
-        raise CodecError("empty OBJECT IDENTIFIER")
-    # Refused before anything is built from it: no valid OID is longer.
-    if size > _MAX_OID_BYTES:
-        raise CodecError(
-            f"OBJECT IDENTIFIER of {size} bytes has more than {MAX_OID_LEN} sub-identifiers "
-            f"or one longer than {MAX_SUBID_BYTES} bytes"
-        )
-    raw = data[start:end]
-    if raw.isascii():
-        # Fast path: every sub-identifier fits one byte, the common case.
-        if size > MAX_OID_LEN - 1:
-            raise CodecError(f"OBJECT IDENTIFIER has more than {MAX_OID_LEN} sub-identifiers")
-        first = raw[0]
-        if first < 40:
-            head: OID = (0, first)
-        elif first < 80:
-            head = (1, first - 40)
-        else:
-            head = (2, first - 80)
-        return head + tuple(raw[1:])
-    # Base-128 sub-identifiers: bytes >= 0x80 carry 7 bits and continue, a byte < 0x80 ends
-    # one. ``value`` holds the bits gathered so far, already shifted for the next byte;
-    # ``width`` counts its bytes, so no sub-identifier grows past 35 bits (shifting an
-    # ever-growing number is what made long sub-identifiers cost quadratic time).
-    subs: list[int] = []
-    append = subs.append
-    value = 0
-    width = 0
-    for byte in raw:
-        if byte < 0x80:
-            append(value | byte)
-            value = 0
-            width = 0
-        elif not width and byte == 0x80:
-            raise CodecError("OBJECT IDENTIFIER sub-identifier has a redundant leading byte")
-        else:
-            width += 1
-            if width == MAX_SUBID_BYTES:
-                raise CodecError(
-                    f"OBJECT IDENTIFIER sub-identifier longer than {MAX_SUBID_BYTES} bytes"
-                )
-            value = (value | (byte & 0x7F)) << 7
-    if width:
-        raise CodecError("OBJECT IDENTIFIER ends inside a sub-identifier")
-    first = subs[0]
-    if first < 40:
-        out = [0, first]
-    elif first < 80:
-        out = [1, first - 40]
-    else:
-        out = [2, first - 80]
-    out.extend(subs[1:])
-    if len(out) > MAX_OID_LEN:
-        raise CodecError(f"OBJECT IDENTIFIER has more than {MAX_OID_LEN} sub-identifiers")
-    if max(subs) > MAX_SUBID:
-        raise CodecError("OBJECT IDENTIFIER sub-identifier exceeds 32 bits")
-    return tuple(out)
+# One pass over the datagram with ``probes.snmp.ber``'s readers; reading past the whole buffer
+# raises IndexError, which is turned into CodecError("truncated") at the top.
 
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
@@ -530,7 +298,7 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         n = data[pos + 1]
         vstart = pos + 2
         if n >= 0x80:
-            n, vstart = _long_len(data, vstart, n)
+            n, vstart = long_length(data, vstart, n)
         vend = vstart + n
         if vend > end:
             raise CodecError(f"varbind at offset {pos} runs past the varbind list")
@@ -540,11 +308,11 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         n = data[vstart + 1]
         ostart = vstart + 2
         if n >= 0x80:
-            n, ostart = _long_len(data, ostart, n)
+            n, ostart = long_length(data, ostart, n)
         oend = ostart + n
         if oend > vend:
             raise CodecError(f"varbind name at offset {vstart} runs past its varbind")
-        oid = _oid(data, ostart, oend)
+        oid = read_oid(data, ostart, oend)
         # value
         if oend >= vend:
             raise CodecError(f"varbind at offset {pos} has no value")
@@ -552,7 +320,7 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         n = data[oend + 1]
         start = oend + 2
         if n >= 0x80:
-            n, start = _long_len(data, start, n)
+            n, start = long_length(data, start, n)
         stop = start + n
         if stop != vend:
             raise CodecError(f"varbind value at offset {oend} does not end its varbind")
@@ -560,16 +328,16 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         if tag == 0x04:
             value = data[start:stop]
         elif tag == 0x02:
-            value = _int32(data, start, stop, "varbind value")
+            value = read_int32(data, start, stop, "varbind value")
         elif tag in _U32_TAGS:
             if 0 < n < 5 and data[start] < 0x80:
                 value = int.from_bytes(data[start:stop], "big")
             else:
-                value = _unsigned(data, start, stop, 32, "varbind value")
+                value = read_unsigned(data, start, stop, 32, "varbind value")
         elif tag == 0x06:
-            value = _oid(data, start, stop)
+            value = read_oid(data, start, stop)
         elif tag == 0x46:
-            value = _unsigned(data, start, stop, 64, "Counter64 value")
+            value = read_unsigned(data, start, stop, 64, "Counter64 value")
         elif tag == 0x40:
             if n != 4:
                 raise CodecError(f"IpAddress of {n} bytes at offset {oend}")
@@ -600,18 +368,18 @@ def decode_message(data: bytes | bytearray | memoryview) -> Message:
         start, end = _header_top(buf)
         if end < total:
             raise CodecError(f"{total - end} bytes of trailing garbage after the message")
-        pos, vend = _header(buf, start, end, 0x02, "version")
-        version = _int32(buf, pos, vend, "version")
+        pos, vend = read_tlv(buf, start, end, 0x02, "version")
+        version = read_int32(buf, pos, vend, "version")
         if version == 3:
             raise CodecError("SNMPv3 message: not handled by this codec")
         if version not in (VERSION_V1, VERSION_V2C):
             raise CodecError(f"unsupported SNMP version field {version}")
-        pos, cend = _header(buf, vend, end, 0x04, "community")
+        pos, cend = read_tlv(buf, vend, end, 0x04, "community")
         community = buf[pos:cend]
         pdu_type = buf[cend]
         if pdu_type not in _PDU_TYPES:
             raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {cend}")
-        pos, pdu_end = _header(buf, cend, end, pdu_type, "PDU")
+        pos, pdu_end = read_tlv(buf, cend, end, pdu_type, "PDU")
         if pdu_end != end:
             raise CodecError("PDU does not end the message")
         trap: TrapV1 | None = None
@@ -620,15 +388,15 @@ def decode_message(data: bytes | bytearray | memoryview) -> Message:
             trap, pos = _trap_v1_header(buf, pos, pdu_end)
             rid = error_status = error_index = 0
         else:
-            pos, ie = _header(buf, pos, pdu_end, 0x02, "request-id")
-            rid = request_id = _int32(buf, pos, ie, "request-id")
+            pos, ie = read_tlv(buf, pos, pdu_end, 0x02, "request-id")
+            rid = request_id = read_int32(buf, pos, ie, "request-id")
             _check_pdu_version(version, pdu_type, rid)
-            pos, se = _header(buf, ie, pdu_end, 0x02, "error-status")
-            error_status = _int32(buf, pos, se, "error-status")
-            pos, xe = _header(buf, se, pdu_end, 0x02, "error-index")
-            error_index = _int32(buf, pos, xe, "error-index")
+            pos, se = read_tlv(buf, ie, pdu_end, 0x02, "error-status")
+            error_status = read_int32(buf, pos, se, "error-status")
+            pos, xe = read_tlv(buf, se, pdu_end, 0x02, "error-index")
+            error_index = read_int32(buf, pos, xe, "error-index")
             pos = xe
-        pos, lend = _header(buf, pos, pdu_end, 0x30, "varbind list")
+        pos, lend = read_tlv(buf, pos, pdu_end, 0x30, "varbind list")
         if lend != pdu_end:
             raise CodecError("varbind list does not end the PDU")
         varbinds = _varbinds(buf, pos, lend)
@@ -651,18 +419,6 @@ def _readable_id(buf: bytes) -> int | None:
         return None
 
 
-def _open(buf: bytes, pos: int, want: int, what: str) -> tuple[int, int]:
-    """Like ``_header`` but without checking the end against a container: (start, end)."""
-    tag = buf[pos]
-    if tag != want:
-        raise CodecError(f"{what}: expected tag 0x{want:02x}, got 0x{tag:02x} at offset {pos}")
-    n = buf[pos + 1]
-    start = pos + 2
-    if n >= 0x80:
-        n, start = _long_len(buf, start, n)
-    return start, start + n
-
-
 def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
     """Read version, community, PDU type and request-id of a v1/v2c message, nothing more.
 
@@ -675,22 +431,22 @@ def peek_header(data: bytes | bytearray | memoryview) -> MessageHeader:
             raise CodecError("truncated: too short for a message")
         start, end = _header_top_lenient(buf)
         limit = min(end, len(buf))
-        pos, vend = _header(buf, start, limit, 0x02, "version")
-        version = _int32(buf, pos, vend, "version")
+        pos, vend = read_tlv(buf, start, limit, 0x02, "version")
+        version = read_int32(buf, pos, vend, "version")
         if version == VERSION_V3:
             raise CodecError("SNMPv3 message: not handled by this codec")
         if version not in (VERSION_V1, VERSION_V2C):
             raise CodecError(f"unsupported SNMP version field {version}")
-        pos, cend = _header(buf, vend, limit, 0x04, "community")
+        pos, cend = read_tlv(buf, vend, limit, 0x04, "community")
         community = buf[pos:cend]
         pdu_type = buf[cend]
         if pdu_type not in _PDU_TYPES:
             raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {cend}")
         if pdu_type == 0xA4:  # TRAP_V1 has no request-id
             return MessageHeader(version, community, pdu_type, None)
-        pos, pdu_end = _open(buf, cend, pdu_type, "PDU")
-        pos, ie = _header(buf, pos, min(pdu_end, limit), 0x02, "request-id")
-        request_id = _int32(buf, pos, ie, "request-id")
+        pos, pdu_end = open_tlv(buf, cend, pdu_type, "PDU")
+        pos, ie = read_tlv(buf, pos, min(pdu_end, limit), 0x02, "request-id")
+        request_id = read_int32(buf, pos, ie, "request-id")
     except IndexError:
         raise CodecError("truncated before the request-id") from None
     return MessageHeader(version, community, pdu_type, request_id)
@@ -717,32 +473,32 @@ def read_v3_header(
         start, end = _header_top(buf)
         if end < len(buf):
             raise CodecError(f"{len(buf) - end} bytes of trailing garbage after the message")
-        pos, stop = _header(buf, start, end, 0x02, "msgVersion")
-        if _int32(buf, pos, stop, "msgVersion") != VERSION_V3:
+        pos, stop = read_tlv(buf, start, end, 0x02, "msgVersion")
+        if read_int32(buf, pos, stop, "msgVersion") != VERSION_V3:
             raise CodecError("not an SNMPv3 message")
-        gstart, gend = _header(buf, stop, end, 0x30, "msgGlobalData")
-        pos, stop = _header(buf, gstart, gend, 0x02, "msgID")
-        msg_id = _int32(buf, pos, stop, "msgID")
-        pos, stop = _header(buf, stop, gend, 0x02, "msgMaxSize")
-        _int32(buf, pos, stop, "msgMaxSize")
-        pos, stop = _header(buf, stop, gend, 0x04, "msgFlags")
+        gstart, gend = read_tlv(buf, stop, end, 0x30, "msgGlobalData")
+        pos, stop = read_tlv(buf, gstart, gend, 0x02, "msgID")
+        msg_id = read_int32(buf, pos, stop, "msgID")
+        pos, stop = read_tlv(buf, stop, gend, 0x02, "msgMaxSize")
+        read_int32(buf, pos, stop, "msgMaxSize")
+        pos, stop = read_tlv(buf, stop, gend, 0x04, "msgFlags")
         if stop - pos != 1:
             raise CodecError(f"msgFlags of {stop - pos} bytes")
         flags = buf[pos]
-        pos, stop = _header(buf, stop, gend, 0x02, "msgSecurityModel")
-        model = _int32(buf, pos, stop, "msgSecurityModel")
+        pos, stop = read_tlv(buf, stop, gend, 0x02, "msgSecurityModel")
+        model = read_int32(buf, pos, stop, "msgSecurityModel")
         if stop != gend:
             raise CodecError("msgSecurityModel does not end msgGlobalData")
-        sstart, send = _header(buf, gend, end, 0x04, "msgSecurityParameters")
+        sstart, send = read_tlv(buf, gend, end, 0x04, "msgSecurityParameters")
         engine_id = user = b""
         if model == _USM:
             engine_id, user = _usm_names(buf, sstart, send)
         pdu_type: int | None = None
         count: int | None = None
         if buf[send] == 0x04:  # encryptedPDU: nothing more to read without keys
-            _, dend = _header(buf, send, end, 0x04, "encryptedPDU")
+            _, dend = read_tlv(buf, send, end, 0x04, "encryptedPDU")
         else:
-            pstart, dend = _header(buf, send, end, 0x30, "scopedPDU")
+            pstart, dend = read_tlv(buf, send, end, 0x30, "scopedPDU")
             pdu_type, count = _scoped_pdu(buf, pstart, dend, max_varbinds)
         if dend != end:
             raise CodecError("msgData does not end the message")
@@ -753,13 +509,13 @@ def read_v3_header(
 
 def _usm_names(buf: bytes, start: int, end: int) -> tuple[bytes, bytes]:
     """msgAuthoritativeEngineID and msgUserName of UsmSecurityParameters (RFC 3414 §2.4)."""
-    pos, stop = _header(buf, start, end, 0x30, "UsmSecurityParameters")
+    pos, stop = read_tlv(buf, start, end, 0x30, "UsmSecurityParameters")
     if stop != end:
         raise CodecError("UsmSecurityParameters do not fill msgSecurityParameters")
-    epos, estop = _header(buf, pos, stop, 0x04, "msgAuthoritativeEngineID")
-    _, bstop = _header(buf, estop, stop, 0x02, "msgAuthoritativeEngineBoots")
-    _, tstop = _header(buf, bstop, stop, 0x02, "msgAuthoritativeEngineTime")
-    upos, ustop = _header(buf, tstop, stop, 0x04, "msgUserName")
+    epos, estop = read_tlv(buf, pos, stop, 0x04, "msgAuthoritativeEngineID")
+    _, bstop = read_tlv(buf, estop, stop, 0x02, "msgAuthoritativeEngineBoots")
+    _, tstop = read_tlv(buf, bstop, stop, 0x02, "msgAuthoritativeEngineTime")
+    upos, ustop = read_tlv(buf, tstop, stop, 0x04, "msgUserName")
     if ustop - upos > 32:
         raise CodecError(f"msgUserName of {ustop - upos} bytes, more than 32")
     return buf[epos:estop], buf[upos:ustop]
@@ -768,30 +524,30 @@ def _usm_names(buf: bytes, start: int, end: int) -> tuple[bytes, bytes]:
 def _scoped_pdu(buf: bytes, pos: int, end: int, max_varbinds: int | None) -> tuple[int, int]:
     """Check a plaintext ScopedPDU: its PDU type and the number of its varbinds, whose OIDs
     (names and OID values) are held to the decoder's limits; other values are skipped."""
-    _, stop = _header(buf, pos, end, 0x04, "contextEngineID")
-    _, stop = _header(buf, stop, end, 0x04, "contextName")
+    _, stop = read_tlv(buf, pos, end, 0x04, "contextEngineID")
+    _, stop = read_tlv(buf, stop, end, 0x04, "contextName")
     pdu_type = buf[stop]
     if pdu_type not in _PDU_TYPES or pdu_type == PduType.TRAP_V1:
         raise CodecError(f"unknown SNMPv3 PDU tag 0x{pdu_type:02x} at offset {stop}")
-    pos, pdu_end = _header(buf, stop, end, pdu_type, "PDU")
+    pos, pdu_end = read_tlv(buf, stop, end, pdu_type, "PDU")
     if pdu_end != end:
         raise CodecError("PDU does not end the scoped PDU")
     for what in ("request-id", "error-status", "error-index"):
-        _, pos = _header(buf, pos, pdu_end, 0x02, what)
-    pos, lend = _header(buf, pos, pdu_end, 0x30, "varbind list")
+        _, pos = read_tlv(buf, pos, pdu_end, 0x02, what)
+    pos, lend = read_tlv(buf, pos, pdu_end, 0x30, "varbind list")
     if lend != pdu_end:
         raise CodecError("varbind list does not end the PDU")
     count = 0
     while pos < lend:
-        vstart, vend = _header(buf, pos, lend, 0x30, "varbind")
-        ostart, oend = _header(buf, vstart, vend, 0x06, "varbind name")
-        _oid(buf, ostart, oend)
+        vstart, vend = read_tlv(buf, pos, lend, 0x30, "varbind")
+        ostart, oend = read_tlv(buf, vstart, vend, 0x06, "varbind name")
+        read_oid(buf, ostart, oend)
         tag = buf[oend]
-        value_start, value_end = _open(buf, oend, tag, "varbind value")
+        value_start, value_end = open_tlv(buf, oend, tag, "varbind value")
         if value_end != vend:
             raise CodecError(f"varbind value at offset {oend} does not end its varbind")
         if tag == 0x06:
-            _oid(buf, value_start, value_end)
+            read_oid(buf, value_start, value_end)
         count += 1
         if max_varbinds is not None and count > max_varbinds:
             raise CodecError(f"more than {max_varbinds} varbinds")
@@ -806,7 +562,7 @@ def _header_top_lenient(buf: bytes) -> tuple[int, int]:
     n = buf[1]
     if n < 0x80:
         return 2, 2 + n
-    n, start = _long_len(buf, 2, n)
+    n, start = long_length(buf, 2, n)
     return start, start + n
 
 
@@ -816,7 +572,7 @@ def _header_top(buf: bytes) -> tuple[int, int]:
     n = buf[1]
     start = 2
     if n >= 0x80:
-        n, start = _long_len(buf, start, n)
+        n, start = long_length(buf, start, n)
     end = start + n
     if end > len(buf):
         raise CodecError(f"truncated: message says {end} bytes, datagram has {len(buf)}")
@@ -824,16 +580,16 @@ def _header_top(buf: bytes) -> tuple[int, int]:
 
 
 def _trap_v1_header(buf: bytes, pos: int, end: int) -> tuple[TrapV1, int]:
-    start, stop = _header(buf, pos, end, 0x06, "enterprise")
-    enterprise = _oid(buf, start, stop)
-    start, stop = _header(buf, stop, end, 0x40, "agent-addr")
+    start, stop = read_tlv(buf, pos, end, 0x06, "enterprise")
+    enterprise = read_oid(buf, start, stop)
+    start, stop = read_tlv(buf, stop, end, 0x40, "agent-addr")
     if stop - start != 4:
         raise CodecError(f"agent-addr of {stop - start} bytes")
     agent_addr = buf[start:stop]
-    start, stop = _header(buf, stop, end, 0x02, "generic-trap")
-    generic = _int32(buf, start, stop, "generic-trap")
-    start, stop = _header(buf, stop, end, 0x02, "specific-trap")
-    specific = _int32(buf, start, stop, "specific-trap")
-    start, stop = _header(buf, stop, end, 0x43, "time-stamp")
-    timestamp = _unsigned(buf, start, stop, 32, "time-stamp")
+    start, stop = read_tlv(buf, stop, end, 0x02, "generic-trap")
+    generic = read_int32(buf, start, stop, "generic-trap")
+    start, stop = read_tlv(buf, stop, end, 0x02, "specific-trap")
+    specific = read_int32(buf, start, stop, "specific-trap")
+    start, stop = read_tlv(buf, stop, end, 0x43, "time-stamp")
+    timestamp = read_unsigned(buf, start, stop, 32, "time-stamp")
     return TrapV1(enterprise, agent_addr, generic, specific, timestamp), stop

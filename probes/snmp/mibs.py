@@ -4,7 +4,7 @@ Resolution happens once, when profiles are loaded, never while polling. Each mod
 compiled to pysmi's JSON form, which is kept in a cache folder keyed by the source file's
 path, size and modification time, so a later start reads the JSON without parsing any MIB.
 MIB files are found in the configured folders first, then in the texts the project ships:
-``monitor/simulator/mibs`` (TRUNKWATCH-SIM-MIB) and ``probes/mibs``. The latter holds short
+``monitor/simulator/mibs`` (TRUNKWATCH-SIM-MIB) and ``probes/snmp/mibs``. The latter holds short
 stand-ins, written for this project, for the base modules every MIB imports (SNMPv2-SMI,
 SNMPv2-TC …): the IETF texts themselves are not shipped, Debian does not ship them either,
 and a user who needs more of them points ``mib_dirs`` at a folder that has them.
@@ -25,12 +25,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from probes.snmpcodec import OID
+from probes.snmp.codec import OID
 
 __all__ = ["SHIPPED_MIB_DIRS", "MibError", "MibResolver", "default_cache_dir", "split_name"]
 
 SHIPPED_MIB_DIRS: Final[tuple[Path, ...]] = (
-    Path(__file__).resolve().parent.parent / "monitor" / "simulator" / "mibs",
+    Path(__file__).resolve().parents[2] / "monitor" / "simulator" / "mibs",
     Path(__file__).resolve().parent / "mibs",
 )
 

@@ -1,0 +1,116 @@
+"""SNMP: the ``snmp`` probe, the clients it polls with, and the profiles that say what to poll.
+
+The modules from the bottom up; each imports only modules listed before it (a layers
+contract in pyproject.toml holds that)::
+
+    ber             BER lengths, integers and OIDs, with SNMP's limits
+    codec           v1/v2c messages to and from bytes; SNMPv3 headers read without keys
+    usm             SNMPv3 USM protocol names and net-snmp's spellings of them
+    errors          an agent's error-status as a ProbeError; usable USM credentials
+    walk            one subtree gathered from successive replies
+    client          the process-wide v1/v2c client over one UDP socket per address family
+    v3              SNMPv3 requests and notifications over pysnmp (its only importer)
+    mibs            MODULE::object names resolved by compiling MIB texts (+ mibs/)
+    rows, state     a row's index and labels as text; what one device's polls remember
+    mappers, plan   a profile's metrics as mappers and groups; what a probe fetches
+    poll            one device's poll over a transport, made into a ProbeResult
+    profile_schema  the profile file format and its checks
+    profiles        the library of profiles, loaded and compiled (+ profiles/*.yaml)
+    probe           the ``snmp`` probe: parameters, credentials, the loop's shared sessions
+
+Everything another package needs is re-exported here.
+"""
+
+from __future__ import annotations
+
+from probes.snmp.client import SnmpClient, SnmpClientStats, SnmpEndpoint
+from probes.snmp.codec import (
+    OID,
+    CodecError,
+    Message,
+    MessageHeader,
+    PduType,
+    Tag,
+    TrapV1,
+    VarBind,
+    decode_message,
+    encode_message,
+    format_oid,
+    parse_oid,
+    peek_header,
+)
+from probes.snmp.mibs import SHIPPED_MIB_DIRS, MibError, MibResolver
+from probes.snmp.plan import PollPlan
+from probes.snmp.poll import DevicePoller, SnmpTransport
+from probes.snmp.probe import SnmpParams, SnmpProbe, close_shared_sessions, create
+from probes.snmp.profiles import (
+    Profile,
+    ProfileConflict,
+    ProfileLibrary,
+    TrapRule,
+    UnknownProfile,
+    library,
+    load_profile,
+)
+from probes.snmp.usm import (
+    AuthProtocol,
+    AuthProtocolName,
+    PrivProtocol,
+    PrivProtocolName,
+    usm_protocol,
+)
+from probes.snmp.v3 import (
+    PysnmpSession,
+    SnmpV3Endpoint,
+    V3Notification,
+    V3NotificationReceiver,
+    V3Outcome,
+    V3TrapUser,
+)
+
+__all__ = [
+    "OID",
+    "SHIPPED_MIB_DIRS",
+    "AuthProtocol",
+    "AuthProtocolName",
+    "CodecError",
+    "DevicePoller",
+    "Message",
+    "MessageHeader",
+    "MibError",
+    "MibResolver",
+    "PduType",
+    "PollPlan",
+    "PrivProtocol",
+    "PrivProtocolName",
+    "Profile",
+    "ProfileConflict",
+    "ProfileLibrary",
+    "PysnmpSession",
+    "SnmpClient",
+    "SnmpClientStats",
+    "SnmpEndpoint",
+    "SnmpParams",
+    "SnmpProbe",
+    "SnmpTransport",
+    "SnmpV3Endpoint",
+    "Tag",
+    "TrapRule",
+    "TrapV1",
+    "UnknownProfile",
+    "V3Notification",
+    "V3NotificationReceiver",
+    "V3Outcome",
+    "V3TrapUser",
+    "VarBind",
+    "close_shared_sessions",
+    "create",
+    "decode_message",
+    "encode_message",
+    "format_oid",
+    "library",
+    "load_profile",
+    "parse_oid",
+    "peek_header",
+    "usm_protocol",
+]

@@ -1,0 +1,278 @@
+"""The ``snmp`` probe: polls the profiles its parameters name, over v1/v2c or SNMPv3.
+
+``create`` validates the parameters (``SnmpParams``) and compiles the profiles into a poll plan;
+``SnmpProbe`` adds the asset's credentials and runs ``probes.snmp.poll.DevicePoller`` over the
+event loop's shared ``SnmpClient`` (v1/v2c) or ``PysnmpSession`` (SNMPv3). Both are created on
+first use inside the running loop and closed by ``close_shared_sessions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from monitor.core.durations import parse_duration
+from monitor.core.sources import ConfigError
+from probes.base import (
+    Family,
+    ProbeConfigError,
+    ProbeParamsError,
+    ProbeResult,
+    Target,
+    validate_params,
+)
+from probes.snmp.client import SnmpClient, SnmpEndpoint
+from probes.snmp.codec import OID, VarBind
+from probes.snmp.plan import PollPlan
+from probes.snmp.poll import DevicePoller
+from probes.snmp.profiles import ProfileConflict, UnknownProfile, library
+from probes.snmp.rows import DEFAULT_CHARSET
+from probes.snmp.usm import AuthProtocolName, PrivProtocolName
+from probes.snmp.v3 import PysnmpSession, SnmpV3Endpoint
+
+__all__ = ["IDENTITY_PROFILES", "SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
+
+
+def _version(value: Any) -> Any:
+    """Accept ``2c``, ``v2c``, ``2`` and a bare YAML number for the SNMP version."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        value = value.strip().lower().removeprefix("v")
+        return "2c" if value == "2" else value
+    return value
+
+
+def _profiles(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+#: The profiles that carry an agent's identity, left out of a probe whose ``identity`` is off.
+IDENTITY_PROFILES: tuple[str, ...] = ("system",)
+
+
+class SnmpParams(BaseModel):
+    """Parameters of an ``snmp`` probe. Credentials come from the asset's ``credentials``:
+    ``community`` for v1/v2c; ``user``, ``auth_key`` and ``priv_key`` for v3."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Annotated[list[str], BeforeValidator(_profiles), Field(min_length=1)]
+    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)] = "2c"
+    port: int | None = Field(None, ge=1, le=65535)
+    retries: int = Field(1, ge=0, le=10)
+    max_repetitions: int = Field(25, ge=1, le=200)
+    #: How often label columns (ifName, ifAlias, descriptions …) are walked again.
+    label_refresh: Annotated[float, BeforeValidator(parse_duration)] = 900.0
+    #: net-snmp's spellings (``SHA-256``, ``AES-256`` …) are accepted, in any case.
+    auth_protocol: AuthProtocolName = "sha"
+    priv_protocol: PrivProtocolName = "aes"
+    #: Folders searched for profiles before the built-in ones.
+    profile_dirs: list[str] = Field(default_factory=list)
+    #: Folders of MIB files for symbolic names (MODULE::object) in profiles.
+    mib_dirs: list[str] = Field(default_factory=list)
+    #: Export the agent's identity: the system group (``snmp_system_info``), sysUpTime and the
+    #: restarts seen. An asset's second SNMP probe of the same agent would repeat those series
+    #: under the same labels, so the inventory turns it off there unless a probe says otherwise.
+    identity: bool = True
+
+
+class _Shared:
+    """The SnmpClient and PysnmpSession of one event loop, shared by every probe on it.
+
+    Sockets belong to the loop that opened them, so each loop has its own pair: a command that
+    runs probes on a loop of its own beside a daemon's (``probe`` in a test, a capacity
+    recording) never closes the sockets the daemon is using.
+    """
+
+    def __init__(self) -> None:
+        self.client: SnmpClient | None = None
+        self.session: PysnmpSession | None = None
+
+    async def get_client(self) -> SnmpClient:
+        if self.client is None:
+            self.client = SnmpClient()
+        # start() is idempotent and safe to await from several probes at once.
+        await self.client.start()
+        return self.client
+
+    async def get_session(self) -> PysnmpSession:
+        if self.session is None:
+            self.session = PysnmpSession()
+        await self.session.start()
+        return self.session
+
+    async def close(self) -> None:
+        client, session = self.client, self.session
+        self.client = self.session = None
+        if client is not None:
+            await client.close()
+        if session is not None:
+            await session.close()
+
+
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared() -> _Shared:
+    loop = asyncio.get_running_loop()
+    shared = _BY_LOOP.get(loop)
+    if shared is None:
+        shared = _BY_LOOP[loop] = _Shared()
+    return shared
+
+
+async def close_shared_sessions() -> None:
+    """Close this loop's SNMP client and v3 session (the daemon does at shutdown)."""
+    shared = _BY_LOOP.pop(asyncio.get_running_loop(), None)
+    if shared is not None:
+        await shared.close()
+
+
+class _ClientTransport:
+    """v1/v2c requests of one poll through the shared SnmpClient; v2c walks several columns
+    per GETBULK (SNMPv1 has no GETBULK, so it walks each column with GETNEXT)."""
+
+    __slots__ = ("_client", "_endpoint", "_repetitions", "can_bulk", "version")
+
+    def __init__(self, client: SnmpClient, endpoint: SnmpEndpoint, repetitions: int) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._repetitions = repetitions
+        self.version = endpoint.version
+        self.can_bulk = endpoint.version == "2c"
+
+    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
+        return await self._client.get(self._endpoint, oids)
+
+    async def walk(self, root: OID) -> list[VarBind]:
+        return await self._client.walk(self._endpoint, root, self._repetitions)
+
+    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
+        return await self._client.bulk(self._endpoint, oids, repetitions)
+
+
+class _SessionTransport:
+    """SNMPv3 requests of one poll through the shared PysnmpSession."""
+
+    __slots__ = ("_endpoint", "_repetitions", "_session", "can_bulk", "version")
+
+    def __init__(self, session: PysnmpSession, endpoint: SnmpV3Endpoint, repetitions: int) -> None:
+        self._session = session
+        self._endpoint = endpoint
+        self._repetitions = repetitions
+        self.version = "3"
+        # PysnmpSession offers GET and single-subtree walks only.
+        self.can_bulk = False
+
+    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
+        return await self._session.get(self._endpoint, oids)
+
+    async def walk(self, root: OID) -> list[VarBind]:
+        return await self._session.walk(self._endpoint, root, self._repetitions)
+
+    async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
+        raise ProbeConfigError("multi-column GETBULK is not available for SNMPv3")
+
+
+class SnmpProbe:
+    """Polls one asset's agent for its profiles, remembering counters and labels between runs.
+
+    Runs of one probe must not overlap (the scheduler skips a run while the last is in
+    flight). Each try of a request gets an equal share of 80 % of the probe's timeout, so an
+    agent that does not answer fails the run with ``ProbeTimeout`` before the scheduler's own
+    deadline.
+    """
+
+    def __init__(
+        self,
+        params: SnmpParams,
+        plan: PollPlan,
+        *,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.params = params
+        self.timeout = timeout
+        self.try_timeout = max(0.05, 0.8 * timeout / (params.retries + 1))
+        self.poller = DevicePoller(
+            plan,
+            label_refresh=params.label_refresh,
+            tolerance=timeout + 1.0,
+            max_repetitions=params.max_repetitions,
+            clock=clock,
+            identity=params.identity,
+        )
+
+    @property
+    def families(self) -> list[Family]:
+        return self.poller.plan.families()
+
+    def __repr__(self) -> str:
+        return f"SnmpProbe(profile={self.params.profile!r}, version={self.params.version!r})"
+
+    async def run(self, target: Target) -> ProbeResult:
+        port = self.params.port or target.port or 161
+        transport: _ClientTransport | _SessionTransport
+        try:
+            repetitions = self.params.max_repetitions
+            if self.params.version == "3":
+                endpoint3 = self._v3_endpoint(target, port)
+                transport = _SessionTransport(await _shared().get_session(), endpoint3, repetitions)
+            else:
+                endpoint = self._endpoint(target, port)
+                transport = _ClientTransport(await _shared().get_client(), endpoint, repetitions)
+        except ValueError as exc:  # the endpoints' own checks; their messages hold no secret
+            raise ProbeConfigError(str(exc)) from exc
+        return await self.poller.poll(transport, charset=target.charset or DEFAULT_CHARSET)
+
+    def _endpoint(self, target: Target, port: int) -> SnmpEndpoint:
+        community = target.secret("community")
+        if not community:
+            raise ProbeConfigError("no SNMP community in the asset's credentials")
+        version: Literal["1", "2c"] = "1" if self.params.version == "1" else "2c"
+        return SnmpEndpoint(
+            target.host,
+            port,
+            version=version,
+            community=community,
+            timeout=self.try_timeout,
+            retries=self.params.retries,
+        )
+
+    def _v3_endpoint(self, target: Target, port: int) -> SnmpV3Endpoint:
+        user = target.secret("user")
+        if not user:
+            raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
+        return SnmpV3Endpoint(
+            target.host,
+            port,
+            user=user,
+            auth_protocol=self.params.auth_protocol,
+            auth_key=target.secret("auth_key") or "",
+            priv_protocol=self.params.priv_protocol,
+            priv_key=target.secret("priv_key") or "",
+            timeout=self.try_timeout,
+            retries=self.params.retries,
+        )
+
+
+def create(params: Mapping[str, Any], *, timeout: float) -> SnmpProbe:
+    """Validate an ``snmp`` probe's parameters, load its profiles and build the probe."""
+    parsed = validate_params(SnmpParams, params)
+    try:
+        plan = library(parsed.profile_dirs, parsed.mib_dirs).plan(
+            parsed.profile, skip_included=() if parsed.identity else IDENTITY_PROFILES
+        )
+    except (UnknownProfile, ProfileConflict) as exc:
+        raise ProbeParamsError([("profile", str(exc))]) from exc
+    except ConfigError as exc:
+        raise ProbeParamsError([("profile", str(problem)) for problem in exc.problems]) from exc
+    return SnmpProbe(parsed, plan, timeout=timeout)

@@ -1,0 +1,94 @@
+"""SNMPv3 USM protocol names: ours, and every spelling of them net-snmp accepts.
+
+Configuration (an ``snmp`` probe's ``auth_protocol``/``priv_protocol``, the trap receiver's
+``v3_users``, the command line) may name a protocol the way net-snmp does (``SHA-256``,
+``AES-256``, in any case); ``usm_protocol`` folds every such spelling to one of our names,
+which ``probes.snmp.v3`` maps to pysnmp's protocol objects.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal, get_args
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "AUTH_PROTOCOLS",
+    "PRIV_PROTOCOLS",
+    "AuthProtocol",
+    "AuthProtocolName",
+    "PrivProtocol",
+    "PrivProtocolName",
+    "usm_protocol",
+]
+
+AuthProtocol = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["none", "des", "aes", "aes192", "aes256"]
+AUTH_PROTOCOLS: Final[frozenset[str]] = frozenset(get_args(AuthProtocol))
+PRIV_PROTOCOLS: Final[frozenset[str]] = frozenset(get_args(PrivProtocol))
+
+
+# Every spelling net-snmp accepts (snmpcmd -a/-x, snmpd's createUser), folded by _fold, to ours.
+_USM_AUTH_SPELLINGS: Final[dict[str, str]] = {
+    "none": "none",
+    "noauth": "none",
+    "md5": "md5",
+    "sha": "sha",
+    "sha1": "sha",
+    "sha224": "sha224",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+}
+_USM_PRIV_SPELLINGS: Final[dict[str, str]] = {
+    "none": "none",
+    "nopriv": "none",
+    "des": "des",
+    "aes": "aes",
+    "aes128": "aes",
+    "aes192": "aes192",
+    "aes256": "aes256",
+}
+_USM_ACCEPTED: Final = {
+    "auth": "MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512 or none",
+    "priv": "DES, AES, AES-192, AES-256 or none",
+}
+
+
+def _fold(text: str) -> str:
+    return text.strip().casefold().replace("-", "").replace("_", "")
+
+
+def usm_protocol(kind: Literal["auth", "priv"], value: object) -> str:
+    """Our name for an SNMPv3 USM protocol however net-snmp spells it, in any case:
+    ``SHA-256``/``SHA256`` → ``sha256``, ``SHA1`` → ``sha``, ``AES``/``AES-128`` → ``aes``,
+    ``AES-256`` → ``aes256``, ``NOPRIV`` → ``none``.
+
+    ValueError lists the accepted names; the value itself is not repeated, in case a key
+    was typed where the protocol belongs.
+    """
+    table = _USM_AUTH_SPELLINGS if kind == "auth" else _USM_PRIV_SPELLINGS
+    folded = _fold(value) if isinstance(value, str) else ""
+    if folded in table:
+        return table[folded]
+    if kind == "priv" and folded in ("aes192c", "aes256c"):
+        raise ValueError(
+            "Cisco's AES-192-C/AES-256-C key extension is not supported; use AES-192 or AES-256"
+        )
+    raise ValueError(f"unknown {kind} protocol; use one of {_USM_ACCEPTED[kind]}")
+
+
+def _usm_validator(kind: Literal["auth", "priv"]) -> Any:
+    def check(value: object) -> str:
+        try:
+            return usm_protocol(kind, value)
+        except ValueError as exc:  # without pydantic's "Value error, " prefix
+            raise PydanticCustomError("usm_protocol", str(exc)) from None
+
+    return BeforeValidator(check)
+
+
+#: The USM protocols as configuration fields: net-snmp's spellings accepted, ours kept.
+AuthProtocolName = Annotated[AuthProtocol, _usm_validator("auth")]
+PrivProtocolName = Annotated[PrivProtocol, _usm_validator("priv")]

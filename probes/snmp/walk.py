@@ -1,0 +1,57 @@
+"""Walking one subtree: gathering its varbinds from successive GETNEXT or GETBULK replies.
+
+One rule for every walk (the v1/v2c client's, the SNMPv3 session's and the poller's
+multi-column GETBULK): a walk ends at the first varbind outside its subtree or at
+endOfMibView, and an agent that does not move forward is a ``MalformedReply`` instead of a
+loop without end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from probes.base import MalformedReply
+from probes.snmp.codec import OID, Tag, VarBind, format_oid
+
+__all__ = ["SubtreeWalk"]
+
+_END_OF_MIB_VIEW: Final = int(Tag.END_OF_MIB_VIEW)
+
+
+class SubtreeWalk:
+    """The varbinds strictly under ``root`` seen so far, in OID order.
+
+    ``last`` is where the next request continues from; ``done`` turns true once a reply has
+    left the subtree. Walking a leaf such as ``sysUpTime.0`` itself gathers nothing.
+    """
+
+    __slots__ = ("_depth", "done", "last", "root", "varbinds")
+
+    def __init__(self, root: OID) -> None:
+        self.root = root
+        self._depth = len(root)
+        self.last = root
+        self.varbinds: list[VarBind] = []
+        self.done = False
+
+    def add(self, vb: VarBind) -> bool:
+        """Take the next varbind of a reply; False (and ``done``) when it ends the walk."""
+        oid = vb.oid
+        if vb.tag == _END_OF_MIB_VIEW or oid[: self._depth] != self.root:
+            self.done = True
+            return False
+        if oid <= self.last:
+            raise MalformedReply(
+                f"agent returned non-increasing OID {format_oid(oid)} after {format_oid(self.last)}"
+            )
+        self.varbinds.append(vb)
+        self.last = oid
+        return True
+
+    def take(self, varbinds: Iterable[VarBind]) -> bool:
+        """Take a reply's varbinds in order; True when the walk is done."""
+        for vb in varbinds:
+            if not self.add(vb):
+                break
+        return self.done
