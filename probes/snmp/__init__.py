@@ -23,6 +23,8 @@ Everything another package needs is re-exported here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from probes.snmp.client import SnmpClient, SnmpClientStats, SnmpEndpoint
 from probes.snmp.codec import (
     OID,
@@ -59,14 +61,38 @@ from probes.snmp.usm import (
     PrivProtocolName,
     usm_protocol,
 )
-from probes.snmp.v3 import (
-    PysnmpSession,
-    SnmpV3Endpoint,
-    V3Notification,
-    V3NotificationReceiver,
-    V3Outcome,
-    V3TrapUser,
+
+if TYPE_CHECKING:
+    from probes.snmp.v3 import (
+        PysnmpSession,
+        SnmpV3Endpoint,
+        V3Notification,
+        V3NotificationReceiver,
+        V3Outcome,
+        V3TrapUser,
+    )
+
+#: Names whose module imports pysnmp (about 20 MB and most of a second): loaded on first use,
+#: so that a v1/v2c poller, the simulator and the codec never pay for SNMPv3.
+_FROM_V3 = frozenset(
+    {
+        "PysnmpSession",
+        "SnmpV3Endpoint",
+        "V3Notification",
+        "V3NotificationReceiver",
+        "V3Outcome",
+        "V3TrapUser",
+    }
 )
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_V3:
+        from probes.snmp import v3
+
+        return getattr(v3, name)
+    raise AttributeError(f"module 'probes.snmp' has no attribute {name!r}")
+
 
 __all__ = [
     "OID",

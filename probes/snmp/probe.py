@@ -12,7 +12,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -33,7 +33,9 @@ from probes.snmp.poll import DevicePoller
 from probes.snmp.profiles import ProfileConflict, UnknownProfile, library
 from probes.snmp.rows import DEFAULT_CHARSET
 from probes.snmp.usm import AuthProtocolName, PrivProtocolName
-from probes.snmp.v3 import PysnmpSession, SnmpV3Endpoint
+
+if TYPE_CHECKING:
+    from probes.snmp.v3 import PysnmpSession, SnmpV3Endpoint
 
 __all__ = ["IDENTITY_PROFILES", "SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
 
@@ -103,6 +105,9 @@ class _Shared:
 
     async def get_session(self) -> PysnmpSession:
         if self.session is None:
+            # pysnmp costs ~20 MB and most of a second to import: only SNMPv3 loads it.
+            from probes.snmp.v3 import PysnmpSession
+
             self.session = PysnmpSession()
         await self.session.start()
         return self.session
@@ -251,6 +256,8 @@ class SnmpProbe:
         user = target.secret("user")
         if not user:
             raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
+        from probes.snmp.v3 import SnmpV3Endpoint  # SNMPv3 only: see get_session
+
         return SnmpV3Endpoint(
             target.host,
             port,
