@@ -51,9 +51,6 @@ def _check_model(model: str) -> Model:
     raise ValueError(f"model must be 'b' (blocking) or 'c' (queueing), got {model!r}")
 
 
-# --- Erlang B and C -------------------------------------------------------------------------
-
-
 def _erlang_b_series(traffic: float) -> Iterator[float]:
     """``B(A, 0), B(A, 1), …`` by the recursion ``B(n) = A·B(n-1) / (n + A·B(n-1))``.
 

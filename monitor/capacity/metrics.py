@@ -9,7 +9,6 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, write_to_textfile
@@ -20,9 +19,7 @@ from prometheus_client.registry import Collector
 from monitor.capacity.analysis import CapacityReport, GroupReport, PlanningOptions, analyse
 from monitor.capacity.errors import HistoryError
 from monitor.capacity.history import TrafficHistory
-
-if TYPE_CHECKING:
-    from monitor.core.clock import Clock
+from monitor.core.clock import Clock
 
 __all__ = ["CapacityCollector", "keep_current", "write_textfile"]
 

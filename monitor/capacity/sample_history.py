@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from monitor.capacity.busy_hours import HourlyTraffic
@@ -23,10 +22,8 @@ from monitor.capacity.history import (
     local_hour_floor,
     plan_from_counts,
 )
-
-if TYPE_CHECKING:
-    from monitor.results import JobKey, Result
-    from probes.base import Sample
+from monitor.results import JobKey, Result
+from probes.base import Sample
 
 __all__ = ["SampleHistory"]
 
