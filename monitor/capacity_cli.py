@@ -22,24 +22,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from monitor.capacity import (
+    CapacityReport,
     ChannelPlan,
     GradeOfService,
+    HistoryError,
+    MeasuredGroup,
     Model,
+    Objectives,
+    PlanningOptions,
+    PrometheusHistory,
+    SampleHistory,
     System,
+    analyse,
     erlang_b,
     erlang_c,
     mean_wait,
     offered_traffic,
     p_wait_longer,
+    render_html,
     units_needed,
+    write_textfile,
 )
-
-if TYPE_CHECKING:
-    from monitor.capacity_report import CapacityReport, MeasuredGroup, Objectives, PlanningOptions
 
 __all__ = ["register"]
 
@@ -610,8 +617,6 @@ def _check_report_args(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace) -> tuple[PlanningOptions, Objectives]:
-    from monitor.capacity_report import Objectives, PlanningOptions
-
     objectives = Objectives(
         radio=GradeOfService(args.target, "c", wait_s=args.wait, hold_s=args.hold),
         line=GradeOfService(args.trunk_target, "b"),
@@ -631,7 +636,6 @@ def _options(args: argparse.Namespace) -> tuple[PlanningOptions, Objectives]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from monitor.capacity_report import HistoryError, analyse, render_html, write_textfile
     from monitor.config import ConfigError
 
     try:
@@ -677,8 +681,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 async def _prometheus_groups(
     args: argparse.Namespace, setting: _Setting, objectives: Objectives
 ) -> tuple[list[MeasuredGroup], str]:
-    from monitor.capacity_report import PrometheusHistory
-
     tz = ZoneInfo(setting.timezone)
     last = args.end or (datetime.now(tz).date() - timedelta(days=1))
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
@@ -701,7 +703,7 @@ async def _prometheus_groups(
 async def _simulated_groups(
     args: argparse.Namespace, setting: _Setting, objectives: Objectives
 ) -> tuple[list[MeasuredGroup], str]:
-    from monitor.capacity_report import SampleHistory, Surge, record_simulation
+    from monitor.capacity_simulation import Surge, record_simulation
     from monitor.simulator.clock import ManualSource
     from monitor.simulator.fleet import DEFAULT_FLEET, Fleet, SimulatorConfigError
 

@@ -29,7 +29,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
-from monitor.capacity_report import CapacityCollector, SampleHistory, keep_current
+from monitor.capacity import CapacityCollector, SampleHistory, keep_current
 from monitor.config import Config, load_config, reload_problems
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock

@@ -46,21 +46,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.capacity import ChannelPlan, GradeOfService, erlang_b, erlang_c
-from monitor.capacity_report import (
+from monitor.capacity import (
     DEFAULT_LINE_GOS,
     DEFAULT_RADIO_GOS,
     CapacityReport,
+    ChannelPlan,
+    GradeOfService,
     GroupReport,
     MeasuredGroup,
     PlanningOptions,
     PrometheusHistory,
     SampleHistory,
-    Surge,
     analyse,
-    record_simulation,
+    erlang_b,
+    erlang_c,
     render_html,
 )
+from monitor.capacity_simulation import Surge, record_simulation
 from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import Fleet
 from probes.base import Family, Sample

@@ -28,32 +28,30 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.capacity import (
-    ChannelPlan,
-    HourlyTraffic,
-    SiteTraffic,
-    erlang_b,
-    erlang_c,
-)
-from monitor.capacity_cli import parse_duration
-from monitor.capacity_report import (
     DEFAULT_LINE_GOS,
     DEFAULT_RADIO_GOS,
     CapacityCollector,
+    ChannelPlan,
     GroupSystem,
     HistoryError,
     HistoryQueryError,
     HistoryUnavailable,
+    HourlyTraffic,
     MeasuredGroup,
     PlanningOptions,
     PrometheusHistory,
     SampleHistory,
+    SiteTraffic,
     analyse,
     analyse_group,
+    erlang_b,
+    erlang_c,
     keep_current,
     measured_gos,
     render_html,
     write_textfile,
 )
+from monitor.capacity_cli import parse_duration
 from monitor.core.clock import ManualClock
 from monitor.inventory import Asset, Job
 from monitor.results import Result
