@@ -108,8 +108,8 @@ class Configured:
     def offered(self, day: date) -> float:
         """Configured offered traffic in the busy hour of ``day``."""
         hours = (day - START.date()).days * 24 + PEAK_HOUR
-        growth: float = (1.0 + self.growth) ** (hours / 168)
-        return self.erlangs * growth
+        factor: float = (1.0 + self.growth) ** (hours / 168)
+        return self.erlangs * factor
 
     def analytic_breach(self) -> date | None:
         if self.growth <= 0:
