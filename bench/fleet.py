@@ -97,7 +97,8 @@ def start(args: list[str], cpu: int, log: Path) -> subprocess.Popen[bytes]:
 
 def scrape(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
-        return response.read().decode()
+        body: bytes = response.read()
+    return body.decode()
 
 
 def main() -> int:

@@ -149,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         rounds.append({"fping": run_fping(targets, args.count, args.spacing),
                        "probe": run_probe(targets, args.count, args.spacing)})  # fmt: skip
-    echoes = args.targets * args.count
+    echoes: int = args.targets * args.count
 
     def per_echo(side: str, key: str) -> float:
-        return statistics.median(r[side][key] for r in rounds) / echoes * 1e6
+        return float(statistics.median(r[side][key] for r in rounds)) / echoes * 1e6
 
     fping_us = per_echo("fping", "cpu_s")
     probe_us = per_echo("probe", "probing_cpu_s")

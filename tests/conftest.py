@@ -12,7 +12,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not os.environ.get("CI"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if reporter is None:
+        return
+    skipped = len(reporter.stats.get("skipped", []))
     if skipped and exitstatus == 0:
         reporter.write_line(f"CI: {skipped} test(s) skipped; a skip is a failure here", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from tests.helpers import log_tail, stop_process
 from tests.integration.snmpd import free_udp_port
@@ -192,7 +193,13 @@ def _answers(instance: SnmpsimInstance) -> bool:
     return proc.returncode == 0
 
 
-def _as_nobody() -> dict[str, object]:
+class _Identity(TypedDict, total=False):
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def _as_nobody() -> _Identity:
     """Popen arguments that drop root to nobody (snmpsim will not run as root)."""
     if os.geteuid() != 0:
         return {}
@@ -248,7 +255,7 @@ def _serve(
                 stdin=subprocess.DEVNULL,
                 cwd=workdir,
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
-                **_as_nobody(),  # type: ignore[arg-type]
+                **_as_nobody(),
             )
         instance = SnmpsimInstance(host, port, communities, workdir, proc)
         try:

@@ -110,7 +110,8 @@ class Configured:
     def offered(self, day: date) -> float:
         """Configured offered traffic in the busy hour of ``day``."""
         hours = (day - START.date()).days * 24 + PEAK_HOUR
-        return self.erlangs * (1.0 + self.growth) ** (hours / 168)
+        factor: float = (1.0 + self.growth) ** (hours / 168)
+        return self.erlangs * factor
 
     def analytic_breach(self) -> date | None:
         if self.growth <= 0:
@@ -516,9 +517,9 @@ def openmetrics(tmp: Path) -> tuple[Path, SampleHistory]:
         f'trunkwatch_site_info{{site="yunyan",name="云岩区基站"}} 1 {int(START.timestamp()) + PROM_DAYS * 86400}',
     )
     lines = []
-    for family, (kind, samples) in families.items():
+    for family, (kind, family_lines) in families.items():
         lines.append(f"# TYPE {family} {kind}")
-        lines += samples
+        lines += family_lines
     lines.append("# EOF")
     path = tmp / "history.om"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

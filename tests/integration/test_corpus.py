@@ -322,7 +322,9 @@ def if_mib(walk: Walk) -> Expected:
         for reading in (low, high):
             if reading is not None and reading.number is None:
                 expected.partial[part + "if_speed_bytes_per_second"] = "malformed"
-        bits = interface_speed(low and low.number, high and high.number)
+        bits = interface_speed(
+            low.number if low is not None else None, high.number if high is not None else None
+        )
         if bits is not None:
             expected.add("if_speed_bytes_per_second", labels(index), bits / 8)
     return expected

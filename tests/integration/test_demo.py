@@ -46,9 +46,12 @@ class Demo:
 
     def banner(self) -> str:
         """Everything up to the token line, once the demo has printed it."""
-        text = wait_until(
-            lambda: "demo sign-in tokens" in self.text() and self.text(), 60, "the demo's banner"
-        )
+
+        def printed() -> str | None:
+            text = self.text()
+            return text if "demo sign-in tokens" in text else None
+
+        text = wait_until(printed, 60, "the demo's banner")
         return text[: text.index("demo sign-in tokens")]
 
     def url(self, what: str) -> str:
@@ -106,29 +109,24 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def all_probes_succeed(url: str) -> Series:
-    return wait_until(
-        lambda: (
-            (m := scrape(url + "/metrics"))
-            and len(success := select(m, "trunkwatch_probe_success")) == JOBS
-            and all(v == 1 for v in success.values())
-            and m
-        ),
-        LONGEST + 15,
-        f"every probe of {url} succeeding",
-    )
+    def succeeding() -> Series | None:
+        metrics = scrape(url + "/metrics")
+        success = select(metrics, "trunkwatch_probe_success")
+        return metrics if len(success) == JOBS and all(v == 1 for v in success.values()) else None
+
+    return wait_until(succeeding, LONGEST + 15, f"every probe of {url} succeeding")
 
 
 def test_demo_serves_the_whole_fleet_with_moving_values(first: Demo, tmp_path: Path) -> None:
     url, control = first.url("metrics"), first.url("simulator")
     started = time.monotonic()
+
+    def every_probe_reported() -> Series | None:
+        metrics = scrape(url + "/metrics")
+        return metrics if len(select(metrics, "trunkwatch_probe_success")) == JOBS else None
+
     first_scrape = wait_until(
-        lambda: (
-            (m := scrape(url + "/metrics"))
-            and len(select(m, "trunkwatch_probe_success")) == JOBS
-            and m
-        ),
-        LONGEST + 10,
-        "a result for every probe within one poll interval",
+        every_probe_reported, LONGEST + 10, "a result for every probe within one poll interval"
     )
     assert time.monotonic() - started <= LONGEST + 10
     success = select(first_scrape, "trunkwatch_probe_success")
@@ -246,7 +244,7 @@ def test_a_second_demo_beside_the_first_takes_free_ports_and_says_where(
 
         # A fault in the second city is trapped by the second monitor, not the first.
         before_first, before = _traps_from(first_url, "yunyan"), _traps_from(url, "yunyan")
-        fault = {"fault": "mains_failure", "target": "bs-yunyan"}
+        fault: dict[str, object] = {"fault": "mains_failure", "target": "bs-yunyan"}
         assert _post(f"{control}/api/v1/faults", fault) == 201
         try:
             wait_until(lambda: _traps_from(url, "yunyan") > before, 10, "the trap")

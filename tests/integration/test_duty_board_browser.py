@@ -146,7 +146,7 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     assert list(seen) == list(TILES), "one tile per site, in the configured order"
 
     by_name = {name: (cls, text) for _, assets in seen.values() for name, cls, text in assets}
-    names = {
+    display_names = {
         "core-sw-1": "核心交换机",
         "bs-yunyan": "云岩基站主机",
         "rtr-huaxi": "花溪路由器",
@@ -154,7 +154,7 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         "bs-kaiyang": "开阳基站主机",
         "bs-wudang": "乌当基站主机",
     }
-    assert {a: by_name[names[a]] for a in ASSET_STATES} == {
+    assert {a: by_name[display_names[a]] for a in ASSET_STATES} == {
         a: (state, STATE_TEXT[state]) for a, state in ASSET_STATES.items()
     }
     row = page.locator("li", has=page.locator("b", has_text="花溪路由器"))

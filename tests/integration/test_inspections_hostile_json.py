@@ -57,7 +57,7 @@ def service(tmp_path: Path) -> Iterator[InspectionService]:
     clock = SetClock(local(2028, 3, 3, 9, 0))
     service = make_service(write_config(tmp_path), clock, ResultStore(), CollectorRegistry())
     yield service
-    service.store.close()  # type: ignore[attr-defined]
+    service.store.close()
 
 
 @pytest.fixture

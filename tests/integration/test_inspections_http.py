@@ -49,7 +49,7 @@ def service(tmp_path: Path, clock: SetClock) -> Iterator[InspectionService]:
                    samples=[("trunkwatch_ups_battery_voltage_volts", {}, 54.0)])  # fmt: skip
     service = make_service(write_config(tmp_path), clock, results, CollectorRegistry())
     yield service
-    service.store.close()  # type: ignore[attr-defined]
+    service.store.close()
 
 
 @pytest.fixture

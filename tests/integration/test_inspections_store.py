@@ -44,6 +44,7 @@ class Backend:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    raw: sqlite3.Connection | psycopg.Connection[tuple[Any, ...]]
     if request.param == "sqlite":
         store = open_store(None, tmp_path)
         raw = sqlite3.connect(tmp_path / "inspections.sqlite3", isolation_level=None)

@@ -54,7 +54,7 @@ def scrape_when_every_probe_ran(city: SimulatedCity, jobs: int) -> str:
     deadline = time.monotonic() + 60
     while True:
         with urllib.request.urlopen(city.metrics_url, timeout=10) as response:
-            text = response.read().decode()
+            text: str = response.read().decode()
         ran = samples(text, "trunkwatch_probe_success")
         if len(ran) == jobs and all(value == 1 for _, value in ran):
             return text

@@ -21,7 +21,7 @@ class ScriptedProbe:
         self.calls.append(target.asset)
         outcome = self.behaviour(target)
         if hasattr(outcome, "__await__"):
-            outcome = await outcome  # type: ignore[misc]
+            outcome = await outcome
         assert isinstance(outcome, ProbeResult)
         return outcome
 

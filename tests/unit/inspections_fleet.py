@@ -4,9 +4,10 @@ service over a real SQLite store, a settable clock and live probe results."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -125,9 +126,11 @@ def dedent(text: str) -> str:
     return textwrap.dedent(text)
 
 
-def local(*args: int) -> float:
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> float:
     """A Unix time from a local Shanghai wall-clock time."""
-    return datetime(*args, tzinfo=SHANGHAI).timestamp()  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).timestamp()
 
 
 class SetClock:
@@ -144,6 +147,9 @@ class SetClock:
 
     async def sleep_until(self, deadline: float) -> None:  # pragma: no cover - unused here
         raise AssertionError("nothing in the inspection tests sleeps")
+
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> NoReturn:
+        raise AssertionError("nothing in the inspection tests sets a timer")
 
     def set(self, *args: int) -> None:
         self.t = local(*args)

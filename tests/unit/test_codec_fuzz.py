@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -51,7 +50,7 @@ from probes.traps import (
 from tests.unit.test_traps import FakeTransport
 
 
-def budget(examples: int) -> Any:
+def budget(examples: int) -> settings:
     return settings(
         max_examples=examples,
         deadline=timedelta(seconds=1),
@@ -410,6 +409,7 @@ async def test_the_v3_receiver_answers_every_datagram_with_an_outcome() -> None:
         if notification is not None:
             assert len(notification.varbinds) <= MAX_NOTIFICATION_VARBINDS
         # What the pre-check refuses never reaches pysnmp: its outcome is known beforehand.
+        refused: str | None
         try:
             header = read_v3_header(data, max_varbinds=MAX_NOTIFICATION_VARBINDS)
         except CodecError:

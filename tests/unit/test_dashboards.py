@@ -94,12 +94,16 @@ def test_build_is_deterministic(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
 
 
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config")
+
+
 def test_cli_builds_into_the_folder_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser(prog="trunkwatch")
     sub = parser.add_subparsers()
-    dashboards_cli.register(sub, lambda p: p.add_argument("-c", "--config"))
+    dashboards_cli.register(sub, _add_config)
     args = parser.parse_args(["dashboards", "build", "--out", str(tmp_path / "json")])
     assert args.func(args) == 0
     assert (tmp_path / "json" / "noc-overview.json").is_file()
@@ -113,7 +117,7 @@ def test_cli_names_a_broken_source_without_a_traceback(
     (tmp_path / "broken.dashboard.py").write_text("dashboard = undefined_name\n")
     parser = argparse.ArgumentParser(prog="trunkwatch")
     sub = parser.add_subparsers()
-    dashboards_cli.register(sub, lambda p: p.add_argument("-c", "--config"))
+    dashboards_cli.register(sub, _add_config)
     args = parser.parse_args(
         ["dashboards", "build", "--sources", str(tmp_path), "--out", str(tmp_path / "json")]
     )

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from monitor.core.clock import ManualClock
 from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, RecordImmutable
 from monitor.inspections.feed import render_feed
+from monitor.inspections.ledger import CalendarEntry
 from monitor.inspections.report import monthly_report, render_csv, render_html
 from monitor.inspections.service import InspectionService
 from monitor.results import ResultStore
@@ -43,16 +44,12 @@ def service(
     return make_service(write_config(tmp_path), clock, results, registry)
 
 
-def entry(service: InspectionService, plan: str, target: str) -> object:
+def entry(service: InspectionService, plan: str, target: str) -> CalendarEntry:
     return next(e for e in service.calendar() if e.plan.id == plan and e.target.key == target)
 
 
 def state(service: InspectionService, plan: str, target: str) -> str:
-    return entry(service, plan, target).state.value  # type: ignore[attr-defined]
-
-
-def person(service: InspectionService, person_id: str):  # type: ignore[no-untyped-def]
-    return service.person(person_id)
+    return entry(service, plan, target).state.value
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -108,7 +105,7 @@ async def test_daily_round_walks_open_overdue_done_late_then_missed_across_midni
 
     await clock.advance(11.5 * 3600)  # 2028-02-29 00:00: the leap day's round opens
     leap = entry(service, "daily-radio", "system:radio")
-    assert (leap.period.key, leap.state.value) == ("2028-02-29", "open")  # type: ignore[attr-defined]
+    assert (leap.period.key, leap.state.value) == ("2028-02-29", "open")
     assert sample(registry, "due_timestamp_seconds", **RADIO) == local(2028, 2, 29, 10)
 
     await clock.advance(24 * 3600)  # 2028-03-01 00:00: the leap day was missed
@@ -140,10 +137,10 @@ def test_quarter_and_year_boundaries_switch_periods_at_local_midnight(
     huaxi = {**yunyan, "site": "huaxi", "asset": "bs-huaxi"}
     clock.set(2027, 12, 31, 23, 59, 59)
     q4 = entry(service, "quarterly-vswr", "asset:bs-yunyan")
-    assert (q4.period.key, q4.state.value) == ("2027-Q4", "overdue")  # type: ignore[attr-defined]
+    assert (q4.period.key, q4.state.value) == ("2027-Q4", "overdue")
     clock.set(2028, 1, 1, 0, 0, 0)
     q1 = entry(service, "quarterly-vswr", "asset:bs-yunyan")
-    assert (q1.period.key, q1.state.value) == ("2028-Q1", "open")  # type: ignore[attr-defined]
+    assert (q1.period.key, q1.state.value) == ("2028-Q1", "open")
     assert sample(registry, "due_timestamp_seconds", **yunyan) == local(2028, 1, 21)
 
     clock.set(2028, 1, 22, 23, 0)  # due on the 21st, 2 days of grace: still on time
@@ -313,8 +310,8 @@ def test_a_correction_is_a_new_record_and_keeps_the_completion_time(
     unchanged = service.get_round(original.id)
     assert unchanged.item("earthing").value == "3.6"  # type: ignore[union-attr]
     current = entry(service, "yearly-earthing", "site:hq")
-    assert current.record.id == correction.id  # type: ignore[attr-defined]
-    assert current.completed_at == local(2028, 4, 10, 9)  # type: ignore[attr-defined]
+    assert current.record is not None and current.record.id == correction.id
+    assert current.completed_at == local(2028, 4, 10, 9)
     with pytest.raises(Conflict):
         service.correct(wangqiang, original.id, {"earthing": {"value": "3.0"}}, reason="again")
     assert [e.action for e in service.store.audit_log()] == [

@@ -50,9 +50,13 @@ END
 """
 
 
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config")
+
+
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="trunkwatch")
-    mibs_cli.register(parser.add_subparsers(), lambda p: p.add_argument("-c", "--config"))
+    mibs_cli.register(parser.add_subparsers(), add_config)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

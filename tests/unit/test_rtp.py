@@ -205,10 +205,14 @@ def test_probe_parameters_are_checked() -> None:
         create({"interface": "eth9", "duration": 20}, timeout=10)
 
 
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", default="monitor.yaml")
+
+
 def _run_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    register(sub, lambda p: p.add_argument("-c", "--config", default="monitor.yaml"))
+    register(sub, _add_config)
     args = parser.parse_args(list(argv))
     return int(args.func(args))
 

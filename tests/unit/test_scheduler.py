@@ -237,12 +237,10 @@ async def test_jobs_due_close_together_start_on_one_wake_within_the_window() -> 
     h.scheduler.set_inventory(inventory(jobs))
     await h.clock.advance(30.0)
     assert len(probe.calls) == 600
-    lag = h.scheduler.metrics.lag
-    samples = {s.name: s.value for s in lag.collect()[0].samples if not s.labels.get("le")}
+    (lag,) = h.scheduler.metrics.lag.collect()
+    samples = {s.name: s.value for s in lag.samples if not s.labels.get("le")}
     # No run started later than the batching window after its due time.
-    bucket = {
-        s.labels["le"]: s.value for s in lag.collect()[0].samples if s.name.endswith("_bucket")
-    }
+    bucket = {s.labels["le"]: s.value for s in lag.samples if s.name.endswith("_bucket")}
     assert bucket["0.05"] == samples["trunkwatch_scheduler_lag_seconds_count"] == 600
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
