@@ -1,22 +1,12 @@
-"""Turn the latest results into Prometheus exposition.
+"""The scrape path: Prometheus text exposition of every result, kept current as results arrive.
 
-Two paths produce the same series:
+``Exposition`` keeps, per metric family, the text lines of every job, re-rendered only when
+that job's result changes; a scrape joins prepared strings. Rendering through
+prometheus-client costs ~20 µs per sample at every scrape, which at 10,000 assets × 50 samples
+every 15 s would take most of a core; this costs a string join. ``render_results`` is the same
+path for a handful of results (``trunkwatch probe``), so the desk sees what Prometheus scrapes.
 
-* ``Exposition`` — the scrape path. It keeps, per metric family, the text lines of every job,
-  re-rendered only when that job's result changes; a scrape joins prepared strings. Rendering
-  through prometheus-client costs ~20 µs per sample at every scrape, which at 10,000 assets ×
-  50 samples every 15 s would take most of a core; this costs a string join.
-* ``ResultsCollector`` — a prometheus-client Collector over the same store, yielding fresh
-  metric families at scrape time. It serves OpenMetrics when a scraper asks for it and is the
-  reference the fast path is tested against.
-
-Every job has ``trunkwatch_probe_success`` and ``trunkwatch_probe_duration_seconds``; while
-it fails, ``trunkwatch_probe_failure_info{reason=…} 1`` says why.
-
-No two samples of one scrape share a name and labels: Prometheus would keep one of them at
-random and drop the other without a word. A result that repeats a series, or a job that emits
-a series another job of the same asset already holds, has the repeat refused: the first holder
-keeps the series, the refusal is counted per family (``duplicates``) and logged once.
+A repeated series is refused (the first holder keeps it) and counted in ``duplicates``.
 """
 
 from __future__ import annotations
@@ -24,58 +14,16 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
-
-from monitor import __version__
+from monitor.exposition.families import inventory_series, result_series
 from monitor.inventory import Inventory, render_labels
 from monitor.results import JobKey, Result, ResultStore
-from probes.base import Family, Sample
+from probes.base import Family
 
-__all__ = [
-    "STANDARD_FAMILIES",
-    "Exposition",
-    "ExpositionHealth",
-    "ResultsCollector",
-    "format_value",
-]
+__all__ = ["Exposition", "format_value", "render_results", "result_lines"]
 
 log = logging.getLogger(__name__)
-
-PROBE_SUCCESS = Family(
-    "trunkwatch_probe_success", "gauge", "1 if the last run of the probe succeeded, else 0."
-)
-PROBE_DURATION = Family(
-    "trunkwatch_probe_duration_seconds", "gauge", "How long the last run of the probe took."
-)
-PROBE_FAILURE = Family(
-    "trunkwatch_probe_failure_info",
-    "gauge",
-    "Present with value 1 while the probe fails; reason is one of a small fixed set.",
-)
-PROBE_PARTIAL = Family(
-    "trunkwatch_probe_partial_failure_info",
-    "gauge",
-    "Present with value 1 for each part of a run that failed while the rest succeeded.",
-)
-PROBE_LAST_RUN = Family(
-    "trunkwatch_probe_last_run_timestamp_seconds",
-    "gauge",
-    "Unix time at which the last run of the probe finished.",
-)
-ASSET_INFO = Family(
-    "trunkwatch_asset_info", "gauge", "One series per configured asset, with its name and parent."
-)
-SITE_INFO = Family(
-    "trunkwatch_site_info",
-    "gauge",
-    "One series per configured site, with its names, district, coordinates and parent site.",
-)
-BUILD_INFO = Family("trunkwatch_build_info", "gauge", "trunkwatch build information.")
-
-STANDARD_FAMILIES = (PROBE_SUCCESS, PROBE_DURATION, PROBE_FAILURE, PROBE_PARTIAL, PROBE_LAST_RUN)
 
 
 def format_value(value: float) -> str:
@@ -91,31 +39,8 @@ def format_value(value: float) -> str:
     return repr(value)
 
 
-Series = tuple[Family, str, tuple[tuple[str, str], ...], float]
-
-
 def _line(name: str, labels: str, value: float) -> str:
     return f"{name}{{{labels}}} {format_value(value)}\n"
-
-
-def result_series(result: Result) -> Iterator[Series]:
-    """Every series of one result: (family, sample name, labels beyond the asset's, value).
-
-    The asset's own labels are added by the caller: the fast path splices its pre-rendered
-    text, the collector its label pairs.
-    """
-    job = result.job
-    probe = (("probe", job.name),)
-    yield PROBE_SUCCESS, PROBE_SUCCESS.name, probe, 1 if result.success else 0
-    yield PROBE_DURATION, PROBE_DURATION.name, probe, result.duration
-    yield PROBE_LAST_RUN, PROBE_LAST_RUN.name, probe, result.finished_at
-    if not result.success:
-        yield PROBE_FAILURE, PROBE_FAILURE.name, (*probe, ("reason", result.reason or "error")), 1
-    for part, reason in result.partial:
-        yield PROBE_PARTIAL, PROBE_PARTIAL.name, (*probe, ("part", part), ("reason", reason)), 1
-    for sample in result.samples:
-        labels = (*probe, *sample.labels) if sample.family.per_probe else sample.labels
-        yield sample.family, sample.family.name + sample.suffix, labels, sample.value
 
 
 def _series_key(line: str) -> str:
@@ -142,25 +67,6 @@ def result_lines(result: Result, refused: Counter[str] | None = None) -> dict[Fa
         seen.add(key)
         out.setdefault(family, []).append(f"{key} {format_value(value)}\n")
     return out
-
-
-def inventory_series(inventory: Inventory) -> Iterator[Series]:
-    for a in inventory.assets.values():
-        labels = (*a.label_pairs, ("name", a.name), ("parent", a.parent or ""))
-        yield ASSET_INFO, ASSET_INFO.name, labels, 1
-    for s in inventory.sites.values():
-        lat, lon = s.coordinates if s.coordinates else (None, None)
-        labels = (
-            ("site", s.id),
-            ("name", s.name),
-            ("name_en", s.name_en or ""),
-            ("district", s.district or ""),
-            ("latitude", "" if lat is None else f"{lat:.5f}"),
-            ("longitude", "" if lon is None else f"{lon:.5f}"),
-            ("parent", s.parent or ""),
-        )
-        yield SITE_INFO, SITE_INFO.name, labels, 1
-    yield BUILD_INFO, BUILD_INFO.name, (("version", __version__),), 1
 
 
 def _inventory_lines(inventory: Inventory) -> dict[Family, list[str]]:
@@ -287,64 +193,10 @@ class Exposition:
         return set(self._conflicts)
 
 
-class ExpositionHealth(Collector):
-    """The exposition's own counters for the daemon's registry: the series it refused."""
-
-    def __init__(self, exposition: Exposition) -> None:
-        self._exposition = exposition
-
-    def collect(self) -> Iterator[Metric]:
-        metric = CounterMetricFamily(
-            "trunkwatch_exposition_duplicate_series",
-            "Samples refused because another sample of the same scrape had their name and labels.",
-            labels=["family"],
-        )
-        for family, count in sorted(self._exposition.duplicates.items()):
-            metric.add_metric([family], count)
-        yield metric
-
-
-class ResultsCollector(Collector):
-    """prometheus-client view of the same results, for OpenMetrics and as the reference."""
-
-    def __init__(self, store: ResultStore, inventory: Inventory | None = None) -> None:
-        self._store = store
-        self.inventory = inventory
-
-    def collect(self) -> Iterator[Metric]:
-        families: dict[str, tuple[Family, list[tuple[str, dict[str, str], float]]]] = {}
-        seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
-        for result in self._store:
-            asset = result.job.asset.label_pairs
-            for family, name, labels, value in result_series(result):
-                pairs = (*asset, *labels)
-                identity = (name, frozenset(pairs))
-                if identity in seen:
-                    continue  # the first holder keeps a series, as on the fast path
-                seen.add(identity)
-                entry = families.setdefault(family.name, (family, []))
-                entry[1].append((name, dict(pairs), value))
-        if self.inventory is not None:
-            for family, name, labels, value in inventory_series(self.inventory):
-                entry = families.setdefault(family.name, (family, []))
-                entry[1].append((name, dict(labels), value))
-        for family, collected in families.values():
-            base = family.name.removesuffix("_total") if family.type == "counter" else family.name
-            metric = Metric(base, family.help, family.type)
-            for sample_name, sample_labels, sample_value in collected:
-                metric.add_sample(sample_name, sample_labels, sample_value)
-            yield metric
-
-
-def samples_text(samples: Iterable[Sample], labels: str = "") -> str:
-    """Exposition of loose samples (``trunkwatch probe`` output), grouped by family."""
-    grouped: dict[str, tuple[Family, list[str]]] = {}
-    for sample in samples:
-        text = labels
-        if sample.labels:
-            extra = render_labels(sample.labels)
-            text = f"{labels},{extra}" if labels else extra
-        grouped.setdefault(sample.family.name, (sample.family, []))[1].append(
-            _line(sample.family.name + sample.suffix, text, sample.value)
-        )
-    return "".join(_header(f) + "".join(lines) for f, lines in grouped.values())
+def render_results(results: Iterable[Result]) -> str:
+    """The exposition the daemon would serve for these results, through the same path."""
+    store = ResultStore()
+    exposition = Exposition(store)
+    for result in results:
+        store.put(result)
+    return exposition.render()

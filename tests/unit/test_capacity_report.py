@@ -34,7 +34,6 @@ from monitor.capacity import (
     erlang_b,
     erlang_c,
 )
-from monitor.capacity_cli import parse_duration
 from monitor.capacity_report import (
     DEFAULT_LINE_GOS,
     DEFAULT_RADIO_GOS,
@@ -54,6 +53,7 @@ from monitor.capacity_report import (
     render_html,
     write_textfile,
 )
+from monitor.cli.capacity import parse_duration
 from monitor.core.clock import ManualClock
 from monitor.inventory import Asset, Job
 from monitor.results import Result
