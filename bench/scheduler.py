@@ -46,7 +46,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.config import DefaultsConfig, LimitsConfig
 from monitor.core.clock import SystemClock
-from monitor.exporter import Exposition
+from monitor.exposition.text import Exposition
 from monitor.inventory import Asset, Inventory, Job, Site
 from monitor.results import ResultStore
 from monitor.scheduler import OUTCOMES, Scheduler

@@ -33,8 +33,8 @@ What happens to a datagram, in order:
    took is charged after it, and while the bucket is empty datagrams are dropped as
    ``over_budget``. A flood of costly datagrams from a known source with the right community
    (or user name) thus takes at most that share of the event loop, and probes keep their
-   timing; decoding one datagram takes time linear in its size (``probes.snmpcodec``).
-4. v1/v2c are decoded by ``probes.snmpcodec`` (``malformed`` if that fails, or if the PDU
+   timing; decoding one datagram takes time linear in its size (``probes.snmp.codec``).
+4. v1/v2c are decoded by ``probes.snmp.codec`` (``malformed`` if that fails, or if the PDU
    lacks snmpTrapOID.0 or has more than 256 varbinds). SNMPv3 goes to pysnmp
    (``probes.snmp.V3NotificationReceiver``, which refuses unknown user names, over-long OIDs
    and more than 256 plaintext varbinds before pysnmp decodes anything): unknown users, wrong
@@ -49,7 +49,7 @@ What happens to a datagram, in order:
    carry the community into whatever shows the varbinds.
 7. The notification is counted under its mapped name, or its numeric OID while fewer than
    ``max_trap_oids`` unmapped OIDs have been seen, else ``other``. A mapped trap then raises or
-   clears its alarm (see ``probes.snmp_profiles`` for the ``traps:`` list of a profile).
+   clears its alarm (see ``probes.snmp.profiles`` for the ``traps:`` list of a profile).
 
 Metrics (a custom collector in the registry passed in)::
 

@@ -4,7 +4,7 @@ The person a request acts as is the token's person, always: opener, signer and c
 never read from the body (fields such as ``signed_by`` are ignored). A missing or unknown
 token is answered 401 before anything else is looked at. A body that is not an acceptable JSON
 object (not UTF-8, NaN, lone surrogate escapes, nesting past 32 levels: see
-``monitor.jsonbody``) is answered 400 with the reason.
+``monitor.web.jsonbody``) is answered 400 with the reason.
 
     GET   /api/v1/inspections/plans
     GET   /api/v1/inspections/calendar[?all=1]            current rounds (yours, or all)
@@ -34,8 +34,8 @@ from aiohttp import web
 
 from monitor.inspections.errors import InspectionError, InvalidEntry, MalformedRequest, NotAllowed
 from monitor.inspections.records import RoundRecord
-from monitor.jsonbody import MalformedJson, parse_json
-from monitor.webconfig import authenticates_itself
+from monitor.web.guard import authenticates_itself
+from monitor.web.jsonbody import MalformedJson, parse_json
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person

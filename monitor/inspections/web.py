@@ -3,7 +3,7 @@ first), fill them in and sign, on a tablet, in Chinese and English.
 
 The token is exchanged once for a random session id in an HttpOnly, SameSite=Strict cookie;
 every form POST also carries the session's CSRF token, and a POST whose Origin names another
-host is refused (``monitor.webguard``). Pages carry the security headers of ``webguard``.
+host is refused (``monitor.web.guard``). Pages carry the security headers of that module.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry
 from monitor.inspections.records import RoundRecord
 from monitor.inspections.templates import render
-from monitor.webguard import SECURITY_HEADERS, require_same_origin
+from monitor.web.guard import SECURITY_HEADERS, require_same_origin
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person

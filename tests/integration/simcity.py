@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from monitor.daemon import Daemon
+from monitor.app.daemon import Daemon
 from monitor.simulator.fleet import ActiveFault, Fault
 from monitor.simulator.runtime import Simulation
 

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.app.capacity_recording import Surge, record_simulation
 from monitor.capacity import (
     DEFAULT_LINE_GOS,
     DEFAULT_RADIO_GOS,
@@ -62,7 +63,6 @@ from monitor.capacity import (
     erlang_c,
     render_html,
 )
-from monitor.capacity_simulation import Surge, record_simulation
 from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import Fleet
 from probes.base import Family, Sample

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.app.probe_once import probe_asset
 from monitor.config import load_config
-from monitor.probe_once import probe_asset
 from monitor.results import Result
 from probes.snmp import close_shared_sessions
 from tests.integration.simcity import REPO, SimulatedCity

@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from monitor.app.daemon import Daemon
 from monitor.config import load_config
-from monitor.daemon import Daemon
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import Simulation
 from tests.helpers import REPO, Series, parse_metrics, select

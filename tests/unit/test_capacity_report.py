@@ -51,7 +51,7 @@ from monitor.capacity import (
     render_html,
     write_textfile,
 )
-from monitor.capacity_cli import parse_duration
+from monitor.cli.capacity import parse_duration
 from monitor.core.clock import ManualClock
 from monitor.inventory import Asset, Job
 from monitor.results import Result

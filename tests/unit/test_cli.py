@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.probe_once import failure_lines
 from monitor.cli import main
 from monitor.core.addresses import parse_listen
 from monitor.inventory import Asset, Job
-from monitor.probe_once import failure_lines
 from monitor.results import Result
 from probes import available_modules
 from probes.base import Target

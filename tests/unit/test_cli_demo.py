@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.demo import Banner, Moved, demo_tokens, format_banner, relocate
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.core.addresses import split_address
 from monitor.core.listen import ListenError, open_listener, port_or_any
-from monitor.demo import Banner, Moved, demo_tokens, format_banner, relocate
 from monitor.inspections.plans import MIN_TOKEN_LENGTH, build_setup
 from monitor.inventory import build_inventory
 from monitor.simulator.fleet import DEFAULT_FLEET

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.daemon import Daemon, Loaded
+from monitor.app.daemon import Daemon, Loaded
 
 
 async def test_an_unexpected_failure_is_a_problem_and_the_gauge_drops(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor import dashboards_cli
+from monitor.cli import dashboards as dashboards_cli
 from monitor.dashboards import DATASOURCE_UID, DEFAULT_SOURCES, SCHEMA_VERSION, build
 
 DASHBOARDS = DEFAULT_SOURCES

@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.exporter import Exposition, ExpositionHealth, ResultsCollector, format_value
+from monitor.exposition.collector import ExpositionHealth, ResultsCollector
+from monitor.exposition.text import Exposition, format_value
 from monitor.results import Result, ResultStore
 from probes.base import Family, Sample
 from tests.unit.fleet import ScriptedProbe, asset, inventory, job

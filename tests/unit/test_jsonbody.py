@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from monitor.jsonbody import MAX_DEPTH, MalformedJson, parse_json
+from monitor.web.jsonbody import MAX_DEPTH, MalformedJson, parse_json
 
 
 @pytest.mark.parametrize(

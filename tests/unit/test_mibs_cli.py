@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import mibs_cli
+from monitor.cli import mibs as mibs_cli
 from probes.snmp.mibs import SHIPPED_MIB_DIRS, MibResolver
 
 GOOD_MIB = """\

@@ -15,7 +15,7 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from monitor.rtp_cli import register
+from monitor.cli.rtp import register
 from probes.base import MalformedReply, ProbeParamsError
 from probes.rtp import (
     CODECS,

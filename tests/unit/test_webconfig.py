@@ -13,14 +13,9 @@ import bcrypt
 import pytest
 from aiohttp import test_utils, web
 
+from monitor.app.webconfig import CACHE_SIZE, BasicAuth, WebConfig, load_web_config
 from monitor.core.sources import ConfigError
-from monitor.webconfig import (
-    CACHE_SIZE,
-    BasicAuth,
-    WebConfig,
-    authenticates_itself,
-    load_web_config,
-)
+from monitor.web.guard import authenticates_itself
 from tests.tlscerts import TlsFiles, make_key, make_tls_files
 
 # Cost 4, the least bcrypt allows: these tests check the logic, not bcrypt's strength.

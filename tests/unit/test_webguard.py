@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from monitor.webguard import (
+from monitor.web.guard import (
     SECURITY_HEADERS,
     add_security_headers,
     require_same_origin,

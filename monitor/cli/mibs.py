@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
 
 # probes.snmp.mibs's own test of a module's file and its list of compiler-supplied modules, so this
 # command lists exactly what a profile's symbolic names would find.
@@ -22,8 +24,6 @@ from probes.snmp.mibs import MibError, MibResolver, default_cache_dir
 from probes.snmp.mibs import _module_name as module_name
 
 __all__ = ["CompileResult", "compile_folders", "register"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: pysmi's parser says where it gave up as a character offset into the text.
 _OFFSET = re.compile(r"near offset (\d+)")
@@ -134,10 +134,7 @@ def cmd_mibs_compile(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def register(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_config: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def register(subparsers: Subparsers, add_config: AddConfig) -> None:
     """Add ``trunkwatch mibs compile``."""
     mibs = subparsers.add_parser("mibs", help="MIB files: compile them for symbolic names")
     actions = mibs.add_subparsers(dest="mibs_command", metavar="ACTION", required=True)

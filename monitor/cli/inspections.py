@@ -25,12 +25,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
+from monitor.cli.problems import print_problems
+from monitor.config import load_config
 from monitor.core.clock import SystemClock
 from monitor.core.sources import ConfigError
+from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
+from monitor.inspections.plans import build_setup, hash_token
+from monitor.inspections.report import monthly_report, render_csv, render_html
+from monitor.inspections.service import ExpositionLive, InspectionService
+from monitor.inspections.store import open_store
 
 __all__ = ["register"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TOKEN_ENV = "TRUNKWATCH_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
@@ -40,14 +46,9 @@ class UsageError(Exception):
 
 def _service(
     args: argparse.Namespace, *, live_url: str | None = None, sign_in: bool = False
-) -> Any:
+) -> InspectionService:
     """The inspection service of the configuration; ``sign_in`` for the commands that
     authenticate someone (the others neither read nor miss anyone's token)."""
-    from monitor.config import load_config
-    from monitor.inspections.plans import build_setup
-    from monitor.inspections.service import ExpositionLive, InspectionService
-    from monitor.inspections.store import open_store
-
     config = load_config(args.config)
     setup = build_setup(config, sign_in=sign_in)
     store = open_store(setup.store_url, setup.data_dir)
@@ -84,7 +85,7 @@ def _token(args: argparse.Namespace) -> str:
     return token
 
 
-def _fmt(service: Any, t: float | None) -> str:
+def _fmt(service: InspectionService, t: float | None) -> str:
     return "" if t is None else f"{service.local(t):%Y-%m-%d %H:%M}"
 
 
@@ -167,16 +168,12 @@ def _print_record(record: dict[str, Any]) -> None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from monitor.inspections.errors import InspectionError, InvalidEntry
-
     token = _token(args)
     entries = _entries(args)
     if args.api:
         if args.as_person:
             raise UsageError("--as is for local recording; the daemon signs as the token's person")
         return _record_via_api(args, token, entries)
-    from monitor.config import load_config
-
     live_url = args.metrics_url
     if live_url is None:
         listen = load_config(args.config).model.server.listen
@@ -237,8 +234,6 @@ def _record_via_api(args: argparse.Namespace, token: str, entries: dict[str, Any
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from monitor.inspections.report import monthly_report, render_csv, render_html
-
     service = _service(args)
     report = monthly_report(service, args.month)
     if args.format == "csv":
@@ -263,8 +258,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from monitor.inspections.plans import hash_token
-
     token = secrets.token_urlsafe(32)
     print(f"token (give it to {args.person} only; it is shown once): {token}")
     print(
@@ -288,13 +281,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
-
         try:
             return command(args)
         except ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
+            print_problems(exc)
             return EXIT_USAGE
         except (UsageError, InvalidEntry) as exc:
             print(f"trunkwatch inspections: {exc}", file=sys.stderr)
@@ -326,10 +316,8 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def register(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_config: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def register(subparsers: Subparsers, add_config: AddConfig) -> None:
+    """Add ``inspections`` and its sub-commands."""
     parser = subparsers.add_parser(
         "inspections",
         help="inspection rounds: plans, what is due, record a round, compliance report",

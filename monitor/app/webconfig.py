@@ -17,9 +17,9 @@ both cert_file and key_file are required); basic authentication, when users are 
 guards every path, ``/-/healthy`` and ``/metrics`` included; an unknown user costs the same
 bcrypt comparison as a known one, so timing does not tell which user names exist; results are
 cached per (user, password) so a scrape every 15 s pays bcrypt once. Requests that carry a
-``Bearer`` token to a handler marked :func:`authenticates_itself` (the inspection API, which
-refuses a wrong token with 401 before anything else) are left to that handler, since one
-``Authorization`` header cannot hold both schemes.
+``Bearer`` token to a handler marked ``authenticates_itself`` (``monitor.web.guard``; the
+inspection API, which refuses a wrong token with 401 before anything else) are left to that
+handler, since one ``Authorization`` header cannot hold both schemes.
 
 Differences, refused with a reason rather than ignored: TLS 1.0/1.1 (deprecated, RFC 8996);
 client_auth_type RequestClientCert / RequireAnyClientCert (Python's ssl verifies every client
@@ -30,7 +30,6 @@ restart the daemon to change users or certificates.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -39,24 +38,23 @@ import re
 import secrets
 import ssl
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 import bcrypt
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from monitor.core.sources import ConfigError, Problem, SourceMap, load_yaml
+from monitor.web.guard import takes_bearer_requests
 
 __all__ = [
     "BasicAuth",
     "TlsServerConfig",
     "WebConfig",
-    "add_web_config_option",
-    "authenticates_itself",
     "load_web_config",
 ]
 
@@ -91,9 +89,6 @@ _BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
 DEFAULT_COST = 10
 CACHE_SIZE = 256
 
-H = TypeVar("H", bound=Callable[..., Any])
-_OWN_AUTH = "__trunkwatch_authenticates_itself__"
-
 
 @dataclass(frozen=True, slots=True)
 class TlsServerConfig:
@@ -121,22 +116,6 @@ class WebConfig:
     def middlewares(self) -> list[Middleware]:
         """The aiohttp middlewares this configuration asks for (none without users)."""
         return [BasicAuth(self.users).middleware] if self.users else []
-
-
-def add_web_config_option(parser: argparse.ArgumentParser) -> None:
-    """``--web.config.file``, named as every Prometheus exporter names it."""
-    parser.add_argument(
-        "--web.config.file",
-        dest="web_config_file",
-        metavar="FILE",
-        help="TLS and basic authentication for the HTTP server (exporter-toolkit format)",
-    )
-
-
-def authenticates_itself(handler: H) -> H:
-    """Mark a handler that authenticates ``Authorization: Bearer`` requests itself."""
-    setattr(handler, _OWN_AUTH, True)
-    return handler
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -376,7 +355,7 @@ class BasicAuth:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         scheme = request.headers.get("Authorization", "").partition(" ")[0].lower()
-        if scheme == "bearer" and getattr(request.match_info.handler, _OWN_AUTH, False):
+        if scheme == "bearer" and takes_bearer_requests(request.match_info.handler):
             return await handler(request)
         if await self.check(request.headers.get("Authorization")):
             return await handler(request)

@@ -703,7 +703,7 @@ async def _prometheus_groups(
 async def _simulated_groups(
     args: argparse.Namespace, setting: _Setting, objectives: Objectives
 ) -> tuple[list[MeasuredGroup], str]:
-    from monitor.capacity_simulation import Surge, record_simulation
+    from monitor.app.capacity_recording import Surge, record_simulation
     from monitor.simulator.clock import ManualSource
     from monitor.simulator.fleet import DEFAULT_FLEET, Fleet, SimulatorConfigError
 

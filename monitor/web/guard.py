@@ -1,21 +1,38 @@
-"""What the HTTP server does against hostile web pages: the same-origin rule for requests that
-change state, and the security headers every response carries.
+"""What every page and API of the HTTP server does against hostile web pages: the same-origin
+rule for requests that change state, the security headers every response carries, and the mark
+of a handler that authenticates its own ``Bearer`` requests.
 
 A page on another site can make a duty tablet's browser POST to the daemon (with its cookies
 and its remembered basic-auth credentials). Browsers name the page's origin in the ``Origin``
 header of every cross-origin POST, so a POST whose Origin is another host, or the opaque
 ``null`` of a sandboxed frame, is refused. A request without Origin comes from a program
 (curl, Prometheus, a script), not from a page, and is let through to its own authentication.
+
+A handler marked :func:`authenticates_itself` (the inspection API, which refuses a wrong token
+with 401 before anything else) is handed ``Authorization: Bearer`` requests untouched by the
+server's basic authentication (``monitor.app.webconfig``), since one ``Authorization`` header
+cannot hold both schemes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-__all__ = ["SECURITY_HEADERS", "add_security_headers", "require_same_origin", "same_origin"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "add_security_headers",
+    "authenticates_itself",
+    "require_same_origin",
+    "same_origin",
+    "takes_bearer_requests",
+]
+
+H = TypeVar("H", bound=Callable[..., Any])
+_OWN_AUTH = "__trunkwatch_authenticates_itself__"
 
 #: Self-contained pages: inline styles, a data: favicon, forms posting to this server only,
 #: no scripts, never framed (X-Frame-Options for browsers without frame-ancestors).
@@ -53,3 +70,14 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     a handler has not set itself."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+
+
+def authenticates_itself(handler: H) -> H:
+    """Mark a handler that authenticates ``Authorization: Bearer`` requests itself."""
+    setattr(handler, _OWN_AUTH, True)
+    return handler
+
+
+def takes_bearer_requests(handler: object) -> bool:
+    """Whether ``handler`` was marked by :func:`authenticates_itself`."""
+    return bool(getattr(handler, _OWN_AUTH, False))

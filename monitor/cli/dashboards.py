@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
 from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build
 
 __all__ = ["register"]
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -28,10 +26,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_config: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def register(subparsers: Subparsers, add_config: AddConfig) -> None:
     """Add ``dashboards`` and its ``build`` sub-command to the ``trunkwatch`` parser."""
     dashboards = subparsers.add_parser(
         "dashboards",
@@ -61,4 +56,4 @@ def register(
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
-    return 2
+    return EXIT_USAGE

@@ -1,9 +1,10 @@
-"""Run probes once, outside the daemon, and render what they saw (``trunkwatch probe``).
+"""Run probes once, outside the daemon (``trunkwatch probe``).
 
-The output is the same exposition the daemon serves for those jobs, so a technician sees at the
-desk exactly what Prometheus would scrape, failure reason included; ``failure_lines`` adds the
-why of each failure (the probe's message, for standard error), with the target's secrets
-blanked out should one ever appear in it.
+The results are printed through ``monitor.exposition.text.render_results``, the exposition the
+daemon serves for those jobs, so a technician sees at the desk exactly what Prometheus would
+scrape, failure reason included; ``failure_lines`` adds the why of each failure (the probe's
+message, for standard error), with the target's secrets blanked out should one ever appear
+in it.
 """
 
 from __future__ import annotations
@@ -14,31 +15,22 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from monitor.app.daemon import close_probe_sessions
 from monitor.config import load_config
 from monitor.core.addresses import split_address
 from monitor.core.clock import SystemClock
-from monitor.daemon import close_probe_sessions
-from monitor.exporter import Exposition
 from monitor.inventory import Asset, Job, build_inventory
-from monitor.results import Result, ResultStore
+from monitor.results import Result
 from monitor.scheduler import run_once
 from probes import UnknownProbeModule, available_modules, load_factory
 from probes.base import ProbeConfigError, ProbeParamsError, Target
+from probes.snmp.profiles import library
 
-__all__ = ["ProbeUsageError", "failure_lines", "probe_adhoc", "probe_asset", "render_results"]
+__all__ = ["ProbeUsageError", "failure_lines", "probe_adhoc", "probe_asset"]
 
 
 class ProbeUsageError(ValueError):
     """The command line does not describe a probe that can run."""
-
-
-def render_results(results: list[Result]) -> str:
-    """The exposition the daemon would serve for these results, through the same path."""
-    store = ResultStore()
-    exposition = Exposition(store)
-    for result in results:
-        store.put(result)
-    return exposition.render()
 
 
 def _blank_secrets(text: str, secrets: Mapping[str, str]) -> str:
@@ -92,8 +84,6 @@ def _env_secret(var: str | None, what: str) -> str | None:
 
 
 def _unknown_module(name: str) -> ProbeUsageError:
-    from probes.snmp.profiles import library
-
     return ProbeUsageError(
         f"--module {name}: neither a probe module ({', '.join(available_modules())}) "
         f"nor an SNMP profile ({', '.join(library().available())})"
@@ -121,8 +111,6 @@ async def probe_adhoc(args: argparse.Namespace) -> list[Result]:
             secrets[key] = value
     if module not in available_modules():
         # Not a probe module: an SNMP profile name (``--module if_mib``).
-        from probes.snmp.profiles import library
-
         if module not in library().available():
             raise _unknown_module(module)
         params.setdefault("profile", module)

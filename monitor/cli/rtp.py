@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
+
+from monitor.cli.args import EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
+from probes.base import MalformedReply
+from probes.rtp import analyze, read_pcap
 
 __all__ = ["cmd_rtp_analyze", "register"]
 
-EXIT_OK, EXIT_NO_RTP, EXIT_USAGE = 0, 1, 2
+#: The capture holds no RTP stream.
+EXIT_NO_RTP = 1
 
 
 def _port_range(text: str) -> tuple[int, int]:
@@ -30,9 +34,6 @@ def _port_range(text: str) -> tuple[int, int]:
 
 
 def cmd_rtp_analyze(args: argparse.Namespace) -> int:
-    from probes.base import MalformedReply
-    from probes.rtp import analyze, read_pcap
-
     try:
         streams = analyze(
             read_pcap(args.file, args.ports),
@@ -82,10 +83,7 @@ def cmd_rtp_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_config: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def register(subparsers: Subparsers, add_config: AddConfig) -> None:
     """Add ``trunkwatch rtp analyze``."""
     rtp = subparsers.add_parser("rtp", help="RTP voice-quality tools")
     actions = rtp.add_subparsers(dest="rtp_command", metavar="ACTION", required=True)

@@ -1,20 +1,29 @@
 """What every ``trunkwatch`` command shares on its command line: a parser that reports a bad
-argument in one line and exits 2, and the types of the arguments people mistype — listen
-addresses, speeds and timeouts, SNMPv3 protocol names. Each type says what was wrong and what
-would be right, never with a traceback."""
+argument in one line and exits 2, the exit statuses, the options several commands take
+(``-c/--config``, ``--web.config.file``), and the types of the arguments people mistype —
+listen addresses, speeds and timeouts, SNMPv3 protocol names. Each type says what was wrong
+and what would be right, never with a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import math
-from typing import NoReturn
+import os
+from collections.abc import Callable
+from typing import NoReturn, TypeAlias
 
 from monitor.core.addresses import parse_listen
 from probes.snmp.usm import usm_protocol
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
     "EXIT_USAGE",
+    "AddConfig",
     "CommandParser",
+    "Subparsers",
+    "add_config",
+    "add_web_config_option",
     "auth_protocol",
     "listen_address",
     "non_negative_number",
@@ -22,7 +31,12 @@ __all__ = [
     "priv_protocol",
 ]
 
-EXIT_USAGE = 2
+#: Done; failed (a probe, a check, a write); bad usage or input.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: What a command module's ``register(subparsers, add_config)`` is given.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+AddConfig = Callable[[argparse.ArgumentParser], None]
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -31,6 +45,26 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    """``-c/--config``, which every command takes."""
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("TRUNKWATCH_CONFIG", "monitor.yaml"),
+        help="configuration file (default: monitor.yaml, or $TRUNKWATCH_CONFIG)",
+    )
+
+
+def add_web_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--web.config.file``, named as every Prometheus exporter names it."""
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="FILE",
+        help="TLS and basic authentication for the HTTP server (exporter-toolkit format)",
+    )
 
 
 def listen_address(text: str) -> str:

@@ -1,50 +1,60 @@
 """The daemon's HTTP face: /metrics, health and readiness, reload, the duty board and the API.
 
-``POST /-/reload`` is refused (403) to a page of another origin (``monitor.webguard``);
-TLS and basic authentication come from the web configuration file (``monitor.webconfig``).
+The handlers read the process through ``ServerViews`` — the rendered metrics, the status rows,
+readiness and a reload callable — never through the daemon itself, so what a request can
+reach is what this module names. ``POST /-/reload`` is refused (403) to a page of another
+origin (``monitor.web.guard``); TLS and basic authentication come from the web configuration
+file (``monitor.app.webconfig``).
 """
 
 from __future__ import annotations
 
 import html
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.registry import Collector
 
-from monitor.webguard import add_security_headers, require_same_origin
+from monitor.app.webconfig import WebConfig
+from monitor.web.guard import add_security_headers, require_same_origin
 
-if TYPE_CHECKING:
-    from monitor.daemon import Daemon
-    from monitor.results import Result
+__all__ = ["ServerViews", "build_app"]
 
-__all__ = ["asset_state", "asset_states", "build_app"]
 
-DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
+@dataclass(frozen=True, slots=True)
+class ServerViews:
+    """What the handlers may read, and the one thing they may ask for (a reload)."""
+
+    #: The process's own metrics: scheduler, traps, capacity, configuration reloads.
+    registry: CollectorRegistry
+    #: The results as Prometheus text, from the fast path.
+    exposition: Callable[[], str]
+    #: The same results for a scraper that asks for OpenMetrics.
+    results: Collector
+    #: Every site and asset with its state (``monitor.app.status.estate_status``).
+    status: Callable[[], dict[str, Any]]
+    ready: Callable[[], bool]
+    #: Load the configuration again; the problems that kept it from being installed.
+    reload: Callable[[], Awaitable[list[str]]]
+
+
+VIEWS: web.AppKey[ServerViews] = web.AppKey("views", ServerViews)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    daemon = request.app[DAEMON]
+    views = request.app[VIEWS]
     accept = request.headers.get("Accept", "")
     if "application/openmetrics-text" in accept:
         # Both parts end with "# EOF" in OpenMetrics; keep exactly one, at the very end.
-        own = openmetrics.generate_latest(daemon.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
-        body = own + openmetrics.generate_latest(_CollectorRegistryView(daemon))  # type: ignore[no-untyped-call]
+        own = openmetrics.generate_latest(views.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
+        body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
-    body = generate_latest(daemon.registry) + daemon.exposition.render().encode()
+    body = generate_latest(views.registry) + views.exposition().encode()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-class _CollectorRegistryView:
-    """Just enough of a registry for openmetrics.generate_latest over the results."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
-
-    def collect(self) -> Any:
-        return self._daemon.collector.collect()
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -52,81 +62,21 @@ async def healthy(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    if request.app[DAEMON].ready:
+    if request.app[VIEWS].ready():
         return web.Response(text="ready\n")
     return web.Response(status=503, text="not ready\n")
 
 
 async def reload(request: web.Request) -> web.Response:
     require_same_origin(request)
-    problems = await request.app[DAEMON].reload()
+    problems = await request.app[VIEWS].reload()
     if problems:
         return web.json_response({"status": "rejected", "problems": problems}, status=400)
     return web.json_response({"status": "reloaded"})
 
 
-def asset_state(results: list[Result]) -> str:
-    """up, down, unreachable (behind a failed parent), degraded (some probes fail) or
-    pending (no result yet)."""
-    if not results:
-        return "pending"
-    if all(r.success for r in results):
-        return "up"
-    if any(r.reason == "unreachable" for r in results if not r.success):
-        return "unreachable"
-    if any(r.success for r in results):
-        return "degraded"
-    return "down"
-
-
-def asset_states(daemon: Daemon) -> dict[str, str]:
-    if daemon.loaded is None:
-        return {}
-    return {
-        asset_id: asset_state(daemon.store.asset_results(asset_id))
-        for asset_id in daemon.loaded.inventory.assets
-    }
-
-
-def _status(daemon: Daemon) -> dict[str, Any]:
-    loaded = daemon.loaded
-    if loaded is None:
-        return {"sites": [], "assets": []}
-    assets = []
-    for asset in loaded.inventory.assets.values():
-        results = daemon.store.asset_results(asset.id)
-        probes = [
-            {
-                "probe": r.job.name,
-                "success": r.success,
-                "reason": r.reason,
-                "detail": r.message,
-                "duration_seconds": r.duration,
-                "finished_at": r.finished_at,
-            }
-            for r in results
-        ]
-        state = asset_state(results)
-        assets.append(
-            {
-                "id": asset.id,
-                "name": asset.name,
-                "site": asset.site,
-                "system": asset.system,
-                "kind": asset.kind,
-                "state": state,
-                "probes": probes,
-            }
-        )
-    sites = [
-        {"id": s.id, "name": s.name, "name_en": s.name_en, "parent": s.parent}
-        for s in loaded.inventory.sites.values()
-    ]
-    return {"generated_at": time.time(), "sites": sites, "assets": assets}
-
-
 async def api_status(request: web.Request) -> web.Response:
-    return web.json_response(_status(request.app[DAEMON]))
+    return web.json_response(request.app[VIEWS].status())
 
 
 _STATE_ZH = {
@@ -139,7 +89,7 @@ _STATE_ZH = {
 
 
 async def board(request: web.Request) -> web.Response:
-    status = _status(request.app[DAEMON])
+    status = request.app[VIEWS].status()
     by_site: dict[str, list[dict[str, Any]]] = {}
     for asset in status["assets"]:
         by_site.setdefault(asset["site"], []).append(asset)
@@ -193,13 +143,17 @@ li.up em{color:#81c784}small{color:#aaa;font-weight:normal}a{color:#90caf9}
 """
 
 
-def build_app(daemon: Daemon) -> web.Application:
-    """The daemon's application: security headers on every response, and basic
-    authentication in front of every route when the web configuration lists users."""
-    web_config = daemon.web_config
+def build_app(
+    views: ServerViews,
+    web_config: WebConfig | None = None,
+    routes: Iterable[web.RouteDef] = (),
+) -> web.Application:
+    """The daemon's application, with the feature packages' ``routes`` beside its own:
+    security headers on every response, and basic authentication in front of every route when
+    the web configuration lists users."""
     app = web.Application(middlewares=web_config.middlewares() if web_config else ())
     app.on_response_prepare.append(add_security_headers)
-    app[DAEMON] = daemon
+    app[VIEWS] = views
     app.add_routes(
         [
             web.get("/metrics", metrics),
@@ -208,7 +162,7 @@ def build_app(daemon: Daemon) -> web.Application:
             web.post("/-/reload", reload),
             web.get("/", board),
             web.get("/api/v1/status", api_status),
-            *daemon.extra_routes,
+            *routes,
         ]
     )
     return app

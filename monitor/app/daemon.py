@@ -1,4 +1,4 @@
-"""The ``trunkwatch run`` process: configuration, scheduler, exporter and HTTP server together.
+"""The ``trunkwatch run`` process: configuration, scheduler, exposition and HTTP server together.
 
 The daemon owns one event loop. It starts the HTTP server first (so health checks answer
 while the first round of probes is still out), then the scheduler. SIGHUP and
@@ -29,19 +29,22 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from monitor.app.server import ServerViews, build_app
+from monitor.app.status import estate_status
+from monitor.app.webconfig import WebConfig, load_web_config
 from monitor.capacity import CapacityCollector, SampleHistory, keep_current
 from monitor.config import Config, load_config, reload_problems
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.sources import ConfigError, Problem
-from monitor.exporter import Exposition, ExpositionHealth, ResultsCollector
+from monitor.exposition.collector import ExpositionHealth, ResultsCollector
+from monitor.exposition.text import Exposition
 from monitor.inspections.plans import InspectionSetup, build_setup
 from monitor.inspections.service import InspectionService
 from monitor.inspections.store import InspectionStore, open_store
 from monitor.inventory import Inventory, build_inventory
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
-from monitor.webconfig import WebConfig, load_web_config
 from probes.traps import TrapService
 
 __all__ = ["Daemon"]
@@ -176,6 +179,24 @@ class Daemon:
         await self.traps.apply(loaded.config, loaded.inventory.assets.values())
         return loaded
 
+    # -- what the HTTP server reads ---------------------------------------------------------
+
+    @property
+    def inventory(self) -> Inventory | None:
+        """The running configuration's inventory (None before the first load)."""
+        return self.loaded.inventory if self.loaded is not None else None
+
+    def views(self) -> ServerViews:
+        """The read-only views the HTTP handlers get, and the reload they may ask for."""
+        return ServerViews(
+            registry=self.registry,
+            exposition=self.exposition.render,
+            results=self.collector,
+            status=lambda: estate_status(self.inventory, self.store),
+            ready=lambda: self.ready,
+            reload=self.reload,
+        )
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def stop(self) -> None:
@@ -225,9 +246,7 @@ class Daemon:
         capacity = CapacityCollector()
         self.registry.register(capacity)
 
-        from monitor.http import build_app
-
-        app = build_app(self)
+        app = build_app(self.views(), self.web_config, self.extra_routes)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         tls = self.web_config.ssl_context if self.web_config else None

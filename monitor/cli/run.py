@@ -1,0 +1,75 @@
+"""``trunkwatch run`` (the daemon) and ``trunkwatch check-config`` (validate only)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from monitor.app.daemon import Daemon
+from monitor.cli.args import (
+    EXIT_FAILED,
+    EXIT_OK,
+    AddConfig,
+    Subparsers,
+    add_web_config_option,
+    listen_address,
+)
+from monitor.cli.problems import print_problems
+from monitor.config import load_config
+from monitor.core.addresses import parse_listen
+from monitor.core.listen import ListenError
+from monitor.core.sources import ConfigError
+from monitor.inspections.errors import StoreError
+
+__all__ = ["cmd_check_config", "cmd_run", "register"]
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print_problems(exc)
+        print(f"{len(exc.problems)} problem(s) in {args.config}", file=sys.stderr)
+        return EXIT_FAILED
+    jobs = sum(len(a.probes) for a in config.assets)
+    print(
+        f"{args.config}: OK ({len(config.sites)} sites, {len(config.assets)} assets, {jobs} probes)"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    daemon = Daemon(args.config, args.listen, web_config_file=args.web_config_file)
+    try:
+        asyncio.run(daemon.run())
+    except ConfigError as exc:
+        print_problems(exc)
+        return EXIT_FAILED
+    except StoreError as exc:
+        print(f"trunkwatch: inspection store: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # the HTTP server's bind: the only socket the daemon opens itself
+        if not isinstance(exc, ListenError):
+            exc = ListenError("tcp", *parse_listen(args.listen), exc)
+        print(f"trunkwatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def register(sub: Subparsers, add_config: AddConfig) -> None:
+    """Add ``run`` and ``check-config``."""
+    p = sub.add_parser("run", help="run the monitoring daemon")
+    add_config(p)
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        default="127.0.0.1:9750",
+        help="HOST:PORT for HTTP (/metrics)",
+    )
+    add_web_config_option(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-config", help="validate the configuration and exit")
+    add_config(p)
+    p.set_defaults(func=cmd_check_config)

@@ -1,0 +1,85 @@
+"""The HTTP handlers served from read-only views alone: no daemon behind them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import test_utils
+from prometheus_client import CollectorRegistry, Gauge
+
+from monitor.app.server import ServerViews, build_app
+from monitor.app.status import estate_status
+from monitor.exposition.collector import ResultsCollector
+from monitor.exposition.text import Exposition
+from monitor.results import Result, ResultStore
+from tests.unit.fleet import ScriptedProbe, asset, inventory, job
+
+NOOP = ScriptedProbe(lambda t: None)
+
+
+class Process:
+    """What a daemon would hold, as plain values a test sets."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        Gauge("trunkwatch_config_last_reload_successful", "Last load.", registry=self.registry)
+        self.store = ResultStore()
+        self.exposition = Exposition(self.store)
+        up, down = job(asset("bs-1"), NOOP), job(asset("bs-2"), NOOP)
+        self.inventory = inventory([up, down])
+        self.store.put(Result(up, success=True, duration=0.1, finished_at=1.0))
+        self.store.put(Result(down, success=False, duration=5.0, finished_at=1.0, reason="timeout"))
+        self.ready = False
+        self.problems: list[str] = []
+        self.reloads = 0
+
+    async def reload(self) -> list[str]:
+        self.reloads += 1
+        return self.problems
+
+    def views(self) -> ServerViews:
+        return ServerViews(
+            registry=self.registry,
+            exposition=self.exposition.render,
+            results=ResultsCollector(self.store, self.inventory),
+            status=lambda: estate_status(self.inventory, self.store),
+            ready=lambda: self.ready,
+            reload=self.reload,
+        )
+
+
+async def test_handlers_answer_from_the_views() -> None:
+    process = Process()
+    async with test_utils.TestClient(test_utils.TestServer(build_app(process.views()))) as client:
+        answers: dict[str, Any] = {}
+        response = await client.get("/-/ready")
+        answers["not ready"] = response.status
+        process.ready = True
+        response = await client.get("/-/ready")
+        answers["ready"] = response.status
+        metrics = await (await client.get("/metrics")).text()
+        openmetrics = await (
+            await client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+        ).text()
+        status = await (await client.get("/api/v1/status")).json()
+        process.problems = ["monitor.yaml:3: assets: expected a list"]
+        response = await client.post("/-/reload")
+        answers["rejected"] = (response.status, await response.json())
+        response = await client.post("/-/reload", headers={"Origin": "https://evil.example"})
+        answers["cross-site"] = response.status
+    assert answers == {
+        "not ready": 503,
+        "ready": 200,
+        "rejected": (
+            400,
+            {"status": "rejected", "problems": ["monitor.yaml:3: assets: expected a list"]},
+        ),
+        "cross-site": 403,
+    }
+    assert process.reloads == 1  # the cross-site POST never reached the reload
+    assert "trunkwatch_config_last_reload_successful 0.0" in metrics
+    assert 'trunkwatch_probe_success{site="s1",asset="bs-2"' in metrics
+    assert openmetrics.count("# EOF") == 1
+    assert openmetrics.endswith("# EOF\n")
+    assert 'trunkwatch_asset_info{asset="bs-1"' in openmetrics
+    assert {a["id"]: a["state"] for a in status["assets"]} == {"bs-1": "up", "bs-2": "down"}
