@@ -1,0 +1,214 @@
+"""The inspection store's schema, one version at a time, for SQLite and PostgreSQL.
+
+The database enforces what must never happen: triggers reject any change to a signed record or
+its items, any deletion of a round, any change to the audit log, and any change to a closed
+follow-up. ``monitor.inspections.store`` applies these migrations in order and records each in
+``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "MIGRATIONS_TABLE",
+    "POSTGRES_MIGRATIONS",
+    "REFUSALS",
+    "SCHEMA_VERSION",
+    "SQLITE_MIGRATIONS",
+    "Migration",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_TABLES = (
+    """CREATE TABLE rounds (
+        id TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        site TEXT NOT NULL DEFAULT '',
+        asset TEXT NOT NULL DEFAULT '',
+        system TEXT NOT NULL DEFAULT '',
+        period_key TEXT NOT NULL,
+        period_start DOUBLE PRECISION NOT NULL,
+        period_end DOUBLE PRECISION NOT NULL,
+        due_at DOUBLE PRECISION NOT NULL,
+        deadline_at DOUBLE PRECISION NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        opened_by TEXT NOT NULL,
+        signed_at DOUBLE PRECISION,
+        signed_by TEXT,
+        corrects TEXT REFERENCES rounds (id),
+        reason TEXT NOT NULL DEFAULT '',
+        failed_items INTEGER NOT NULL DEFAULT 0,
+        discrepancies INTEGER NOT NULL DEFAULT 0,
+        CHECK ((signed_at IS NULL) = (signed_by IS NULL))
+    )""",
+    # One original record per plan, target and period; corrections chain off it, one each.
+    """CREATE UNIQUE INDEX rounds_one_per_period ON rounds (plan_id, target, period_start)
+        WHERE corrects IS NULL""",
+    "CREATE UNIQUE INDEX rounds_one_correction ON rounds (corrects) WHERE corrects IS NOT NULL",
+    "CREATE INDEX rounds_by_period ON rounds (period_start)",
+    """CREATE TABLE round_items (
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        item_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        value TEXT,
+        number DOUBLE PRECISION,
+        live_value DOUBLE PRECISION,
+        discrepancy INTEGER NOT NULL DEFAULT 0,
+        note TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        evaluated_at DOUBLE PRECISION,
+        PRIMARY KEY (round_id, item_id)
+    )""",
+    """CREATE TABLE follow_ups (
+        id TEXT PRIMARY KEY,
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        plan_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        opened_by TEXT NOT NULL,
+        note TEXT NOT NULL,
+        closed_at DOUBLE PRECISION,
+        closed_by TEXT,
+        close_note TEXT NOT NULL DEFAULT ''
+    )""",
+)
+
+_SIGNED = "signed record is immutable"
+_APPEND_ONLY = "audit log is append-only"
+_NO_DELETE = "inspection records are never deleted"
+_FOLLOW_UP = "a follow-up is only ever closed, once"
+#: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
+REFUSALS = (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP)
+
+_SQLITE_V1 = (
+    *_TABLES,
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at DOUBLE PRECISION NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        round_id TEXT,
+        detail TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+        WHEN OLD.signed_at IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        BEGIN SELECT RAISE(ABORT, 'inspection records are never deleted'); END""",
+    """CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
+        WHEN NEW.corrects IS NOT NULL
+         AND (SELECT signed_at FROM rounds WHERE id = NEW.corrects) IS NULL
+        BEGIN SELECT RAISE(ABORT, 'only a signed record can be corrected'); END""",
+    """CREATE TRIGGER round_items_signed_insert BEFORE INSERT ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER round_items_signed_update BEFORE UPDATE ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+          OR (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER round_items_signed_delete BEFORE DELETE ON round_items
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'signed record is immutable'); END""",
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        WHEN OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS NOT OLD.id OR NEW.round_id IS NOT OLD.round_id
+          OR NEW.plan_id IS NOT OLD.plan_id OR NEW.target IS NOT OLD.target
+          OR NEW.item_id IS NOT OLD.item_id OR NEW.opened_at IS NOT OLD.opened_at
+          OR NEW.opened_by IS NOT OLD.opened_by OR NEW.note IS NOT OLD.note
+        BEGIN SELECT RAISE(ABORT, 'a follow-up is only ever closed, once'); END""",
+    """CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        BEGIN SELECT RAISE(ABORT, 'inspection records are never deleted'); END""",
+)
+
+_PG_V1 = (
+    *_TABLES,
+    """CREATE TABLE audit_log (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        round_id TEXT,
+        detail TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    """CREATE FUNCTION trunkwatch_reject() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = TG_ARGV[0]; END $$""",
+    """CREATE FUNCTION trunkwatch_round_items_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT'
+             AND (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'signed record is immutable';
+          END IF;
+          IF TG_OP <> 'DELETE'
+             AND (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'signed record is immutable';
+          END IF;
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END $$""",
+    """CREATE FUNCTION trunkwatch_corrects_signed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.corrects IS NOT NULL
+             AND (SELECT signed_at FROM rounds WHERE id = NEW.corrects) IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001',
+              MESSAGE = 'only a signed record can be corrected';
+          END IF;
+          RETURN NEW;
+        END $$""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('audit log is append-only')""",
+    # TRUNCATE skips row triggers; it needs its own.
+    """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('audit log is append-only')""",
+    """CREATE TRIGGER rounds_signed_immutable BEFORE UPDATE ON rounds
+        FOR EACH ROW WHEN (OLD.signed_at IS NOT NULL)
+        EXECUTE FUNCTION trunkwatch_reject('signed record is immutable')""",
+    """CREATE TRIGGER rounds_no_delete BEFORE DELETE ON rounds
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
+    """CREATE TRIGGER rounds_no_truncate BEFORE TRUNCATE ON rounds
+        FOR EACH STATEMENT
+        EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
+    """CREATE TRIGGER rounds_corrects_signed BEFORE INSERT ON rounds
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_corrects_signed()""",
+    """CREATE TRIGGER round_items_guard BEFORE INSERT OR UPDATE OR DELETE ON round_items
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_round_items_guard()""",
+    """CREATE TRIGGER round_items_no_truncate BEFORE TRUNCATE ON round_items
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('signed record is immutable')""",
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        FOR EACH ROW WHEN (OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS DISTINCT FROM OLD.id OR NEW.round_id IS DISTINCT FROM OLD.round_id
+          OR NEW.plan_id IS DISTINCT FROM OLD.plan_id OR NEW.target IS DISTINCT FROM OLD.target
+          OR NEW.item_id IS DISTINCT FROM OLD.item_id
+          OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
+          OR NEW.opened_by IS DISTINCT FROM OLD.opened_by OR NEW.note IS DISTINCT FROM OLD.note)
+        EXECUTE FUNCTION trunkwatch_reject('a follow-up is only ever closed, once')""",
+    """CREATE TRIGGER follow_ups_no_delete BEFORE DELETE ON follow_ups
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
+)
+
+SQLITE_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),)
+POSTGRES_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),)
+SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
+assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION
+
+MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at DOUBLE PRECISION NOT NULL
+)"""
