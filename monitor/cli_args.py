@@ -10,7 +10,7 @@ import math
 from typing import NoReturn
 
 from monitor.core.addresses import parse_listen
-from probes.traps import usm_protocol
+from probes.snmp_usm import usm_protocol
 
 __all__ = [
     "EXIT_USAGE",

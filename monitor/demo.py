@@ -16,6 +16,8 @@ from typing import Any
 
 from monitor.config import AssetConfig, Config, ProbeConfig
 from monitor.core.addresses import split_address
+from monitor.inspections.section import INSPECTIONS
+from monitor.traps import TRAPS
 
 __all__ = ["Banner", "Moved", "demo_tokens", "format_banner", "relocate"]
 
@@ -61,16 +63,18 @@ def relocate(
     and the trap receiver on ``traps_listen`` when given. Nothing else changes."""
     model = config.model
     update: dict[str, Any] = {"assets": [_relocated_asset(a, moved) for a in model.assets]}
-    if traps_listen is not None and model.traps is not None:
-        update["traps"] = model.traps.model_copy(update={"listen": traps_listen})
-    return replace(config, model=model.model_copy(update=update))
+    relocated = replace(config, model=model.model_copy(update=update))
+    traps = TRAPS.of(config)
+    if traps_listen is not None and traps is not None:
+        relocated = TRAPS.replaced(relocated, traps.model_copy(update={"listen": traps_listen}))
+    return relocated
 
 
 def demo_tokens(config: Config) -> dict[str, str]:
     """Give every person of the roster whose token variable is unset a well-known demo token
     (set in this process's environment), so the duty page can be tried at once; person id →
     token. Only ``trunkwatch demo`` does this."""
-    raw = config.model.inspections or {}
+    raw = INSPECTIONS.of(config) or {}
     tokens: dict[str, str] = {}
     for person in raw.get("roster", []):
         if not isinstance(person, dict):

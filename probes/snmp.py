@@ -454,9 +454,9 @@ from probes.base import (  # noqa: E402
 )
 from probes.snmp_poll import DEFAULT_CHARSET, DevicePoller, PollPlan  # noqa: E402
 from probes.snmp_profiles import ProfileConflict, UnknownProfile, library  # noqa: E402
+from probes.snmp_usm import AuthProtocolName, PrivProtocolName  # noqa: E402
 from probes.snmpclient import SnmpClient, SnmpEndpoint  # noqa: E402
 from probes.snmpcodec import PduType  # noqa: E402
-from probes.traps import AuthProtocolName, PrivProtocolName  # noqa: E402
 
 __all__ += ["SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
 

@@ -25,6 +25,8 @@ from monitor.core.listen import ListenError
 from monitor.core.sources import ConfigError
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import DEFAULT_CONTROL, Simulation
+from monitor.simulator.section import SIMULATOR
+from monitor.traps import TRAPS
 from monitor.webconfig import add_web_config_option
 
 __all__ = ["register"]
@@ -40,7 +42,7 @@ class NoSimulation(Exception):
 
 
 def _simulator_section(config: Config) -> dict[str, Any]:
-    section = config.model.simulator
+    section = SIMULATOR.of(config)
     if section is None:
         raise NoSimulation(
             f"{config.path} has no simulator: section (the shipped monitor.yaml has one)"
@@ -149,7 +151,8 @@ async def _demo(args: argparse.Namespace) -> int:
     async with sim:
         listen = parse_listen(args.listen or config.model.server.listen)
         bind_listen = (listen[0], port_or_any("tcp", *listen))
-        traps_wanted = parse_listen(config.model.traps.listen) if config.model.traps else None
+        traps = TRAPS.of(config)
+        traps_wanted = parse_listen(traps.listen) if traps else None
         traps_listen = None
         if traps_wanted is not None:
             traps_listen = f"{traps_wanted[0]}:{port_or_any('udp', *traps_wanted)}"

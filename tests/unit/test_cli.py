@@ -14,10 +14,11 @@ from monitor.core.addresses import parse_listen
 from monitor.inventory import Asset, Job
 from monitor.probe_once import failure_lines
 from monitor.results import Result
+from monitor.traps import TRAPS
 from probes import available_modules
 from probes.base import Target
 from probes.snmp_profiles import library
-from probes.traps import usm_protocol
+from probes.snmp_usm import usm_protocol
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,8 +144,9 @@ def test_monitor_yaml_takes_net_snmp_protocol_names(tmp_path: Path) -> None:
 
     probe = create(config.assets[0].probes[0].params, timeout=2)
     assert (probe.params.auth_protocol, probe.params.priv_protocol) == ("sha256", "aes256")
-    assert config.model.traps is not None
-    user = config.model.traps.v3_users[0]
+    traps = TRAPS.of(config)
+    assert traps is not None
+    user = traps.v3_users[0]
     assert (user.auth_protocol, user.priv_protocol) == ("sha512", "aes")
 
 

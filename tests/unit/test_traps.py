@@ -21,6 +21,20 @@ from monitor.config import load_config
 from monitor.core.clock import ManualClock
 from monitor.core.sources import ConfigError
 from monitor.inventory import Asset
+from monitor.traps import (
+    SNMP_TRAP_ADDRESS_0,
+    SNMP_TRAP_ENTERPRISE_0,
+    SNMP_TRAP_OID_0,
+    SYS_UPTIME_0,
+    TrapReceiver,
+    TrapsConfig,
+    TrapService,
+    TrapSettings,
+    TrapSource,
+    build_settings,
+    load_trap_rules,
+    v1_to_v2,
+)
 from probes.base import Target
 from probes.mibs import MibResolver
 from probes.snmp_profiles import TrapRule, load_profile
@@ -34,20 +48,6 @@ from probes.snmpcodec import (
     decode_message,
     encode_message,
     parse_oid,
-)
-from probes.traps import (
-    SNMP_TRAP_ADDRESS_0,
-    SNMP_TRAP_ENTERPRISE_0,
-    SNMP_TRAP_OID_0,
-    SYS_UPTIME_0,
-    TrapReceiver,
-    TrapsConfig,
-    TrapService,
-    TrapSettings,
-    TrapSource,
-    build_settings,
-    load_trap_rules,
-    v1_to_v2,
 )
 
 COMMUNITY = b"tw-trap-secret"
