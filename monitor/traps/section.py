@@ -29,7 +29,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from monitor.config import ConfigModel, ConfigSection, Identifier, resolve_secret
 from monitor.core.addresses import parse_listen
-from monitor.core.durations import parse_duration
+from monitor.core.durations import Duration
 from monitor.core.sources import ConfigError, Problem, SourceMap, Strict
 from probes.snmp_profiles import TrapRule, UnknownProfile, library
 from probes.snmp_usm import AuthProtocolName, PrivProtocolName
@@ -99,7 +99,7 @@ class TrapsConfig(Strict):
     profiles: Annotated[list[ProfileName], BeforeValidator(_one_or_more)] | None = None
     profile_dirs: list[str] = Field(default_factory=list)
     mib_dirs: list[str] = Field(default_factory=list)
-    hold: Annotated[float, BeforeValidator(parse_duration)] = 900.0
+    hold: Duration = 900.0
     max_trap_oids: int = Field(100, ge=0, le=10_000)
     max_alarms: int = Field(10_000, ge=1, le=1_000_000)
     decode_budget: float = Field(DEFAULT_DECODE_BUDGET, ge=0.01, le=1.0)
