@@ -40,12 +40,13 @@ from monitor.core.sources import ConfigError, Problem
 from monitor.exposition.collector import ExpositionHealth, ResultsCollector
 from monitor.exposition.text import Exposition
 from monitor.inspections.plans import InspectionSetup, build_setup
+from monitor.inspections.section import INSPECTIONS
 from monitor.inspections.service import InspectionService
 from monitor.inspections.store import InspectionStore, open_store
 from monitor.inventory import Inventory, build_inventory
 from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
-from probes.traps import TrapService
+from monitor.traps import TrapService
 
 __all__ = ["Daemon"]
 
@@ -116,7 +117,7 @@ class Daemon:
         config = load_config(self.config_path)
         if self.rewrite is not None:
             config = self.rewrite(config)
-        setup = build_setup(config) if config.model.inspections is not None else None
+        setup = build_setup(config) if INSPECTIONS.of(config) is not None else None
         return Loaded(config, build_inventory(config), setup)
 
     def _install(self, loaded: Loaded) -> None:

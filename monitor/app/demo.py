@@ -22,7 +22,10 @@ from monitor.app.status import asset_states
 from monitor.config import AssetConfig, Config, ProbeConfig, load_config
 from monitor.core.addresses import parse_listen, split_address
 from monitor.core.listen import ListenError, port_or_any
+from monitor.inspections.section import INSPECTIONS
 from monitor.simulator.runtime import DEFAULT_CONTROL, Simulation
+from monitor.simulator.section import SIMULATOR
+from monitor.traps import TRAPS
 
 __all__ = [
     "DRILL_MONITOR",
@@ -83,16 +86,18 @@ def relocate(
     and the trap receiver on ``traps_listen`` when given. Nothing else changes."""
     model = config.model
     update: dict[str, Any] = {"assets": [_relocated_asset(a, moved) for a in model.assets]}
-    if traps_listen is not None and model.traps is not None:
-        update["traps"] = model.traps.model_copy(update={"listen": traps_listen})
-    return replace(config, model=model.model_copy(update=update))
+    relocated = replace(config, model=model.model_copy(update=update))
+    traps = TRAPS.of(config)
+    if traps_listen is not None and traps is not None:
+        relocated = TRAPS.replaced(relocated, traps.model_copy(update={"listen": traps_listen}))
+    return relocated
 
 
 def demo_tokens(config: Config) -> dict[str, str]:
     """Give every person of the roster whose token variable is unset a well-known demo token
     (set in this process's environment), so the duty page can be tried at once; person id →
     token. Only ``trunkwatch demo`` does this."""
-    raw = config.model.inspections or {}
+    raw = INSPECTIONS.of(config) or {}
     tokens: dict[str, str] = {}
     for person in raw.get("roster", []):
         if not isinstance(person, dict):
@@ -194,7 +199,7 @@ class NoSimulation(Exception):
 
 def simulator_section(config: Config) -> dict[str, Any]:
     """The configuration's ``simulator:`` section; NoSimulation when it has none."""
-    section = config.model.simulator
+    section = SIMULATOR.of(config)
     if section is None:
         raise NoSimulation(
             f"{config.path} has no simulator: section (the shipped monitor.yaml has one)"
@@ -270,7 +275,8 @@ async def run_demo(
     async with sim:
         wanted = parse_listen(listen or config.model.server.listen)
         bind_listen = (wanted[0], port_or_any("tcp", *wanted))
-        traps_wanted = parse_listen(config.model.traps.listen) if config.model.traps else None
+        traps = TRAPS.of(config)
+        traps_wanted = parse_listen(traps.listen) if traps else None
         traps_listen = None
         if traps_wanted is not None:
             traps_listen = f"{traps_wanted[0]}:{port_or_any('udp', *traps_wanted)}"

@@ -549,10 +549,12 @@ def _setting(path: str) -> _Setting:
     """The configuration's contribution; the defaults when the default file is absent (a
     report against a remote Prometheus needs no local configuration)."""
     from monitor.config import load_config
+    from monitor.simulator.section import SIMULATOR
 
     if path == "monitor.yaml" and not Path(path).exists():
         return _Setting()
-    model = load_config(path).model
+    config = load_config(path)
+    model = config.model
     titles = {s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in model.sites}
     for a in model.assets:
         if a.system == "line":
@@ -562,7 +564,7 @@ def _setting(path: str) -> _Setting:
         centre=model.centre.name,
         titles=titles,
         asset_sites={a.id: a.site for a in model.assets},
-        simulator=model.simulator,
+        simulator=SIMULATOR.of(config),
     )
 
 

@@ -45,6 +45,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config import resolve_secret
 from monitor.core.sources import Problem, SourceMap, Strict, pydantic_problems, read_secret_file
 from monitor.inspections.calendar import DueRule, Frequency, Schedule, parse_rrule
 from monitor.inspections.checklist import parse_condition, parse_selector
@@ -561,8 +562,6 @@ def validate_inspections(
             )
 
     if model.store.url:
-        from monitor.config import resolve_secret  # imported late: monitor.config imports us
-
         try:
             url = resolve_secret(model.store.url, base or Path.cwd())
         except ValueError as exc:

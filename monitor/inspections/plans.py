@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from monitor.config import Config, resolve_secret
 from monitor.core.sources import ConfigError, read_secret_file
 from monitor.inspections.calendar import Frequency, Schedule
 from monitor.inspections.checklist import Condition, Selector, parse_condition, parse_selector
@@ -30,9 +30,7 @@ from monitor.inspections.config import (
     validate_inspections,
 )
 from monitor.inspections.records import RoundTarget
-
-if TYPE_CHECKING:
-    from monitor.config import Config
+from monitor.inspections.section import INSPECTIONS
 
 __all__ = [
     "FREQUENCY_NAMES",
@@ -208,11 +206,9 @@ def build_roster(model: InspectionsConfig, base: Path, *, read_tokens: bool = Tr
 def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
     """Resolve the inspections of a loaded configuration. Raises ConfigError. Without
     ``sign_in`` (commands that only read) the people's tokens are not looked for."""
-    from monitor.config import resolve_secret
-
     base = config.path.resolve().parent
     timezone = config.model.centre.timezone
-    raw = config.model.inspections
+    raw = INSPECTIONS.of(config)
     smap = config.source
     sites = {s.id: s for s in config.sites}
     model, problems = validate_inspections(

@@ -47,7 +47,7 @@ column of the same row), ``sensor_scale`` (ENTITY-SENSOR-MIB scale and precision
 subtrees (such as a whole table entry) walked instead of each column. Symbolic names are
 resolved through ``probes.snmp.mibs`` when the profile is loaded.
 
-A profile may also map the notifications its devices send (read by the trap receiver)::
+A profile may also map the notifications its devices send (read by ``monitor.traps``)::
 
     traps:
       - name: linkDown                        # the trap label; MIB names read best

@@ -25,6 +25,7 @@ import pytest
 
 from monitor.config import Config, load_config
 from monitor.core.addresses import split_address
+from monitor.traps import TRAPS
 from tests.helpers import REPO, Series, free_tcp_port, http_get, scrape, select, wait_until
 
 pytestmark = pytest.mark.integration
@@ -226,8 +227,10 @@ def test_a_second_demo_beside_the_first_takes_free_ports_and_says_where(
         traps = re.search(r"^  trap receiver udp (\S+)$", banner, re.MULTILINE)
         first_traps = re.search(r"^  trap receiver udp (\S+)$", first.banner(), re.MULTILINE)
         assert traps and first_traps and traps.group(1) != first_traps.group(1)
-        if traps.group(1) != CONFIG.model.traps.listen:  # type: ignore[union-attr]
-            assert f"trap receiver udp {CONFIG.model.traps.listen} → {traps.group(1)}" in banner  # type: ignore[union-attr]
+        traps_section = TRAPS.of(CONFIG)
+        assert traps_section is not None
+        if traps.group(1) != traps_section.listen:
+            assert f"trap receiver udp {traps_section.listen} → {traps.group(1)}" in banner
         # No device service is shared, and every one not where monitor.yaml says is named.
         mine, theirs = _served(control), _served(first_control)
         assert len(mine) == len(theirs) == 28

@@ -28,6 +28,16 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.traps import (
+    DROP_REASONS,
+    SNMP_TRAP_OID_0,
+    SYS_UPTIME_0,
+    TrapReceiver,
+    TrapsConfig,
+    TrapSettings,
+    TrapSource,
+    load_trap_rules,
+)
 from probes.base import MalformedReply, ProbeResult, Target
 from probes.snmp import V3TrapUser, close_shared_sessions, create
 from probes.snmp.client import SnmpClient, SnmpEndpoint
@@ -39,16 +49,6 @@ from probes.snmp.codec import (
     decode_message,
     encode_message,
     parse_oid,
-)
-from probes.traps import (
-    DROP_REASONS,
-    SNMP_TRAP_OID_0,
-    SYS_UPTIME_0,
-    TrapReceiver,
-    TrapsConfig,
-    TrapSettings,
-    TrapSource,
-    load_trap_rules,
 )
 from tests.integration.snmpd import SnmpdInstance
 

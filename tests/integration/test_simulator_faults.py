@@ -21,6 +21,7 @@ from monitor.app.daemon import Daemon
 from monitor.config import load_config
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import Simulation
+from monitor.simulator.section import SIMULATOR
 from tests.helpers import REPO, Series, parse_metrics, select
 from tests.integration.simcity import city_config
 
@@ -52,7 +53,7 @@ class Stack:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    section = load_config(REPO / "monitor.yaml").model.simulator
+    section = SIMULATOR.of(load_config(REPO / "monitor.yaml"))
     tmp = tmp_path_factory.mktemp("simfaults")
     async with Simulation(section, ephemeral=True) as sim:
         raw = yaml.safe_load((REPO / "monitor.yaml").read_text(encoding="utf-8"))

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.config import load_config
 from monitor.inventory import build_inventory
-from probes.traps import TrapService
+from monitor.traps import TrapService
 from tests.helpers import free_tcp_port, http_get, scrape, select, wait_until
 
 pytestmark = pytest.mark.integration

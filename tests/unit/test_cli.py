@@ -14,6 +14,7 @@ from monitor.cli import main
 from monitor.core.addresses import parse_listen
 from monitor.inventory import Asset, Job
 from monitor.results import Result
+from monitor.traps import TRAPS
 from probes import available_modules
 from probes.base import Target
 from probes.snmp.profiles import library
@@ -143,8 +144,9 @@ def test_monitor_yaml_takes_net_snmp_protocol_names(tmp_path: Path) -> None:
 
     probe = create(config.assets[0].probes[0].params, timeout=2)
     assert (probe.params.auth_protocol, probe.params.priv_protocol) == ("sha256", "aes256")
-    assert config.model.traps is not None
-    user = config.model.traps.v3_users[0]
+    traps = TRAPS.of(config)
+    assert traps is not None
+    user = traps.v3_users[0]
     assert (user.auth_protocol, user.priv_protocol) == ("sha512", "aes")
 
 

@@ -21,6 +21,7 @@ from monitor.inventory import build_inventory
 from monitor.simulator.fleet import DEFAULT_FLEET
 from monitor.simulator.runtime import Simulation
 from monitor.simulator.services import HTTP_PORT_OFFSET
+from monitor.traps import TRAPS
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "monitor.yaml"
@@ -118,11 +119,13 @@ def test_relocate_points_addresses_and_probe_ports_at_the_moved_services() -> No
     assert address["bs-nanming"] == f"{HOST}:16101"
     cad = next(a for a in new.assets if a.id == "srv-cad-1")
     assert [p.params.get("port") for p in cad.probes] == [None, 40400]
-    assert new.model.traps is not None and new.model.traps.listen == f"{HOST}:0"
+    new_traps = TRAPS.of(new)
+    assert new_traps is not None and new_traps.listen == f"{HOST}:0"
     # Only the addresses differ; the file and the loaded original are untouched.
     changed = {a.id for a, b in zip(config.assets, new.assets, strict=True) if a != b}
     assert changed == {"bs-yunyan", "ups-yunyan", "sip-110-telecom", "srv-cad-1"}
-    assert config.model.traps is not None and config.model.traps.listen == f"{HOST}:9162"
+    traps = TRAPS.of(config)
+    assert traps is not None and traps.listen == f"{HOST}:9162"
     assert load_config(SHIPPED).assets == config.assets
     targets = {a.id: (a.target.host, a.target.port) for a in build_inventory(new).assets.values()}
     assert targets["ups-yunyan"] == (HOST, 40100)

@@ -18,6 +18,17 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from monitor.core.clock import ManualClock
+from monitor.traps import (
+    DROP_REASONS,
+    MAX_NOTIFICATION_VARBINDS,
+    SNMP_TRAP_OID_0,
+    SYS_UPTIME_0,
+    TrapReceiver,
+    TrapsConfig,
+    TrapSettings,
+    TrapSource,
+    load_trap_rules,
+)
 from probes.snmp import V3NotificationReceiver, V3TrapUser
 from probes.snmp.codec import (
     MAX_OID_LEN,
@@ -36,17 +47,6 @@ from probes.snmp.codec import (
     read_v3_header,
 )
 from probes.snmp.profiles import TrapRule
-from probes.traps import (
-    DROP_REASONS,
-    MAX_NOTIFICATION_VARBINDS,
-    SNMP_TRAP_OID_0,
-    SYS_UPTIME_0,
-    TrapReceiver,
-    TrapsConfig,
-    TrapSettings,
-    TrapSource,
-    load_trap_rules,
-)
 from tests.unit.test_traps import FakeTransport
 
 

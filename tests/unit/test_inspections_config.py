@@ -14,6 +14,7 @@ from monitor.config import load_config
 from monitor.core.sources import ConfigError, Problem
 from monitor.inspections.config import validate_inspections
 from monitor.inspections.plans import build_setup
+from monitor.inspections.section import INSPECTIONS
 from tests.unit.inspections_fleet import FLEET, ROSTER, write_config
 
 SHIPPED = Path(__file__).parents[2] / "monitor.yaml"
@@ -34,7 +35,7 @@ def problems_of(tmp_path: Path, inspections: str) -> list[Problem]:
         return exc.problems
     # A valid file: the section validates on its own the same way.
     _, problems = validate_inspections(
-        config.model.inspections,
+        INSPECTIONS.of(config),
         config.source,
         assets=config.assets,
         sites={s.id: s for s in config.sites},
@@ -217,7 +218,7 @@ def test_the_shipped_demo_plans_are_valid_for_a_fleet_of_every_system(tmp_path: 
     ]  # fmt: skip
     # Every metric alias is used by some check, and every check reads an alias, so the names
     # to align with the probe profiles are all in the one `metrics:` map.
-    raw = config.model.inspections or {}
+    raw = INSPECTIONS.of(config) or {}
     aliases = set(raw["metrics"])
     used = {
         word[1:].split("{")[0]

@@ -21,6 +21,20 @@ from monitor.config import load_config
 from monitor.core.clock import ManualClock
 from monitor.core.sources import ConfigError
 from monitor.inventory import Asset
+from monitor.traps import (
+    SNMP_TRAP_ADDRESS_0,
+    SNMP_TRAP_ENTERPRISE_0,
+    SNMP_TRAP_OID_0,
+    SYS_UPTIME_0,
+    TrapReceiver,
+    TrapsConfig,
+    TrapService,
+    TrapSettings,
+    TrapSource,
+    build_settings,
+    load_trap_rules,
+    v1_to_v2,
+)
 from probes.base import Target
 from probes.snmp.codec import (
     OID,
@@ -35,20 +49,6 @@ from probes.snmp.codec import (
 )
 from probes.snmp.mibs import MibResolver
 from probes.snmp.profiles import TrapRule, load_profile
-from probes.traps import (
-    SNMP_TRAP_ADDRESS_0,
-    SNMP_TRAP_ENTERPRISE_0,
-    SNMP_TRAP_OID_0,
-    SYS_UPTIME_0,
-    TrapReceiver,
-    TrapsConfig,
-    TrapService,
-    TrapSettings,
-    TrapSource,
-    build_settings,
-    load_trap_rules,
-    v1_to_v2,
-)
 
 COMMUNITY = b"tw-trap-secret"
 SWITCH = ("10.20.0.2", 49152)
