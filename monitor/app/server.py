@@ -9,7 +9,6 @@ file (``monitor.app.webconfig``).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from monitor.app.webconfig import WebConfig
 from monitor.web.guard import add_security_headers, require_same_origin
+from monitor.web.pages import environment
 
 __all__ = ["ServerViews", "build_app"]
 
@@ -88,59 +88,30 @@ _STATE_ZH = {
 }
 
 
+_WORST_FIRST = ["down", "unreachable", "degraded", "pending", "up"]
+_PAGES = environment(globals={"state_zh": _STATE_ZH})
+
+
 async def board(request: web.Request) -> web.Response:
+    """The duty board (monitor/templates/board.html): one tile per site, its worst state."""
     status = request.app[VIEWS].status()
     by_site: dict[str, list[dict[str, Any]]] = {}
     for asset in status["assets"]:
         by_site.setdefault(asset["site"], []).append(asset)
-    tiles = []
-    for site in status["sites"]:
-        rows = "".join(
-            f'<li class="{a["state"]}"><b>{html.escape(a["name"])}</b> '
-            f"<span>{html.escape(a['system'])}/{html.escape(a['kind'])}</span> "
-            f"<em>{_STATE_ZH[a['state']]}</em></li>"
-            for a in by_site.get(site["id"], [])
-        )
-        worst = min(
-            (a["state"] for a in by_site.get(site["id"], [])),
-            key=["down", "unreachable", "degraded", "pending", "up"].index,
-            default="pending",
-        )
-        title = html.escape(site["name"])
-        if site["name_en"]:
-            title += f" <small>{html.escape(site['name_en'])}</small>"
-        site_id = html.escape(site["id"])
-        tiles.append(
-            f'<section class="tile {worst}" id="site-{site_id}" data-site="{site_id}">'
-            f"<h2>{title}</h2><ul>{rows}</ul></section>"
-        )
-    page = _BOARD.replace("{{tiles}}", "".join(tiles))
+    tiles = [
+        {
+            "site": site,
+            "assets": by_site.get(site["id"], []),
+            "worst": min(
+                (a["state"] for a in by_site.get(site["id"], [])),
+                key=_WORST_FIRST.index,
+                default="pending",
+            ),
+        }
+        for site in status["sites"]
+    ]
+    page = _PAGES.get_template("board.html").render(tiles=tiles)
     return web.Response(text=page, content_type="text/html", charset="utf-8")
-
-
-_BOARD = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="15">
-<link rel="icon" href="data:,">
-<title>值班总览 Duty board — trunkwatch</title>
-<style>
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1rem;background:#111;color:#eee}
-main{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}
-.tile{border-radius:.5rem;padding:.6rem;background:#1d2a1d;border-left:.5rem solid #2e7d32}
-.tile.down{background:#3a1515;border-color:#c62828}.tile.unreachable{background:#332b12;border-color:#f9a825}
-.tile.degraded{background:#33240f;border-color:#ef6c00}.tile.pending{border-color:#757575}
-h2{font-size:1.05rem;margin:.1rem 0 .4rem}ul{list-style:none;padding:0;margin:0}
-li{display:flex;gap:.4rem;font-size:.9rem;padding:.1rem 0}li span{color:#aaa}li em{margin-left:auto}
-li.down em{color:#ef5350}li.unreachable em{color:#ffca28}li.degraded em{color:#ffa726}
-li.up em{color:#81c784}small{color:#aaa;font-weight:normal}a{color:#90caf9}
-</style></head><body>
-<h1>值班总览 Duty board</h1>
-<p><a href="/inspections">巡检 Inspections</a> · <a href="/metrics">/metrics</a> ·
-<a href="/api/v1/status">/api/v1/status</a></p>
-<main>{{tiles}}</main>
-</body></html>
-"""
 
 
 def build_app(

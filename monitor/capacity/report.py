@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from monitor.capacity.analysis import CapacityReport, GroupReport
 from monitor.capacity.busy_hours import PeriodLoad
 from monitor.capacity.charts import traffic_chart
 from monitor.capacity.erlang import GradeOfService
+from monitor.web.pages import environment
 
 __all__ = ["render_html"]
 
@@ -186,17 +186,15 @@ def _recent_periods(g: GroupReport) -> list[PeriodLoad]:
     return [p for p in g.periods if p.erlangs is not None or p.incidents][-_PERIODS_SHOWN:]
 
 
-_ENV = Environment(
-    loader=PackageLoader("monitor", "templates"),
-    autoescape=True,
+_ENV = environment(
     finalize=_escape,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters.update(pct=_pct, fmt=format, anchor=_anchor, spaceless=_spaceless)
-_ENV.globals.update(
-    breach=_breach, facts=_facts, recent_periods=_recent_periods, traffic_chart=traffic_chart
+    filters={"pct": _pct, "fmt": format, "anchor": _anchor, "spaceless": _spaceless},
+    globals={
+        "breach": _breach,
+        "facts": _facts,
+        "recent_periods": _recent_periods,
+        "traffic_chart": traffic_chart,
+    },
 )
 
 
