@@ -24,7 +24,7 @@ timed, after one warm-up walk each. Each side walks at least twice, then until i
 The table gives varbinds per CPU-second and CPU seconds per 1,000 varbinds; the ratios say
 how many times the CPU per varbind of our client pysnmp and snmpbulkwalk need. A JSON copy
 goes to bench/results/. pysnmp is imported here only as a yardstick; the product uses it
-solely in probes/snmp.py (for SNMPv3).
+solely in probes/snmp/v3.py (for SNMPv3).
 """
 
 from __future__ import annotations
