@@ -47,6 +47,9 @@ from monitor.capacity import (
     units_needed,
     write_textfile,
 )
+from monitor.cli.problems import print_problems
+from monitor.config import load_config
+from monitor.core.sources import ConfigError
 
 __all__ = ["register"]
 
@@ -548,8 +551,7 @@ class _Setting:
 def _setting(path: str) -> _Setting:
     """The configuration's contribution; the defaults when the default file is absent (a
     report against a remote Prometheus needs no local configuration)."""
-    from monitor.config import load_config
-    from monitor.simulator.section import SIMULATOR
+    from monitor.simulator.section import SIMULATOR  # the simulator only when asked for
 
     if path == "monitor.yaml" and not Path(path).exists():
         return _Setting()
@@ -638,8 +640,6 @@ def _options(args: argparse.Namespace) -> tuple[PlanningOptions, Objectives]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from monitor.config import ConfigError
-
     try:
         _check_report_args(args)
         options, objectives = _options(args)
@@ -648,8 +648,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"trunkwatch capacity report: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        print_problems(exc)
         return EXIT_USAGE
     try:
         if args.from_simulation:
