@@ -22,8 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
 from monitor.core.addresses import split_address
+from monitor.core.clock import ManualClock
 from monitor.simulator.agent import SnmpAgent
-from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet
 from probes.base import ProbeTimeout, Sample, Target
 from probes.snmp import close_shared_sessions, create
@@ -373,18 +373,18 @@ SIMULATOR_GAPS: set[str] = set()
 
 
 @pytest.fixture
-async def fleet_agent() -> AsyncIterator[tuple[Fleet, ManualSource, SnmpAgent]]:
-    source = ManualSource()
+async def fleet_agent() -> AsyncIterator[tuple[Fleet, ManualClock, SnmpAgent]]:
+    source = ManualClock()
     fleet = Fleet({**DEFAULT_FLEET, "start": 1467331200.0}, source=source)
     async with SnmpAgent(fleet, ephemeral=True) as agent:
         yield fleet, source, agent
 
 
 async def test_demo_probes_map_every_simulated_device(
-    fleet_agent: tuple[Fleet, ManualSource, SnmpAgent],
+    fleet_agent: tuple[Fleet, ManualClock, SnmpAgent],
 ) -> None:
     fleet, source, agent = fleet_agent
-    source.advance(3600)  # an hour of traffic
+    await source.advance(3600)  # an hour of traffic
     config = load_config(Path(__file__).parents[2] / "monitor.yaml")
     # The configuration names the simulator's fixed ports; a site's UPS answers on its base
     # station's port. The test agent listens on ephemeral ports instead.
@@ -427,17 +427,17 @@ async def test_demo_probes_map_every_simulated_device(
 
 
 async def test_simulated_reboot_is_counted_and_counters_restart(
-    fleet_agent: tuple[Fleet, ManualSource, SnmpAgent],
+    fleet_agent: tuple[Fleet, ManualClock, SnmpAgent],
 ) -> None:
     fleet, source, agent = fleet_agent
     host, port = agent.endpoints["core-rtr-1"]
     probe = create({"profile": "if_mib"}, timeout=3)
     station = Target("core-rtr-1", host, port, {"community": fleet.agent.community})
-    source.advance(600)
+    await source.advance(600)
     before = await probe.run(station)
-    source.advance(600)
+    await source.advance(600)
     fleet.reboot("core-rtr-1")
-    source.advance(60)
+    await source.advance(60)
     after = await probe.run(station)
     assert one(before.samples, "trunkwatch_snmp_device_reboots_total") == 0
     assert one(after.samples, "trunkwatch_snmp_device_reboots_total") == 1
