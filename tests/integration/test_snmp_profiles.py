@@ -23,6 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.config import load_config
 from monitor.core.addresses import split_address
 from monitor.core.clock import ManualClock
+from monitor.inventory import Asset, Job
+from monitor.scheduler import run_once
 from monitor.simulator.agent import SnmpAgent
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet
 from probes.base import ProbeTimeout, Sample, Target
@@ -352,6 +354,33 @@ async def test_wrong_community_fails_with_timeout_within_the_probe_timeout(
     elapsed = time.monotonic() - started
     assert info.value.reason == "timeout"
     assert 1.0 <= elapsed < 1.5
+
+
+async def test_an_agent_that_never_answers_times_out_on_the_schedulers_clock(
+    agent: SnmpdInstance,
+) -> None:
+    """The job's deadline is kept on the clock the scheduler is given: with a manual one the
+    probe fails as ``timeout`` when the test moves time past it, while the client's own tries
+    (about 24 s each of real time here) are still waiting for a reply that never comes."""
+    clock = ManualClock()
+    probe = create({"profile": "if_mib", "retries": 1}, timeout=60)
+    station = Asset(
+        "mute-agent", "s1", "network", "switch", "mute-agent",
+        target(agent, community="not-the-community"), None,
+    )  # fmt: skip
+    mute = Job(station, "snmp:if_mib", "snmp", 300.0, 60.0, probe)
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as tasks:
+        run = tasks.create_task(run_once(mute, clock))
+        await clock.advance(59.0)
+        assert not run.done()
+        await clock.advance(1.5)
+        assert run.done()
+    elapsed = time.monotonic() - started
+    result, outcome = run.result()
+    assert (outcome, result.reason, result.success) == ("timeout", "timeout", False)
+    assert result.message == "no answer within 60s"
+    assert elapsed < 0.5  # the minute passed on the manual clock
 
 
 async def test_polls_keep_counters_monotonic_across_polls(agent: SnmpdInstance) -> None:
