@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from monitor.core.clock import ManualClock
+from monitor.core.clock import Clock, ManualClock
 from monitor.simulator import oids as O
 from monitor.simulator.clock import SimClock
 from monitor.simulator.fleet import (
@@ -52,7 +52,7 @@ async def test_sim_clock_runs_at_its_speed_and_re_anchors_on_change() -> None:
 
 async def test_sim_clock_sleeps_timers_and_timeouts_run_on_its_source_at_its_speed() -> None:
     source = ManualClock(100.0)
-    clock = SimClock(T0, speed=60.0, source=source)
+    clock: Clock = SimClock(T0, speed=60.0, source=source)  # anything taking a Clock takes it
     assert clock.monotonic() == 100.0  # simulated seconds count from the source's present
     events: list[tuple[str, float]] = []
     clock.call_at(clock.monotonic() + 1800, lambda: events.append(("timer", clock.time() - T0)))
