@@ -3,8 +3,9 @@
 One dispatcher coroutine keeps a heap of due times. Each job fires at a stable offset within its
 interval (a hash of its ids), so thousands of jobs with one interval spread evenly. A job still
 running when it is due again is skipped and counted, never started twice. Runs are bounded by
-a global semaphore and one per device (host), and each run by the job's timeout. A run's
-outcome, failure included, becomes a Result in the store; nothing a probe raises escapes.
+a global semaphore and one per device (host), and each run by the job's timeout, kept on the
+scheduler's clock like everything else it times. A run's outcome, failure included, becomes a
+Result in the store; nothing a probe raises escapes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import heapq
 import itertools
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -280,15 +280,15 @@ class Scheduler:
 
 
 async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
-    """Run one job once within its timeout; every failure becomes a Result.
+    """Run one job once within its timeout on ``clock``; every failure becomes a Result.
 
     Returns the result and the outcome for the runs counter (success, failure, timeout,
     internal).
     """
-    t0 = time.perf_counter()
+    t0 = clock.monotonic()
     kept: tuple[Sample, ...] = ()
     try:
-        async with asyncio.timeout(job.timeout):
+        async with clock.timeout(job.timeout):
             probed = await job.probe.run(job.asset.target)
     except TimeoutError:
         outcome, reason, message = "timeout", "timeout", f"no answer within {job.timeout:g}s"
@@ -303,7 +303,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
             Result(
                 job=job,
                 success=True,
-                duration=time.perf_counter() - t0,
+                duration=clock.monotonic() - t0,
                 finished_at=clock.time(),
                 samples=tuple(probed.samples),
                 partial=tuple(probed.partial.items()),
@@ -313,7 +313,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
     result = Result(
         job=job,
         success=False,
-        duration=time.perf_counter() - t0,
+        duration=clock.monotonic() - t0,
         finished_at=clock.time(),
         samples=kept,
         reason=reason,

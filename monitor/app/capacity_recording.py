@@ -14,10 +14,10 @@ from datetime import datetime
 
 from monitor.capacity import Progress, SampleHistory
 from monitor.capacity.history import HOUR_S, local_hour_ceil
+from monitor.core.clock import ManualClock
 from monitor.inventory import Asset, Job
 from monitor.results import Result
 from monitor.simulator.agent import SnmpAgent
-from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import Fleet
 from monitor.simulator.lines import E1Gateway
 from monitor.simulator.radio import BaseStation
@@ -43,7 +43,7 @@ class Surge:
 
 async def record_simulation(
     fleet: Fleet,
-    source: ManualSource,
+    source: ManualClock,
     history: SampleHistory,
     *,
     hours: int,
@@ -76,10 +76,10 @@ async def record_simulation(
         events += [(s.start, True, s), (s.start + s.hours * HOUR_S, False, s)]
     events.sort(key=lambda e: (e[0], e[1]))
 
-    def advance_to(t: float) -> None:
+    async def advance_to(t: float) -> None:
         step = (t - fleet.now()) / fleet.clock.speed
         if step > 0:
-            source.advance(step)
+            await source.advance(step)
 
     try:
         async with SnmpAgent(fleet, ephemeral=True) as agent:
@@ -118,7 +118,7 @@ async def record_simulation(
             pending = list(events)
             step = 0
             while t <= end:
-                advance_to(t)
+                await advance_to(t)
                 if wanted is None or datetime.fromtimestamp(t, tz).hour in wanted:
                     async with asyncio.TaskGroup() as tasks:
                         for job in jobs:

@@ -705,7 +705,7 @@ async def _simulated_groups(
     args: argparse.Namespace, setting: _Setting, objectives: Objectives
 ) -> tuple[list[MeasuredGroup], str]:
     from monitor.app.capacity_recording import Surge, record_simulation
-    from monitor.simulator.clock import ManualSource
+    from monitor.core.clock import ManualClock
     from monitor.simulator.fleet import DEFAULT_FLEET, Fleet, SimulatorConfigError
 
     section = dict(setting.simulator or DEFAULT_FLEET)
@@ -714,7 +714,7 @@ async def _simulated_groups(
         # The run ends at today's midnight, so the report's dates read as recent ones.
         today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         section["start"] = (today - timedelta(weeks=args.weeks)).timestamp()
-    source = ManualSource()
+    source = ManualClock(0.0)
     try:
         fleet = Fleet(section, source=source)
     except SimulatorConfigError as exc:

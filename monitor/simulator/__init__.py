@@ -5,7 +5,7 @@ behave like the real ones over SNMP, for the demo, drills, benches and tests.
 ``SnmpAgent`` (``monitor.simulator.agent``) serves their MIB views over UDP.
 """
 
-from monitor.simulator.clock import ManualSource, SimClock
+from monitor.simulator.clock import SimClock
 from monitor.simulator.fleet import (
     DEFAULT_FLEET,
     ActiveFault,
@@ -24,7 +24,6 @@ __all__ = [
     "Fault",
     "FaultError",
     "Fleet",
-    "ManualSource",
     "MibView",
     "SimClock",
     "SimulatorConfigError",

@@ -137,10 +137,11 @@ class SnmpAgent:
         self.close()
 
     async def run_ticks(self, interval_s: float = 30.0) -> None:
-        """Advance the whole fleet every ``interval_s`` real seconds, until cancelled, so that
-        no device piles up hours of events for its next poll."""
+        """Advance the whole fleet every ``interval_s`` seconds of the clock the simulation
+        runs on (real seconds, unless a test drives it), until cancelled, so that no device
+        piles up hours of events for its next poll."""
         while True:
-            await asyncio.sleep(interval_s)
+            await self.fleet.clock.source.sleep(interval_s)
             self.fleet.tick()
 
     # -- protocol ----------------------------------------------------------------------------

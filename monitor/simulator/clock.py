@@ -1,45 +1,34 @@
-"""Simulated time for the fleet: an epoch clock that runs ``speed`` times faster than real time.
+"""Simulated time for the fleet: a Clock whose seconds pass ``speed`` times faster than those of
+the Clock it runs on.
 
-The clock reads an injectable monotonic source, so tests drive it with a ``ManualSource`` they
-advance by hand and nothing ever sleeps. Local time (for the daily traffic profile) is taken in
-the fleet's time zone, Asia/Shanghai by default.
+``SimClock`` is a ``monitor.core.clock.Clock`` built on another one, its ``source``: the system
+clock in a running simulation, a ``ManualClock`` in tests, which advance it by hand so nothing
+ever sleeps. Its ``time()`` is the simulated city's wall time, from ``start``; its
+``monotonic()`` counts simulated seconds; its sleeps, timers and timeouts are in simulated
+seconds and wait on the source. Local time (for the daily traffic profile) is taken in the
+fleet's time zone, Asia/Shanghai by default.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEFAULT_TIMEZONE", "ManualSource", "SimClock", "TimeSource"]
+from monitor.core.clock import Clock, SystemClock, TimeoutScope, TimerHandle
+
+__all__ = ["DEFAULT_TIMEZONE", "SimClock"]
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-#: A monotonic time source in seconds, like ``time.monotonic``.
-TimeSource = Callable[[], float]
-
-
-class ManualSource:
-    """A monotonic source that only moves when told to: the clock of every simulator test."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a monotonic source cannot go backwards")
-        self._now += seconds
-
 
 class SimClock:
-    """Simulated epoch time: ``start + (source() - source_at_start) * speed``.
+    """Simulated time: ``start + (source.monotonic() - source_at_start) * speed``.
 
     Changing ``speed`` re-anchors the clock at the current simulated instant, so simulated time
-    never jumps, it only starts running faster or slower from then on.
+    never jumps, it only starts running faster or slower from then on. A sleep, timer or
+    timeout already waiting keeps the source deadline it was given at the old speed.
+    ``start`` defaults to the source's wall time.
     """
 
     def __init__(
@@ -47,14 +36,15 @@ class SimClock:
         start: float | None = None,
         *,
         speed: float = 1.0,
-        source: TimeSource = time.monotonic,
+        source: Clock | None = None,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        self._source = source
-        self._anchor_real = source()
-        self._anchor_sim = time.time() if start is None else float(start)
+        self.source: Clock = source or SystemClock()
+        self._anchor_real = self.source.monotonic()
+        self._anchor_mono = self._anchor_real
+        self._anchor_wall = self.source.time() if start is None else float(start)
         self._speed = float(speed)
         self.tz = ZoneInfo(timezone)
 
@@ -66,15 +56,41 @@ class SimClock:
     def speed(self, speed: float) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        now_real = self._source()
-        self._anchor_sim += (now_real - self._anchor_real) * self._speed
+        now_real = self.source.monotonic()
+        elapsed = (now_real - self._anchor_real) * self._speed
+        self._anchor_wall += elapsed
+        self._anchor_mono += elapsed
         self._anchor_real = now_real
         self._speed = float(speed)
 
-    def now(self) -> float:
+    def time(self) -> float:
         """Simulated wall time, seconds since the Unix epoch."""
-        return self._anchor_sim + (self._source() - self._anchor_real) * self._speed
+        return self._anchor_wall + (self.source.monotonic() - self._anchor_real) * self._speed
+
+    def monotonic(self) -> float:
+        """Simulated seconds on a clock that never jumps."""
+        return self._anchor_mono + (self.source.monotonic() - self._anchor_real) * self._speed
 
     def local(self, t: float | None = None) -> datetime:
         """Simulated time as an aware datetime in the fleet's zone."""
-        return datetime.fromtimestamp(self.now() if t is None else t, self.tz)
+        return datetime.fromtimestamp(self.time() if t is None else t, self.tz)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.source.sleep(seconds / self._speed)
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.source.sleep_until(self._on_source(deadline))
+
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> TimerHandle:
+        return self.source.call_at(self._on_source(deadline), callback)
+
+    def timeout(self, seconds: float) -> TimeoutScope:
+        return self.source.timeout(seconds / self._speed)
+
+    def timeout_at(self, deadline: float) -> TimeoutScope:
+        return self.source.timeout_at(self._on_source(deadline))
+
+    def _on_source(self, deadline: float) -> float:
+        """The source's monotonic time at which this clock's monotonic time reaches
+        ``deadline``, at the present speed."""
+        return self._anchor_real + (deadline - self._anchor_mono) / self._speed

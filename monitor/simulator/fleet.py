@@ -74,7 +74,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from monitor.simulator.clock import DEFAULT_TIMEZONE, SimClock, TimeSource
+from monitor.core.clock import Clock
+from monitor.simulator.clock import DEFAULT_TIMEZONE, SimClock
 from monitor.simulator.device import Device
 from monitor.simulator.lines import (
     E1Alarm,
@@ -303,7 +304,8 @@ class Fleet:
 
     Devices advance lazily: ``poll`` and ``reachable`` bring the devices they touch up to the
     clock's present; ``tick`` advances all of them (a coarse background step that keeps the
-    work per poll small).
+    work per poll small). Simulated time runs on ``source`` (default: the system clock) at the
+    configured speed, unless a whole ``clock`` is given.
     """
 
     def __init__(
@@ -311,7 +313,7 @@ class Fleet:
         config: Mapping[str, Any] | None = None,
         *,
         clock: SimClock | None = None,
-        source: TimeSource | None = None,
+        source: Clock | None = None,
     ) -> None:
         cfg: Mapping[str, Any] = DEFAULT_FLEET if config is None else config
         if "simulator" in cfg and isinstance(cfg["simulator"], Mapping):
@@ -346,7 +348,7 @@ class Fleet:
         self._faults: dict[tuple[Fault, str, int | None], ActiveFault] = {}
         #: Told of every fault put in force (True) or cleared (False), after it took effect.
         self.fault_listeners: list[Callable[[ActiveFault, bool], None]] = []
-        now = self.clock.now()
+        now = self.clock.time()
         site_defaults = cfg.get("defaults", {}) or {}
 
         def add(device: Device, where: str, aside: Mapping[str, Any]) -> None:
@@ -459,7 +461,7 @@ class Fleet:
 
     def reboot(self, asset_id: str) -> None:
         """Restart a device now: sysUpTime and its counters start again from zero."""
-        self.device(asset_id).reboot(self.clock.now())
+        self.device(asset_id).reboot(self.clock.time())
 
     def view(self, asset_id: str) -> MibView | None:
         """The device's MIB view (built once), whatever its state."""
@@ -470,11 +472,11 @@ class Fleet:
     # -- time and reachability -------------------------------------------------------------
 
     def now(self) -> float:
-        return self.clock.now()
+        return self.clock.time()
 
     def tick(self, t: float | None = None) -> float:
         """Advance every device to ``t`` (default: now)."""
-        t = self.clock.now() if t is None else t
+        t = self.clock.time() if t is None else t
         for device in self.devices.values():
             device.advance(t)
         return t
@@ -482,7 +484,7 @@ class Fleet:
     def reachable(self, asset_id: str, t: float | None = None) -> bool:
         """Whether a packet from the monitor reaches the device and it answers: it is up,
         its own link is up, and so is every parent and parent port on the way."""
-        t = self.clock.now() if t is None else t
+        t = self.clock.time() if t is None else t
         device: Device | None = self.device(asset_id)
         while device is not None:
             device.advance(t)
@@ -502,7 +504,7 @@ class Fleet:
 
     def poll(self, asset_id: str, t: float | None = None) -> MibView | None:
         """The view to answer an SNMP request with, or ``None`` when it would go unanswered."""
-        t = self.clock.now() if t is None else t
+        t = self.clock.time() if t is None else t
         if not self.reachable(asset_id, t):
             return None
         return self.view(asset_id)
@@ -526,7 +528,7 @@ class Fleet:
         """Put a fault in force (re-injecting the same one updates its parameters)."""
         kind = Fault(fault)
         device = self.device(target)
-        t = self.clock.now()
+        t = self.clock.time()
         params = self._with_defaults(kind, params)
         active = ActiveFault(kind, target, params, t, self._apply(kind, device, params, t, True))
         previous = self._faults.get(active.key)
@@ -544,7 +546,7 @@ class Fleet:
         """Clear a fault (all of that kind on the target when no sub-target is given);
         returns what was cleared."""
         kind = Fault(fault)
-        t = self.clock.now()
+        t = self.clock.time()
         sub = _SUB_TARGET.get(kind)
         wanted: int | None = None
         if sub is not None and sub[0] in params:

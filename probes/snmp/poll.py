@@ -10,10 +10,10 @@ character set; a probe whose profiles find none of their objects on the agent fa
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
+from monitor.core.clock import Clock, SystemClock
 from probes.base import Family, MalformedReply, NoSuchObject, ProbeError, ProbeResult, Sample
 from probes.snmp.codec import OID, Tag, VarBind
 from probes.snmp.plan import SYS_UPTIME, PollPlan, Walk
@@ -239,7 +239,8 @@ class DevicePoller:
     ``label_refresh`` is how often (seconds) label columns are walked again; they are also
     walked when the agent restarted or a table shows rows not seen before. ``tolerance``
     (seconds, about the probe timeout) absorbs request delays when comparing sysUpTime with
-    the wall clock. ``max_repetitions`` caps the rows per subtree of one GETBULK.
+    the wall clock. ``max_repetitions`` caps the rows per subtree of one GETBULK. Both
+    intervals are measured on ``clock`` (its monotonic seconds).
     """
 
     def __init__(
@@ -249,7 +250,7 @@ class DevicePoller:
         label_refresh: float = 900.0,
         tolerance: float = 10.0,
         max_repetitions: int = 25,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         identity: bool = True,
     ) -> None:
         self.plan = plan
@@ -258,7 +259,7 @@ class DevicePoller:
         self.label_refresh = label_refresh
         self.max_repetitions = max_repetitions
         self.tolerance = tolerance
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.state = DeviceState(len(plan.slots))
 
     async def poll(
@@ -274,11 +275,14 @@ class DevicePoller:
             state.labels_at = None
         state.generation += 1
         run = _Run(plan, transport, state)
-        refresh = state.labels_at is None or self.clock() - state.labels_at >= self.label_refresh
+        refresh = (
+            state.labels_at is None
+            or self.clock.monotonic() - state.labels_at >= self.label_refresh
+        )
         await run.get(plan.gets + plan.label_gets if refresh else plan.gets)
         uptime = run.values.get(SYS_UPTIME)
         if uptime is not None and isinstance(uptime.value, int) and uptime.tag == Tag.TIMETICKS:
-            if state.uptime.observe(uptime.value, self.clock(), self.tolerance):
+            if state.uptime.observe(uptime.value, self.clock.monotonic(), self.tolerance):
                 state.restart()
                 if not refresh:
                     refresh = True
@@ -303,7 +307,7 @@ class DevicePoller:
             raise NoSuchObject(f"the agent has none of the objects of {', '.join(absent)}")
         if refresh:
             plan.refresh_labels(state, cols)
-            state.labels_at = self.clock()
+            state.labels_at = self.clock.monotonic()
         run.record_missing(cols)
         samples, malformed = plan.map(state, cols)
         for part in sorted(malformed):

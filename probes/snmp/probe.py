@@ -9,13 +9,13 @@ first use inside the running loop and closed by ``close_shared_sessions``.
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from monitor.core.clock import Clock
 from monitor.core.durations import parse_duration
 from monitor.core.sources import ConfigError
 from probes.base import (
@@ -193,7 +193,9 @@ class SnmpProbe:
     Runs of one probe must not overlap (the scheduler skips a run while the last is in
     flight). Each try of a request gets an equal share of 80 % of the probe's timeout, so an
     agent that does not answer fails the run with ``ProbeTimeout`` before the scheduler's own
-    deadline.
+    deadline. ``clock`` times the label refreshes and the restart check (default: the system
+    clock); the tries themselves are timed by the shared client on the event loop, as they
+    wait for datagrams.
     """
 
     def __init__(
@@ -202,7 +204,7 @@ class SnmpProbe:
         plan: PollPlan,
         *,
         timeout: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.params = params
         self.timeout = timeout

@@ -63,7 +63,7 @@ from monitor.capacity import (
     erlang_c,
     render_html,
 )
-from monitor.simulator.clock import ManualSource
+from monitor.core.clock import ManualClock
 from monitor.simulator.fleet import Fleet
 from probes.base import Family, Sample
 from tests.helpers import free_tcp_port, http_get, wait_until
@@ -181,7 +181,7 @@ def fleet_config(groups: list[Configured], start: datetime) -> dict[str, Any]:
 async def run_fleet(
     groups: list[Configured], start: datetime, hours: int, surges: list[Surge]
 ) -> list[MeasuredGroup]:
-    source = ManualSource()
+    source = ManualClock()
     fleet = Fleet(fleet_config(groups, start), source=source)
     history = SampleHistory(timezone="Asia/Shanghai")
     await record_simulation(fleet, source, history, hours=hours, surges=surges)

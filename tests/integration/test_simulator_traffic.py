@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from monitor.capacity import erlang_b, erlang_c, tetra_traffic_channels
+from monitor.core.clock import ManualClock
 from monitor.simulator.agent import SnmpAgent
-from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet
 from probes.base import Target
 from probes.snmp import close_shared_sessions, create
@@ -55,8 +55,8 @@ class Poller:
         }
 
 
-async def fleet_with(config: dict[str, Any]) -> AsyncIterator[tuple[Poller, ManualSource]]:
-    source = ManualSource()
+async def fleet_with(config: dict[str, Any]) -> AsyncIterator[tuple[Poller, ManualClock]]:
+    source = ManualClock()
     fleet = Fleet({**config, "start": MIDNIGHT}, source=source)
     try:
         async with SnmpAgent(fleet, ephemeral=True) as agent:
@@ -71,14 +71,14 @@ def batch_mean(values: list[float]) -> tuple[float, float]:
 
 
 @pytest.fixture
-async def city() -> AsyncIterator[tuple[Poller, ManualSource]]:
+async def city() -> AsyncIterator[tuple[Poller, ManualClock]]:
     sites = [{**s, "growth_per_week": 0.0} for s in DEFAULT_FLEET["sites"]]
     async for pair in fleet_with({**DEFAULT_FLEET, "sites": sites}):
         yield pair
 
 
 async def test_busy_hour_offered_traffic_matches_the_configuration(
-    city: tuple[Poller, ManualSource],
+    city: tuple[Poller, ManualClock],
 ) -> None:
     poller, source = city
     sites = [s for s in DEFAULT_FLEET["sites"] if s["busy_hour_erlangs"] >= 1.0]
@@ -88,9 +88,9 @@ async def test_busy_hour_offered_traffic_matches_the_configuration(
     for day in range(5):
         for busy_start in (10, 20):  # the default profile's two busy hours, local time
             start = day * 24 * HOUR + busy_start * HOUR
-            source.advance(start - now)
+            await source.advance(start - now)
             before = {s["id"]: await poller.counters(s["id"]) for s in sites}
-            source.advance(HOUR)
+            await source.advance(HOUR)
             now = start + HOUR
             for s in sites:
                 after = await poller.counters(s["id"])
@@ -140,11 +140,11 @@ ERLANG_SITES = {
 
 async def test_queued_and_blocked_calls_follow_erlang_c_and_b() -> None:
     async for poller, source in fleet_with(ERLANG_SITES):
-        source.advance(HOUR)  # warm up from an empty system
+        await source.advance(HOUR)  # warm up from an empty system
         samples: dict[str, list[float]] = {"bs-queue": [], "bs-loss": []}
         previous = {a: await poller.counters(a) for a in samples}
         for _ in range(48):
-            source.advance(HOUR)
+            await source.advance(HOUR)
             for asset in samples:
                 now = await poller.counters(asset)
                 attempts = (

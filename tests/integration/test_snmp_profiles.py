@@ -22,8 +22,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
 from monitor.core.addresses import split_address
+from monitor.core.clock import ManualClock
+from monitor.inventory import Asset, Job
+from monitor.scheduler import run_once
 from monitor.simulator.agent import SnmpAgent
-from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fleet
 from probes.base import ProbeTimeout, Sample, Target
 from probes.snmp import close_shared_sessions, create
@@ -354,6 +356,33 @@ async def test_wrong_community_fails_with_timeout_within_the_probe_timeout(
     assert 1.0 <= elapsed < 1.5
 
 
+async def test_an_agent_that_never_answers_times_out_on_the_schedulers_clock(
+    agent: SnmpdInstance,
+) -> None:
+    """The job's deadline is kept on the clock the scheduler is given: with a manual one the
+    probe fails as ``timeout`` when the test moves time past it, while the client's own tries
+    (about 24 s each of real time here) are still waiting for a reply that never comes."""
+    clock = ManualClock()
+    probe = create({"profile": "if_mib", "retries": 1}, timeout=60)
+    station = Asset(
+        "mute-agent", "s1", "network", "switch", "mute-agent",
+        target(agent, community="not-the-community"), None,
+    )  # fmt: skip
+    mute = Job(station, "snmp:if_mib", "snmp", 300.0, 60.0, probe)
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as tasks:
+        run = tasks.create_task(run_once(mute, clock))
+        await clock.advance(59.0)
+        assert not run.done()
+        await clock.advance(1.5)
+        assert run.done()
+    elapsed = time.monotonic() - started
+    result, outcome = run.result()
+    assert (outcome, result.reason, result.success) == ("timeout", "timeout", False)
+    assert result.message == "no answer within 60s"
+    assert elapsed < 0.5  # the minute passed on the manual clock
+
+
 async def test_polls_keep_counters_monotonic_across_polls(agent: SnmpdInstance) -> None:
     probe = create({"profile": "if_mib"}, timeout=5)
     before = series((await probe.run(target(agent))).samples, "trunkwatch_if_transmit_bytes_total")
@@ -373,18 +402,18 @@ SIMULATOR_GAPS: set[str] = set()
 
 
 @pytest.fixture
-async def fleet_agent() -> AsyncIterator[tuple[Fleet, ManualSource, SnmpAgent]]:
-    source = ManualSource()
+async def fleet_agent() -> AsyncIterator[tuple[Fleet, ManualClock, SnmpAgent]]:
+    source = ManualClock()
     fleet = Fleet({**DEFAULT_FLEET, "start": 1467331200.0}, source=source)
     async with SnmpAgent(fleet, ephemeral=True) as agent:
         yield fleet, source, agent
 
 
 async def test_demo_probes_map_every_simulated_device(
-    fleet_agent: tuple[Fleet, ManualSource, SnmpAgent],
+    fleet_agent: tuple[Fleet, ManualClock, SnmpAgent],
 ) -> None:
     fleet, source, agent = fleet_agent
-    source.advance(3600)  # an hour of traffic
+    await source.advance(3600)  # an hour of traffic
     config = load_config(Path(__file__).parents[2] / "monitor.yaml")
     # The configuration names the simulator's fixed ports; a site's UPS answers on its base
     # station's port. The test agent listens on ephemeral ports instead.
@@ -427,17 +456,17 @@ async def test_demo_probes_map_every_simulated_device(
 
 
 async def test_simulated_reboot_is_counted_and_counters_restart(
-    fleet_agent: tuple[Fleet, ManualSource, SnmpAgent],
+    fleet_agent: tuple[Fleet, ManualClock, SnmpAgent],
 ) -> None:
     fleet, source, agent = fleet_agent
     host, port = agent.endpoints["core-rtr-1"]
     probe = create({"profile": "if_mib"}, timeout=3)
     station = Target("core-rtr-1", host, port, {"community": fleet.agent.community})
-    source.advance(600)
+    await source.advance(600)
     before = await probe.run(station)
-    source.advance(600)
+    await source.advance(600)
     fleet.reboot("core-rtr-1")
-    source.advance(60)
+    await source.advance(60)
     after = await probe.run(station)
     assert one(before.samples, "trunkwatch_snmp_device_reboots_total") == 0
     assert one(after.samples, "trunkwatch_snmp_device_reboots_total") == 1

@@ -4,15 +4,15 @@ service over a real SQLite store, a settable clock and live probe results."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
 
 from monitor.config import load_config
+from monitor.core.clock import ManualClock
 from monitor.inspections.plans import build_setup, hash_token
 from monitor.inspections.service import InspectionService
 from monitor.inspections.store import open_store
@@ -133,26 +133,18 @@ def local(
     return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).timestamp()
 
 
-class SetClock:
-    """A clock a test sets to any instant; the service reads ``time()`` only."""
+class SetClock(ManualClock):
+    """A clock a test sets to any wall-clock instant; the service reads ``time()`` only."""
 
     def __init__(self, t: float) -> None:
-        self.t = t
+        super().__init__(wall=t)
 
-    def monotonic(self) -> float:
-        return self.t
-
-    def time(self) -> float:
-        return self.t
-
-    async def sleep_until(self, deadline: float) -> None:  # pragma: no cover - unused here
-        raise AssertionError("nothing in the inspection tests sleeps")
-
-    def call_at(self, deadline: float, callback: Callable[[], object]) -> NoReturn:
-        raise AssertionError("nothing in the inspection tests sets a timer")
+    @property
+    def t(self) -> float:
+        return self.time()
 
     def set(self, *args: int) -> None:
-        self.t = local(*args)
+        self.set_time(local(*args))
 
 
 def make_service(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from monitor.core.clock import ManualClock
 from monitor.inventory import Job
 from monitor.results import ResultStore
-from monitor.scheduler import Scheduler
+from monitor.scheduler import Scheduler, run_once
 from probes.base import ConnectionRefused, Family, ProbeResult, Sample, Target
 from tests.unit.fleet import ScriptedProbe, asset, inventory, job
 
@@ -120,16 +121,12 @@ async def test_failures_become_results_with_reasons(harness: Harness) -> None:
             [
                 job(asset("closed"), ScriptedProbe(refused)),
                 job(asset("bug"), ScriptedProbe(buggy)),
-                job(asset("silent"), ScriptedProbe(hangs), timeout=0.05),
+                job(asset("silent"), ScriptedProbe(hangs), timeout=5.0),
                 job(asset("fine"), ScriptedProbe(ok)),
             ]
         )
     )
-    await harness.clock.advance(10.0)
-    for _ in range(50):  # the timeout runs on the event loop's own clock
-        if harness.store.get(("silent", "p")) is not None:
-            break
-        await asyncio.sleep(0.01)
+    await harness.clock.advance(10.0)  # past every offset and the silent one's timeout
     reasons = {r.job.asset.id: r.reason for r in harness.store}
     assert reasons == {"closed": "refused", "bug": "internal", "silent": "timeout", "fine": None}
     assert (
@@ -269,3 +266,71 @@ async def test_children_that_failed_first_become_unreachable_when_their_parent_g
     # Reclassified as soon as the router was seen down, before the station's next poll.
     assert bs.reason == "unreachable"
     assert "rtr" in bs.message
+
+
+async def never_answers(target: Target) -> ProbeResult:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+async def test_a_probe_that_never_answers_times_out_when_the_clock_passes_its_timeout() -> None:
+    clock = ManualClock()
+    silent = job(asset("silent"), ScriptedProbe(never_answers), timeout=30.0)
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as tasks:
+        run = tasks.create_task(run_once(silent, clock))
+        await clock.advance(29.9)
+        assert not run.done()  # 29.9 of its 30 seconds have passed: still waiting
+        await clock.advance(0.2)
+        assert run.done()
+    elapsed = time.monotonic() - started
+    result, outcome = run.result()
+    assert outcome == "timeout"
+    assert (result.success, result.reason) == (False, "timeout")
+    assert result.message == "no answer within 30s"
+    assert result.duration == 30.0  # on the clock the timeout ran on
+    assert elapsed < 0.5  # the 30 s passed on the manual clock, not in real time
+
+
+async def test_a_run_that_answers_in_time_leaves_no_timeout_behind() -> None:
+    clock = ManualClock()
+    release = asyncio.Event()
+
+    async def answers_when_released(target: Target) -> ProbeResult:
+        await release.wait()
+        return ok(target)
+
+    prompt = job(asset("prompt"), ScriptedProbe(answers_when_released), timeout=30.0)
+    async with asyncio.TaskGroup() as tasks:
+        run = tasks.create_task(run_once(prompt, clock))
+        await clock.advance(10.0)
+        release.set()
+        await clock.advance(0.0)
+        assert run.done()
+        # The cancelled deadline must not reach the task that ran the probe.
+        await clock.advance(60.0)
+    result, outcome = run.result()
+    assert outcome == "success"
+    assert result.duration == 10.0
+
+
+async def test_a_timed_out_run_is_counted_and_recorded_without_real_waiting(
+    harness: Harness,
+) -> None:
+    silent = job(asset("silent"), ScriptedProbe(never_answers), interval=60.0, timeout=45.0)
+    harness.scheduler.set_inventory(inventory([silent]))
+    now = harness.clock.monotonic()
+    due = silent.offset + ((now - silent.offset) // silent.interval + 1) * silent.interval
+    started = time.monotonic()
+    await harness.clock.advance(due - now + 44.9)
+    assert harness.store.get(("silent", "p")) is None
+    assert harness.metric("trunkwatch_scheduler_in_flight") == 1
+    await harness.clock.advance(0.2)
+    elapsed = time.monotonic() - started
+    result = harness.store.get(("silent", "p"))
+    assert result is not None and result.reason == "timeout"
+    assert harness.metric("trunkwatch_scheduler_in_flight") == 0
+    assert (
+        harness.metric("trunkwatch_scheduler_runs_total", module="scripted", outcome="timeout") == 1
+    )
+    assert elapsed < 0.5

@@ -7,17 +7,17 @@ import asyncio
 
 import pytest
 
+from monitor.core.clock import ManualClock
 from monitor.simulator import oids as O
 from monitor.simulator.agent import ErrorStatus, SnmpAgent
-from monitor.simulator.clock import ManualSource
 from monitor.simulator.fleet import DEFAULT_FLEET, Fault, Fleet
 from probes.snmp.codec import Message, PduType, Tag, VarBind, decode_message, encode_message
 
 T0 = 1467331200.0
 
 
-def make_agent() -> tuple[SnmpAgent, ManualSource]:
-    source = ManualSource()
+def make_agent() -> tuple[SnmpAgent, ManualClock]:
+    source = ManualClock()
     fleet = Fleet({**DEFAULT_FLEET, "start": T0}, source=source)
     return SnmpAgent(fleet, ephemeral=True), source
 
@@ -49,9 +49,9 @@ def ask(agent: SnmpAgent, asset: str, data: bytes) -> Message:
     return decode_message(reply)
 
 
-def test_get_answers_values_and_v2_exceptions() -> None:
+async def test_get_answers_values_and_v2_exceptions() -> None:
     agent, source = make_agent()
-    source.advance(60)
+    await source.advance(60)
     answer = ask(
         agent,
         "bs-yunyan",

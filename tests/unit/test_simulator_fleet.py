@@ -3,6 +3,7 @@ simulating many sites."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import random
 import time
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from monitor.core.clock import Clock, ManualClock
 from monitor.simulator import oids as O
-from monitor.simulator.clock import ManualSource, SimClock
+from monitor.simulator.clock import SimClock
 from monitor.simulator.fleet import (
     DEFAULT_FLEET,
     Fault,
@@ -27,25 +29,54 @@ from monitor.simulator.radio import BaseStation
 T0 = 1467331200.0  # 2016-07-01 08:00 Asia/Shanghai
 
 
-def make_fleet(config: dict[str, Any] | None = None) -> tuple[Fleet, ManualSource]:
-    source = ManualSource()
+def make_fleet(config: dict[str, Any] | None = None) -> tuple[Fleet, ManualClock]:
+    source = ManualClock()
     fleet = Fleet({**(config or DEFAULT_FLEET), "start": T0}, source=source)
     return fleet, source
 
 
-def test_sim_clock_runs_at_its_speed_and_re_anchors_on_change() -> None:
-    source = ManualSource(100.0)
+async def test_sim_clock_runs_at_its_speed_and_re_anchors_on_change() -> None:
+    source = ManualClock(100.0)
     clock = SimClock(T0, speed=60.0, source=source)
-    assert clock.now() == T0
-    source.advance(10)
-    assert clock.now() == T0 + 600
+    assert clock.time() == T0
+    await source.advance(10)
+    assert clock.time() == T0 + 600
     clock.speed = 1.0
-    assert clock.now() == T0 + 600
-    source.advance(10)
-    assert clock.now() == T0 + 610
+    assert clock.time() == T0 + 600
+    await source.advance(10)
+    assert clock.time() == T0 + 610
     assert clock.local(T0).hour == 8
     with pytest.raises(ValueError, match="backwards"):
-        source.advance(-1)
+        await source.advance(-1)
+
+
+async def test_sim_clock_sleeps_timers_and_timeouts_run_on_its_source_at_its_speed() -> None:
+    source = ManualClock(100.0)
+    clock: Clock = SimClock(T0, speed=60.0, source=source)  # anything taking a Clock takes it
+    assert clock.monotonic() == 100.0  # simulated seconds count from the source's present
+    events: list[tuple[str, float]] = []
+    clock.call_at(clock.monotonic() + 1800, lambda: events.append(("timer", clock.time() - T0)))
+
+    async def sleeper() -> None:
+        await clock.sleep(3600)  # an hour of the city: a real minute at 60x
+        events.append(("slept", clock.time() - T0))
+
+    async def bounded() -> None:
+        try:
+            async with clock.timeout(600):
+                await clock.sleep_until(clock.monotonic() + 7200)
+        except TimeoutError:
+            events.append(("timed out", clock.time() - T0))
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(sleeper())
+        tasks.create_task(bounded())
+        await source.advance(9.5)
+        assert events == []
+        await source.advance(0.5)
+        assert events == [("timed out", 600.0)]
+        await source.advance(50)
+    assert events == [("timed out", 600.0), ("timer", 1800.0), ("slept", 3600.0)]
 
 
 def test_default_fleet_is_a_twelve_site_city_with_lines_network_and_servers() -> None:
@@ -64,16 +95,16 @@ def test_default_fleet_is_a_twelve_site_city_with_lines_network_and_servers() ->
         fleet.device("bs-nowhere")
 
 
-def test_same_seed_same_fleet_readings() -> None:
+async def test_same_seed_same_fleet_readings() -> None:
     a, source_a = make_fleet()
     b, source_b = make_fleet()
-    source_a.advance(3 * 3600)
-    source_b.advance(3 * 3600)
+    await source_a.advance(3 * 3600)
+    await source_b.advance(3 * 3600)
     for asset in ("bs-yunyan", "e1-gw-110", "core-sw-1", "srv-cad-1"):
         view_a, view_b = a.poll(asset), b.poll(asset)
         assert view_a is not None and view_b is not None
         assert list(view_a.walk()) == list(view_b.walk())
-    other = Fleet({**DEFAULT_FLEET, "start": T0, "seed": 7}, source=ManualSource())
+    other = Fleet({**DEFAULT_FLEET, "start": T0, "seed": 7}, source=ManualClock())
     other_view = other.poll("bs-yunyan", T0 + 3 * 3600)
     assert other_view is not None
     view = a.poll("bs-yunyan")
@@ -91,7 +122,7 @@ def test_config_errors_name_every_bad_field() -> None:
     config["speed"] = "fast"
     config["servers"][2]["storage"][0]["size"] = 16
     with pytest.raises(SimulatorConfigError) as info:
-        Fleet(config, source=ManualSource())
+        Fleet(config, source=ManualClock())
     fields = [field for field, _ in info.value.problems]
     assert "simulator.sites[0]" in fields
     assert "simulator.sites[1].colour" in fields
@@ -114,18 +145,18 @@ def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
                 "switches": [{"id": "sw-a", "ports": 8}],
             }
         },
-        source=ManualSource(),
+        source=ManualClock(),
     )
-    assert fleet.clock.now() == T0
+    assert fleet.clock.time() == T0
     assert fleet.clock.speed == 60.0
     assert fleet.ports == {"bs-a": 20555, "sw-a": 20001}
     assert fleet.device("bs-a").name == "bs-a"
 
 
-def test_backhaul_down_hides_the_site_and_the_sites_behind_it() -> None:
+async def test_backhaul_down_hides_the_site_and_the_sites_behind_it() -> None:
     fleet, source = make_fleet()
     fleet.inject(Fault.BACKHAUL_DOWN, "bs-wudang")
-    source.advance(60)
+    await source.advance(60)
     assert fleet.poll("bs-wudang") is None
     assert fleet.poll("bs-kaiyang") is None  # over bs-wudang's microwave
     assert fleet.poll("bs-xifeng") is not None
@@ -150,14 +181,14 @@ def test_switch_port_down_hides_what_hangs_off_it() -> None:
     assert all(fleet.reachable(d.asset_id) for d in fleet)
 
 
-def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
+async def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
     fleet, source = make_fleet()
-    source.advance(3600)
+    await source.advance(3600)
     fleet.inject("site_down", "bs-nanming")
     assert fleet.poll("bs-nanming") is None
-    source.advance(600)
+    await source.advance(600)
     fleet.clear("site_down", "bs-nanming")
-    source.advance(5)
+    await source.advance(5)
     view = fleet.poll("bs-nanming")
     assert view is not None
     assert view.get((*O.SYS_UP_TIME, 0)).value == 500
@@ -165,7 +196,7 @@ def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
     assert isinstance(attempts, int) and attempts < 20  # counters restarted at boot
 
 
-def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
+async def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
     fleet, source = make_fleet()
     site = fleet.site("bs-baiyun")
     fault = fleet.inject(Fault.MAINS_FAILURE, "bs-baiyun")
@@ -177,12 +208,12 @@ def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
     assert view.get((*O.UPS_ALARMS_PRESENT, 0)).value == 2
     minutes = view.get((*O.UPS_ESTIMATED_MINUTES_REMAINING, 0)).value
     assert isinstance(minutes, int) and minutes > 60
-    source.advance(minutes * 60 / 2)
+    await source.advance(minutes * 60 / 2)
     view = fleet.poll("bs-baiyun")
     assert view is not None
     half = view.get((*O.TSIM_BATTERY_CHARGE, 0)).value
     assert isinstance(half, int) and 49 <= half <= 51
-    source.advance(minutes * 60)
+    await source.advance(minutes * 60)
     assert fleet.poll("bs-baiyun") is None
     assert not site.powered
     fleet.clear(Fault.MAINS_FAILURE, "bs-baiyun")
@@ -263,7 +294,7 @@ def test_two_hundred_sites_for_a_simulated_hour() -> None:
         for i in range(200)
     ]
     # 10:00–11:00 local: the busy hour, the worst case.
-    fleet = Fleet({"seed": 1, "start": T0 + 2 * 3600, "sites": sites}, source=ManualSource())
+    fleet = Fleet({"seed": 1, "start": T0 + 2 * 3600, "sites": sites}, source=ManualClock())
     for site in fleet.sites:
         fleet.view(site.asset_id)
     started = time.process_time()

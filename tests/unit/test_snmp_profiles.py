@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
+from monitor.core.clock import ManualClock
 from monitor.core.sources import ConfigError
 from monitor.inventory import build_inventory
 from probes.base import NoSuchObject, ProbeParamsError, ProbeTimeout, Sample
@@ -100,14 +101,6 @@ class FakeAgent:
         return out
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def ticks(seconds: float) -> tuple[int, int]:
     return (Tag.TIMETICKS, int(seconds * 100))
 
@@ -127,9 +120,9 @@ def value(samples: list[Sample], metric: str, **labels: str) -> float:
     return found[0]
 
 
-def poller(profiles: Sequence[str], clock: Clock | None = None, **kw: float) -> DevicePoller:
+def poller(profiles: Sequence[str], clock: ManualClock | None = None, **kw: float) -> DevicePoller:
     plan = ProfileLibrary().plan(list(profiles))
-    return DevicePoller(plan, clock=clock or Clock(), **kw)  # type: ignore[arg-type]
+    return DevicePoller(plan, clock=clock or ManualClock(), **kw)  # type: ignore[arg-type]
 
 
 def interfaces(
@@ -475,13 +468,13 @@ async def test_interface_labels_join_name_and_alias_onto_64_bit_counters() -> No
 
 
 async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:
-    clock = Clock()
+    clock = ManualClock()
     probe = poller(["if_mib"], clock)
     agent = FakeAgent(interfaces(hc=False, in_octets=2**32 - 1001, uptime=100))
     first = (await probe.poll(agent)).samples
     assert value(first, "trunkwatch_if_receive_bytes_total", index="1") == 2**32 - 1000
     for elapsed, raw in ((60, 999), (120, 5999)):  # wrapped, then grew
-        clock.now += 60
+        await clock.advance(60)
         agent.set(interfaces(hc=False, in_octets=raw, uptime=100 + elapsed))
         samples = (await probe.poll(agent)).samples
     assert value(samples, "trunkwatch_if_receive_bytes_total", index="1") == 2**32 - 1000 + 7000
@@ -490,16 +483,16 @@ async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:
 
 
 async def test_agent_restart_resets_counters_recounts_reboots_and_rereads_labels() -> None:
-    clock = Clock()
+    clock = ManualClock()
     probe = poller(["if_mib"], clock)
     agent = FakeAgent(interfaces(hc=False, in_octets=2**32 - 1001, uptime=5000))
     await probe.poll(agent)
-    clock.now += 60
+    await clock.advance(60)
     agent.set(interfaces(hc=False, in_octets=999, uptime=5060))
     wrapped = (await probe.poll(agent)).samples
     assert value(wrapped, "trunkwatch_if_receive_bytes_total", index="1") == 2**32 + 1000
 
-    clock.now += 60
+    await clock.advance(60)
     agent.set(interfaces(in_octets=500, uptime=30, names=("ge0", "ge1")))
     samples = (await probe.poll(agent)).samples
     assert value(samples, "trunkwatch_snmp_device_reboots_total") == 1
@@ -510,26 +503,26 @@ async def test_agent_restart_resets_counters_recounts_reboots_and_rereads_labels
 
 
 async def test_labels_are_reread_only_when_the_refresh_is_due() -> None:
-    clock = Clock()
+    clock = ManualClock()
     probe = poller(["if_mib"], clock, label_refresh=900)
     agent = FakeAgent(interfaces(uptime=100))
     await probe.poll(agent)
-    clock.now += 300
+    await clock.advance(300)
     agent.set(interfaces(uptime=400, names=("wan", "lan")))
     stale = (await probe.poll(agent)).samples
     assert value(stale, "trunkwatch_if_admin_status", index="1", state="up", name="eth0") == 1
-    clock.now += 600
+    await clock.advance(600)
     agent.set(interfaces(uptime=1000, names=("wan", "lan")))
     fresh = (await probe.poll(agent)).samples
     assert value(fresh, "trunkwatch_if_admin_status", index="1", state="up", name="wan") == 1
 
 
 async def test_a_new_row_gets_its_labels_in_the_same_poll() -> None:
-    clock = Clock()
+    clock = ManualClock()
     probe = poller(["if_mib"], clock)
     agent = FakeAgent(interfaces(uptime=100))
     await probe.poll(agent)
-    clock.now += 60
+    await clock.advance(60)
     agent.update(
         {
             SYS_UPTIME: ticks(160),
@@ -708,7 +701,7 @@ def ups(**objects: tuple[int, Value]) -> dict[str, tuple[int, Value]]:
 
 
 async def test_values_outside_the_mib_range_are_dropped_and_counted() -> None:
-    clock = Clock()
+    clock = ManualClock()
     probe = poller(["ups_mib"], clock)
     # Huawei UPS5000: -1 for "no estimate"; phoenixtec: 0 minutes at 100 % charge.
     agent = FakeAgent(ups(b3=(Tag.INTEGER, -1), b4=(Tag.INTEGER, -1), b5=(Tag.INTEGER, 5385)))
@@ -722,12 +715,12 @@ async def test_values_outside_the_mib_range_are_dropped_and_counted() -> None:
     assert value(first.samples, invalid, object="ups_mib.ups_battery_volts") == 0
     # A dropped value is neither missing from the agent nor malformed.
     assert "ups_mib.ups_battery_runtime_seconds" not in first.partial
-    clock.now += 60
+    await clock.advance(60)
     agent.set(ups(b3=(Tag.INTEGER, 0), b4=(Tag.INTEGER, 100), b5=(Tag.INTEGER, 5385)))
     second = await probe.poll(agent)
     assert value(second.samples, invalid, object="ups_mib.ups_battery_runtime_seconds") == 2
     assert value(second.samples, "trunkwatch_ups_battery_charge_ratio") == 1.0
-    clock.now += 60
+    await clock.advance(60)
     agent.set(ups(b3=(Tag.INTEGER, 42), b4=(Tag.INTEGER, 100), b5=(Tag.INTEGER, 5385)))
     third = await probe.poll(agent)
     assert value(third.samples, "trunkwatch_ups_battery_runtime_seconds") == 42 * 60
