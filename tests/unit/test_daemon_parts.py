@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +57,10 @@ def tcp_refused(port: int) -> bool:
     return False
 
 
-def crashing_keeper(daemon: Daemon, seen: dict[str, Any]) -> None:
-    """Put a capacity keeper in ``daemon`` that fails once the daemon serves."""
+def crashing_keeper(seen: dict[str, Any]) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A ``Daemon._keep_capacity_current`` whose keeper fails once the daemon serves."""
 
-    def keeper(*_: object) -> Coroutine[Any, Any, None]:
+    def keeper(daemon: Daemon, *_: object) -> Coroutine[Any, Any, None]:
         async def fail() -> None:
             async with (
                 aiohttp.ClientSession() as session,
@@ -72,18 +72,18 @@ def crashing_keeper(daemon: Daemon, seen: dict[str, Any]) -> None:
 
         return fail()
 
-    daemon._keep_capacity_current = keeper  # type: ignore[method-assign]
+    return keeper
 
 
 async def test_a_capacity_keeper_crash_stops_the_daemon_and_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text("assets: []\n")
     caplog.set_level(logging.INFO, logger="trunkwatch")
-    daemon = Daemon(config, "127.0.0.1:0")
     seen: dict[str, Any] = {}
-    crashing_keeper(daemon, seen)
+    monkeypatch.setattr(Daemon, "_keep_capacity_current", crashing_keeper(seen))
+    daemon = Daemon(config, "127.0.0.1:0")
     with pytest.raises(DaemonFailure) as failed:
         async with asyncio.timeout(RUN_BOUND_S):
             await daemon.run()
@@ -109,13 +109,7 @@ def test_trunkwatch_run_exits_1_with_one_line_when_a_part_fails(
     config = tmp_path / "monitor.yaml"
     config.write_text("assets: []\n")
     seen: dict[str, Any] = {}
-    original = Daemon.__init__
-
-    def init(self: Daemon, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        crashing_keeper(self, seen)
-
-    monkeypatch.setattr(Daemon, "__init__", init)
+    monkeypatch.setattr(Daemon, "_keep_capacity_current", crashing_keeper(seen))
     code = main(["run", "-c", str(config), "--listen", "127.0.0.1:0"])
     assert code == 1
     assert seen["ready"] == 200
@@ -201,7 +195,7 @@ async def test_reloads_that_move_the_trap_receiver_run_alone_and_leave_one_bound
             assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)
             signal.raise_signal(signal.SIGHUP)
             answers = await asyncio.gather(post(), post())
-        assert answers == [(200, {"status": "reloaded"})] * 2
+        assert list(answers) == [(200, {"status": "reloaded"})] * 2
         assert overlaps.calls >= 2
         assert overlaps.most_at_once == 1
         receiver = daemon.traps.receiver
