@@ -118,7 +118,6 @@ class Daemon:
         self._reloading = asyncio.Lock()
         stopping = Problem(str(self.config_path), 1, "(reload)", "the daemon is stopping")
         self._reloads = ReloadWorker(self.reload, stopped=[str(stopping)])
-        self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         #: Applied to every configuration loaded, on reloads too (the demo points the
         #: addresses at where its simulation really listens).
@@ -249,7 +248,7 @@ class Daemon:
     async def _serve(self, cleanup: contextlib.AsyncExitStack, loaded: Loaded) -> None:
         """Start the HTTP server (stopped by ``cleanup``); raises OSError if it cannot bind."""
         app = build_app(self.views(), self.web_config, self.extra_routes)
-        self._runner = runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         cleanup.push_async_callback(runner.cleanup)
         tls = self.web_config.ssl_context if self.web_config else None
