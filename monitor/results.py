@@ -3,11 +3,14 @@
 The store is the hand-off between the scheduler (which writes a result after every run) and
 the exporter, the duty pages and the inspections (which read). Listeners are told of every
 update and removal so they can keep derived state (pre-rendered exposition text) current
-instead of recomputing it at read time.
+instead of recomputing it at read time. A listener that raises is a bug in that listener: the
+others are still told, the writer (the scheduler) never sees the error, and it is logged once
+when the listener starts failing and once when it works again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -15,6 +18,8 @@ from monitor.inventory import Job
 from probes.base import Sample
 
 __all__ = ["Result", "ResultStore"]
+
+log = logging.getLogger("trunkwatch.results")
 
 JobKey = tuple[str, str]
 
@@ -41,6 +46,8 @@ class ResultStore:
     _latest: dict[JobKey, Result] = field(default_factory=dict)
     _by_asset: dict[str, dict[str, Result]] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list)
+    #: Listeners whose last call raised, with how many calls in a row did.
+    _failing: dict[Listener, int] = field(default_factory=dict)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -54,7 +61,13 @@ class ResultStore:
         self._latest[key] = result
         self._by_asset.setdefault(key[0], {})[key[1]] = result
         for listener in self._listeners:
-            listener(key, result)
+            try:
+                listener(key, result)
+            except Exception:
+                self._failed(listener, key)
+            else:
+                if self._failing:
+                    self._recovered(listener)
         return previous
 
     def remove(self, key: JobKey) -> None:
@@ -64,7 +77,26 @@ class ResultStore:
             if not of_asset:
                 self._by_asset.pop(key[0], None)
             for listener in self._listeners:
-                listener(key, None)
+                try:
+                    listener(key, None)
+                except Exception:
+                    self._failed(listener, key)
+                else:
+                    if self._failing:
+                        self._recovered(listener)
+
+    def _failed(self, listener: Listener, key: JobKey) -> None:
+        failures = self._failing.get(listener, 0)
+        self._failing[listener] = failures + 1
+        if not failures:
+            log.exception(
+                "result listener %s failed asset=%s probe=%s", _name(listener), key[0], key[1]
+            )
+
+    def _recovered(self, listener: Listener) -> None:
+        failures = self._failing.pop(listener, 0)
+        if failures:
+            log.info("result listener %s works again after %d failures", _name(listener), failures)
 
     def get(self, key: JobKey) -> Result | None:
         return self._latest.get(key)
@@ -87,3 +119,7 @@ class ResultStore:
 
     def asset_results(self, asset_id: str) -> list[Result]:
         return list(self._by_asset.get(asset_id, {}).values())
+
+
+def _name(listener: Listener) -> str:
+    return getattr(listener, "__qualname__", None) or type(listener).__qualname__

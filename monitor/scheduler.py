@@ -192,9 +192,13 @@ class Scheduler:
         return sem
 
     async def _run_job(self, job: Job, due: float) -> None:
+        # The scheduler owns its run tasks (it cancels and awaits them when it stops), and
+        # nothing but cancellation leaves one: a failure here is a bug, logged like a probe's.
         try:
             async with self._device(job), self._global:
                 await self._execute(job, due)
+        except Exception:
+            log.exception("probe run failed unexpectedly asset=%s probe=%s", job.asset.id, job.name)
         finally:
             self._running.discard(job.key)
 

@@ -1,11 +1,13 @@
 """The ``trunkwatch run`` process: configuration, scheduler, exposition and HTTP server together.
 
 The daemon owns one event loop. It starts the HTTP server first (so health checks answer
-while the first round of probes is still out), then the scheduler. SIGHUP and
-``POST /-/reload`` load the file again, one reload at a time: a bad file, or one that would
-drop more than half of the running assets without ``allow_shrink: true``, is rejected with
-its problems, ``trunkwatch_config_last_reload_successful`` drops to 0 and the running
-configuration stays. SIGTERM/SIGINT stop it within a few seconds.
+while the first round of probes is still out), then its long-lived parts in one task group:
+the scheduler, the capacity keeper and the reload worker. SIGHUP and ``POST /-/reload`` ask
+the reload worker, which loads the file again, one reload at a time: a bad file, or one that
+would drop more than half of the running assets without ``allow_shrink: true``, is rejected
+with its problems, ``trunkwatch_config_last_reload_successful`` drops to 0 and the running
+configuration stays. SIGTERM/SIGINT stop it within a few seconds. A part that fails stops the
+daemon: the others are cancelled, the failure is logged, and ``run`` raises DaemonFailure.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -29,6 +32,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from monitor.app.reloads import ReloadWorker
 from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.app.webconfig import WebConfig, load_web_config
@@ -36,6 +40,7 @@ from monitor.capacity import CapacityCollector, SampleHistory, keep_current
 from monitor.config import Config, load_config, reload_problems
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
+from monitor.core.errors import TrunkwatchError
 from monitor.core.sources import ConfigError, Problem
 from monitor.exposition.collector import ExpositionHealth, ResultsCollector
 from monitor.exposition.text import Exposition
@@ -48,11 +53,18 @@ from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
 from monitor.traps import TrapService
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "DaemonFailure"]
 
 log = logging.getLogger("trunkwatch.daemon")
 
-STOP_GRACE_SECONDS = 4.0
+
+class DaemonFailure(TrunkwatchError):
+    """A long-lived part of the daemon failed (a bug): the daemon has stopped. The message
+    names the part and the kind of error; the log has the traceback."""
+
+
+class _StopRequested(Exception):
+    """Ends the daemon's task group when stop() is called: the parts are cancelled."""
 
 
 async def close_probe_sessions() -> None:
@@ -103,9 +115,9 @@ class Daemon:
         self.ready = False
         self.extra_routes: list[web.RouteDef] = []
         self._stop = asyncio.Event()
-        self._hangup = asyncio.Event()
         self._reloading = asyncio.Lock()
-        self._runner: web.AppRunner | None = None
+        stopping = Problem(str(self.config_path), 1, "(reload)", "the daemon is stopping")
+        self._reloads = ReloadWorker(self.reload, stopped=[str(stopping)])
         self.bound_port: int | None = None
         #: Applied to every configuration loaded, on reloads too (the demo points the
         #: addresses at where its simulation really listens).
@@ -142,7 +154,8 @@ class Daemon:
         """Load the file again; returns its problems (empty when it was installed).
 
         Never raises: whatever goes wrong is a problem in the answer, the gauge says 0 and the
-        running configuration stays.
+        running configuration stays. While the daemon runs, only its reload worker calls this
+        (``request_reload`` asks it); the lock keeps any other caller from overlapping it.
         """
         async with self._reloading:
             try:
@@ -180,6 +193,10 @@ class Daemon:
         await self.traps.apply(loaded.config, loaded.inventory.assets.values())
         return loaded
 
+    async def request_reload(self) -> list[str]:
+        """Have the reload worker load the file again, and wait for its problems."""
+        return await self._reloads.reload()
+
     # -- what the HTTP server reads ---------------------------------------------------------
 
     @property
@@ -195,7 +212,7 @@ class Daemon:
             results=self.collector,
             status=lambda: estate_status(self.inventory, self.store),
             ready=lambda: self.ready,
-            reload=self.reload,
+            reload=self.request_reload,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -203,56 +220,40 @@ class Daemon:
     def stop(self) -> None:
         self._stop.set()
 
-    async def _reload_on_hangup(self) -> None:
-        """The one SIGHUP reload worker: signals that arrive during a reload make one more."""
-        while True:
-            await self._hangup.wait()
-            self._hangup.clear()
-            await self.reload()
+    async def _until_stopped(self) -> None:
+        await self._stop.wait()
+        self.ready = False
+        log.info("stopping")
+        raise _StopRequested
 
-    async def run(self, started: asyncio.Event | None = None) -> None:
-        """Run until stop() or a termination signal. Raises ConfigError on a bad first load."""
-        if self.web_config_file:
-            self.web_config = load_web_config(self.web_config_file)
-        loaded = self._load()
-        await self.traps.apply(loaded.config, loaded.inventory.assets.values())
-        limits = loaded.config.model.limits
-        self.scheduler = Scheduler(
-            self.store,
-            self.registry,
-            concurrency=limits.concurrency,
-            per_device=limits.per_device,
-            clock=self.clock,
-        )
-        if loaded.inspections is not None:
-            # The store is opened (and migrated) before anything is served: a signed record is
-            # never accepted by a daemon that cannot write it.
-            self._inspection_store = open_store(
-                loaded.inspections.store_url, loaded.inspections.data_dir
-            )
-            self.inspections = InspectionService(
-                loaded.inspections, self._inspection_store, self.clock, self.store, self.registry
-            )
-            self.extra_routes.extend(self.inspections.routes())
-        self._install(loaded)
-        self.reloads.set(1)
-        # Capacity planning from the monitor's own polls: hourly traffic per site and trunk
-        # group, re-analysed every hour into trunkwatch_capacity_* (see `capacity report`
-        # for the same analysis from Prometheus history).
-        timezone = loaded.config.model.centre.timezone
-        history = SampleHistory(
-            timezone=timezone, titles={s.id: s.name for s in loaded.config.model.sites}
-        )
-        self.store.subscribe(history.on_result)
-        capacity = CapacityCollector()
-        self.registry.register(capacity)
+    def _keep_capacity_current(
+        self, history: SampleHistory, capacity: CapacityCollector, timezone: str
+    ) -> Coroutine[Any, Any, None]:
+        """The capacity keeper; one of the parts (a method, so a test can fail it)."""
+        return keep_current(history, capacity, clock=self.clock, timezone=timezone)
 
+    async def _part(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run one of the daemon's long-lived parts: they run until cancelled, so one that
+        fails or returns stops the daemon, logged here with what went wrong."""
+        try:
+            await work
+        except Exception as exc:
+            self.ready = False
+            log.exception("%s failed, stopping the daemon", name)
+            raise DaemonFailure(f"{name} failed ({type(exc).__name__}); see the log") from exc
+        self.ready = False
+        log.error("%s ended unexpectedly, stopping the daemon", name)
+        raise DaemonFailure(f"{name} ended unexpectedly")
+
+    async def _serve(self, cleanup: contextlib.AsyncExitStack, loaded: Loaded) -> None:
+        """Start the HTTP server (stopped by ``cleanup``); raises OSError if it cannot bind."""
         app = build_app(self.views(), self.web_config, self.extra_routes)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        cleanup.push_async_callback(runner.cleanup)
         tls = self.web_config.ssl_context if self.web_config else None
         site = web.TCPSite(
-            self._runner, self.listen[0], self.listen[1], reuse_address=True, ssl_context=tls
+            runner, self.listen[0], self.listen[1], reuse_address=True, ssl_context=tls
         )
         await site.start()
         server = getattr(site, "_server", None)
@@ -266,45 +267,92 @@ class Daemon:
             len(loaded.inventory.assets),
             len(loaded.inventory.jobs),
         )
+
+    def _stopped(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        log.info("stopped")
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        """Run until stop(), SIGTERM/SIGINT, or the failure of one of its parts.
+
+        The HTTP server starts first; ``started`` is set once it serves and the parts (the
+        scheduler, the capacity keeper, the reload worker) run, in one task group. Raises
+        ConfigError on a bad first load, OSError when the HTTP address cannot be bound, and
+        DaemonFailure when a part fails (after stopping the others; the log has the details).
+        Everything it opened is closed however it ends, cancellation included."""
+        if self.web_config_file:
+            self.web_config = load_web_config(self.web_config_file)
+        loaded = self._load()
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, self.stop)
-            loop.add_signal_handler(signal.SIGINT, self.stop)
-            loop.add_signal_handler(signal.SIGHUP, self._hangup.set)
-        scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
-        capacity_task = asyncio.create_task(
-            keep_current(history, capacity, clock=self.clock, timezone=timezone),
-            name="capacity",
-        )
-        reload_task = asyncio.create_task(self._reload_on_hangup(), name="reload")
-        self.ready = True
-        if started is not None:
-            started.set()
-        try:
-            stop_waiter = asyncio.create_task(self._stop.wait())
-            done, _ = await asyncio.wait(
-                {scheduler_task, stop_waiter}, return_when=asyncio.FIRST_COMPLETED
+        # Closed in the reverse order of opening: the HTTP server first (so no request is
+        # left half-answered), the inspection store and the trap receiver last.
+        async with contextlib.AsyncExitStack() as cleanup:
+            cleanup.callback(self._stopped, loop)
+            cleanup.push_async_callback(self.traps.close)
+            await self.traps.apply(loaded.config, loaded.inventory.assets.values())
+            limits = loaded.config.model.limits
+            self.scheduler = Scheduler(
+                self.store,
+                self.registry,
+                concurrency=limits.concurrency,
+                per_device=limits.per_device,
+                clock=self.clock,
             )
-            stop_waiter.cancel()
-            if scheduler_task in done:
-                scheduler_task.result()  # a dispatcher crash is a bug: surface it
-        finally:
-            self.ready = False
-            log.info("stopping")
-            scheduler_task.cancel()
-            capacity_task.cancel()
-            reload_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                async with asyncio.timeout(STOP_GRACE_SECONDS):
-                    await asyncio.gather(
-                        scheduler_task, capacity_task, reload_task, return_exceptions=True
+            if loaded.inspections is not None:
+                # The store is opened (and migrated) before anything is served: a signed
+                # record is never accepted by a daemon that cannot write it.
+                store = open_store(loaded.inspections.store_url, loaded.inspections.data_dir)
+                self._inspection_store = store
+                cleanup.callback(store.close)
+                self.inspections = InspectionService(
+                    loaded.inspections, store, self.clock, self.store, self.registry
+                )
+                self.extra_routes.extend(self.inspections.routes())
+            self._install(loaded)
+            self.reloads.set(1)
+            # Capacity planning from the monitor's own polls: hourly traffic per site and
+            # trunk group, re-analysed every hour into trunkwatch_capacity_* (see `capacity
+            # report` for the same analysis from Prometheus history).
+            timezone = loaded.config.model.centre.timezone
+            history = SampleHistory(
+                timezone=timezone, titles={s.id: s.name for s in loaded.config.model.sites}
+            )
+            self.store.subscribe(history.on_result)
+            capacity = CapacityCollector()
+            self.registry.register(capacity)
+            cleanup.push_async_callback(close_probe_sessions)
+
+            await self._serve(cleanup, loaded)
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, self.stop)
+                loop.add_signal_handler(signal.SIGINT, self.stop)
+                loop.add_signal_handler(signal.SIGHUP, self._reloads.ask)
+            failure: Exception | None = None
+            try:
+                async with asyncio.TaskGroup() as parts:
+                    parts.create_task(
+                        self._part("scheduler", self.scheduler.run()), name="scheduler"
                     )
-            await self._runner.cleanup()
-            await close_probe_sessions()
-            await self.traps.close()
-            if self._inspection_store is not None:
-                self._inspection_store.close()
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(sig)
-            log.info("stopped")
+                    parts.create_task(
+                        self._part(
+                            "capacity keeper",
+                            self._keep_capacity_current(history, capacity, timezone),
+                        ),
+                        name="capacity keeper",
+                    )
+                    parts.create_task(
+                        self._part("reload worker", self._reloads.run()), name="reload worker"
+                    )
+                    parts.create_task(self._until_stopped(), name="stop")
+                    self.ready = True
+                    if started is not None:
+                        started.set()
+            except ExceptionGroup as group:
+                failures = [e for e in group.exceptions if not isinstance(e, _StopRequested)]
+                failure = failures[0] if failures else None
+            finally:
+                self.ready = False
+            if failure is not None:
+                raise failure  # each failure is logged by _part; the first says why

@@ -288,61 +288,74 @@ async def run_demo(
         )
         daemon.rewrite = lambda loaded: relocate(loaded, moved, traps_listen=traps_listen)
         started = asyncio.Event()
-        run = asyncio.create_task(daemon.run(started))
-        waiter = asyncio.create_task(started.wait())
-        await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if run.done():
-            waiter.cancel()
-            try:
-                await run  # raises what stopped it
-            except ListenError:
-                raise
-            except OSError as exc:  # before it served: its HTTP socket could not be bound
-                raise ListenError("tcp", *bind_listen, exc) from exc
-            return 1
-        receiver = daemon.traps.receiver
-        traps_bound = receiver.address if receiver is not None else None
-        sim.agent.traps.sink = traps_bound
-        http_bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
-        control_bound = (parse_listen(control)[0], sim.control_port or 0)
-        wanted_and_bound = [
-            ("monitor HTTP tcp", wanted, http_bound),
-            ("simulator control tcp", parse_listen(control), control_bound),
-            ("trap receiver udp", traps_wanted, traps_bound),
-        ]
-        changes = [Moved("device", configured, at) for configured, at in moved.items()]
-        changes += [
-            Moved(what, configured, at)
-            for what, configured, at in wanted_and_bound
-            if configured is not None and at is not None and configured[1] != 0 and configured != at
-        ]
-        scheme = daemon.web_config.scheme if daemon.web_config else "http"
-        base = f"{scheme}://{http_bound[0]}:{http_bound[1]}"
-        banner = Banner(
-            fleet=describe_fleet(sim),
-            base=base,
-            control=f"http://{control_bound[0]}:{control_bound[1]}",
-            traps=traps_bound,
-            devices=sim.endpoints(),
-            moved=changes,
-            default_monitor=DRILL_MONITOR,
-            default_control=f"http://{DEFAULT_CONTROL}",
-        )
-        print(format_banner(banner), flush=True)
-        if tokens:
-            print(
-                "demo sign-in tokens for /inspections (set the TRUNKWATCH_TOKEN_* variables to "
-                "use your own): " + ", ".join(f"{p}={t}" for p, t in tokens.items()),
-                flush=True,
-            )
+        failure: Exception | None = None
         try:
-            while not run.done():
-                done, _ = await asyncio.wait({run}, timeout=status_every or None)
-                if not done and status_every > 0:
-                    print(status_line(daemon, sim), flush=True)
-            await run
-        finally:
-            if not run.done():
-                daemon.stop()
-                await run
-    return 0
+            # The daemon serves first ("started"), then what depends on it: the simulation's
+            # trap sink, the banner and the status lines. One group owns the daemon's task:
+            # when the daemon fails, the wait below is cancelled; when it stops, the loop ends.
+            async with asyncio.TaskGroup() as tasks:
+                running = tasks.create_task(daemon.run(started), name="daemon")
+                await started.wait()
+                _announce(daemon, sim, tokens, wanted, bind_listen, control, traps_wanted, moved)
+                while not running.done():
+                    await asyncio.wait({running}, timeout=status_every or None)
+                    if not running.done() and status_every > 0:
+                        print(status_line(daemon, sim), flush=True)
+        except ExceptionGroup as group:
+            failure = group.exceptions[0]  # what stopped the daemon, as a rule
+        if failure is None:
+            return 0
+        served = started.is_set()
+        if isinstance(failure, OSError) and not isinstance(failure, ListenError) and not served:
+            # Before it served, the daemon's only socket of its own: the HTTP listener.
+            raise ListenError("tcp", *bind_listen, failure) from failure
+        raise failure
+
+
+def _announce(
+    daemon: Daemon,
+    sim: Simulation,
+    tokens: Mapping[str, str],
+    wanted: Address,
+    bind_listen: Address,
+    control: str,
+    traps_wanted: Address | None,
+    moved: Mapping[Address, Address],
+) -> None:
+    """Point the simulation's notifications at the daemon's trap receiver, and print the
+    banner (and the demo sign-in tokens)."""
+    receiver = daemon.traps.receiver
+    traps_bound = receiver.address if receiver is not None else None
+    sim.agent.traps.sink = traps_bound
+    http_bound = (bind_listen[0], daemon.bound_port or bind_listen[1])
+    control_bound = (parse_listen(control)[0], sim.control_port or 0)
+    wanted_and_bound = [
+        ("monitor HTTP tcp", wanted, http_bound),
+        ("simulator control tcp", parse_listen(control), control_bound),
+        ("trap receiver udp", traps_wanted, traps_bound),
+    ]
+    changes = [Moved("device", configured, at) for configured, at in moved.items()]
+    changes += [
+        Moved(what, configured, at)
+        for what, configured, at in wanted_and_bound
+        if configured is not None and at is not None and configured[1] != 0 and configured != at
+    ]
+    scheme = daemon.web_config.scheme if daemon.web_config else "http"
+    base = f"{scheme}://{http_bound[0]}:{http_bound[1]}"
+    banner = Banner(
+        fleet=describe_fleet(sim),
+        base=base,
+        control=f"http://{control_bound[0]}:{control_bound[1]}",
+        traps=traps_bound,
+        devices=sim.endpoints(),
+        moved=changes,
+        default_monitor=DRILL_MONITOR,
+        default_control=f"http://{DEFAULT_CONTROL}",
+    )
+    print(format_banner(banner), flush=True)
+    if tokens:
+        print(
+            "demo sign-in tokens for /inspections (set the TRUNKWATCH_TOKEN_* variables to "
+            "use your own): " + ", ".join(f"{p}={t}" for p, t in tokens.items()),
+            flush=True,
+        )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from monitor.app.daemon import DaemonFailure
 from monitor.app.demo import (
     DRILL_MONITOR,
     NoSimulation,
@@ -74,7 +75,7 @@ def _guarded(command: str, run: Callable[[], int]) -> int:
         return run()
     except ConfigError as exc:
         print_problems(exc)
-    except (ListenError, NoSimulation) as exc:
+    except (DaemonFailure, ListenError, NoSimulation) as exc:
         print(f"trunkwatch {command}: {exc}", file=sys.stderr)
     except StoreError as exc:
         print(f"trunkwatch {command}: inspection store: {exc}", file=sys.stderr)

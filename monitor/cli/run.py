@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from monitor.app.daemon import Daemon
+from monitor.app.daemon import Daemon, DaemonFailure
 from monitor.cli.args import (
     EXIT_FAILED,
     EXIT_OK,
@@ -48,6 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except StoreError as exc:
         print(f"trunkwatch: inspection store: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except DaemonFailure as exc:  # a bug: the daemon has stopped, the log has the traceback
+        print(f"trunkwatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:  # the HTTP server's bind: the only socket the daemon opens itself
         if not isinstance(exc, ListenError):
