@@ -54,6 +54,9 @@ class Asset:
     #: The asset whose failure makes this one unreachable, if any.
     parent: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Labels of the exporting process every series of this asset also carries (a cluster's
+    #: ``replica`` and ``member``), set once when the inventory is built, never per scrape.
+    process_labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def label_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -62,6 +65,7 @@ class Asset:
             ("asset", self.id),
             ("system", self.system),
             ("kind", self.kind),
+            *self.process_labels,
         )
 
     #: ``site="…",asset="…",system="…",kind="…"``, ready to splice into exposition lines.
@@ -83,6 +87,8 @@ class Job:
     probe: Probe = field(compare=False, repr=False)
     #: Identity across reloads: a job whose fingerprint is unchanged keeps its results.
     fingerprint: str = ""
+    #: A shift of the offset, as a fraction of the interval (replicas poll in anti-phase).
+    phase: float = 0.0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -91,9 +97,10 @@ class Job:
     @property
     def offset(self) -> float:
         """Where in its interval this job fires, from a hash of its ids (stable across runs),
-        so that thousands of jobs with the same interval never fire together."""
+        so that thousands of jobs with the same interval never fire together; ``phase`` shifts
+        it within the interval."""
         digest = hashlib.blake2b(f"{self.asset.id}\0{self.name}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2**64 * self.interval
+        return (int.from_bytes(digest, "big") / 2**64 + self.phase) % 1.0 * self.interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,9 @@ class Inventory:
     sites: Mapping[str, Site]
     assets: Mapping[str, Asset]
     jobs: tuple[Job, ...]
+    #: Labels of the exporting process on the configuration's own series (site and build
+    #: info); the assets carry theirs in ``Asset.process_labels``.
+    process_labels: tuple[tuple[str, str], ...] = ()
 
     #: Asset id → the assets whose nearest upstream asset it is (derived from ``assets``).
     children_of: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)

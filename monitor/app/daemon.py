@@ -37,6 +37,7 @@ from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.app.webconfig import WebConfig, load_web_config
 from monitor.capacity import CapacityCollector, SampleHistory, keep_current
+from monitor.cluster import ClusterHealth, ClusterRole, apply_role, resolve_role
 from monitor.config import Config, load_config, reload_problems
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
@@ -79,6 +80,8 @@ class Loaded:
     config: Config
     inventory: Inventory
     inspections: InspectionSetup | None = None
+    #: This process's place in a ``cluster:`` (None without one).
+    role: ClusterRole | None = None
 
 
 class Daemon:
@@ -88,8 +91,13 @@ class Daemon:
         listen: str = "127.0.0.1:9750",
         clock: Clock | None = None,
         web_config_file: str | Path | None = None,
+        replica: str | None = None,
+        member: str | None = None,
     ) -> None:
         self.config_path = Path(config_path)
+        #: ``--replica`` and ``--member``: they win over the file's ``cluster:`` section.
+        self.replica = replica
+        self.member = member
         self.listen = parse_listen(listen)
         self.web_config_file = web_config_file
         self.web_config: WebConfig | None = None
@@ -102,6 +110,8 @@ class Daemon:
         self.exposition = Exposition(self.store)
         self.registry.register(ExpositionHealth(self.exposition))
         self.collector = ResultsCollector(self.store)
+        self.cluster_health = ClusterHealth()
+        self.registry.register(self.cluster_health)
         self.reloads = Gauge(
             "trunkwatch_config_last_reload_successful",
             "1 if the last configuration load succeeded.",
@@ -130,7 +140,11 @@ class Daemon:
         if self.rewrite is not None:
             config = self.rewrite(config)
         setup = build_setup(config) if INSPECTIONS.of(config) is not None else None
-        return Loaded(config, build_inventory(config), setup)
+        role = resolve_role(config, self.replica, self.member)
+        inventory = build_inventory(config)
+        if role is not None:
+            inventory = apply_role(inventory, role)
+        return Loaded(config, inventory, setup, role)
 
     def _install(self, loaded: Loaded) -> None:
         assert self.scheduler is not None
@@ -142,6 +156,7 @@ class Daemon:
         )
         self.exposition.set_inventory(loaded.inventory)
         self.collector.inventory = loaded.inventory
+        self.cluster_health.install(loaded.role, loaded.inventory)
         if self.inspections is not None and loaded.inspections is not None:
             self.inspections.install(loaded.inspections)
         elif self.inspections is None and loaded.inspections is not None and self.loaded:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from collections.abc import Callable
 from typing import NoReturn, TypeAlias
 
@@ -25,6 +26,7 @@ __all__ = [
     "add_config",
     "add_web_config_option",
     "auth_protocol",
+    "identifier",
     "listen_address",
     "non_negative_number",
     "positive_number",
@@ -74,6 +76,15 @@ def listen_address(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip()
+
+
+def identifier(text: str) -> str:
+    """argparse type: a name as monitor.yaml's identifiers are spelled (a replica, a member)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a name: letters, digits, '_', '.', '-', at most 63"
+        )
+    return text
 
 
 def positive_number(text: str) -> float:

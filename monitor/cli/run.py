@@ -13,6 +13,7 @@ from monitor.cli.args import (
     AddConfig,
     Subparsers,
     add_web_config_option,
+    identifier,
     listen_address,
 )
 from monitor.cli.problems import print_problems
@@ -40,7 +41,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    daemon = Daemon(args.config, args.listen, web_config_file=args.web_config_file)
+    daemon = Daemon(
+        args.config,
+        args.listen,
+        web_config_file=args.web_config_file,
+        replica=args.replica,
+        member=args.member,
+    )
     try:
         asyncio.run(daemon.run())
     except ConfigError as exc:
@@ -71,6 +78,18 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         help="HOST:PORT for HTTP (/metrics)",
     )
     add_web_config_option(p)
+    p.add_argument(
+        "--replica",
+        type=identifier,
+        default=None,
+        help="this instance's replica name in an HA pair (wins over cluster.replica)",
+    )
+    p.add_argument(
+        "--member",
+        type=identifier,
+        default=None,
+        help="this instance's member name, one of cluster.members",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check-config", help="validate the configuration and exit")

@@ -42,6 +42,7 @@ BUILTIN: Final[dict[str, str]] = {
     "simulator": "monitor.simulator.section:SIMULATOR",
     "inspections": "monitor.inspections.section:INSPECTIONS",
     "traps": "monitor.traps.section:TRAPS",
+    "cluster": "monitor.cluster.section:CLUSTER",
 }
 
 T = TypeVar("T")

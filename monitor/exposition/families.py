@@ -91,6 +91,7 @@ def inventory_series(inventory: Inventory) -> Iterator[Series]:
     for a in inventory.assets.values():
         labels = (*a.label_pairs, ("name", a.name), ("parent", a.parent or ""))
         yield ASSET_INFO, ASSET_INFO.name, labels, 1
+    process = inventory.process_labels
     for s in inventory.sites.values():
         lat, lon = s.coordinates if s.coordinates else (None, None)
         labels = (
@@ -101,6 +102,7 @@ def inventory_series(inventory: Inventory) -> Iterator[Series]:
             ("latitude", "" if lat is None else f"{lat:.5f}"),
             ("longitude", "" if lon is None else f"{lon:.5f}"),
             ("parent", s.parent or ""),
+            *process,
         )
         yield SITE_INFO, SITE_INFO.name, labels, 1
-    yield BUILD_INFO, BUILD_INFO.name, (("version", __version__),), 1
+    yield BUILD_INFO, BUILD_INFO.name, (("version", __version__), *process), 1
