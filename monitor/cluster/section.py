@@ -69,7 +69,7 @@ def check_cluster(
     for i, name in enumerate(section.members):
         if name == "parents":  # the key `cluster plan --json` lists the parents under
             yield smap.problem(("cluster", "members", i), "'parents' is a reserved name")
-    processes = section.members or section.replicas or [section.replica]
+    processes = section.members or section.replicas or [section.replica or ""]
     for name, address in section.addresses.items():
         where = ("cluster", "addresses", name)
         if name not in processes:
