@@ -99,7 +99,7 @@ def test_a_registration_cannot_take_over_the_files_own_sections(
 ) -> None:
     table = {"assets": f"{__name__}:PAGING", "paging": f"{__name__}:PAGING"}
     monkeypatch.setattr(registry, "_entry_point_table", lambda: table)
-    assert registry.section_keys() == ["simulator", "inspections", "traps", "paging"]
+    assert registry.section_keys() == ["simulator", "inspections", "traps", "cluster", "paging"]
 
 
 def test_a_file_without_optional_sections_loads_none_of_their_packages(tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_a_file_without_optional_sections_loads_none_of_their_packages(tmp_path:
         "import sys\n"
         "from monitor.config import load_config\n"
         f"load_config({str(path)!r})\n"
-        "owners = ('monitor.traps', 'monitor.inspections', 'monitor.simulator')\n"
+        "owners = ('monitor.traps', 'monitor.inspections', 'monitor.simulator', 'monitor.cluster')\n"
         "print(sorted(m for m in sys.modules if m.startswith(owners)))\n"
     )
     done = subprocess.run(
