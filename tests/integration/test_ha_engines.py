@@ -15,6 +15,7 @@ test then kills p1, so its page also proves the surviving Alertmanager delivers 
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from collections.abc import Iterator
@@ -284,5 +285,5 @@ def test_one_page_and_no_gap_in_long_term_storage_when_a_prometheus_is_killed(
     for series in stored:
         stamps = series["timestamps"]
         assert stamps[0] < start * 1000 + 1500, (series["metric"], stamps[0])
-        gaps = [(b - a) / 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
+        gaps = [(b - a) / 1000 for a, b in itertools.pairwise(stamps)]
         assert max(gaps) <= 2 * SCRAPE_S, (series["metric"], gaps)
