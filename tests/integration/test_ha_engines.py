@@ -100,8 +100,12 @@ def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HaStack]:
             start_prometheus(workdir / "p2", config("p2"), rules, name="p2") as p2,
         ):
             for prometheus in (p1, p2):
+
+                def covered(p: Prometheus = prometheus) -> bool:
+                    return len(p.query("site:trunkwatch_status:code")) == 13
+
                 wait_until(
-                    lambda p=prometheus: len(p.query("site:trunkwatch_status:code")) == 13,
+                    covered,
                     60,
                     f"{prometheus.name}: the recording rules to cover the city",
                 )
@@ -189,8 +193,12 @@ def test_victoria_metrics_keeps_one_series_per_identity_and_one_sample_per_inter
     assert {dict(k)["replica"] for k in expected} == {"a", "b"}
     # Both Prometheus replicas are writing.
     for prometheus in ha.prometheus:
+
+        def writing(p: Prometheus = prometheus) -> bool:
+            return metric_value(p.url, "prometheus_remote_storage_samples_total") > 0
+
         wait_until(
-            lambda p=prometheus: metric_value(p.url, "prometheus_remote_storage_samples_total") > 0,
+            writing,
             30,
             f"{prometheus.name} to write to VictoriaMetrics",
         )
