@@ -102,12 +102,16 @@ def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HaStack]:
             for prometheus in (p1, p2):
 
                 def covered(p: Prometheus = prometheus) -> bool:
-                    return len(p.query("site:trunkwatch_status:code")) == 13
+                    return (
+                        len(p.query('up{job="trunkwatch"} == 1')) == 2
+                        and len(p.query("count by (replica) (trunkwatch_probe_success)")) == 2
+                        and len(p.query("site:trunkwatch_status:code")) == 13
+                    )
 
                 wait_until(
                     covered,
                     60,
-                    f"{prometheus.name}: the recording rules to cover the city",
+                    f"{prometheus.name}: both daemons scraped, the recording rules to cover the city",
                 )
             try:
                 yield HaStack(city, [p1, p2], [am1, am2], vm, sink)
