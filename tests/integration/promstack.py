@@ -95,6 +95,12 @@ class _Server:
             time.sleep(0.1)
         raise StackError(f"{self.name} not ready after {START_TIMEOUT_S}s:\n{self.log()[-3000:]}")
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a pulled plug: no shutdown, no goodbye to peers."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT_S)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -150,8 +156,16 @@ def _spawn(name: str, argv: Sequence[str], workdir: Path) -> tuple[subprocess.Po
 
 
 @contextlib.contextmanager
-def start_alertmanager(workdir: Path, config: Mapping[str, Any]) -> Iterator[Alertmanager]:
-    """Alertmanager with ``config`` (checked by ``amtool check-config`` first)."""
+def start_alertmanager(
+    workdir: Path,
+    config: Mapping[str, Any],
+    *,
+    name: str = "alertmanager",
+    port: int | None = None,
+    cluster_args: Sequence[str] = ("--cluster.listen-address=",),
+) -> Iterator[Alertmanager]:
+    """Alertmanager with ``config`` (checked by ``amtool check-config`` first); by default
+    alone, or a cluster peer with ``cluster_args`` (loopback ``--cluster.*`` flags)."""
     binary = find_binary(
         "prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager"
     )
@@ -164,20 +178,20 @@ def start_alertmanager(workdir: Path, config: Mapping[str, Any]) -> Iterator[Ale
     )
     if checked.returncode != 0:
         raise StackError(f"amtool check-config failed:\n{checked.stdout}{checked.stderr}")
-    port = free_tcp_port()
+    port = port or free_tcp_port()
     process, log_path = _spawn(
-        "alertmanager",
+        name,
         [
             binary,
             f"--config.file={config_path}",
             f"--storage.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
+            *cluster_args,
             "--log.level=info",
         ],
         workdir,
     )
-    server = Alertmanager("alertmanager", process, f"http://127.0.0.1:{port}", log_path)
+    server = Alertmanager(name, process, f"http://127.0.0.1:{port}", log_path)
     try:
         server.wait_ready()
         yield server
@@ -187,7 +201,11 @@ def start_alertmanager(workdir: Path, config: Mapping[str, Any]) -> Iterator[Ale
 
 @contextlib.contextmanager
 def start_prometheus(
-    workdir: Path, config: Mapping[str, Any], rule_files: Sequence[Path] = ()
+    workdir: Path,
+    config: Mapping[str, Any],
+    rule_files: Sequence[Path] = (),
+    *,
+    name: str = "prometheus",
 ) -> Iterator[Prometheus]:
     """Prometheus with ``config``; ``rule_files`` are copied beside it and listed in it."""
     binary = find_binary("prometheus", package="prometheus")
@@ -206,7 +224,7 @@ def start_prometheus(
     )
     port = free_tcp_port()
     process, log_path = _spawn(
-        "prometheus",
+        name,
         [
             binary,
             f"--config.file={config_path}",
@@ -216,7 +234,7 @@ def start_prometheus(
         ],
         workdir,
     )
-    server = Prometheus("prometheus", process, f"http://127.0.0.1:{port}", log_path)
+    server = Prometheus(name, process, f"http://127.0.0.1:{port}", log_path)
     try:
         server.wait_ready()
         yield server

@@ -9,6 +9,8 @@ parents, backhauls), the probes and the inspections stay exactly as shipped.
 ``SimulatedCity`` runs the simulation and an in-process ``Daemon`` on one event loop in a
 background thread, so a test can inject faults with ``city.inject(Fault.MAINS_FAILURE,
 "bs-huaxi")`` while Prometheus scrapes ``city.metrics_url``. Both are stopped on exit.
+``city.add_daemon("b")`` starts one more daemon on the same configuration and simulation (an
+HA pair polling the same fleet; its own state folder) and returns its scrape target.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class SimulatedCity:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="city", daemon=True)
         self._run: asyncio.Task[None] | None = None
+        self._peers: list[tuple[Daemon, asyncio.Task[None]]] = []
 
     @property
     def metrics_url(self) -> str:
@@ -155,7 +158,31 @@ class SimulatedCity:
         if receiver is not None:
             self.simulation.agent.traps.sink = receiver.address
 
+    def add_daemon(self, name: str) -> str:
+        """One more daemon polling the same simulation; its ``host:port`` scrape target."""
+        future = asyncio.run_coroutine_threadsafe(self._add_daemon(name), self._loop)
+        return future.result(START_TIMEOUT_S)
+
+    async def _add_daemon(self, name: str) -> str:
+        config = yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
+        config["server"] = {**config["server"], "data_dir": str(self.workdir / f"var-{name}")}
+        path = self.workdir / f"monitor-{name}.yaml"
+        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        daemon = Daemon(path, "127.0.0.1:0")
+        started = asyncio.Event()
+        run = asyncio.create_task(daemon.run(started))
+        self._peers.append((daemon, run))
+        waiter = asyncio.create_task(started.wait())
+        await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if run.done():
+            waiter.cancel()
+            await run  # raises what stopped it
+        return f"127.0.0.1:{daemon.bound_port}"
+
     async def _stop(self) -> None:
+        for daemon, run in self._peers:
+            daemon.stop()
+            await run
         if self.daemon is not None and self._run is not None:
             self.daemon.stop()
             await self._run
