@@ -64,12 +64,15 @@ class OnceOnly:
         self._jobs = list(jobs)
         self.interval = interval
         self.leading = False
+        #: Rounds done so far (each one a try for the lock).
+        self.attempts = 0
         if registry is not None:
             registry.register(_LeaderCollector(self))
 
     async def step(self) -> bool:
         """One round: take (or keep) the lock, and do the work if it is ours."""
         held = await asyncio.to_thread(self._lock.hold)
+        self.attempts += 1
         if held != self.leading:
             if held:
                 log.info("this instance now does the inspections' once-only work")
