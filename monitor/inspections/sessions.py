@@ -51,7 +51,7 @@ class Sessions:
         self._clock = clock
         # Handlers call in from worker threads (store calls run off the event loop).
         self._guard = threading.Lock()
-        self._seen: OrderedDict[str, tuple[Session, float]] = OrderedDict()
+        self._seen: OrderedDict[str, Session] = OrderedDict()
 
     def create(self, person: str) -> tuple[str, Session]:
         """A new session for ``person``; raises StoreError when it cannot be stored."""
@@ -67,7 +67,7 @@ class Sessions:
         )
         self._store.create_session(row, MAX_SESSIONS)
         session = Session(row.person, row.csrf, row.expires_at)
-        self._remember(row.token_hash, session, now)
+        self._remember(row.token_hash, session)
         return sid, session
 
     def get(self, sid: str | None) -> Session | None:
@@ -87,9 +87,9 @@ class Sessions:
             # last_seen is informative; the sign-in itself was read fine.
             with contextlib.suppress(StoreError):
                 self._store.touch_session(key, now)
-            self._remember(key, session, now)
+            self._remember(key, session)
         elif self._lookup(key) is None:
-            self._remember(key, session, row.last_seen_at)
+            self._remember(key, session)
         return session
 
     def remembered(self, sid: str | None) -> Session | None:
@@ -114,18 +114,17 @@ class Sessions:
         """Delete expired sessions from the store (once-only work: any one instance)."""
         now = self._clock.time()
         with self._guard:
-            for key in [k for k, (s, _) in self._seen.items() if s.expires <= now]:
+            for key in [k for k, s in self._seen.items() if s.expires <= now]:
                 del self._seen[key]
         return self._store.purge_sessions(now)
 
     def _lookup(self, key: str) -> Session | None:
         with self._guard:
-            found = self._seen.get(key)
-        return None if found is None else found[0]
+            return self._seen.get(key)
 
-    def _remember(self, key: str, session: Session, at: float) -> None:
+    def _remember(self, key: str, session: Session) -> None:
         with self._guard:
-            self._seen[key] = (session, at)
+            self._seen[key] = session
             self._seen.move_to_end(key)
             while len(self._seen) > MAX_SESSIONS:
                 self._seen.popitem(last=False)
