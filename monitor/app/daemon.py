@@ -360,6 +360,11 @@ class Daemon:
                     parts.create_task(
                         self._part("reload worker", self._reloads.run()), name="reload worker"
                     )
+                    if self.inspections is not None:
+                        parts.create_task(
+                            self._part("inspections once-only", self.inspections.background()),
+                            name="inspections once-only",
+                        )
                     parts.create_task(self._until_stopped(), name="stop")
                     self.ready = True
                     if started is not None:

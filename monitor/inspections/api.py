@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from monitor.inspections.errors import InspectionError, InvalidEntry, MalformedRequest, NotAllowed
+from monitor.inspections.errors import (
+    InspectionError,
+    InvalidEntry,
+    MalformedRequest,
+    NotAllowed,
+    StoreError,
+)
 from monitor.inspections.records import RoundRecord
 from monitor.web.guard import authenticates_itself
 from monitor.web.jsonbody import MalformedJson, parse_json
@@ -52,6 +58,8 @@ Action = Callable[[web.Request, "Person"], Awaitable[web.StreamResponse]]
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
     headers = {"WWW-Authenticate": 'Bearer realm="trunkwatch"'} if status == 401 else None
+    if status == StoreError.status:
+        headers = {"Retry-After": str(StoreError.retry_after)}
     return web.json_response({"error": message, **extra}, status=status, headers=headers)
 
 

@@ -66,7 +66,11 @@ class RecordImmutable(Conflict):
 
 
 class StoreError(InspectionError):
+    """The store failed; nothing was written. ``retry_after`` is the ``Retry-After`` a 503
+    answer carries (a restarting PostgreSQL or a failover is back within seconds)."""
+
     status = 503
+    retry_after = 5
 
 
 class StoreUnavailable(StoreError):

@@ -1,5 +1,6 @@
 """What the inspection store holds: rounds (drafts and signed records) with their checklist
-results, follow-ups opened by failed items, and audit log entries."""
+results, follow-ups opened by failed items, audit log entries, and the duty page's sign-in
+sessions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ __all__ = [
     "Outcome",
     "RoundRecord",
     "RoundTarget",
+    "WebSession",
 ]
 
 
@@ -192,3 +194,17 @@ class AuditEntry:
     round_id: str | None
     detail: dict[str, Any]
     digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A duty page sign-in: the SHA-256 of its random id (the id itself is only in the
+    person's cookie), who signed in, the form token, and when it was made, last used and
+    ends."""
+
+    token_hash: str
+    person: str
+    csrf: str
+    created_at: float
+    last_seen_at: float
+    expires_at: float

@@ -2,7 +2,9 @@
 
 The database enforces what must never happen: triggers reject any change to a signed record or
 its items, any deletion of a round, any change to the audit log, and any change to a closed
-follow-up. ``monitor.inspections.store`` applies these migrations in order and records each in
+follow-up. Version 2 adds the duty page's sign-in sessions, shared by every instance on one
+database; a session's person and tokens never change once written.
+``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
 
@@ -88,8 +90,9 @@ _SIGNED = "signed record is immutable"
 _APPEND_ONLY = "audit log is append-only"
 _NO_DELETE = "inspection records are never deleted"
 _FOLLOW_UP = "a follow-up is only ever closed, once"
+_SESSION = "a session's person and tokens never change"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
-REFUSALS = (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP)
+REFUSALS = (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP, _SESSION)
 
 _SQLITE_V1 = (
     *_TABLES,
@@ -202,8 +205,50 @@ _PG_V1 = (
         FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('inspection records are never deleted')""",
 )
 
-SQLITE_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),)
-POSTGRES_MIGRATIONS = (Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),)
+# The session id itself is never stored: only its SHA-256, so a copy of the database does not
+# sign anyone in. Sessions are deleted (sign-out, expiry); only who and which tokens are fixed.
+_SESSIONS = """CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY CHECK (length(token_hash) = 64),
+        person TEXT NOT NULL,
+        csrf TEXT NOT NULL CHECK (length(csrf) >= 16),
+        created_at DOUBLE PRECISION NOT NULL,
+        last_seen_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        CHECK (last_seen_at >= created_at),
+        CHECK (expires_at > created_at)
+    )"""
+_SESSIONS_BY_EXPIRY = "CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at)"
+
+_SQLITE_V2 = (
+    _SESSIONS,
+    _SESSIONS_BY_EXPIRY,
+    """CREATE TRIGGER web_sessions_fixed BEFORE UPDATE ON web_sessions
+        WHEN NEW.token_hash IS NOT OLD.token_hash OR NEW.person IS NOT OLD.person
+          OR NEW.csrf IS NOT OLD.csrf OR NEW.created_at IS NOT OLD.created_at
+          OR NEW.expires_at IS NOT OLD.expires_at OR NEW.last_seen_at < OLD.last_seen_at
+        BEGIN SELECT RAISE(ABORT, 'a session''s person and tokens never change'); END""",
+)
+
+_PG_V2 = (
+    _SESSIONS,
+    _SESSIONS_BY_EXPIRY,
+    """CREATE TRIGGER web_sessions_fixed BEFORE UPDATE ON web_sessions
+        FOR EACH ROW WHEN (NEW.token_hash IS DISTINCT FROM OLD.token_hash
+          OR NEW.person IS DISTINCT FROM OLD.person OR NEW.csrf IS DISTINCT FROM OLD.csrf
+          OR NEW.created_at IS DISTINCT FROM OLD.created_at
+          OR NEW.expires_at IS DISTINCT FROM OLD.expires_at
+          OR NEW.last_seen_at < OLD.last_seen_at)
+        EXECUTE FUNCTION trunkwatch_reject('a session''s person and tokens never change')""",
+)
+
+SQLITE_MIGRATIONS = (
+    Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),
+    Migration(2, "duty page sessions", _SQLITE_V2),
+)
+POSTGRES_MIGRATIONS = (
+    Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),
+    Migration(2, "duty page sessions", _PG_V2),
+)
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
 assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION
 

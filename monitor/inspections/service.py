@@ -27,6 +27,7 @@ from monitor.inspections.checklist import (
 )
 from monitor.inspections.config import AutomatedItem, ConfirmationItem, Person, ReadingItem
 from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, NotFound
+from monitor.inspections.leader import INTERVAL_SECONDS, OnceOnly
 from monitor.inspections.ledger import (
     CalendarEntry,
     Slot,
@@ -45,6 +46,7 @@ from monitor.inspections.records import (
     RoundRecord,
     RoundTarget,
 )
+from monitor.inspections.sessions import Sessions
 from monitor.inspections.store import InspectionStore
 from monitor.results import ResultStore
 
@@ -155,6 +157,8 @@ class InspectionService:
         clock: Clock,
         results: ResultStore | LiveSource | None = None,
         registry: CollectorRegistry | None = None,
+        *,
+        leader_interval: float = INTERVAL_SECONDS,
     ) -> None:
         self.setup = config if isinstance(config, InspectionSetup) else build_setup(config)
         self.store = store
@@ -172,9 +176,19 @@ class InspectionService:
             collector = InspectionCollector(self)
             registry.register(collector)
             self._listeners.append(collector.invalidate)
-        from monitor.inspections.web import Sessions
+        self.sessions = Sessions(store, clock)
+        self.once_only = OnceOnly(
+            store.leader_lock(),
+            clock,
+            [("expired sessions", self.sessions.purge)],
+            interval=leader_interval,
+            registry=registry,
+        )
 
-        self.sessions = Sessions(clock)
+    async def background(self) -> None:
+        """The once-only work, for as long as the daemon runs (only the instance holding the
+        store's leader lock does it)."""
+        await self.once_only.run()
 
     def install(self, setup: InspectionSetup) -> None:
         """Run with a new setup (a reloaded configuration); records stay where they are."""

@@ -4,7 +4,10 @@
 The database itself enforces what must never happen: triggers reject any change to a signed
 record or its items, any deletion of a round, any change to the audit log, and any change to
 a closed follow-up. Each audit line carries the SHA-256 of the line before, so a gap or an
-edit made outside SQL shows in ``verify_audit_chain``. Every write is one transaction,
+edit made outside SQL shows in ``verify_audit_chain``. The duty page's sign-in sessions live
+here too, so every instance on one database knows them. ``leader_lock`` elects the one instance
+that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
+SQLite, one file and one daemon, the lock is always held). Every write is one transaction,
 committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors
 are turned into ``monitor.inspections.errors`` here and nowhere else.
 """
@@ -36,6 +39,7 @@ from monitor.inspections.records import (
     ItemResult,
     Outcome,
     RoundRecord,
+    WebSession,
 )
 from monitor.inspections.schema import (
     MIGRATIONS_TABLE,
@@ -49,6 +53,7 @@ from monitor.inspections.schema import (
 __all__ = [
     "SCHEMA_VERSION",
     "InspectionStore",
+    "LeaderLock",
     "PostgresStore",
     "SqliteStore",
     "open_store",
@@ -96,7 +101,24 @@ class InspectionStore(Protocol):
     def close_follow_up(self, follow_up_id: str, by: str, at: float, note: str) -> FollowUp: ...
     def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
     def verify_audit_chain(self) -> int: ...
+    def create_session(self, session: WebSession, limit: int) -> None: ...
+    def find_session(self, token_hash: str, now: float) -> WebSession | None: ...
+    def touch_session(self, token_hash: str, at: float) -> None: ...
+    def drop_session(self, token_hash: str) -> None: ...
+    def purge_sessions(self, now: float) -> int: ...
+    def leader_lock(self) -> LeaderLock: ...
     def close(self) -> None: ...
+
+
+class LeaderLock(Protocol):
+    """Who of the instances sharing a store does the once-only work."""
+
+    def hold(self) -> bool:
+        """Take the lock if it is free, or check it is still ours; True while this process
+        holds it. Never raises: a database that cannot be reached means not holding it."""
+        ...
+
+    def release(self) -> None: ...
 
 
 # Queries below are assembled only from these constant column lists and fixed clauses (hence
@@ -110,6 +132,7 @@ _ITEM_COLUMNS = (
     "round_id, item_id, kind, outcome, value, number, live_value, discrepancy, note, detail, "
     "evaluated_at"
 )
+_SESSION_COLUMNS = "token_hash, person, csrf, created_at, last_seen_at, expires_at"
 _FOLLOW_UP_COLUMNS = (
     "id, round_id, plan_id, target, item_id, opened_at, opened_by, note, closed_at, closed_by, "
     "close_note"
@@ -199,6 +222,9 @@ class _SqlStore:
     def _convert(self, exc: Exception) -> InspectionError | None:
         raise NotImplementedError
 
+    def leader_lock(self) -> LeaderLock:
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -272,7 +298,10 @@ class _SqlStore:
                     "VALUES (?, ?, ?)",
                     (migration.version, migration.description, time.time()),
                 )
-                self._audit(time.time(), "trunkwatch", "migrate", None, version=migration.version)
+            # One audit line per upgrade, naming the version it reached (schema_migrations
+            # has each step).
+            if current < latest:
+                self._audit(time.time(), "trunkwatch", "migrate", None, version=latest)
             return latest
 
     # -- writes ----------------------------------------------------------------------------
@@ -576,6 +605,70 @@ class _SqlStore:
             previous = digest
         return len(rows)
 
+    # -- sign-in sessions ------------------------------------------------------------------
+
+    def create_session(self, session: WebSession, limit: int) -> None:
+        """Store a new session; expired ones go, and the oldest beyond ``limit``."""
+        with self._transaction():
+            self._execute("DELETE FROM web_sessions WHERE expires_at <= ?", (session.created_at,))
+            row = self._execute("SELECT COUNT(*) FROM web_sessions").fetchone()
+            excess = int(row[0]) - limit + 1
+            if excess > 0:
+                self._execute(
+                    "DELETE FROM web_sessions WHERE token_hash IN (SELECT token_hash FROM "
+                    "web_sessions ORDER BY expires_at, token_hash LIMIT ?)",
+                    (excess,),
+                )
+            self._execute(
+                f"INSERT INTO web_sessions ({_SESSION_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    session.token_hash,
+                    session.person,
+                    session.csrf,
+                    session.created_at,
+                    session.last_seen_at,
+                    session.expires_at,
+                ),
+            )
+
+    def find_session(self, token_hash: str, now: float) -> WebSession | None:
+        with self._guard():
+            row = self._execute(
+                f"SELECT {_SESSION_COLUMNS} FROM web_sessions "  # noqa: S608
+                "WHERE token_hash = ? AND expires_at > ?",
+                (token_hash, now),
+            ).fetchone()
+        return None if row is None else WebSession(*row)
+
+    def touch_session(self, token_hash: str, at: float) -> None:
+        with self._transaction():
+            self._execute(
+                "UPDATE web_sessions SET last_seen_at = ? "
+                "WHERE token_hash = ? AND last_seen_at < ?",
+                (at, token_hash, at),
+            )
+
+    def drop_session(self, token_hash: str) -> None:
+        with self._transaction():
+            self._execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+    def purge_sessions(self, now: float) -> int:
+        """Delete the sessions that have expired; returns how many."""
+        with self._transaction():
+            cursor = self._execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,))
+            return max(cursor.rowcount, 0)
+
+
+class _SoleLeader:
+    """One SQLite file is served by one daemon: it always leads."""
+
+    def hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
 
 def _item_log(items: Sequence[ItemResult]) -> dict[str, str]:
     return {i.item_id: i.outcome.value for i in items}
@@ -628,9 +721,59 @@ class SqliteStore(_SqlStore):
             return StoreUnavailable("the inspection store is busy (locked); try again")
         return StoreError(f"inspection store error: {message}")
 
+    def leader_lock(self) -> LeaderLock:
+        return _SoleLeader()
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class _AdvisoryLeader:
+    """A PostgreSQL session-level advisory lock held on a connection of its own: it is held
+    exactly as long as that connection lives, so a dead or cut-off holder frees it and the
+    next ``hold`` of another instance takes it."""
+
+    KEY = 0x7477_6C64  # "twld"; the store's write lock is another key
+
+    def __init__(self, psycopg: Any, url: str) -> None:
+        self._psycopg = psycopg
+        self._url = url
+        self._conn: Any = None
+        self._held = False
+        self._lock = threading.Lock()
+
+    def hold(self) -> bool:
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._held = False
+                    self._conn = self._psycopg.connect(
+                        self._url, autocommit=True, connect_timeout=5
+                    )
+                if self._held:
+                    # The lock lives as long as this connection: a live connection is a held
+                    # lock (asking pg_try_advisory_lock again would stack a second hold).
+                    self._conn.execute("SELECT 1")
+                    return True
+                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()
+                self._held = bool(row[0])
+            except self._psycopg.Error:
+                # The connection died, and the lock with it; try again next time.
+                self._drop()
+            return self._held
+
+    def _drop(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._conn is not None:
+                self._conn.close()
+        self._conn = None
+        self._held = False
+
+    def release(self) -> None:
+        with self._lock:
+            # Closing the connection releases a session lock; no unlock call can fail halfway.
+            self._drop()
 
 
 class PostgresStore(_SqlStore):
@@ -652,6 +795,7 @@ class PostgresStore(_SqlStore):
         self._psycopg = psycopg
         self._url = url
         self._conn: Any = None
+        self._leader = _AdvisoryLeader(psycopg, url)
         with self._guard():
             self._connect()
 
@@ -695,7 +839,11 @@ class PostgresStore(_SqlStore):
             return StoreUnavailable(f"cannot reach the PostgreSQL inspection store: {message}")
         return StoreError(f"inspection store error: {message}")
 
+    def leader_lock(self) -> LeaderLock:
+        return self._leader
+
     def close(self) -> None:
+        self._leader.release()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()

@@ -15,6 +15,7 @@ STATE_NAMES = {
     "done_late": "逾期完成 done late",
     "overdue": "逾期 overdue",
     "missed": "漏检 missed",
+    "unknown": "暂无法读取 store unavailable",
 }
 OUTCOME_NAMES = {
     "pass": "合格 pass",

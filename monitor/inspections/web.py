@@ -4,29 +4,32 @@ first), fill them in and sign, on a tablet, in Chinese and English.
 The token is exchanged once for a random session id in an HttpOnly, SameSite=Strict cookie;
 every form POST also carries the session's CSRF token, and a POST whose Origin names another
 host is refused (``monitor.web.guard``). Pages carry the security headers of that module.
+Sessions live in the inspection store (``monitor.inspections.sessions``), so any instance
+sharing it serves a signed-in person. A write the store cannot take (PostgreSQL down or
+restarting) answers 503 with ``Retry-After`` and the form again with what was typed; nothing of
+it was written, and submitting it again is the retry.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
 
-from monitor.core.clock import Clock
 from monitor.inspections.config import ReadingItem
-from monitor.inspections.errors import InspectionError, InvalidEntry
+from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
 from monitor.inspections.records import RoundRecord
+from monitor.inspections.sessions import SESSION_SECONDS, Session, Sessions
 from monitor.inspections.templates import render
 from monitor.web.guard import SECURITY_HEADERS, require_same_origin
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person
     from monitor.inspections.ledger import CalendarEntry
+    from monitor.inspections.plans import ScheduledPlan
     from monitor.inspections.service import InspectionService
 
 __all__ = ["COOKIE", "SESSION_SECONDS", "Sessions", "routes"]
@@ -34,53 +37,17 @@ __all__ = ["COOKIE", "SESSION_SECONDS", "Sessions", "routes"]
 log = logging.getLogger("trunkwatch.inspections")
 
 COOKIE = "trunkwatch_inspections"
-#: One 24-hour duty shift.
-SESSION_SECONDS = 24 * 3600.0
-MAX_SESSIONS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    person: str
-    csrf: str
-    expires: float
-
-
-class Sessions:
-    """Signed-in people by session id, in memory: a restart signs everyone out."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._by_id: dict[str, Session] = {}
-
-    def create(self, person: str) -> tuple[str, Session]:
-        now = self._clock.time()
-        self._by_id = {k: s for k, s in self._by_id.items() if s.expires > now}
-        if len(self._by_id) >= MAX_SESSIONS:
-            oldest = min(self._by_id, key=lambda k: self._by_id[k].expires)
-            del self._by_id[oldest]
-        sid = secrets.token_urlsafe(32)
-        session = Session(person, secrets.token_urlsafe(24), now + SESSION_SECONDS)
-        self._by_id[sid] = session
-        return sid, session
-
-    def get(self, sid: str | None) -> Session | None:
-        if not sid:
-            return None
-        session = self._by_id.get(sid)
-        if session is None or session.expires <= self._clock.time():
-            return None
-        return session
-
-    def drop(self, sid: str | None) -> None:
-        if sid:
-            self._by_id.pop(sid, None)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _unavailable(response: web.Response) -> web.Response:
+    response.headers["Retry-After"] = str(StoreError.retry_after)
     return response
 
 
@@ -94,15 +61,32 @@ class DutyPages:
 
     # -- sessions --------------------------------------------------------------------------
 
-    def _session(self, request: web.Request) -> tuple[Person, Session] | None:
-        session = self.service.sessions.get(request.cookies.get(COOKIE))
+    async def _session(
+        self, request: web.Request, *, remembered: bool = False
+    ) -> tuple[Person, Session] | None:
+        """The signed-in person. While the store cannot be read, a page answers 503; with
+        ``remembered``, a session this instance confirmed before still identifies the person
+        (enough to redraw a form; the write itself needs the store)."""
+        service = self.service
+        sid = request.cookies.get(COOKIE)
+        try:
+            session = await service.run(service.sessions.get, sid)
+        except StoreError as exc:
+            session = service.sessions.remembered(sid) if remembered else None
+            if session is None:
+                raise web.HTTPServiceUnavailable(
+                    text=f"{exc}; try again shortly",
+                    headers={"Retry-After": str(exc.retry_after)},
+                ) from exc
         if session is None:
             return None
-        person = self.service.setup.roster.people.get(session.person)
+        person = service.setup.roster.people.get(session.person)
         return None if person is None else (person, session)
 
-    def _require(self, request: web.Request) -> tuple[Person, Session]:
-        found = self._session(request)
+    async def _require(
+        self, request: web.Request, *, remembered: bool = False
+    ) -> tuple[Person, Session]:
+        found = await self._session(request, remembered=remembered)
         if found is None:
             raise web.HTTPSeeOther("/inspections/login")
         return found
@@ -120,7 +104,7 @@ class DutyPages:
         return data
 
     async def login_page(self, request: web.Request) -> web.Response:
-        if self._session(request) is not None:
+        if await self._session(request) is not None:
             return _see_other("/inspections")
         return _html(render("login.html", error=None))
 
@@ -130,7 +114,10 @@ class DutyPages:
         if person is None:
             log.info("duty page sign-in refused from %s", request.remote)
             return _html(render("login.html", error="令牌无效 Unknown token"), status=401)
-        sid, _ = self.service.sessions.create(person.id)
+        try:
+            sid, _ = await self.service.run(self.service.sessions.create, person.id)
+        except StoreError as exc:
+            return _unavailable(_html(render("login.html", error=str(exc)), status=exc.status))
         log.info("duty page sign-in person=%s", person.id)
         response = _see_other("/inspections")
         response.set_cookie(
@@ -145,9 +132,13 @@ class DutyPages:
         return response
 
     async def logout(self, request: web.Request) -> web.Response:
-        _, session = self._require(request)
+        person, session = await self._require(request)
         await self._form(request, session)
-        self.service.sessions.drop(request.cookies.get(COOKIE))
+        try:
+            await self.service.run(self.service.sessions.drop, request.cookies.get(COOKIE))
+        except StoreError as exc:
+            page = render("message.html", person=person, csrf=session.csrf, error=str(exc))
+            return _unavailable(_html(page, status=exc.status))
         response = _see_other("/inspections/login")
         response.del_cookie(COOKIE, path="/inspections")
         return response
@@ -180,7 +171,7 @@ class DutyPages:
         }
 
     async def index(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        person, session = await self._require(request)
         service = self.service
         show_all = person.role == "supervisor" or request.query.get("all") == "1"
         entries = await service.run(service.calendar, person=None if show_all else person.id)
@@ -218,7 +209,7 @@ class DutyPages:
         )
 
     async def open_round(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        person, session = await self._require(request)
         data = await self._form(request, session)
         plan_id, target = data.get("plan", ""), data.get("target", "")
         service = self.service
@@ -248,30 +239,7 @@ class DutyPages:
         service = self.service
         plan, target = service.plan_of(record)
         entry = service.entry_for(plan, target, service.now()) if not record.signed else None
-        items = []
-        for item in plan.plan.checklist:
-            result = record.item(item.id)
-            value = result.value if result else None
-            note = result.note if result else ""
-            if typed is not None:
-                value = typed.get(f"value.{item.id}", value)
-                note = typed.get(f"note.{item.id}", note)
-            items.append(
-                {
-                    "id": item.id,
-                    "kind": item.kind,
-                    "title": f"{item.title} {item.title_en}" if item.title_en else item.title,
-                    "guide": item.guide,
-                    "unit": item.unit if isinstance(item, ReadingItem) else "",
-                    "accept": _accept_text(item),
-                    "outcome": result.outcome.value if result else "pending",
-                    "discrepancy": bool(result and result.discrepancy),
-                    "detail": result.detail if result else "",
-                    "value": value,
-                    "note": note,
-                    "problem": (problems or {}).get(item.id),
-                }
-            )
+        items = _items_view(plan, record, typed, problems)
         if record.signed:
             state = self._signed_state(record)
         else:
@@ -283,6 +251,8 @@ class DutyPages:
                 person=person,
                 csrf=session.csrf,
                 title=f"{plan.title} · {plan.frequency_name}",
+                plan_id=plan.id,
+                target_key=target.key,
                 target_name=target.name,
                 period=record.period_key,
                 due=service.due_text(record.due_at),
@@ -309,6 +279,40 @@ class DutyPages:
             status=status,
         )
 
+    def _unreadable_view(
+        self, round_id: str, person: Person, session: Session, typed: dict[str, str], error: str
+    ) -> web.Response:
+        """The round form with what was typed, drawn from the configuration alone (the form
+        names its plan and target) while the store cannot be read; 503, to be sent again."""
+        service = self.service
+        plan = service.setup.plans.get(typed.get("plan", ""))
+        target = plan.target(typed.get("target", "")) if plan else None
+        if plan is None or target is None:
+            page = render("message.html", person=person, csrf=session.csrf, error=error)
+            return _unavailable(_html(page, status=StoreError.status))
+        page = render(
+            "round.html",
+            person=person,
+            csrf=session.csrf,
+            title=f"{plan.title} · {plan.frequency_name}",
+            plan_id=plan.id,
+            target_key=target.key,
+            target_name=target.name,
+            period="—",
+            due="—",
+            state="unknown",
+            signed=False,
+            round_id=round_id,
+            items=_items_view(plan, None, typed, None),
+            readonly=False,
+            correcting=typed.get("action") == "correct",
+            can_correct=False,
+            reason_input=typed.get("reason", ""),
+            flash=None,
+            error=error,
+        )
+        return _unavailable(_html(page, status=StoreError.status))
+
     def _signed_state(self, record: RoundRecord) -> str:
         """done or done_late, as the calendar judges it: by the period's original signature
         against its deadline (a correction filed later does not make the round late)."""
@@ -329,7 +333,7 @@ class DutyPages:
         return next((r.id for r in later if r.corrects == record.id), None)
 
     async def round_page(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        person, session = await self._require(request)
         service = self.service
         try:
             record = await service.run(service.get_round, request.match_info["round_id"])
@@ -350,7 +354,7 @@ class DutyPages:
             )
 
     async def round_post(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        person, session = await self._require(request, remembered=True)
         data = await self._form(request, session)
         service = self.service
         round_id = request.match_info["round_id"]
@@ -362,6 +366,8 @@ class DutyPages:
                 entries.setdefault(item_id, {})[field] = value
         try:
             record = await service.run(service.get_round, round_id)
+        except StoreError as exc:
+            return self._unreadable_view(round_id, person, session, data, f"{exc}; {_NOT_SAVED}")
         except InspectionError as exc:
             return _html(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
@@ -390,6 +396,18 @@ class DutyPages:
                 correcting=action == "correct",
                 status=exc.status,
             )
+        except StoreError as exc:
+            return _unavailable(
+                self._round_view(
+                    record,
+                    person,
+                    session,
+                    typed=data,
+                    error=f"{exc}; {_NOT_SAVED}",
+                    correcting=action == "correct",
+                    status=exc.status,
+                )
+            )
         except InspectionError as exc:
             return _html(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
@@ -397,7 +415,7 @@ class DutyPages:
             )
 
     async def close_follow_up(self, request: web.Request) -> web.Response:
-        person, session = self._require(request)
+        person, session = await self._require(request)
         data = await self._form(request, session)
         service = self.service
         try:
@@ -415,10 +433,47 @@ class DutyPages:
         return _see_other("/inspections")
 
     async def report(self, request: web.Request) -> web.Response:
-        self._require(request)
+        await self._require(request)
         from monitor.inspections.report import report_response
 
         return await report_response(self.service, request)
+
+
+_NOT_SAVED = "未保存，请稍后重新提交 / nothing was saved: submit the form again shortly"
+
+
+def _items_view(
+    plan: ScheduledPlan,
+    record: RoundRecord | None,
+    typed: dict[str, str] | None,
+    problems: dict[str, str] | None,
+) -> list[dict[str, Any]]:
+    """The checklist's controls: the record's values, overlaid with what was typed."""
+    items = []
+    for item in plan.plan.checklist:
+        result = record.item(item.id) if record else None
+        value = result.value if result else None
+        note = result.note if result else ""
+        if typed is not None:
+            value = typed.get(f"value.{item.id}", value)
+            note = typed.get(f"note.{item.id}", note)
+        items.append(
+            {
+                "id": item.id,
+                "kind": item.kind,
+                "title": f"{item.title} {item.title_en}" if item.title_en else item.title,
+                "guide": item.guide,
+                "unit": item.unit if isinstance(item, ReadingItem) else "",
+                "accept": _accept_text(item),
+                "outcome": result.outcome.value if result else "pending",
+                "discrepancy": bool(result and result.discrepancy),
+                "detail": result.detail if result else "",
+                "value": value,
+                "note": note,
+                "problem": (problems or {}).get(item.id),
+            }
+        )
+    return items
 
 
 def _responsible_for(service: InspectionService, person: str, plan_id: str, target: str) -> bool:

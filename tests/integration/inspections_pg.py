@@ -4,6 +4,8 @@ Debian's server binaries live in /usr/lib/postgresql/VERSION/bin. PostgreSQL ref
 root, so under root the cluster belongs to the ``postgres`` user and is driven with
 ``subprocess``'s ``user``/``group`` (so the process signalled at the end is the server itself,
 not a wrapper). A missing server fails the tests that need it; it never skips them.
+``stop_fast`` and ``start_again`` take the same cluster down (``pg_ctl stop -m fast``: SIGINT)
+and up again on the same port, for the tests of a restarting database.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -47,6 +50,8 @@ class PostgresCluster:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
+    command: list[str] = field(default_factory=list)
+    run_as: dict[str, object] = field(default_factory=dict)
     databases: list[str] = field(default_factory=list)
 
     def url(self, database: str = "postgres") -> str:
@@ -61,11 +66,37 @@ class PostgresCluster:
         self.databases.append(name)
         return self.url(name)
 
+    def stop_fast(self) -> None:
+        """Fast shutdown, as ``pg_ctl stop -m fast``: clients are cut off, nothing is lost."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+    def start_again(self) -> None:
+        """Start the stopped server on the same data and port; returns once it answers."""
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                self.command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
+                **self.run_as,  # type: ignore[call-overload]
+            )  # fmt: skip
+        _wait_ready(self)
+
+
+def _wait_ready(cluster: PostgresCluster) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(cluster.url(), connect_timeout=2):
+                return
+        except psycopg.OperationalError:
+            if cluster.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"PostgreSQL did not start: {cluster.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
 
 @contextlib.contextmanager
 def start_postgres() -> Iterator[PostgresCluster]:
-    import psycopg
-
     bin_dir = _server_bin()
     as_root = os.geteuid() == 0
     # Under /tmp, not pytest's tmp_path: its parents are private to root and the server runs
@@ -90,26 +121,20 @@ def start_postgres() -> Iterator[PostgresCluster]:
         shutil.rmtree(root, ignore_errors=True)
         pytest.fail(f"initdb failed: {init.stderr[-2000:]}")
     port = free_tcp_port()
+    command = [str(bin_dir / "postgres"), "-D", str(data), "-k", str(root), "-p", str(port),
+               "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=40",
+               "-c", "shared_buffers=16MB"]  # fmt: skip
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-k", str(root), "-p", str(port),
-             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=40",
-             "-c", "shared_buffers=16MB"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=root, **run_as,  # type: ignore[call-overload]
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=root,
+            **run_as,  # type: ignore[call-overload]
         )  # fmt: skip
-    cluster = PostgresCluster(port, root, process, log)
+    cluster = PostgresCluster(port, root, process, log, command, run_as)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with psycopg.connect(cluster.url(), connect_timeout=2):
-                    break
-            except psycopg.OperationalError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"PostgreSQL did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.1)
+        _wait_ready(cluster)
         yield cluster
     finally:
+        process = cluster.process
         process.terminate()  # SIGTERM: "smart" shutdown
         try:
             process.wait(10)

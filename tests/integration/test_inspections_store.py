@@ -15,7 +15,14 @@ import psycopg
 import pytest
 
 from monitor.inspections.errors import Conflict, NotFound, RecordImmutable, StoreError
-from monitor.inspections.records import FollowUp, ItemKind, ItemResult, Outcome, RoundRecord
+from monitor.inspections.records import (
+    FollowUp,
+    ItemKind,
+    ItemResult,
+    Outcome,
+    RoundRecord,
+    WebSession,
+)
 from monitor.inspections.store import SCHEMA_VERSION, SqliteStore, open_store
 from tests.helpers import free_tcp_port
 from tests.integration.inspections_pg import PostgresCluster, postgres  # noqa: F401
@@ -274,3 +281,26 @@ def test_an_unreachable_postgresql_is_reported_without_the_password(tmp_path: Pa
         open_store(url, tmp_path)
     assert "s3cret-pw" not in str(caught.value)
     assert "cannot reach the PostgreSQL inspection store" in str(caught.value)
+
+
+def test_sessions_are_kept_by_digest_fixed_once_written_and_purged_when_expired(
+    backend: Backend,
+) -> None:
+    store = backend.store
+    alive = WebSession("a" * 64, "lina", "c" * 24, 100.0, 100.0, 200.0)
+    old = WebSession("b" * 64, "zhaomin", "d" * 24, 50.0, 50.0, 150.0)
+    store.create_session(old, 10)
+    store.create_session(alive, 10)
+    assert store.find_session("a" * 64, 160.0) == alive
+    assert store.find_session("b" * 64, 160.0) is None  # expired: not a session any more
+    store.touch_session("a" * 64, 170.0)
+    assert store.find_session("a" * 64, 171.0) == replace(alive, last_seen_at=170.0)
+    fixed = "a session's person and tokens never change"
+    backend.refused("UPDATE web_sessions SET person = 'zhaomin' WHERE person = 'lina'", fixed)
+    backend.refused("UPDATE web_sessions SET expires_at = 999 WHERE person = 'lina'", fixed)
+    backend.refused("UPDATE web_sessions SET last_seen_at = 120 WHERE person = 'lina'", fixed)
+    assert store.purge_sessions(160.0) == 1
+    store.drop_session("a" * 64)
+    assert store.find_session("a" * 64, 171.0) is None
+    if store.dialect == "sqlite":
+        assert store.leader_lock().hold() is True  # one file, one daemon: it always leads
