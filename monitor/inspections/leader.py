@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from monitor.core.clock import Clock
 from monitor.inspections.errors import InspectionError
-from monitor.inspections.store import LeaderLock
+from monitor.inspections.leadership import LeaderLock
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

@@ -32,14 +32,22 @@ from monitor.inspections.errors import (
     StoreError,
     StoreUnavailable,
 )
+from monitor.inspections.leadership import AdvisoryLeader, LeaderLock, SoleLeader
 from monitor.inspections.records import (
     AuditEntry,
     FollowUp,
-    ItemKind,
     ItemResult,
-    Outcome,
     RoundRecord,
     WebSession,
+)
+from monitor.inspections.rows import (
+    FOLLOW_UP_COLUMNS,
+    ITEM_COLUMNS,
+    ROUND_COLUMNS,
+    SESSION_COLUMNS,
+    follow_up_from_row,
+    item_from_row,
+    round_from_row,
 )
 from monitor.inspections.schema import (
     MIGRATIONS_TABLE,
@@ -53,7 +61,6 @@ from monitor.inspections.schema import (
 __all__ = [
     "SCHEMA_VERSION",
     "InspectionStore",
-    "LeaderLock",
     "PostgresStore",
     "SqliteStore",
     "open_store",
@@ -108,79 +115,6 @@ class InspectionStore(Protocol):
     def purge_sessions(self, now: float) -> int: ...
     def leader_lock(self) -> LeaderLock: ...
     def close(self) -> None: ...
-
-
-class LeaderLock(Protocol):
-    """Who of the instances sharing a store does the once-only work."""
-
-    def hold(self) -> bool:
-        """Take the lock if it is free, or check it is still ours; True while this process
-        holds it. Never raises: a database that cannot be reached means not holding it."""
-        ...
-
-    def release(self) -> None: ...
-
-
-# Queries below are assembled only from these constant column lists and fixed clauses (hence
-# the S608 waivers); every value goes through a placeholder.
-_ROUND_COLUMNS = (
-    "id, plan_id, target, site, asset, system, period_key, period_start, period_end, due_at, "
-    "deadline_at, opened_at, opened_by, signed_at, signed_by, corrects, reason, failed_items, "
-    "discrepancies"
-)
-_ITEM_COLUMNS = (
-    "round_id, item_id, kind, outcome, value, number, live_value, discrepancy, note, detail, "
-    "evaluated_at"
-)
-_SESSION_COLUMNS = "token_hash, person, csrf, created_at, last_seen_at, expires_at"
-_FOLLOW_UP_COLUMNS = (
-    "id, round_id, plan_id, target, item_id, opened_at, opened_by, note, closed_at, closed_by, "
-    "close_note"
-)
-
-
-def _round_from_row(row: Sequence[Any], items: tuple[ItemResult, ...] = ()) -> RoundRecord:
-    return RoundRecord(
-        id=row[0],
-        plan_id=row[1],
-        target=row[2],
-        site=row[3],
-        asset=row[4],
-        system=row[5],
-        period_key=row[6],
-        period_start=row[7],
-        period_end=row[8],
-        due_at=row[9],
-        deadline_at=row[10],
-        opened_at=row[11],
-        opened_by=row[12],
-        signed_at=row[13],
-        signed_by=row[14],
-        corrects=row[15],
-        reason=row[16],
-        failed_items=row[17],
-        discrepancies=row[18],
-        items=items,
-    )
-
-
-def _item_from_row(row: Sequence[Any]) -> ItemResult:
-    return ItemResult(
-        item_id=row[1],
-        kind=ItemKind(row[2]),
-        outcome=Outcome(row[3]),
-        value=row[4],
-        number=row[5],
-        live_value=row[6],
-        discrepancy=bool(row[7]),
-        note=row[8],
-        detail=row[9],
-        evaluated_at=row[10],
-    )
-
-
-def _follow_up_from_row(row: Sequence[Any]) -> FollowUp:
-    return FollowUp(*row)
 
 
 def _chain(
@@ -308,7 +242,7 @@ class _SqlStore:
 
     def _insert_round(self, r: RoundRecord) -> None:
         self._execute(
-            f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "  # noqa: S608
+            f"INSERT INTO rounds ({ROUND_COLUMNS}) VALUES "  # noqa: S608
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, 0, 0)",
             (
                 r.id,
@@ -332,7 +266,7 @@ class _SqlStore:
     def _put_items(self, round_id: str, items: Sequence[ItemResult]) -> None:
         for i in items:
             self._execute(
-                f"INSERT INTO round_items ({_ITEM_COLUMNS}) VALUES "  # noqa: S608
+                f"INSERT INTO round_items ({ITEM_COLUMNS}) VALUES "  # noqa: S608
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (round_id, item_id) DO UPDATE SET kind = excluded.kind, "
                 "outcome = excluded.outcome, value = excluded.value, number = excluded.number, "
@@ -364,7 +298,7 @@ class _SqlStore:
     def _put_follow_ups(self, follow_ups: Sequence[FollowUp], at: float) -> None:
         for f in follow_ups:
             self._execute(
-                f"INSERT INTO follow_ups ({_FOLLOW_UP_COLUMNS}) VALUES "  # noqa: S608
+                f"INSERT INTO follow_ups ({FOLLOW_UP_COLUMNS}) VALUES "  # noqa: S608
                 "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '')",
                 (
                     f.id,
@@ -486,10 +420,10 @@ class _SqlStore:
 
     def _items_of(self, round_id: str) -> list[ItemResult]:
         rows = self._execute(
-            f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",  # noqa: S608
+            f"SELECT {ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",  # noqa: S608
             (round_id,),
         ).fetchall()
-        return [_item_from_row(r) for r in rows]
+        return [item_from_row(r) for r in rows]
 
     def _must_get(self, round_id: str) -> RoundRecord:
         record = self.get_round(round_id)
@@ -500,12 +434,12 @@ class _SqlStore:
     def get_round(self, round_id: str) -> RoundRecord | None:
         with self._guard():
             row = self._execute(
-                f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = ?",  # noqa: S608
+                f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = ?",  # noqa: S608
                 (round_id,),
             ).fetchone()
             if row is None:
                 return None
-            return _round_from_row(row, tuple(self._items_of(round_id)))
+            return round_from_row(row, tuple(self._items_of(round_id)))
 
     def rounds(
         self,
@@ -533,19 +467,19 @@ class _SqlStore:
         condition = " WHERE " + " AND ".join(where) if where else ""
         with self._guard():
             rows = self._execute(
-                f"SELECT {_ROUND_COLUMNS} FROM rounds{condition} "  # noqa: S608
+                f"SELECT {ROUND_COLUMNS} FROM rounds{condition} "  # noqa: S608
                 "ORDER BY period_start, plan_id, target, opened_at",
                 params,
             ).fetchall()
             items: dict[str, list[ItemResult]] = {}
             if with_items and rows:
                 for item_row in self._execute(
-                    f"SELECT {_ITEM_COLUMNS} FROM round_items WHERE round_id IN "  # noqa: S608
+                    f"SELECT {ITEM_COLUMNS} FROM round_items WHERE round_id IN "  # noqa: S608
                     f"(SELECT id FROM rounds{condition}) ORDER BY round_id, item_id",
                     params,
                 ).fetchall():
-                    items.setdefault(item_row[0], []).append(_item_from_row(item_row))
-        return [_round_from_row(r, tuple(items.get(r[0], ()))) for r in rows]
+                    items.setdefault(item_row[0], []).append(item_from_row(item_row))
+        return [round_from_row(r, tuple(items.get(r[0], ()))) for r in rows]
 
     def last_signed(self) -> dict[tuple[str, str], float]:
         """When each (plan, target) was last completed: the original records' signatures
@@ -568,18 +502,18 @@ class _SqlStore:
         condition = " WHERE " + " AND ".join(where) if where else ""
         with self._guard():
             rows = self._execute(
-                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups{condition} ORDER BY opened_at, id",  # noqa: S608
+                f"SELECT {FOLLOW_UP_COLUMNS} FROM follow_ups{condition} ORDER BY opened_at, id",  # noqa: S608
                 params,
             ).fetchall()
-        return [_follow_up_from_row(r) for r in rows]
+        return [follow_up_from_row(r) for r in rows]
 
     def follow_up(self, follow_up_id: str) -> FollowUp | None:
         with self._guard():
             row = self._execute(
-                f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?",  # noqa: S608
+                f"SELECT {FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?",  # noqa: S608
                 (follow_up_id,),
             ).fetchone()
-        return None if row is None else _follow_up_from_row(row)
+        return None if row is None else follow_up_from_row(row)
 
     def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]:
         with self._guard():
@@ -620,7 +554,7 @@ class _SqlStore:
                     (excess,),
                 )
             self._execute(
-                f"INSERT INTO web_sessions ({_SESSION_COLUMNS}) "  # noqa: S608
+                f"INSERT INTO web_sessions ({SESSION_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     session.token_hash,
@@ -635,7 +569,7 @@ class _SqlStore:
     def find_session(self, token_hash: str, now: float) -> WebSession | None:
         with self._guard():
             row = self._execute(
-                f"SELECT {_SESSION_COLUMNS} FROM web_sessions "  # noqa: S608
+                f"SELECT {SESSION_COLUMNS} FROM web_sessions "  # noqa: S608
                 "WHERE token_hash = ? AND expires_at > ?",
                 (token_hash, now),
             ).fetchone()
@@ -658,16 +592,6 @@ class _SqlStore:
         with self._transaction():
             cursor = self._execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,))
             return max(cursor.rowcount, 0)
-
-
-class _SoleLeader:
-    """One SQLite file is served by one daemon: it always leads."""
-
-    def hold(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
 
 
 def _item_log(items: Sequence[ItemResult]) -> dict[str, str]:
@@ -722,58 +646,11 @@ class SqliteStore(_SqlStore):
         return StoreError(f"inspection store error: {message}")
 
     def leader_lock(self) -> LeaderLock:
-        return _SoleLeader()
+        return SoleLeader()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-class _AdvisoryLeader:
-    """A PostgreSQL session-level advisory lock held on a connection of its own: it is held
-    exactly as long as that connection lives, so a dead or cut-off holder frees it and the
-    next ``hold`` of another instance takes it."""
-
-    KEY = 0x7477_6C64  # "twld"; the store's write lock is another key
-
-    def __init__(self, psycopg: Any, url: str) -> None:
-        self._psycopg = psycopg
-        self._url = url
-        self._conn: Any = None
-        self._held = False
-        self._lock = threading.Lock()
-
-    def hold(self) -> bool:
-        with self._lock:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._held = False
-                    self._conn = self._psycopg.connect(
-                        self._url, autocommit=True, connect_timeout=5
-                    )
-                if self._held:
-                    # The lock lives as long as this connection: a live connection is a held
-                    # lock (asking pg_try_advisory_lock again would stack a second hold).
-                    self._conn.execute("SELECT 1")
-                    return True
-                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()
-                self._held = bool(row[0])
-            except self._psycopg.Error:
-                # The connection died, and the lock with it; try again next time.
-                self._drop()
-            return self._held
-
-    def _drop(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._conn is not None:
-                self._conn.close()
-        self._conn = None
-        self._held = False
-
-    def release(self) -> None:
-        with self._lock:
-            # Closing the connection releases a session lock; no unlock call can fail halfway.
-            self._drop()
 
 
 class PostgresStore(_SqlStore):
@@ -795,7 +672,7 @@ class PostgresStore(_SqlStore):
         self._psycopg = psycopg
         self._url = url
         self._conn: Any = None
-        self._leader = _AdvisoryLeader(psycopg, url)
+        self._leader = AdvisoryLeader(psycopg, url)
         with self._guard():
             self._connect()
 

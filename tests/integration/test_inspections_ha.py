@@ -19,9 +19,9 @@ import pytest
 from aiohttp import test_utils, web
 from prometheus_client import CollectorRegistry
 
+from monitor.inspections.leadership import AdvisoryLeader
 from monitor.inspections.records import WebSession
 from monitor.inspections.service import InspectionService
-from monitor.inspections.store import _AdvisoryLeader
 from monitor.inspections.web import COOKIE
 from monitor.results import ResultStore
 from tests.integration.inspections_pg import PostgresCluster, postgres  # noqa: F401
@@ -105,7 +105,7 @@ def leader_pids(url: str) -> list[int]:
         rows = conn.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND objid = %s AND objsubid = 1",
-            (_AdvisoryLeader.KEY,),
+            (AdvisoryLeader.KEY,),
         ).fetchall()
     return [int(r[0]) for r in rows]
 
