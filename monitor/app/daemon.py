@@ -322,7 +322,12 @@ class Daemon:
                 self._inspection_store = store
                 cleanup.callback(store.close)
                 self.inspections = InspectionService(
-                    loaded.inspections, store, self.clock, self.store, self.registry
+                    loaded.inspections,
+                    store,
+                    self.clock,
+                    self.store,
+                    self.registry,
+                    leader_interval=loaded.inspections.leader_interval,
                 )
                 self.extra_routes.extend(self.inspections.routes())
             self._install(loaded)

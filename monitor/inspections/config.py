@@ -258,9 +258,12 @@ _KEYWORDS = {f.value for f in Frequency if f is not Frequency.RRULE}
 
 class StoreSettings(Strict):
     """``url``: empty for SQLite in ``server.data_dir``; ``sqlite:///PATH``;
-    ``postgresql://…``. May be a ``${ENV}`` or ``file:PATH`` reference."""
+    ``postgresql://…``. May be a ``${ENV}`` or ``file:PATH`` reference.
+    ``leader_interval``: how often each instance sharing a PostgreSQL store tries the
+    once-only leader lock, so the longest the work waits after its holder dies."""
 
     url: str | None = None
+    leader_interval: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
 
 
 class InspectionsConfig(Strict):

@@ -138,6 +138,8 @@ class InspectionSetup:
     plans: Mapping[str, ScheduledPlan]
     store_url: str | None
     data_dir: Path
+    #: Seconds between tries of the once-only leader lock (inspections.store.leader_interval).
+    leader_interval: float = 30.0
     centre: str = "应急联动中心 Emergency Linkage Centre"
     #: Site id → "name name_en", for pages and reports.
     site_names: Mapping[str, str] = field(default_factory=dict)
@@ -244,6 +246,7 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
         plans=plans,
         store_url=url or None,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
+        leader_interval=model.store.leader_interval.total_seconds(),
         centre=config.model.centre.name,
         site_names={s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in config.sites},
     )
