@@ -189,6 +189,18 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
 
                         wait_until(covered, 60, f"{prometheus.name} to see both replicas")
 
+                    selector = 'trunkwatch_probe_success{asset="bs-huaxi"}'
+
+                    def history() -> bool:
+                        # The window checked for holes below starts before the kill: wait
+                        # until VictoriaMetrics holds it from both replicas.
+                        now = time.time()
+                        stored = vm.export(selector, now - 8, now)
+                        return {s["metric"].get("replica") for s in stored} == {"a", "b"} and all(
+                            s["timestamps"][0] < (now - 6) * 1000 for s in stored
+                        )
+
+                    wait_until(history, 30, "VictoriaMetrics to hold both replicas' history", 0.5)
                     injected = time.time()
                     city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
                     pending = (
@@ -235,7 +247,6 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
                     assert rows == [(record["id"], "chenjing")]
 
                     # No hole in the series merged over the trunkwatch replicas.
-                    selector = 'trunkwatch_probe_success{asset="bs-huaxi"}'
                     start, end = killed - 6, killed + 6
 
                     def written() -> list[dict[str, Any]] | None:
