@@ -77,7 +77,7 @@ class Fleet(SimulatedCity):
         await self.simulation.start()
 
 
-def replica_config(city: Fleet, workdir: Path, name: str, store_url: str) -> Path:
+def replica_config(city: SimulatedCity, workdir: Path, name: str, store_url: str) -> Path:
     assert city.simulation is not None
     config = city_config(city.raw, city.simulation, data_dir=workdir / f"var-{name}", interval="2s")
     config["cluster"] = {"replicas": ["a", "b"]}
