@@ -188,6 +188,17 @@ def test_a_store_url_from_an_unset_variable_is_reported_without_a_value(
     ]
 
 
+def test_the_leader_interval_reaches_the_setup_and_must_be_positive(tmp_path: Path) -> None:
+    path = write_config(tmp_path, inspections="  store: {leader_interval: 3s}\n" + plan())
+    assert build_setup(load_config(path)).leader_interval == 3.0
+    default = write_config(tmp_path, inspections=plan())
+    assert build_setup(load_config(default)).leader_interval == 30.0
+    problems = problems_of(tmp_path, "  store: {leader_interval: '0'}\n" + plan())
+    assert [(p.field, p.reason) for p in problems] == [
+        ("inspections.store.leader_interval", "Input should be greater than 0 seconds"),
+    ]
+
+
 def test_build_setup_raises_config_error_listing_the_problems(tmp_path: Path) -> None:
     path = write_config(tmp_path, inspections=plan(owner="nobody"))
     with pytest.raises(ConfigError) as caught:
