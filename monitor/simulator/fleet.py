@@ -68,8 +68,8 @@ Faults (``Fault``), their targets and parameters::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -95,6 +95,7 @@ from monitor.simulator.network import (
 )
 from monitor.simulator.radio import BaseStation, SiteSpec
 from monitor.simulator.signals import DEFAULT_PROFILE, DailyProfile
+from monitor.simulator.specs import Problems, build_spec
 
 __all__ = [
     "DEFAULT_FLEET",
@@ -221,56 +222,7 @@ class AgentSettings:
     trap_sink: str | None = None
 
 
-@dataclass(slots=True)
-class _Problems:
-    items: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, where: str, reason: str) -> None:
-        self.items.append((where, reason))
-
-
-def _build_spec(
-    cls: type[S],
-    raw: Any,
-    where: str,
-    problems: _Problems,
-    *,
-    defaults: Mapping[str, Any] | None = None,
-    extra: Sequence[str] = (),
-    keyed: bool = True,
-) -> tuple[S | None, dict[str, Any]]:
-    """Map a config entry onto a spec dataclass (``id`` → ``asset_id``); collect problems.
-
-    Keys named in ``extra`` (like the agent ``port``) are not spec fields; they are returned
-    aside.
-    """
-    if not isinstance(raw, Mapping):
-        problems.add(where, "must be a mapping")
-        return None, {}
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values: dict[str, Any] = {k: v for k, v in (defaults or {}).items() if k in names}
-    aside: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = "asset_id" if key == "id" and keyed else str(key)
-        if name in extra:
-            aside[name] = value
-        elif name not in names:
-            problems.add(f"{where}.{key}", "unknown field")
-        else:
-            values[name] = value
-    if keyed:
-        if "asset_id" not in values:
-            problems.add(f"{where}.id", "required")
-            return None, aside
-        values.setdefault("name", values["asset_id"])
-    try:
-        return cls(**values), aside
-    except (TypeError, ValueError) as exc:
-        problems.add(f"{where}", str(exc))
-        return None, aside
-
-
-def _number(cfg: Mapping[str, Any], key: str, default: float, problems: _Problems) -> float:
+def _number(cfg: Mapping[str, Any], key: str, default: float, problems: Problems) -> float:
     raw = cfg.get(key, default)
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         problems.add(f"simulator.{key}", "must be a number")
@@ -278,7 +230,7 @@ def _number(cfg: Mapping[str, Any], key: str, default: float, problems: _Problem
     return float(raw)
 
 
-def _parse_start(raw: Any, problems: _Problems) -> float | None:
+def _parse_start(raw: Any, problems: Problems) -> float | None:
     if raw is None:
         return None
     if isinstance(raw, int | float):
@@ -318,7 +270,7 @@ class Fleet:
         cfg: Mapping[str, Any] = DEFAULT_FLEET if config is None else config
         if "simulator" in cfg and isinstance(cfg["simulator"], Mapping):
             cfg = cfg["simulator"]
-        problems = _Problems()
+        problems = Problems()
         self.seed = int(_number(cfg, "seed", 0, problems))
         timezone = str(cfg.get("timezone", DEFAULT_TIMEZONE))
         try:
@@ -337,7 +289,7 @@ class Fleet:
                 kwargs["source"] = source
             clock = SimClock(start, **kwargs)
         self.clock = clock
-        agent, _ = _build_spec(
+        agent, _ = build_spec(
             AgentSettings, cfg.get("agent", {}), "simulator.agent", problems, keyed=False
         )
         self.agent = agent or AgentSettings()
@@ -365,19 +317,19 @@ class Fleet:
         seed, profile = self.seed, self.profile
         for i, raw in enumerate(cfg.get("sites", []) or []):
             where = f"simulator.sites[{i}]"
-            spec, aside = _build_spec(
+            spec, aside = build_spec(
                 SiteSpec, raw, where, problems, defaults=site_defaults, extra=("port",)
             )
             if spec is not None:
                 add(BaseStation(spec, start=now, seed=seed, profile=profile), where, aside)
         for i, raw in enumerate(cfg.get("lines", []) or []):
             where = f"simulator.lines[{i}]"
-            gw_spec, aside = _build_spec(GatewaySpec, raw, where, problems, extra=("port",))
+            gw_spec, aside = build_spec(GatewaySpec, raw, where, problems, extra=("port",))
             if gw_spec is not None:
                 add(E1Gateway(gw_spec, start=now, seed=seed, profile=profile), where, aside)
         for i, raw in enumerate(cfg.get("sip_trunks", []) or []):
             where = f"simulator.sip_trunks[{i}]"
-            sip_spec, aside = _build_spec(SipTrunkSpec, raw, where, problems)
+            sip_spec, aside = build_spec(SipTrunkSpec, raw, where, problems)
             if sip_spec is not None:
                 add(SipTrunk(sip_spec, start=now, seed=seed, profile=profile), where, aside)
         for i, raw in enumerate(cfg.get("switches", []) or []):
@@ -388,7 +340,7 @@ class Fleet:
                     problems.add(f"{where}.port_aliases", "must map port numbers to names")
                     aliases = {}
                 raw = {**raw, "port_aliases": {int(k): str(v) for k, v in aliases.items()}}
-            net_spec, aside = _build_spec(NetworkDeviceSpec, raw, where, problems, extra=("port",))
+            net_spec, aside = build_spec(NetworkDeviceSpec, raw, where, problems, extra=("port",))
             if net_spec is not None:
                 add(
                     NetworkDevice.for_spec(net_spec, start=now, seed=seed, profile=profile),
@@ -400,20 +352,20 @@ class Fleet:
             if isinstance(raw, Mapping) and "storage" in raw:
                 storage = []
                 for j, row in enumerate(raw["storage"] or []):
-                    st, _ = _build_spec(
+                    st, _ = build_spec(
                         StorageSpec, row, f"{where}.storage[{j}]", problems, keyed=False
                     )
                     if st is not None:
                         storage.append(st)
                 raw = {**raw, "storage": tuple(storage)}
-            srv_spec, aside = _build_spec(ServerSpec, raw, where, problems, extra=("port",))
+            srv_spec, aside = build_spec(ServerSpec, raw, where, problems, extra=("port",))
             if srv_spec is not None:
                 add(Server(srv_spec, start=now, seed=seed, profile=profile), where, aside)
         self._check_parents(problems)
         if problems.items:
             raise SimulatorConfigError(problems.items)
 
-    def _check_parents(self, problems: _Problems) -> None:
+    def _check_parents(self, problems: Problems) -> None:
         for asset_id, device in self.devices.items():
             if device.parent is None:
                 continue

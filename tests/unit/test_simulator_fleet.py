@@ -133,6 +133,26 @@ def test_config_errors_name_every_bad_field() -> None:
     assert "simulator.servers[2].storage[0].size" in fields
 
 
+@pytest.mark.parametrize(
+    ("section", "index", "key", "value", "reason"),
+    [
+        ("sites", 0, "busy_hour_erlangs", "lots", "expected a number"),
+        ("sites", 0, "busy_hour_erlangs", True, "expected a number"),
+        ("sites", 1, "parent_port", "five", "expected a whole number"),
+        ("lines", 0, "spans", 2.5, "expected a whole number"),
+        ("sites", 2, "name", 7, "expected text"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_problem_at_its_field_not_a_crash(
+    section: str, index: int, key: str, value: object, reason: str
+) -> None:
+    config = copy.deepcopy(DEFAULT_FLEET)
+    config[section][index][key] = value
+    with pytest.raises(SimulatorConfigError) as info:
+        Fleet(config, source=ManualClock())
+    assert info.value.problems == [(f"simulator.{section}[{index}].{key}", reason)]
+
+
 def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
     fleet = Fleet(
         {
