@@ -103,3 +103,27 @@ def log_tail(path: Path, size: int = 2000) -> str:
         return path.read_text(errors="replace")[-size:]
     except OSError:
         return "(no log)"
+
+
+def await_peer(
+    name: str,
+    proc: subprocess.Popen[bytes],
+    answers: Callable[[], bool],
+    log_path: Path,
+    timeout: float,
+    step: float,
+) -> str | None:
+    """Wait until a peer started by a fixture answers; None once it does, else why not (its
+    exit code or the timeout, with the end of its log), the process stopped."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if answers():
+            return None
+        time.sleep(step)
+    reason = (
+        f"{name} exited with {proc.returncode}"
+        if proc.poll() is not None
+        else f"{name} did not answer within {timeout:.0f} s"
+    )
+    stop_process(proc)
+    return f"{reason}; log:\n{log_tail(log_path)}"

@@ -21,12 +21,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from tests.helpers import log_tail, stop_process
+from tests.helpers import await_peer, stop_process
 
 __all__ = ["SNMPD", "SnmpdError", "SnmpdInstance", "V3User", "free_udp_port", "start_snmpd"]
 
@@ -242,19 +242,11 @@ def start_snmpd(
             )
         instance = SnmpdInstance(host, port, community, v3_users, workdir, proc)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while proc.poll() is None and time.monotonic() < deadline:
-                if _answers(instance):
-                    break
-                time.sleep(0.05)
-            else:
-                last_error = (
-                    f"snmpd exited with {proc.returncode}"
-                    if proc.poll() is not None
-                    else f"snmpd did not answer within {START_TIMEOUT_S:.0f} s"
-                )
-                last_error += f"; log:\n{log_tail(log_path)}"
-                stop_process(proc)
+            failed = await_peer(
+                "snmpd", proc, partial(_answers, instance), log_path, START_TIMEOUT_S, 0.05
+            )
+            if failed is not None:
+                last_error = failed
                 continue
             yield instance
             return

@@ -28,13 +28,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
-from tests.helpers import log_tail, stop_process
+from tests.helpers import await_peer, stop_process
 from tests.integration.snmpd import free_udp_port
 
 __all__ = ["SnmpsimError", "SnmpsimInstance", "snmpsim_venv", "start_snmpsim"]
@@ -259,19 +259,11 @@ def _serve(
             )
         instance = SnmpsimInstance(host, port, communities, workdir, proc)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while proc.poll() is None and time.monotonic() < deadline:
-                if _answers(instance):
-                    break
-                time.sleep(0.2)
-            else:
-                last_error = (
-                    f"snmpsim exited with {proc.returncode}"
-                    if proc.poll() is not None
-                    else f"snmpsim did not answer within {START_TIMEOUT_S:.0f} s"
-                )
-                last_error += f"; log:\n{log_tail(log_path)}"
-                stop_process(proc)
+            failed = await_peer(
+                "snmpsim", proc, partial(_answers, instance), log_path, START_TIMEOUT_S, 0.2
+            )
+            if failed is not None:
+                last_error = failed
                 continue
             yield instance
             return
