@@ -12,11 +12,17 @@ panel and writes bar gauges in Grafana 6's form; ``Geomap`` and ``BarGauge`` bel
 grafanalib's own way (attrs classes with ``to_json_data``), so the NOC map is generated like
 every other panel. Every panel, target and template variable refers
 to the one provisioned Prometheus datasource by uid.
+
+Every board starts with a ``centre`` variable and every query is scoped to it
+(``monitor.core.promql.scope``: the matcher on each selector, ``centre`` in each ``by``/``on``),
+so the same boards read one centre's Prometheus (no ``centre`` label; "All" matches its
+absence) and a region's VictoriaMetrics (one centre or several, kept apart).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import runpy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +32,8 @@ import attr
 import yaml
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
+
+from monitor.core.promql import scope
 
 __all__ = [
     "BLUE",
@@ -65,6 +73,10 @@ DATASOURCE_UID = "trunkwatch-prometheus"
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": DATASOURCE_UID}
 #: The dashboard JSON model version written: Grafana 10.4/11 read it without migrating.
 SCHEMA_VERSION = 39
+#: The label a region's VictoriaMetrics tells centres apart by (each centre's Prometheus adds
+#: it as an external label); every query is scoped to the board's ``$centre``.
+CENTRE = "centre"
+CENTRE_MATCHER = 'centre=~"$centre"'
 DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "dashboards"
 DEFAULT_OUT = DEFAULT_SOURCES / "json"
 #: Where Grafana reads the JSON from; the provisioning file names it. Copy or link
@@ -118,7 +130,7 @@ def target(
 ) -> g.Target:
     """A Prometheus query of the provisioned datasource."""
     return g.Target(
-        expr=expr,
+        expr=scope(expr, CENTRE, CENTRE_MATCHER),
         legendFormat=legend,
         refId=ref,
         instant=instant,
@@ -286,7 +298,12 @@ def variable(
     multi: bool = False,
     regex: str | None = None,
 ) -> g.Template:
-    """A query variable; with ``include_all`` "All" stands for every value (regex ``.*``)."""
+    """A query variable; with ``include_all`` "All" stands for every value (regex ``.*``).
+    The series of ``label_values(SERIES, LABEL)`` are scoped to the chosen centre."""
+    values = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", query)
+    if values is not None and values.group(2) != CENTRE:
+        series = scope(values.group(1), CENTRE, CENTRE_MATCHER)
+        query = f"label_values({series}, {values.group(2)})"
     return g.Template(
         name=name,
         label=label,
@@ -298,6 +315,18 @@ def variable(
         regex=regex,
         refresh=2,  # on time-range change, so new sites appear without a reload
         sort=1,
+    )
+
+
+def centre_variable() -> g.Template:
+    """The centre, first on every board: one centre's Prometheus has no ``centre`` label and
+    "All" (``.*``) matches its absence; a region's VictoriaMetrics has one per centre."""
+    return variable(
+        CENTRE,
+        "中心 Centre",
+        f"label_values(trunkwatch_site_info, {CENTRE})",
+        include_all=True,
+        multi=True,
     )
 
 
@@ -339,7 +368,7 @@ def dashboard(
         description=description,
         tags=["trunkwatch", *tags],
         panels=list(panels),
-        templating=g.Templating(list=list(variables)),
+        templating=g.Templating(list=[centre_variable(), *variables]),
         timezone="Asia/Shanghai",
         time=g.Time(time_from, "now"),
         refresh=refresh,

@@ -29,8 +29,13 @@ from monitor.capacity.history import (
     local_hour_floor,
     plan_from_counts,
 )
+from monitor.core.promql import scope
 
-__all__ = ["PrometheusHistory"]
+__all__ = ["CENTRE_LABEL", "PrometheusHistory"]
+
+#: The label a region's store tells centres apart by (each centre's Prometheus adds it as an
+#: external label).
+CENTRE_LABEL = "centre"
 
 log = logging.getLogger("trunkwatch.capacity")
 
@@ -77,6 +82,8 @@ class PrometheusHistory:
     the history. Sites and trunk groups are named from ``trunkwatch_site_info`` /
     ``trunkwatch_asset_info``, else from ``titles``, else by id.
 
+    With ``centre``, every query reads that centre's series of a region's store only.
+
     Requests are bounded: each covers at most ``chunk`` of history, at most ``concurrency``
     are in flight, each gives up after ``timeout`` seconds. ``progress`` is told after each.
     """
@@ -92,6 +99,7 @@ class PrometheusHistory:
         timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
         titles: Mapping[str, str] | None = None,
+        centre: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"Prometheus URL must be http:// or https://, got {base_url!r}")
@@ -108,6 +116,14 @@ class PrometheusHistory:
         self._session = session
         #: Display names by site or asset id, where Prometheus has no trunkwatch_*_info.
         self.titles = dict(titles or {})
+        #: One centre of a region's store (its ``centre`` label); None reads every series.
+        self.centre = centre
+
+    def query(self, expr: str) -> str:
+        """``expr`` as sent: scoped to ``centre`` when one is chosen."""
+        if self.centre is None:
+            return expr
+        return scope(expr, CENTRE_LABEL, f"{CENTRE_LABEL}={json.dumps(self.centre)}")
 
     async def fetch(
         self, start: datetime, end: datetime, *, progress: Progress | None = None
@@ -123,8 +139,8 @@ class PrometheusHistory:
             stop = min(last_t, t + (self.chunk_hours - 1) * HOUR_S)
             chunks.append((t, stop))
             t = stop + HOUR_S
-        ranged = [("radio", k, q) for k, q in _RADIO_QUERIES.items()]
-        ranged += [("line", k, q) for k, q in _LINE_QUERIES.items()]
+        ranged = [("radio", k, self.query(q)) for k, q in _RADIO_QUERIES.items()]
+        ranged += [("line", k, self.query(q)) for k, q in _LINE_QUERIES.items()]
         total = len(ranged) * len(chunks) + len(_PLAN_QUERIES)
         done = 0
         results: dict[tuple[str, str], _Series] = {(s, k): {} for s, k, _ in ranged}
@@ -176,13 +192,41 @@ class PrometheusHistory:
                     for a, b in chunks:
                         tasks.create_task(one_range(system, key, query, a, b))
                 for key, query in _PLAN_QUERIES.items():
-                    tasks.create_task(one_instant(key, query))
+                    tasks.create_task(one_instant(key, self.query(query)))
         except* HistoryError as group:
             raise group.exceptions[0] from None
         finally:
             if self._session is None:
                 await session.close()
         return self._assemble(results, plan)
+
+    async def instant(self, expr: str, at: float) -> list[tuple[dict[str, str], float]]:
+        """``expr``, scoped to the centre, evaluated at ``at``: each series' labels and value."""
+        session = self._session or aiohttp.ClientSession()
+        try:
+            data = await self._get(
+                session, "/api/v1/query", {"query": self.query(expr), "time": str(at)}
+            )
+        finally:
+            if self._session is None:
+                await session.close()
+        return [
+            ({k: str(v) for k, v in item.get("metric", {}).items()}, value)
+            for item in _result_list(data, "vector")
+            for _, value in _values([item.get("value")])
+        ]
+
+    async def label_values(self, label: str) -> list[str]:
+        """Every value ``label`` has in the store (``/api/v1/label/…/values``), sorted."""
+        session = self._session or aiohttp.ClientSession()
+        try:
+            data = await self._get(session, f"/api/v1/label/{label}/values", {})
+        finally:
+            if self._session is None:
+                await session.close()
+        if not isinstance(data, list):
+            raise HistoryQueryError(f"{self.base_url}: label values of {label} are not a list")
+        return sorted(str(v) for v in data)
 
     async def _get(
         self, session: aiohttp.ClientSession, path: str, params: Mapping[str, str]

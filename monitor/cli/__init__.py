@@ -17,12 +17,23 @@ import time
 from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.cli import capacity, cluster, dashboards, demo, inspections, mibs, probe, rtp, run
+from monitor.cli import (
+    capacity,
+    cluster,
+    dashboards,
+    demo,
+    inspections,
+    mibs,
+    probe,
+    region,
+    rtp,
+    run,
+)
 from monitor.cli.args import EXIT_USAGE, CommandParser, add_config
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
-COMMAND_GROUPS = (run, probe, demo, inspections, capacity, rtp, mibs, dashboards, cluster)
+COMMAND_GROUPS = (run, probe, demo, inspections, capacity, rtp, mibs, dashboards, cluster, region)
 
 
 def _setup_logging(level: str) -> None:

@@ -468,6 +468,9 @@ def _register_report(
     history.add_argument(
         "--end", type=_day, metavar="DATE", help="Prometheus: last day of history (yesterday)"
     )
+    history.add_argument(
+        "--centre", metavar="ID", help="Prometheus: one centre of a region's store (its label)"
+    )
     history.add_argument("--timeout", type=float, default=30.0, metavar="S", help=argparse.SUPPRESS)
     history.add_argument(
         "--weeks", type=int, default=8, metavar="N", help="simulation: weeks to run (8)"
@@ -616,6 +619,8 @@ def _check_report_args(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.centre is not None and not args.prometheus:
+        raise UsageError("--centre applies to --prometheus only")
     if args.surge and not args.from_simulation:
         raise UsageError("--surge applies to --from-simulation only")
 
@@ -693,12 +698,14 @@ async def _prometheus_groups(
             objectives=objectives,
             timeout=args.timeout,
             titles=setting.titles,
+            centre=args.centre,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     progress = _ProgressLine("fetching history", sys.stderr, quiet=args.quiet)
     groups = await history.fetch(start, end, progress=progress)
-    return groups, f"Prometheus {args.prometheus}"
+    where = f" centre={args.centre}" if args.centre else ""
+    return groups, f"Prometheus {args.prometheus}{where}"
 
 
 async def _simulated_groups(

@@ -358,7 +358,8 @@ def _variable_values(prometheus: Prometheus, board: dict[str, Any]) -> dict[str,
             continue
         match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", var["query"])
         assert match, f"{board['uid']}: variable {var['name']}: unsupported query {var['query']}"
-        result = prometheus.query(f"group by ({match.group(2)}) ({match.group(1)})")
+        series = _expand(match.group(1), values)
+        result = prometheus.query(f"group by ({match.group(2)}) ({series})")
         options = sorted(r["metric"][match.group(2)] for r in result)
         assert options, f"{board['uid']}: variable {var['name']} has no values"
         values[var["name"]] = options[0]
