@@ -113,7 +113,11 @@ async def region_report(
         if progress is not None:
             progress(centre)
         history = PrometheusHistory(
-            base_url, timezone=timezone, objectives=objectives, timeout=request_timeout, centre=centre
+            base_url,
+            timezone=timezone,
+            objectives=objectives,
+            timeout=request_timeout,
+            centre=centre,
         )
         systems = await history.instant(
             f"avg by (system) (avg_over_time(system:trunkwatch_availability:ratio_avg1h{window}))",
