@@ -155,8 +155,8 @@ def test_shipped_ha_configuration_passes_the_engines_own_checks(tmp_path: Path) 
         yaml.safe_load((DEPLOY / f"prometheus-{n}.yml").read_text(encoding="utf-8"))
         for n in ("p1", "p2")
     )
-    # The twins differ in their replica name alone.
-    assert p1["global"]["external_labels"] == {"prometheus_replica": "p1"}
+    # The twins differ in their replica name alone; both name the centre for a region.
+    assert p1["global"]["external_labels"] == {"prometheus_replica": "p1", "centre": "nanning"}
     p2["global"]["external_labels"]["prometheus_replica"] = "p1"
     assert p1 == p2
     # Both nodes of the pair run the shipped routing.
@@ -189,9 +189,14 @@ def test_victoria_metrics_keeps_one_series_per_identity_and_one_sample_per_inter
 ) -> None:
     selector = 'trunkwatch_probe_success{asset="bs-huaxi"}'
     p1 = ha.prometheus[0]
-    # What one Prometheus holds: each probe of the asset, once per trunkwatch replica.
+    # What one Prometheus holds: each probe of the asset, once per trunkwatch replica, with
+    # the external labels that are not dropped on the way out (the centre).
+    shipped = yaml.safe_load((DEPLOY / "prometheus-p1.yml").read_text(encoding="utf-8"))
+    external = dict(shipped["global"]["external_labels"])
+    del external["prometheus_replica"]
+    assert external == {"centre": "nanning"}
     expected = {
-        tuple(sorted({**r["metric"], "__name__": "trunkwatch_probe_success"}.items()))
+        tuple(sorted({**r["metric"], **external, "__name__": "trunkwatch_probe_success"}.items()))
         for r in p1.query(selector)
     }
     assert {dict(k)["replica"] for k in expected} == {"a", "b"}
