@@ -4,10 +4,10 @@
 polls to judge them (``{"m1": [...], …, "parents": {"m1": [...], …}}``). Without members every
 replica polls everything, so the keys are the replicas.
 
-``cluster prometheus-config [--json]`` prints one scrape job with every member (or replica) as
-a target, taken from ``cluster.addresses``; each target is labelled with its ``member`` (or
-``replica``) and ``honor_labels`` keeps the labels the process exports itself, so the
-process's own series (scheduler, process) get the same labels from the target.
+``cluster prometheus-config [--json]`` prints one scrape job with every member (or replica, or
+both: ``m1.a``) as a target, taken from ``cluster.addresses``; each target is labelled with its
+``member`` and/or ``replica`` and ``honor_labels`` keeps the labels the process exports
+itself, so the process's own series (scheduler, process) get the same labels from the target.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import yaml
 
 from monitor.cli.args import EXIT_FAILED, EXIT_OK, AddConfig, Subparsers
 from monitor.cli.problems import print_problems
-from monitor.cluster import CLUSTER, ClusterConfig, plan
+from monitor.cluster import CLUSTER, ClusterConfig, plan, processes_of
 from monitor.config import Config, load_config
 from monitor.core.sources import ConfigError
 from monitor.inventory import build_inventory
@@ -43,7 +43,8 @@ def _cluster(args: argparse.Namespace) -> tuple[Config, ClusterConfig] | None:
 
 
 def _processes(section: ClusterConfig) -> tuple[str, list[str]]:
-    """The label the processes are told apart by, and their names."""
+    """The label the plan's processes are told apart by, and their names (the replicas of
+    one member poll the same assets, so a plan is per member)."""
     if section.members:
         return "member", list(section.members)
     return "replica", list(section.replicas) or [section.replica or "all"]
@@ -76,22 +77,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def prometheus_config(config: Config, section: ClusterConfig) -> dict[str, Any]:
     """The ``scrape_configs`` for every process of the cluster; raises ConfigError when one
     has no address."""
-    label, names = _processes(section)
-    missing = [name for name in names if name not in section.addresses]
+    processes = processes_of(section)
+    missing = [name for name, _ in processes if name not in section.addresses]
     if missing:
         problem = config.source.problem(
             ("cluster", "addresses"), f"no address for {', '.join(missing)}"
         )
         raise ConfigError([problem])
-    targets = [{"targets": [section.addresses[name]], "labels": {label: name}} for name in names]
+    targets = [
+        {"targets": [section.addresses[name]], "labels": labels} for name, labels in processes
+    ]
+    # instance names the process (m1, a, m1.a), not its address: it stays when one moves.
+    names = [n for n in ("member", "replica") if n in processes[0][1]]
     job: dict[str, Any] = {
         "job_name": "trunkwatch",
         "honor_labels": True,
         "scrape_interval": "15s",
         "metrics_path": "/metrics",
         "static_configs": targets,
-        # instance names the process (m1, a), not its address: it stays when a member moves.
-        "relabel_configs": [{"source_labels": [label], "target_label": "instance"}],
+        "relabel_configs": [{"source_labels": names, "separator": ".", "target_label": "instance"}],
     }
     return {"scrape_configs": [job]}
 

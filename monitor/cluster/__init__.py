@@ -14,7 +14,7 @@ from monitor.cluster.membership import (
     plan,
     resolve_role,
 )
-from monitor.cluster.section import CLUSTER, ClusterConfig, check_cluster
+from monitor.cluster.section import CLUSTER, ClusterConfig, check_cluster, processes_of
 
 __all__ = [
     "CLUSTER",
@@ -26,5 +26,6 @@ __all__ = [
     "check_cluster",
     "owners",
     "plan",
+    "processes_of",
     "resolve_role",
 ]

@@ -7,7 +7,8 @@ section::
       members: [m1, m2, m3]      # shards: member names; this process is --member NAME
       replication: 1             # members that poll each asset (1 … len(members))
       addresses:                 # member (or, unsharded, replica) → its server.listen:
-        m1: 10.0.0.1:9750        #   the targets of `trunkwatch cluster prometheus-config`
+        m1: 10.0.0.1:9750        #   the targets of `trunkwatch cluster prometheus-config`;
+                                 #   shards of an HA pair are MEMBER.REPLICA (m1.a, m1.b)
 
 Without the section nothing changes: one process polls everything and exports no ``replica``
 or ``member`` label.
@@ -25,7 +26,7 @@ from monitor.config import ConfigModel, ConfigSection, Identifier
 from monitor.core.addresses import parse_listen
 from monitor.core.sources import Problem, SourceMap, Strict
 
-__all__ = ["CLUSTER", "ClusterConfig", "check_cluster"]
+__all__ = ["CLUSTER", "ClusterConfig", "check_cluster", "processes_of"]
 
 
 class ClusterConfig(Strict):
@@ -36,6 +37,21 @@ class ClusterConfig(Strict):
     members: list[Identifier] = Field(default_factory=list, max_length=1000)
     replication: int = Field(default=1, ge=1)
     addresses: dict[Identifier, str] = Field(default_factory=dict)
+
+
+def processes_of(section: ClusterConfig) -> list[tuple[str, dict[str, str]]]:
+    """Every process of the cluster: its name (the key of ``addresses``) and the labels it
+    exports. Shards of an HA pair are ``MEMBER.REPLICA`` (``m1.a``, ``m1.b``, …)."""
+    if section.members and section.replicas:
+        return [
+            (f"{m}.{r}", {"member": m, "replica": r})
+            for m in section.members
+            for r in section.replicas
+        ]
+    if section.members:
+        return [(m, {"member": m}) for m in section.members]
+    names = list(section.replicas) or [section.replica or "all"]
+    return [(r, {"replica": r}) for r in names]
 
 
 def _duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
@@ -69,11 +85,14 @@ def check_cluster(
     for i, name in enumerate(section.members):
         if name == "parents":  # the key `cluster plan --json` lists the parents under
             yield smap.problem(("cluster", "members", i), "'parents' is a reserved name")
-    processes = section.members or section.replicas or [section.replica or ""]
+    processes = [name for name, _ in processes_of(section)]
     for name, address in section.addresses.items():
         where = ("cluster", "addresses", name)
         if name not in processes:
-            kind = "members" if section.members else "replicas"
+            if section.members and section.replicas:
+                kind = "MEMBER.REPLICA processes"
+            else:
+                kind = "members" if section.members else "replicas"
             yield smap.problem(where, f"{name!r} is not one of the {kind}")
             continue
         try:

@@ -342,3 +342,41 @@ def test_cluster_prometheus_config_names_a_member_without_an_address(
     path = write(tmp_path, BASE + "cluster:\n  members: [m1, m2]\n  addresses: {m1: 127.0.0.1:1}\n")
     assert main(["cluster", "prometheus-config", "-c", str(path)]) == 1
     assert capsys.readouterr().err.strip() == f"{path}:15: cluster.addresses: no address for m2"
+
+
+def test_cluster_prometheus_config_of_sharded_replicas_names_member_and_replica(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    addresses = {
+        f"m{m}.{r}": f"127.0.0.1:{9750 + 2 * m + (r == 'b')}" for m in (1, 2) for r in "ab"
+    }
+    path = write(
+        tmp_path,
+        BASE
+        + "cluster:\n  members: [m1, m2]\n  replicas: [a, b]\n"
+        + f"  addresses: {json.dumps(addresses)}\n",
+    )
+    assert main(["cluster", "prometheus-config", "--json", "-c", str(path)]) == 0
+    (job,) = json.loads(capsys.readouterr().out)["scrape_configs"]
+    assert job["static_configs"] == [
+        {"targets": [addresses[f"{m}.{r}"]], "labels": {"member": m, "replica": r}}
+        for m in ("m1", "m2")
+        for r in ("a", "b")
+    ]
+    assert job["relabel_configs"] == [
+        {"source_labels": ["member", "replica"], "separator": ".", "target_label": "instance"}
+    ]
+
+
+def test_cluster_addresses_of_sharded_replicas_are_member_dot_replica(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "cluster:\n  members: [m1]\n  replicas: [a, b]\n"
+        + "  addresses: {m1: 127.0.0.1:1, m1.a: 127.0.0.1:2}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [(p.field, p.reason) for p in caught.value.problems] == [
+        ("cluster.addresses.m1", "'m1' is not one of the MEMBER.REPLICA processes")
+    ]
