@@ -9,6 +9,9 @@ prometheus-client collector::
     trunkwatch_snmp_trap_alarm{site,asset,system,kind,alarm,severity,trap[,<instance>]} 1
     trunkwatch_snmp_trap_alarms_refused_total
 
+The series of an asset also carry the process's ``replica`` and ``member`` (in a cluster), as
+its polled series do: both replicas of a pair receive each trap.
+
 ``trap`` on an alarm names the trap that raised it last. Its instance label is the one its
 mapping names (``index`` for interfaces, ``line`` for E1 lines, ``carrier`` for carriers), never
 ``instance``, which Prometheus sets on every target.
@@ -74,7 +77,6 @@ _REFUSED = (
     "trunkwatch_snmp_trap_alarms_refused",
     "Alarm raises refused because max_alarms alarms were already active.",
 )
-_ASSET_LABELS = ("site", "asset", "system", "kind")
 
 
 class TrapBook:
@@ -200,15 +202,15 @@ class TrapBook:
     # -- exposition ------------------------------------------------------------------------
 
     def families(self) -> Iterator[Metric]:
-        received = CounterMetricFamily(*_RECEIVED, labels=(*_ASSET_LABELS, "trap"))
-        last = GaugeMetricFamily(*_LAST, labels=(*_ASSET_LABELS, "trap"))
+        received = CounterMetricFamily(*_RECEIVED)
+        last = GaugeMetricFamily(*_LAST)
         for (asset, trap), entry in sorted(self.counts.items()):
             source = self.sources.get(asset)
             if source is None:
                 continue
-            values = [*source.label_values, trap]
-            received.add_metric(values, entry.count)
-            last.add_metric(values, entry.last_seen)
+            labels = {**source.labels, "trap": trap}
+            received.add_sample(f"{_RECEIVED[0]}_total", labels, entry.count)
+            last.add_sample(_LAST[0], labels, entry.last_seen)
         dropped = CounterMetricFamily(*_DROPPED, labels=("reason",))
         for reason in DROP_REASONS:
             dropped.add_metric([reason], self.dropped[reason])
@@ -217,7 +219,7 @@ class TrapBook:
             source = self.sources.get(active.asset)
             if source is None:
                 continue
-            labels = dict(zip(_ASSET_LABELS, source.label_values, strict=True))
+            labels = source.labels
             labels["alarm"] = active.alarm
             labels["severity"] = active.severity
             labels["trap"] = active.trap

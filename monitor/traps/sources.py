@@ -32,16 +32,32 @@ class TrapSource:
     kind: str
     host: str
     port: int | None = None
+    #: The exporting process's ``replica`` and ``member`` (``Asset.process_labels``): both
+    #: replicas of a pair receive each trap, and their series must stay apart.
+    process_labels: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_asset(cls, asset: Asset) -> TrapSource:
         return cls(
-            asset.id, asset.site, asset.system, asset.kind, asset.target.host, asset.target.port
+            asset.id,
+            asset.site,
+            asset.system,
+            asset.kind,
+            asset.target.host,
+            asset.target.port,
+            asset.process_labels,
         )
 
     @property
-    def label_values(self) -> tuple[str, str, str, str]:
-        return (self.site, self.asset, self.system, self.kind)
+    def labels(self) -> dict[str, str]:
+        """The labels of this asset's trap series, the process's included."""
+        return {
+            "site": self.site,
+            "asset": self.asset,
+            "system": self.system,
+            "kind": self.kind,
+            **dict(self.process_labels),
+        }
 
 
 def address_key(host: str) -> str | None:

@@ -892,3 +892,25 @@ def test_assets_become_trap_sources_with_their_labels() -> None:
     )
     source = TrapSource.from_asset(asset)
     assert source == TrapSource("bs-yunyan", "yunyan", "radio", "tetra_bs", "10.40.0.9", 16101)
+
+
+def test_a_replicas_trap_series_carry_its_process_labels() -> None:
+    asset = Asset(
+        "core-sw-1",
+        "hq",
+        "network",
+        "switch",
+        "core-sw-1",
+        Target("core-sw-1", "10.20.0.2", None, MappingProxyType({})),
+        None,
+        process_labels=(("replica", "b"),),
+    )
+    receiver, registry, _ = make_receiver()
+    receiver.set_sources({"10.20.0.2": [TrapSource.from_asset(asset)]})
+    receiver.receive(link("down", 3), SWITCH)
+    process = {**asset_labels(SWITCH), "replica": "b"}
+    assert registry.get_sample_value(RECEIVED, {**process, "trap": "linkDown"}) == 1
+    assert registry.get_sample_value(ALARM, {**process, **LINK_DOWN_3}) == 1
+    # Without it the two replicas' series would collide: none is left unlabelled.
+    assert received(registry, SWITCH, "linkDown") is None
+    assert alarm_value(registry, SWITCH, **LINK_DOWN_3) is None
