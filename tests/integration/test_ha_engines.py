@@ -16,7 +16,9 @@ test then kills p1, so its page also proves the surviving Alertmanager delivers 
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,6 +161,25 @@ def test_shipped_ha_configuration_passes_the_engines_own_checks(tmp_path: Path) 
     assert p1["global"]["external_labels"] == {"prometheus_replica": "p1", "centre": "nanning"}
     p2["global"]["external_labels"]["prometheus_replica"] = "p1"
     assert p1 == p2
+    # The scrape job is the one `trunkwatch cluster prometheus-config` writes for the pair.
+    (job,) = p1["scrape_configs"]
+    addresses = {c["labels"]["replica"]: c["targets"][0] for c in job["static_configs"]}
+    assert sorted(addresses) == ["a", "b"]
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        (REPO / "monitor.yaml").read_text(encoding="utf-8")
+        + f"\ncluster:\n  replicas: [a, b]\n  addresses: {json.dumps(addresses)}\n",
+        encoding="utf-8",
+    )
+    written = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "cluster", "prometheus-config", "--json",
+         "-c", str(config)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    (generated,) = json.loads(written.stdout)["scrape_configs"]
+    for key in ("job_name", "honor_labels", "static_configs", "relabel_configs"):
+        assert job[key] == generated[key], key
     # Both nodes of the pair run the shipped routing.
     amtool = find_binary("amtool", package="prometheus-alertmanager")
     checked = subprocess.run(

@@ -167,7 +167,10 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
             wait_until(lambda: leader(url_a) == 1.0, 15, "replica a to lead")
             with trunkwatch(configs["b"], "b", tmp_path / "b.log") as (_proc_b, url_b):
                 assert leader(url_b) == 0.0
-                targets = [{"targets": [u.removeprefix("http://") for u in (url_a, url_b)]}]
+                targets = [
+                    {"targets": [url.removeprefix("http://")], "labels": {"replica": name}}
+                    for name, url in (("a", url_a), ("b", url_b))
+                ]
 
                 def config(name: str) -> dict[str, Any]:
                     return prometheus_replica(
@@ -280,6 +283,14 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
                     assert p2.query(
                         'ALERTS{alertname="SiteMainsFailure", site="huaxi", alertstate="firing"}'
                     )
+                    # The pair says it is down to one, naming the replica lost, and keeps
+                    # the dead replica's last-seen time.
+                    lost = 'ALERTS{alertname="TrunkwatchReplicaLost", replica="a"}'
+                    wait_until(lambda: p1.query(lost), 15, "TrunkwatchReplicaLost for a")
+                    assert not p1.query('ALERTS{alertname="TrunkwatchReplicaLost", replica="b"}')
+                    seen = p1.query("trunkwatch:cluster_process_last_seen:timestamp_seconds")
+                    last = {r["metric"]["replica"]: float(r["value"][1]) for r in seen}
+                    assert last["a"] <= killed + SCRAPE_S < last["b"], last
                     print(
                         f"\nb led {took_over:.2f} s after a's SIGKILL; one page "
                         f"{page.received_at - injected:.1f} s after the fault"
