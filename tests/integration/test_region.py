@@ -244,6 +244,17 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
             30,
             "the imported history",
         )
+        # One centre's capacity report straight from the region's store.
+        capacity_out = io.StringIO()
+        with redirect_stdout(capacity_out), redirect_stderr(io.StringIO()):
+            code = main(
+                ["capacity", "report", "--prometheus", vm.url, "--centre", "liuzhou",
+                 "--days", str(PROM_DAYS), "--end", str((end - timedelta(days=1)).date()),
+                 "--out", str(tmp_path / "liuzhou.html"), "-q"]
+            )  # fmt: skip
+        assert code == 0
+        table = capacity_out.getvalue()
+        assert "yunyan" in table and "e1-gw-110" in table and "beizhan" not in table
         page = tmp_path / "region.html"
         code, out, err = run_region(
             "--prometheus", vm.url, "--days", str(PROM_DAYS),
