@@ -3,9 +3,11 @@ interval), trunk group occupancy, traffic and blocking against its P.01 capacity
 trunks' state and OPTIONS round-trip time."""
 
 from monitor.dashboards import (
+    BLUE,
     GREEN,
     ORANGE,
     RED,
+    YELLOW,
     at,
     row,
     state_timeline,
@@ -19,12 +21,30 @@ from monitor.dashboards import (
 from monitor.dashboards import dashboard as make_dashboard
 
 GW = '{asset=~"$gateway"}'
+#: Every dsx1LineStatus condition the ds1_mib profile exports (its `status` label), as the
+#: state it shows and its rank: the line shows its highest-ranked condition, the most basic
+#: cause first among the outages (LOS before LOF before AIS before "unavailable"), and the
+#: colours rise with the rank (monitor.dashboards.SEVERITY_COLOURS).
+E1_CONDITIONS = [
+    # (status label, rank, 中文, English, colour)
+    ("test_code", 10, "测试码", "test code", BLUE),
+    ("loopback", 11, "环回", "loopback", BLUE),
+    ("tx_far_end_lof", 20, "发送远端告警", "sending RAI", YELLOW),
+    ("tx_far_end_lomf", 21, "发送远端复帧告警", "sending far-end LOMF", YELLOW),
+    ("tx_ais", 22, "发送告警指示", "sending AIS", YELLOW),
+    ("far_end_lof", 30, "远端告警", "RAI", YELLOW),
+    ("far_end_lomf", 31, "远端复帧失步", "far-end LOMF", YELLOW),
+    ("ts16_ais", 40, "TS16 告警指示", "TS16 AIS", ORANGE),
+    ("other_failure", 50, "其他故障", "other failure", RED),
+    ("net_equipment_oos", 51, "网络设备停用", "network equipment out of service", RED),
+    ("unavailable", 52, "不可用", "unavailable", RED),
+    ("ais", 60, "告警指示", "AIS", RED),
+    ("lof", 70, "帧失步", "LOF", RED),
+    ("los", 80, "信号丢失", "LOS", RED),
+]
 E1_STATE = value_mappings(
     (0, "正常 OK", GREEN),
-    (2, "远端告警 RAI", ORANGE),
-    (8, "告警指示 AIS", RED),
-    (32, "帧失步 LOF", RED),
-    (64, "信号丢失 LOS", RED),
+    *((rank, f"{zh} {en}", colour) for _, rank, zh, en, colour in E1_CONDITIONS),
 )
 SIP_STATE = value_mappings(
     (1, "在用 In service", GREEN),
@@ -32,34 +52,26 @@ SIP_STATE = value_mappings(
 )
 
 
-def line_bits(status: str, weight: int) -> str:
-    return f'{weight} * trunkwatch_ds1_line_status{{asset=~"$gateway", status="{status}"}}'
+def line_state() -> str:
+    """The highest-ranked condition of each line (0 when it has none)."""
+    terms = " or ".join(
+        f'{rank} * trunkwatch_ds1_line_status{{asset=~"$gateway", status="{status}"}}'
+        for status, rank, *_ in E1_CONDITIONS
+    )
+    return f"max by (asset, circuit) ({terms})"
 
 
 panels = [
     row("E1 线路 E1 spans", 0),
     state_timeline(
         "E1 线路状态 E1 line state",
-        [
-            target(
-                "max by (asset, circuit) ("
-                + " or ".join(
-                    [
-                        line_bits("los", 64),
-                        line_bits("lof", 32),
-                        line_bits("ais", 8),
-                        line_bits("far_end_lof", 2),
-                    ]
-                )
-                + ")",
-                "{{circuit}}",
-            )
-        ],
+        [target(line_state(), "{{circuit}}")],
         at(0, 1, 24, 6),
         mappings=E1_STATE,
-        thresholds=steps((GREEN, None), (ORANGE, 2), (RED, 8)),
-        description="最基本的告警优先：LOS，LOF，AIS，远端告警 RAI。"
-        " The most basic condition first: LOS, LOF, AIS, then the remote alarm (RAI).",
+        thresholds=steps((GREEN, None), (BLUE, 10), (YELLOW, 20), (ORANGE, 40), (RED, 50)),
+        description="最基本的告警优先：LOS，LOF，AIS，不可用，TS16 AIS，远端告警 RAI，环回与测试。"
+        " The most basic condition first: LOS, LOF, AIS, unavailable, TS16 AIS, the remote"
+        " alarms (RAI), then loopback and test code.",
     ),
     timeseries(
         "误码秒（当前 15 分钟）Errored seconds (current 15 min)",
@@ -69,7 +81,7 @@ panels = [
             target(f"trunkwatch_ds1_current_unavailable_seconds{GW}", "UAS {{circuit}}"),
         ],
         at(0, 7, 12, 8),
-        unit="s",
+        unit="none",  # counts of seconds: 65 ES reads "65", not "1.08 min"
         minimum=0,
         thresholds=steps((GREEN, None), (ORANGE, 65)),
         threshold_lines=True,

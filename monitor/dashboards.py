@@ -45,6 +45,7 @@ __all__ = [
     "ORANGE",
     "RED",
     "SCHEMA_VERSION",
+    "SEVERITY_COLOURS",
     "STATUS_MAPPINGS",
     "STATUS_THRESHOLDS",
     "YELLOW",
@@ -97,16 +98,21 @@ def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
     return [{"type": "value", "options": options}]
 
 
+#: Colours in order of rising severity: every state mapping uses them in this order, so a worse
+#: state never looks milder (up green, maintenance and tests blue, degraded amber,
+#: unreachable orange, down red).
+SEVERITY_COLOURS = (GREEN, BLUE, YELLOW, ORANGE, RED)
+
 STATUS_MAPPINGS = value_mappings(
     (0, "正常 Up", GREEN),
-    (1, "部分故障 Degraded", ORANGE),
-    (2, "不可达 Unreachable", YELLOW),
+    (1, "部分故障 Degraded", YELLOW),
+    (2, "不可达 Unreachable", ORANGE),
     (3, "中断 Down", RED),
 )
 STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": GREEN, "value": None},
-    {"color": ORANGE, "value": 1},
-    {"color": YELLOW, "value": 2},
+    {"color": YELLOW, "value": 1},
+    {"color": ORANGE, "value": 2},
     {"color": RED, "value": 3},
 ]
 
