@@ -72,5 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trunkwatch cluster plan | head`): stop quietly, and keep
+        # the interpreter's final flush of stdout from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
     finally:
         logging.getLogger("trunkwatch").debug("command took %.3fs", time.monotonic() - started)
