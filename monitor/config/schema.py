@@ -1,5 +1,6 @@
 """The shape of ``monitor.yaml``'s own sections as pydantic models (centre, server, defaults,
-limits, credentials, sites, assets and their probes), and ``Config``, a file once validated.
+limits, alerting, credentials, sites, assets and their probes), and ``Config``, a file once
+validated.
 
 The optional sections other packages own (``traps:``, ``inspections:``, ``simulator:`` …) are
 not fields here: they are registered (``monitor.config.sections``) and their validated values
@@ -13,15 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from monitor.core.durations import Duration
 from monitor.core.sources import SourceMap, Strict
 
 __all__ = [
     "SYSTEMS",
+    "AlertingConfig",
     "AssetConfig",
     "CentreConfig",
     "Config",
@@ -70,6 +80,36 @@ class LimitsConfig(Strict):
 class ServerConfig(Strict):
     listen: str = "127.0.0.1:9750"
     data_dir: str = "var"
+
+
+def _http_urls(value: Any) -> Any:
+    """One URL or a list of them (the peers of an Alertmanager cluster, tried in order)."""
+    return [value] if isinstance(value, str) else value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL such as http://127.0.0.1:9093")
+    if parts.username is not None or parts.password is not None:
+        # Whatever is in the URL ends up in log lines and error messages.
+        raise ValueError("credentials in the URL are not accepted")
+    if parts.query or parts.fragment:
+        raise ValueError("expected the base URL, without ?query or #fragment")
+    return value.strip().rstrip("/")
+
+
+class AlertingConfig(Strict):
+    """Where trunkwatch itself talks to Alertmanager (planned maintenance makes silences).
+    Prometheus still sends the alerts: this is not its ``alerting:`` block."""
+
+    alertmanager_url: Annotated[
+        list[Annotated[str, AfterValidator(_http_url)]],
+        BeforeValidator(_http_urls),
+        Field(max_length=8),
+    ] = Field(default_factory=list)
+    #: How long one request to Alertmanager may take.
+    timeout: Duration = 5.0
 
 
 class ProbeConfig(BaseModel):
@@ -146,6 +186,7 @@ class ConfigModel(Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     credentials: dict[Identifier, dict[Identifier, str | int]] = Field(default_factory=dict)
     sites: list[SiteConfig] = Field(default_factory=list)
     assets: list[AssetConfig] = Field(default_factory=list)

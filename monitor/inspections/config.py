@@ -27,6 +27,10 @@ its own. Example::
             - {id: vswr-meter, kind: reading, title: 驻波比实测, unit: "", accept: {le: 1.5},
                live: {metric: $vswr, tolerance: 0.1}}
             - {id: feeder, kind: confirmation, title: 馈线接头无松动、无进水}
+            - {id: sweep, kind: confirmation, title: 天馈线扫频测试, offline: 30m}
+
+An item with ``offline:`` takes the equipment off line: opening its round opens a planned
+maintenance window on the round's asset or site for that long, and signing ends it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ SYSTEM_NAMES: dict[str, str] = {
 }
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: What an item's ``offline:`` may ask for: the bounds of a maintenance window.
+MIN_OFFLINE, MAX_OFFLINE = timedelta(minutes=1), timedelta(days=7)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
@@ -200,6 +207,10 @@ class _Item(Strict):
     title: Text
     title_en: str | None = None
     guide: str | None = None
+    #: The item takes the equipment off line for about this long (a generator run, a
+    #: battery discharge): opening the round opens a maintenance window on its target for
+    #: this long, and signing it ends the window.
+    offline: Duration | None = None
 
 
 class AutomatedItem(_Item):
@@ -501,6 +512,15 @@ def _check_plan(
     seen: set[str] = set()
     for j, item in enumerate(plan.checklist):
         where = (*at, "checklist", j)
+        if item.offline is not None:
+            if plan.scope.per == "system":
+                yield smap.problem(
+                    (*where, "offline"),
+                    "a round per system takes no single asset or site off line: "
+                    "scope the plan per asset or per site",
+                )
+            elif not MIN_OFFLINE <= item.offline <= MAX_OFFLINE:
+                yield smap.problem((*where, "offline"), "between 1m and 7d")
         if item.id in seen:
             yield smap.problem((*where, "id"), f"duplicate item id {item.id!r}")
         seen.add(item.id)

@@ -29,6 +29,7 @@ from monitor.inspections.config import (
     select_targets,
     validate_inspections,
 )
+from monitor.inspections.maintenance.setup import MaintenanceSetup, build_maintenance_setup
 from monitor.inspections.records import RoundTarget
 from monitor.inspections.section import INSPECTIONS
 
@@ -143,6 +144,8 @@ class InspectionSetup:
     centre: str = "应急联动中心 Emergency Linkage Centre"
     #: Site id → "name name_en", for pages and reports.
     site_names: Mapping[str, str] = field(default_factory=dict)
+    #: The estate and the Alertmanager, for planned maintenance windows.
+    maintenance: MaintenanceSetup = field(default_factory=MaintenanceSetup)
 
     def responsible(self, plan: ScheduledPlan, target: RoundTarget) -> tuple[str, ...]:
         """Everyone named as owner or deputy of this round (teams expanded)."""
@@ -249,4 +252,5 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
         leader_interval=model.store.leader_interval.total_seconds(),
         centre=config.model.centre.name,
         site_names={s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in config.sites},
+        maintenance=build_maintenance_setup(config),
     )

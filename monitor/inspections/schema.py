@@ -3,7 +3,8 @@
 The database enforces what must never happen: triggers reject any change to a signed record or
 its items, any deletion of a round, any change to the audit log, and any change to a closed
 follow-up. Version 2 adds the duty page's sign-in sessions, shared by every instance on one
-database; a session's person and tokens never change once written.
+database; a session's person and tokens never change once written. Version 3 adds planned
+maintenance windows, which only ever end early, once, and the Alertmanager silence of each.
 ``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
@@ -91,8 +92,20 @@ _APPEND_ONLY = "audit log is append-only"
 _NO_DELETE = "inspection records are never deleted"
 _FOLLOW_UP = "a follow-up is only ever closed, once"
 _SESSION = "a session's person and tokens never change"
+_WINDOW_ENDS = "a maintenance window only ever ends early, once"
+_SILENCE_EXPIRES = "a maintenance silence is recorded once and only ever expires, once"
+_NO_DELETE_MAINTENANCE = "maintenance records are never deleted"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
-REFUSALS = (_SIGNED, _APPEND_ONLY, _NO_DELETE, _FOLLOW_UP, _SESSION)
+REFUSALS = (
+    _SIGNED,
+    _APPEND_ONLY,
+    _NO_DELETE,
+    _FOLLOW_UP,
+    _SESSION,
+    _WINDOW_ENDS,
+    _SILENCE_EXPIRES,
+    _NO_DELETE_MAINTENANCE,
+)
 
 _SQLITE_V1 = (
     *_TABLES,
@@ -241,13 +254,102 @@ _PG_V2 = (
         EXECUTE FUNCTION trunkwatch_reject('a session''s person and tokens never change')""",
 )
 
+# Planned maintenance (计划检修): who takes what out of service, from when, until when, and
+# why. A window is only ever ended early, once, by someone; nothing else of it changes, and it
+# is never deleted. Its Alertmanager silence is recorded once (the first one created wins, so
+# two instances never leave two silences standing) and only ever marked expired, once.
+_WINDOWS = """CREATE TABLE maintenance_windows (
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL CHECK (scope IN ('asset', 'site')),
+        target TEXT NOT NULL,
+        site TEXT NOT NULL,
+        starts_at DOUBLE PRECISION NOT NULL,
+        ends_at DOUBLE PRECISION NOT NULL,
+        reason TEXT NOT NULL CHECK (length(reason) > 0),
+        owner TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        round_id TEXT REFERENCES rounds (id),
+        ended_at DOUBLE PRECISION,
+        ended_by TEXT,
+        CHECK (ends_at > starts_at),
+        CHECK ((ended_at IS NULL) = (ended_by IS NULL)),
+        CHECK (ended_at IS NULL OR (ended_at >= starts_at AND ended_at < ends_at))
+    )"""
+_SILENCES = """CREATE TABLE maintenance_silences (
+        window_id TEXT PRIMARY KEY REFERENCES maintenance_windows (id),
+        silence_id TEXT NOT NULL CHECK (length(silence_id) > 0),
+        created_at DOUBLE PRECISION NOT NULL,
+        expired_at DOUBLE PRECISION
+    )"""
+_WINDOW_INDEXES = (
+    "CREATE INDEX maintenance_windows_by_end ON maintenance_windows (ends_at)",
+    # The window an inspection round opened for itself: one per round.
+    """CREATE UNIQUE INDEX maintenance_windows_one_per_round ON maintenance_windows (round_id)
+        WHERE round_id IS NOT NULL""",
+)
+
+_SQLITE_V3 = (
+    _WINDOWS,
+    _SILENCES,
+    *_WINDOW_INDEXES,
+    f"""CREATE TRIGGER maintenance_windows_end_once BEFORE UPDATE ON maintenance_windows
+        WHEN OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL
+          OR NEW.id IS NOT OLD.id OR NEW.scope IS NOT OLD.scope
+          OR NEW.target IS NOT OLD.target OR NEW.site IS NOT OLD.site
+          OR NEW.starts_at IS NOT OLD.starts_at OR NEW.ends_at IS NOT OLD.ends_at
+          OR NEW.reason IS NOT OLD.reason OR NEW.owner IS NOT OLD.owner
+          OR NEW.created_at IS NOT OLD.created_at OR NEW.round_id IS NOT OLD.round_id
+        BEGIN SELECT RAISE(ABORT, '{_WINDOW_ENDS}'); END""",
+    f"""CREATE TRIGGER maintenance_windows_no_delete BEFORE DELETE ON maintenance_windows
+        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE_MAINTENANCE}'); END""",
+    f"""CREATE TRIGGER maintenance_silences_expire_once BEFORE UPDATE ON maintenance_silences
+        WHEN OLD.expired_at IS NOT NULL OR NEW.expired_at IS NULL
+          OR NEW.window_id IS NOT OLD.window_id OR NEW.silence_id IS NOT OLD.silence_id
+          OR NEW.created_at IS NOT OLD.created_at
+        BEGIN SELECT RAISE(ABORT, '{_SILENCE_EXPIRES}'); END""",
+    f"""CREATE TRIGGER maintenance_silences_no_delete BEFORE DELETE ON maintenance_silences
+        BEGIN SELECT RAISE(ABORT, '{_NO_DELETE_MAINTENANCE}'); END""",
+)
+
+_PG_V3 = (
+    _WINDOWS,
+    _SILENCES,
+    *_WINDOW_INDEXES,
+    f"""CREATE TRIGGER maintenance_windows_end_once BEFORE UPDATE ON maintenance_windows
+        FOR EACH ROW WHEN (OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL
+          OR NEW.id IS DISTINCT FROM OLD.id OR NEW.scope IS DISTINCT FROM OLD.scope
+          OR NEW.target IS DISTINCT FROM OLD.target OR NEW.site IS DISTINCT FROM OLD.site
+          OR NEW.starts_at IS DISTINCT FROM OLD.starts_at
+          OR NEW.ends_at IS DISTINCT FROM OLD.ends_at
+          OR NEW.reason IS DISTINCT FROM OLD.reason OR NEW.owner IS DISTINCT FROM OLD.owner
+          OR NEW.created_at IS DISTINCT FROM OLD.created_at
+          OR NEW.round_id IS DISTINCT FROM OLD.round_id)
+        EXECUTE FUNCTION trunkwatch_reject('{_WINDOW_ENDS}')""",
+    f"""CREATE TRIGGER maintenance_windows_no_delete BEFORE DELETE ON maintenance_windows
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE_MAINTENANCE}')""",
+    f"""CREATE TRIGGER maintenance_windows_no_truncate BEFORE TRUNCATE ON maintenance_windows
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE_MAINTENANCE}')""",
+    f"""CREATE TRIGGER maintenance_silences_expire_once BEFORE UPDATE ON maintenance_silences
+        FOR EACH ROW WHEN (OLD.expired_at IS NOT NULL OR NEW.expired_at IS NULL
+          OR NEW.window_id IS DISTINCT FROM OLD.window_id
+          OR NEW.silence_id IS DISTINCT FROM OLD.silence_id
+          OR NEW.created_at IS DISTINCT FROM OLD.created_at)
+        EXECUTE FUNCTION trunkwatch_reject('{_SILENCE_EXPIRES}')""",
+    f"""CREATE TRIGGER maintenance_silences_no_delete BEFORE DELETE ON maintenance_silences
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE_MAINTENANCE}')""",
+    f"""CREATE TRIGGER maintenance_silences_no_truncate BEFORE TRUNCATE ON maintenance_silences
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE_MAINTENANCE}')""",
+)
+
 SQLITE_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),
     Migration(2, "duty page sessions", _SQLITE_V2),
+    Migration(3, "planned maintenance windows and their silences", _SQLITE_V3),
 )
 POSTGRES_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),
     Migration(2, "duty page sessions", _PG_V2),
+    Migration(3, "planned maintenance windows and their silences", _PG_V3),
 )
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
 assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION

@@ -26,7 +26,13 @@ from monitor.inspections.checklist import (
     live_mean,
 )
 from monitor.inspections.config import AutomatedItem, ConfirmationItem, Person, ReadingItem
-from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, NotFound
+from monitor.inspections.errors import (
+    Conflict,
+    InspectionError,
+    InvalidEntry,
+    NotAllowed,
+    NotFound,
+)
 from monitor.inspections.leader import INTERVAL_SECONDS, OnceOnly
 from monitor.inspections.ledger import (
     CalendarEntry,
@@ -37,6 +43,8 @@ from monitor.inspections.ledger import (
     make_entry,
     upcoming_entries,
 )
+from monitor.inspections.maintenance.service import MaintenanceService
+from monitor.inspections.maintenance.silences import SilenceApi
 from monitor.inspections.plans import InspectionSetup, ScheduledPlan, build_setup
 from monitor.inspections.records import (
     FollowUp,
@@ -159,6 +167,7 @@ class InspectionService:
         registry: CollectorRegistry | None = None,
         *,
         leader_interval: float = INTERVAL_SECONDS,
+        silences: SilenceApi | None = None,
     ) -> None:
         self.setup = config if isinstance(config, InspectionSetup) else build_setup(config)
         self.store = store
@@ -177,6 +186,10 @@ class InspectionService:
             registry.register(collector)
             self._listeners.append(collector.invalidate)
         self.sessions = Sessions(store, clock)
+        #: Planned maintenance windows (计划检修); ``silences`` stands in for Alertmanager.
+        self.maintenance = MaintenanceService(
+            self.setup.maintenance, store, clock, registry, silences=silences
+        )
         self.once_only = OnceOnly(
             store.leader_lock(),
             clock,
@@ -186,13 +199,19 @@ class InspectionService:
         )
 
     async def background(self) -> None:
-        """The once-only work, for as long as the daemon runs (only the instance holding the
-        store's leader lock does it)."""
-        await self.once_only.run()
+        """For as long as the daemon runs: the once-only work (only on the instance holding
+        the store's leader lock), and the maintenance windows in force read again every few
+        seconds (with their silences kept in step by the leading instance)."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.once_only.run(), name="inspections once-only")
+            group.create_task(
+                self.maintenance.watch(lambda: self.once_only.leading), name="maintenance"
+            )
 
     def install(self, setup: InspectionSetup) -> None:
         """Run with a new setup (a reloaded configuration); records stay where they are."""
         self.setup = setup
+        self.maintenance.install(setup.maintenance)
         self._changed()
 
     def reconfigure(self, config: Config) -> None:
@@ -439,7 +458,9 @@ class InspectionService:
         series = self.live_series(target) if live is None else live
         if entry.draft is not None:
             items = self._fill(plan, entry.draft.items, {}, series, now)
-            return self.store.save_items(entry.draft.id, items, person.id, now)
+            saved = self.store.save_items(entry.draft.id, items, person.id, now)
+            self._take_off_line(person, plan, target, saved)
+            return saved
         period = entry.period
         record = RoundRecord(
             id=_new_id(),
@@ -466,7 +487,27 @@ class InspectionService:
             person.id,
         )
         self._changed()
+        self._take_off_line(person, plan, target, stored)
         return stored
+
+    def _take_off_line(
+        self, person: Person, plan: ScheduledPlan, target: RoundTarget, record: RoundRecord
+    ) -> None:
+        """Open the round's maintenance window when items of its checklist take the equipment
+        off line (once per round: a resumed round keeps the window it had)."""
+        offline = [i for i in plan.plan.checklist if i.offline is not None]
+        if not offline or target.per not in ("asset", "site"):
+            return
+        seconds = max(i.offline.total_seconds() for i in offline if i.offline is not None)
+        items = "、".join(i.title for i in offline)
+        self.maintenance.open_for_round(
+            person.id,
+            record.id,
+            target.per,
+            target.id,
+            seconds,
+            f"{plan.plan.title}: {items} (巡检 round {record.period_key})",
+        )
 
     def save(
         self,
@@ -506,6 +547,11 @@ class InspectionService:
             signed.failed_items,
         )
         self._changed()
+        try:
+            self.maintenance.close_for_round(person.id, round_id)
+        except InspectionError as exc:
+            # The signature stands; the window ends at its planned time instead.
+            log.error("round %s signed, but its maintenance window stays open: %s", round_id, exc)
         return signed
 
     def record(

@@ -15,12 +15,9 @@ are turned into ``monitor.inspections.errors`` here and nowhere else.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +30,7 @@ from monitor.inspections.errors import (
     StoreUnavailable,
 )
 from monitor.inspections.leadership import AdvisoryLeader, LeaderLock, SoleLeader
+from monitor.inspections.maintenance.tables import MaintenanceStore, MaintenanceTables
 from monitor.inspections.records import (
     AuditEntry,
     FollowUp,
@@ -50,13 +48,12 @@ from monitor.inspections.rows import (
     round_from_row,
 )
 from monitor.inspections.schema import (
-    MIGRATIONS_TABLE,
     POSTGRES_MIGRATIONS,
     REFUSALS,
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
-    Migration,
 )
+from monitor.inspections.sqlbase import Cursor, chain
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -67,7 +64,7 @@ __all__ = [
 ]
 
 
-class InspectionStore(Protocol):
+class InspectionStore(MaintenanceStore, Protocol):
     """What the service needs from a store; both implementations below provide it."""
 
     dialect: str
@@ -117,126 +114,9 @@ class InspectionStore(Protocol):
     def close(self) -> None: ...
 
 
-def _chain(
-    previous: str, at: float, actor: str, action: str, round_id: str | None, detail: str
-) -> str:
-    line = json.dumps([previous, at, actor, action, round_id, detail], ensure_ascii=False)
-    return hashlib.sha256(line.encode()).hexdigest()
-
-
-class _Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-
-
-class _SqlStore:
+class _SqlStore(MaintenanceTables):
     """The store's logic, written once; the subclasses bring the connection, the dialect's
     placeholders, transaction start and error mapping."""
-
-    dialect = "sql"
-    migrations: tuple[Migration, ...] = ()
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    # -- dialect hooks ---------------------------------------------------------------------
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        raise NotImplementedError
-
-    def _begin(self) -> None:
-        raise NotImplementedError
-
-    def _end(self, commit: bool) -> None:
-        raise NotImplementedError
-
-    def _convert(self, exc: Exception) -> InspectionError | None:
-        raise NotImplementedError
-
-    def leader_lock(self) -> LeaderLock:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Serialise use of the connection and convert the driver's errors."""
-        with self._lock:
-            try:
-                yield
-            except InspectionError:
-                raise
-            except Exception as exc:
-                converted = self._convert(exc)
-                if converted is None:
-                    raise
-                raise converted from exc
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._guard():
-            self._begin()
-            try:
-                yield
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._end(commit=False)
-                raise
-            self._end(commit=True)
-
-    def _audit(
-        self, at: float, actor: str, action: str, round_id: str | None, **detail: Any
-    ) -> None:
-        text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
-        row = self._execute("SELECT digest FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-        digest = _chain(row[0] if row else "", at, actor, action, round_id, text)
-        self._execute(
-            "INSERT INTO audit_log (at, actor, action, round_id, detail, digest) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (at, actor, action, round_id, text, digest),
-        )
-
-    # -- schema ----------------------------------------------------------------------------
-
-    def schema_version(self) -> int:
-        with self._guard():
-            self._execute(MIGRATIONS_TABLE)
-            row = self._execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-            return int(row[0] or 0)
-
-    def migrate(self) -> int:
-        """Apply the migrations this database lacks; returns the schema version."""
-        with self._transaction():
-            self._execute(MIGRATIONS_TABLE)
-            row = self._execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-            current = int(row[0] or 0)
-            latest = self.migrations[-1].version
-            if current > latest:
-                raise StoreError(
-                    f"the inspection store's schema v{current} is newer than this "
-                    f"trunkwatch understands (v{latest}); upgrade trunkwatch"
-                )
-            for migration in self.migrations:
-                if migration.version <= current:
-                    continue
-                for statement in migration.statements:
-                    self._execute(statement)
-                self._execute(
-                    "INSERT INTO schema_migrations (version, description, applied_at) "
-                    "VALUES (?, ?, ?)",
-                    (migration.version, migration.description, time.time()),
-                )
-            # One audit line per upgrade, naming the version it reached (schema_migrations
-            # has each step).
-            if current < latest:
-                self._audit(time.time(), "trunkwatch", "migrate", None, version=latest)
-            return latest
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -534,7 +414,7 @@ class _SqlStore:
             ).fetchall()
         previous = ""
         for seq, at, actor, action, round_id, detail, digest in rows:
-            if _chain(previous, at, actor, action, round_id, detail) != digest:
+            if chain(previous, at, actor, action, round_id, detail) != digest:
                 raise StoreError(f"audit log broken at line {seq}")
             previous = digest
         return len(rows)
@@ -622,7 +502,7 @@ class SqliteStore(_SqlStore):
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open the inspection store {self.path}: {exc}") from exc
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._conn.execute(sql, tuple(params))
 
     def _begin(self) -> None:
@@ -681,8 +561,8 @@ class PostgresStore(_SqlStore):
             self._conn = self._psycopg.connect(self._url, autocommit=True, connect_timeout=10)
         return self._conn
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        cursor: _Cursor = self._connect().execute(sql.replace("?", "%s"), tuple(params))
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = self._connect().execute(sql.replace("?", "%s"), tuple(params))
         return cursor
 
     def _begin(self) -> None:
