@@ -219,13 +219,28 @@ class Daemon:
         """The running configuration's inventory (None before the first load)."""
         return self.loaded.inventory if self.loaded is not None else None
 
+    def _maintenance(self) -> dict[str, dict[str, Any]]:
+        """Assets in a planned maintenance window now, as the board says of them."""
+        if self.inspections is None:
+            return {}
+        return {
+            asset: {
+                "window": w.id,
+                "until": w.ends_at,
+                "owner": w.owner,
+                "reason": w.reason,
+                "target": w.key,
+            }
+            for asset, w in self.inspections.maintenance.in_force().items()
+        }
+
     def views(self) -> ServerViews:
         """The read-only views the HTTP handlers get, and the reload they may ask for."""
         return ServerViews(
             registry=self.registry,
             exposition=self.exposition.render,
             results=self.collector,
-            status=lambda: estate_status(self.inventory, self.store),
+            status=lambda: estate_status(self.inventory, self.store, self._maintenance()),
             ready=lambda: self.ready,
             reload=self.request_reload,
         )

@@ -85,10 +85,13 @@ _STATE_ZH = {
     "unreachable": "不可达 unreachable",
     "degraded": "部分故障 degraded",
     "pending": "等待 pending",
+    "maintenance": "维护 maintenance",
 }
 
 
-_WORST_FIRST = ["down", "unreachable", "degraded", "pending", "up"]
+#: A tile takes its worst asset's state; planned maintenance is milder than any fault, so a
+#: site in maintenance with one fault elsewhere still shows the fault.
+_WORST_FIRST = ["down", "unreachable", "degraded", "pending", "maintenance", "up"]
 _PAGES = environment(globals={"state_zh": _STATE_ZH})
 
 

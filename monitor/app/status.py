@@ -1,9 +1,12 @@
 """The state of every asset as the duty board shows it: up, down, unreachable (behind a failed
-parent), degraded (some probes fail) or pending (no result yet), read from the latest results."""
+parent), degraded (some probes fail) or pending (no result yet), read from the latest results;
+or maintenance, while a planned maintenance window has it out of service (what the probes
+measure is kept beside it as ``measured``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from monitor.inventory import Inventory
@@ -33,9 +36,15 @@ def asset_states(inventory: Inventory | None, store: ResultStore) -> dict[str, s
     return {asset_id: asset_state(store.asset_results(asset_id)) for asset_id in inventory.assets}
 
 
-def estate_status(inventory: Inventory | None, store: ResultStore) -> dict[str, Any]:
+def estate_status(
+    inventory: Inventory | None,
+    store: ResultStore,
+    maintenance: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Every site and every asset with its state and the last run of each of its probes, as
-    ``/api/v1/status`` answers it and the duty board draws it."""
+    ``/api/v1/status`` answers it and the duty board draws it. ``maintenance`` maps the assets
+    in a maintenance window now to what the board says of it (window, until, owner, reason)."""
+    maintenance = maintenance or {}
     if inventory is None:
         return {"sites": [], "assets": []}
     assets = []
@@ -52,7 +61,8 @@ def estate_status(inventory: Inventory | None, store: ResultStore) -> dict[str, 
             }
             for r in results
         ]
-        state = asset_state(results)
+        measured = asset_state(results)
+        window = maintenance.get(asset.id)
         assets.append(
             {
                 "id": asset.id,
@@ -60,7 +70,9 @@ def estate_status(inventory: Inventory | None, store: ResultStore) -> dict[str, 
                 "site": asset.site,
                 "system": asset.system,
                 "kind": asset.kind,
-                "state": state,
+                "state": "maintenance" if window is not None else measured,
+                "measured": measured,
+                "maintenance": dict(window) if window is not None else None,
                 "probes": probes,
             }
         )

@@ -23,6 +23,7 @@ from monitor.cli import (
     dashboards,
     demo,
     inspections,
+    maintenance,
     mibs,
     probe,
     region,
@@ -33,7 +34,19 @@ from monitor.cli.args import EXIT_USAGE, CommandParser, add_config
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
-COMMAND_GROUPS = (run, probe, demo, inspections, capacity, rtp, mibs, dashboards, cluster, region)
+COMMAND_GROUPS = (
+    run,
+    probe,
+    demo,
+    inspections,
+    maintenance,
+    capacity,
+    rtp,
+    mibs,
+    dashboards,
+    cluster,
+    region,
+)
 
 
 def _setup_logging(level: str) -> None:

@@ -36,7 +36,7 @@ from monitor.inspections.report import monthly_report, render_csv, render_html
 from monitor.inspections.service import ExpositionLive, InspectionService
 from monitor.inspections.store import open_store
 
-__all__ = ["register"]
+__all__ = ["TOKEN_ENV", "UsageError", "read_token", "register"]
 TOKEN_ENV = "TRUNKWATCH_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
@@ -73,7 +73,8 @@ def _fetch_metrics(url: str) -> str | None:
         return None
 
 
-def _token(args: argparse.Namespace) -> str:
+def read_token(args: argparse.Namespace) -> str:
+    """The personal token: from --token-file, else $TRUNKWATCH_TOKEN (never an argument)."""
     if args.token_file:
         try:
             return Path(args.token_file).read_text(encoding="utf-8").strip()
@@ -168,7 +169,7 @@ def _print_record(record: dict[str, Any]) -> None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    token = _token(args)
+    token = read_token(args)
     entries = _entries(args)
     if args.api:
         if args.as_person:

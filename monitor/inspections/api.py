@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from monitor.inspections.config import Person
     from monitor.inspections.service import InspectionService
 
-__all__ = ["routes"]
+__all__ = ["authed", "bearer_token", "error_response", "json_object", "routes"]
 
 log = logging.getLogger("trunkwatch.inspections")
 
@@ -56,19 +56,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Action = Callable[[web.Request, "Person"], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
+def error_response(status: int, message: str, **extra: Any) -> web.Response:
     headers = {"WWW-Authenticate": 'Bearer realm="trunkwatch"'} if status == 401 else None
     if status == StoreError.status:
         headers = {"Retry-After": str(StoreError.retry_after)}
     return web.json_response({"error": message, **extra}, status=status, headers=headers)
 
 
-def _bearer(request: web.Request) -> str | None:
+def bearer_token(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         data = parse_json(await request.read())
     except MalformedJson as exc:
@@ -92,23 +92,32 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def authed(authenticate: Callable[[str | None], Person | None], action: Action) -> Handler:
+    """A handler that acts as the bearer token's person (401 without one) and answers the
+    inspection errors with their status and a JSON reason."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        person = authenticate(bearer_token(request))
+        if person is None:
+            return error_response(
+                401, "a valid personal token is required (Authorization: Bearer …)"
+            )
+        try:
+            return await action(request, person)
+        except InvalidEntry as exc:
+            return error_response(exc.status, str(exc), problems=exc.problems)
+        except InspectionError as exc:
+            return error_response(exc.status, str(exc))
+
+    return authenticates_itself(handler)
+
+
 class InspectionsApi:
     def __init__(self, service: InspectionService) -> None:
         self.service = service
 
     def authed(self, action: Action) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            person = self.service.authenticate(_bearer(request))
-            if person is None:
-                return _error(401, "a valid personal token is required (Authorization: Bearer …)")
-            try:
-                return await action(request, person)
-            except InvalidEntry as exc:
-                return _error(exc.status, str(exc), problems=exc.problems)
-            except InspectionError as exc:
-                return _error(exc.status, str(exc))
-
-        return authenticates_itself(handler)
+        return authed(self.service.authenticate, action)
 
     def _record_json(self, record: RoundRecord) -> dict[str, Any]:
         out = record.as_json()
@@ -157,7 +166,7 @@ class InspectionsApi:
         )
 
     async def open_round(self, request: web.Request, person: Person) -> web.StreamResponse:
-        data = await _body(request)
+        data = await json_object(request)
         plan, target = _text(data, "plan"), _text(data, "target")
         service = self.service
         live = service.live_for(plan, target)
@@ -169,13 +178,13 @@ class InspectionsApi:
         return web.json_response(self._record_json(record))
 
     async def save_round(self, request: web.Request, person: Person) -> web.StreamResponse:
-        entries = _entries(await _body(request))
+        entries = _entries(await json_object(request))
         service = self.service
         record = await service.run(service.save, person, request.match_info["round_id"], entries)
         return web.json_response(self._record_json(record))
 
     async def sign_round(self, request: web.Request, person: Person) -> web.StreamResponse:
-        data = await _body(request) if request.can_read_body else {}
+        data = await json_object(request) if request.can_read_body else {}
         entries = _entries(data)
         service = self.service
         round_id = request.match_info["round_id"]
@@ -184,7 +193,7 @@ class InspectionsApi:
         return web.json_response(self._record_json(record))
 
     async def correct_round(self, request: web.Request, person: Person) -> web.StreamResponse:
-        data = await _body(request)
+        data = await json_object(request)
         service = self.service
         record = await service.run(
             service.correct,
@@ -196,7 +205,7 @@ class InspectionsApi:
         return web.json_response(self._record_json(record), status=201)
 
     async def record(self, request: web.Request, person: Person) -> web.StreamResponse:
-        data = await _body(request)
+        data = await json_object(request)
         plan, target = _text(data, "plan"), _text(data, "target")
         sign = data.get("sign", True)
         if not isinstance(sign, bool):
@@ -229,7 +238,7 @@ class InspectionsApi:
         return web.json_response({"follow_ups": [f.as_json() for f in found]})
 
     async def close_follow_up(self, request: web.Request, person: Person) -> web.StreamResponse:
-        data = await _body(request)
+        data = await json_object(request)
         service = self.service
         closed = await service.run(
             service.close_follow_up,

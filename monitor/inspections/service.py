@@ -644,10 +644,17 @@ class InspectionService:
     # -- HTTP ------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        """The duty page, the JSON API and the iCalendar feed."""
+        """The duty page, the JSON API, the iCalendar feed and planned maintenance."""
         from monitor.inspections import api, web
+        from monitor.inspections.maintenance import api as maintenance_api
+        from monitor.inspections.maintenance import web as maintenance_web
 
-        return [*web.routes(self), *api.routes(self)]
+        return [
+            *web.routes(self),
+            *api.routes(self),
+            *maintenance_api.routes(self.maintenance, self.authenticate),
+            *maintenance_web.routes(web.DutyPages(self)),
+        ]
 
 
 def _accept(item: ReadingItem) -> Accept:

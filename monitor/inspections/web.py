@@ -32,14 +32,14 @@ if TYPE_CHECKING:
     from monitor.inspections.plans import ScheduledPlan
     from monitor.inspections.service import InspectionService
 
-__all__ = ["COOKIE", "SESSION_SECONDS", "Sessions", "routes"]
+__all__ = ["COOKIE", "SESSION_SECONDS", "DutyPages", "Sessions", "html_page", "routes", "see_other"]
 
 log = logging.getLogger("trunkwatch.inspections")
 
 COOKIE = "trunkwatch_inspections"
 
 
-def _html(text: str, status: int = 200) -> web.Response:
+def html_page(text: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(SECURITY_HEADERS)
@@ -51,7 +51,7 @@ def _unavailable(response: web.Response) -> web.Response:
     return response
 
 
-def _see_other(location: str) -> web.Response:
+def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
@@ -83,15 +83,17 @@ class DutyPages:
         person = service.setup.roster.people.get(session.person)
         return None if person is None else (person, session)
 
-    async def _require(
+    async def require(
         self, request: web.Request, *, remembered: bool = False
     ) -> tuple[Person, Session]:
+        """The signed-in person and their session; else a redirect to the sign-in page."""
         found = await self._session(request, remembered=remembered)
         if found is None:
             raise web.HTTPSeeOther("/inspections/login")
         return found
 
-    async def _form(self, request: web.Request, session: Session | None) -> dict[str, str]:
+    async def form(self, request: web.Request, session: Session | None) -> dict[str, str]:
+        """A posted form of this origin carrying the session's form token (403 otherwise)."""
         require_same_origin(request)
         try:
             form = await request.post()
@@ -105,21 +107,21 @@ class DutyPages:
 
     async def login_page(self, request: web.Request) -> web.Response:
         if await self._session(request) is not None:
-            return _see_other("/inspections")
-        return _html(render("login.html", error=None))
+            return see_other("/inspections")
+        return html_page(render("login.html", error=None))
 
     async def login(self, request: web.Request) -> web.Response:
-        data = await self._form(request, None)
+        data = await self.form(request, None)
         person = self.service.authenticate(data.get("token", "").strip())
         if person is None:
             log.info("duty page sign-in refused from %s", request.remote)
-            return _html(render("login.html", error="令牌无效 Unknown token"), status=401)
+            return html_page(render("login.html", error="令牌无效 Unknown token"), status=401)
         try:
             sid, _ = await self.service.run(self.service.sessions.create, person.id)
         except StoreError as exc:
-            return _unavailable(_html(render("login.html", error=str(exc)), status=exc.status))
+            return _unavailable(html_page(render("login.html", error=str(exc)), status=exc.status))
         log.info("duty page sign-in person=%s", person.id)
-        response = _see_other("/inspections")
+        response = see_other("/inspections")
         response.set_cookie(
             COOKIE,
             sid,
@@ -132,14 +134,14 @@ class DutyPages:
         return response
 
     async def logout(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request)
-        await self._form(request, session)
+        person, session = await self.require(request)
+        await self.form(request, session)
         try:
             await self.service.run(self.service.sessions.drop, request.cookies.get(COOKIE))
         except StoreError as exc:
             page = render("message.html", person=person, csrf=session.csrf, error=str(exc))
-            return _unavailable(_html(page, status=exc.status))
-        response = _see_other("/inspections/login")
+            return _unavailable(html_page(page, status=exc.status))
+        response = see_other("/inspections/login")
         response.del_cookie(COOKIE, path="/inspections")
         return response
 
@@ -171,7 +173,7 @@ class DutyPages:
         }
 
     async def index(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request)
+        person, session = await self.require(request)
         service = self.service
         show_all = person.role == "supervisor" or request.query.get("all") == "1"
         entries = await service.run(service.calendar, person=None if show_all else person.id)
@@ -183,7 +185,7 @@ class DutyPages:
             or _responsible_for(service, person.id, f.plan_id, f.target)
         ]
         flash = request.query.get("signed")
-        return _html(
+        return html_page(
             render(
                 "index.html",
                 person=person,
@@ -209,19 +211,19 @@ class DutyPages:
         )
 
     async def open_round(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request)
-        data = await self._form(request, session)
+        person, session = await self.require(request)
+        data = await self.form(request, session)
         plan_id, target = data.get("plan", ""), data.get("target", "")
         service = self.service
         try:
             live = service.live_for(plan_id, target)
             record = await service.run(service.open_round, person, plan_id, target, live=live)
         except InspectionError as exc:
-            return _html(
+            return html_page(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
                 status=exc.status,
             )
-        return _see_other(f"/inspections/rounds/{quote(record.id)}")
+        return see_other(f"/inspections/rounds/{quote(record.id)}")
 
     def _round_view(
         self,
@@ -245,7 +247,7 @@ class DutyPages:
         else:
             state = entry.state.value if entry else "open"
         roster = service.setup.roster
-        return _html(
+        return html_page(
             render(
                 "round.html",
                 person=person,
@@ -289,7 +291,7 @@ class DutyPages:
         target = plan.target(typed.get("target", "")) if plan else None
         if plan is None or target is None:
             page = render("message.html", person=person, csrf=session.csrf, error=error)
-            return _unavailable(_html(page, status=StoreError.status))
+            return _unavailable(html_page(page, status=StoreError.status))
         page = render(
             "round.html",
             person=person,
@@ -311,7 +313,7 @@ class DutyPages:
             flash=None,
             error=error,
         )
-        return _unavailable(_html(page, status=StoreError.status))
+        return _unavailable(html_page(page, status=StoreError.status))
 
     def _signed_state(self, record: RoundRecord) -> str:
         """done or done_late, as the calendar judges it: by the period's original signature
@@ -333,7 +335,7 @@ class DutyPages:
         return next((r.id for r in later if r.corrects == record.id), None)
 
     async def round_page(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request)
+        person, session = await self.require(request)
         service = self.service
         try:
             record = await service.run(service.get_round, request.match_info["round_id"])
@@ -348,14 +350,14 @@ class DutyPages:
                 and request.query.get("correct") == "1",
             )
         except InspectionError as exc:
-            return _html(
+            return html_page(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
                 status=exc.status,
             )
 
     async def round_post(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request, remembered=True)
-        data = await self._form(request, session)
+        person, session = await self.require(request, remembered=True)
+        data = await self.form(request, session)
         service = self.service
         round_id = request.match_info["round_id"]
         action = data.get("action", "save")
@@ -369,7 +371,7 @@ class DutyPages:
         except StoreError as exc:
             return self._unreadable_view(round_id, person, session, data, f"{exc}; {_NOT_SAVED}")
         except InspectionError as exc:
-            return _html(
+            return html_page(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
                 status=exc.status,
             )
@@ -378,11 +380,11 @@ class DutyPages:
                 new = await service.run(
                     service.correct, person, round_id, entries, data.get("reason", "")
                 )
-                return _see_other(f"/inspections/rounds/{quote(new.id)}")
+                return see_other(f"/inspections/rounds/{quote(new.id)}")
             if action == "sign":
                 live = await service.live_for_round(round_id)
                 await service.run(service.save, person, round_id, entries, sign=True, live=live)
-                return _see_other(f"/inspections?signed={quote(round_id)}")
+                return see_other(f"/inspections?signed={quote(round_id)}")
             saved = await service.run(service.save, person, round_id, entries)
             return self._round_view(saved, person, session)
         except InvalidEntry as exc:
@@ -409,14 +411,14 @@ class DutyPages:
                 )
             )
         except InspectionError as exc:
-            return _html(
+            return html_page(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
                 status=exc.status,
             )
 
     async def close_follow_up(self, request: web.Request) -> web.Response:
-        person, session = await self._require(request)
-        data = await self._form(request, session)
+        person, session = await self.require(request)
+        data = await self.form(request, session)
         service = self.service
         try:
             await service.run(
@@ -426,14 +428,14 @@ class DutyPages:
                 data.get("note", ""),
             )
         except InspectionError as exc:
-            return _html(
+            return html_page(
                 render("message.html", person=person, csrf=session.csrf, error=str(exc)),
                 status=exc.status,
             )
-        return _see_other("/inspections")
+        return see_other("/inspections")
 
     async def report(self, request: web.Request) -> web.Response:
-        await self._require(request)
+        await self.require(request)
         from monitor.inspections.report import report_response
 
         return await report_response(self.service, request)

@@ -56,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger("trunkwatch.maintenance")
 
-MIN_SECONDS = 60.0
+MIN_SECONDS = 60.0  # the bounds "between 1m and 7d" in what a refusal says
 #: Longer work is planned as several windows: a silence forgotten for weeks hides real faults.
 MAX_SECONDS = 7 * 86400.0
 MAX_REASON = 500
@@ -142,9 +142,7 @@ class MaintenanceService:
             if site is None:
                 raise NotFound(f"no {scope.value} {target!r} in the configuration")
         if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-            problems["for"] = (
-                f"between {format_duration(MIN_SECONDS)} and {format_duration(MAX_SECONDS)}"
-            )
+            problems["for"] = "between 1m and 7d"
         reason = " ".join(reason.split())
         if not reason:
             problems["reason"] = "须说明原因 / say why"
