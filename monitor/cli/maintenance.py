@@ -32,7 +32,7 @@ from monitor.config import load_config
 from monitor.core.clock import SystemClock
 from monitor.core.durations import parse_duration
 from monitor.core.sources import ConfigError
-from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
+from monitor.inspections.errors import InspectionError, InvalidEntry, NotFound, StoreError
 from monitor.inspections.maintenance.api import PREFIX, window_json
 from monitor.inspections.maintenance.service import MaintenanceService
 from monitor.inspections.plans import InspectionSetup, build_setup
@@ -171,7 +171,7 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
             problems = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
             print(f"trunkwatch maintenance: {exc} ({problems})", file=sys.stderr)
             return EXIT_USAGE
-        except UsageError as exc:
+        except (UsageError, NotFound) as exc:
             print(f"trunkwatch maintenance: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except (StoreError, InspectionError) as exc:

@@ -371,3 +371,30 @@ def test_offline_on_a_round_per_system_is_a_configuration_problem(tmp_path: Path
 
 def _line(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_the_alertmanager_url_is_checked_line_by_line_and_never_echoes_a_password(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        "alerting:\n"
+        "  alertmanager_url:\n"
+        "    - http://alertmanager:s3cret@127.0.0.1:9093\n"
+        "    - ftp://127.0.0.1\n"
+        "assets: []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:3: alerting.alertmanager_url[0]: credentials in the URL are not accepted",
+        f"{path}:4: alerting.alertmanager_url[1]: expected an http:// or https:// URL such as "
+        "http://127.0.0.1:9093",
+    ]
+    assert "s3cret" not in str(caught.value)
+
+    path.write_text(
+        "alerting: {alertmanager_url: 'http://127.0.0.1:9093/'}\nassets: []\n", encoding="utf-8"
+    )
+    assert load_config(path).model.alerting.alertmanager_url == ["http://127.0.0.1:9093"]
