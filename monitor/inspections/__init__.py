@@ -4,8 +4,10 @@ page, the JSON API, the CLI and the monthly compliance report.
 
 The parts, one concept each: ``config`` (the ``inspections:`` section), ``calendar``
 (periods, due times, states), ``checklist`` (items and their conditions), ``plans`` (what
-the service runs), ``store`` (records), ``ledger`` (calendar joined with records),
-``service`` (the decisions), ``metrics``, ``web``, ``api``, ``feed``, ``report``, ``cli``.
+the service runs), ``store`` (records, on the plumbing of ``sqlbase``), ``ledger`` (calendar
+joined with records), ``service`` (the decisions), ``metrics``, ``web``, ``api``, ``feed``,
+``report``, ``cli``; and ``maintenance`` (planned maintenance windows, kept in the same store
+by the same people, with their Alertmanager silences).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The database itself enforces what must never happen: triggers reject any change 
 record or its items, any deletion of a round, any change to the audit log, and any change to
 a closed follow-up. Each audit line carries the SHA-256 of the line before, so a gap or an
 edit made outside SQL shows in ``verify_audit_chain``. The duty page's sign-in sessions live
-here too, so every instance on one database knows them. ``leader_lock`` elects the one instance
+here too, so every instance on one database knows them, and the planned maintenance windows
+(``monitor.inspections.maintenance.tables``). ``leader_lock`` elects the one instance
 that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
 SQLite, one file and one daemon, the lock is always held). Every write is one transaction,
 committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors

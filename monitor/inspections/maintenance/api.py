@@ -16,6 +16,7 @@ its silence is made as soon as Alertmanager answers.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["PREFIX", "parse_request", "routes", "window_json"]
 
 PREFIX = "/api/v1/maintenance"
+#: Asset and site ids, as monitor.yaml's identifiers are spelled.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
 def window_json(service: MaintenanceService, window: MaintenanceWindow) -> dict[str, Any]:
@@ -53,8 +56,8 @@ def parse_request(data: dict[str, Any]) -> tuple[str, str, float, str]:
         problems["asset"] = "give one of asset or site"
     scope = given[0] if len(given) == 1 else "asset"
     target = data.get(scope)
-    if len(given) == 1 and not isinstance(target, str):
-        problems[scope] = "an id"
+    if len(given) == 1 and not (isinstance(target, str) and _ID.fullmatch(target)):
+        problems[scope] = "an id as monitor.yaml spells it"
     seconds = 0.0
     try:
         seconds = parse_duration(data.get("for"))

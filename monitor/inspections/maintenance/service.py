@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from monitor.core.clock import Clock
 from monitor.core.durations import format_duration
-from monitor.inspections.errors import InvalidEntry, NotFound, StoreError
+from monitor.inspections.errors import Conflict, InvalidEntry, NotFound, StoreError
 from monitor.inspections.maintenance.records import MaintenanceWindow, Scope, WindowState
 from monitor.inspections.maintenance.setup import MaintenanceSetup
 from monitor.inspections.maintenance.silences import (
@@ -40,6 +40,7 @@ from monitor.inspections.maintenance.silences import (
     SilenceApi,
     SilenceError,
     SilenceSpec,
+    format_time,
 )
 from monitor.inspections.maintenance.tables import MaintenanceStore
 
@@ -148,6 +149,8 @@ class MaintenanceService:
             problems["reason"] = "须说明原因 / say why"
         elif len(reason) > MAX_REASON:
             problems["reason"] = f"at most {MAX_REASON} characters"
+        elif not reason.isprintable():
+            problems["reason"] = "text without control characters"
         if problems:
             raise InvalidEntry("计划检修无法登记 / the maintenance window is not valid", problems)
         now = round(self.now(), 3)
@@ -283,7 +286,7 @@ class MaintenanceService:
                     made,
                     window.id,
                     window.key,
-                    window.ends_at,
+                    format_time(window.ends_at),
                 )
             return replace(window, silence_id=kept)
         if wants == "expire":
@@ -306,13 +309,13 @@ class MaintenanceService:
         api = self.silences
         if api is None or self._wants(window, self.now()) is None:
             return window
-        try:
-            with self._silence_lock:
+        with self._silence_lock:
+            try:
                 done = self._bring_in_step(api, window)
-        except (SilenceError, StoreError) as exc:
-            self._failed(window, exc)
-            return window
-        self._recovered()
+            except (SilenceError, StoreError) as exc:
+                self._failed(window, exc)
+                return window
+            self._recovered()
         self._remember(done)
         return done
 
@@ -326,20 +329,21 @@ class MaintenanceService:
         try:
             windows = self._store.windows(planned_end_after=now)
         except StoreError as exc:
-            log.warning("maintenance silences not checked: %s", exc)
+            # ``refresh`` has just said so, once; this pass is simply skipped.
+            log.debug("maintenance silences not checked: %s", exc)
             return self.pending
         waiting = [w for w in windows if self._wants(w, now) is not None]
-        for i, window in enumerate(waiting):
-            try:
-                with self._silence_lock:
+        with self._silence_lock:
+            for i, window in enumerate(waiting):
+                try:
                     self._bring_in_step(api, window)
-            except (SilenceError, StoreError) as exc:
-                self._failed(window, exc)
-                self.pending = len(waiting) - i
-                return self.pending
-        if waiting:
-            self._recovered()
-        self.pending = 0
+                except (SilenceError, StoreError) as exc:
+                    self._failed(window, exc)
+                    self.pending = len(waiting) - i
+                    return self.pending
+            if waiting:
+                self._recovered()
+            self.pending = 0
         return 0
 
     def _recovered(self) -> None:
@@ -384,10 +388,14 @@ class MaintenanceService:
         seconds: float,
         reason: str,
     ) -> MaintenanceWindow | None:
-        """The round's own window, opened when the round is first opened (once per round)."""
+        """The round's own window, opened when the round is first opened (once per round:
+        a round resumed, or opened on two tablets at once, keeps the one it has)."""
         if self._store.window_of_round(round_id) is not None:
             return None
-        return self.start(owner, scope, target, seconds, reason, round_id=round_id)
+        try:
+            return self.start(owner, scope, target, seconds, reason, round_id=round_id)
+        except Conflict:
+            return None
 
     def close_for_round(self, person: str, round_id: str) -> MaintenanceWindow | None:
         """End the round's window at its signature, if it is still running."""
