@@ -26,7 +26,7 @@ import re
 import runpy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attr
 import yaml
@@ -50,8 +50,11 @@ __all__ = [
     "STATUS_THRESHOLDS",
     "YELLOW",
     "BarGauge",
+    "LEGACY_KEYS",
+    "ROW_KEYS",
     "DashboardSourceError",
     "Geomap",
+    "Table",
     "at",
     "bargauge",
     "build",
@@ -60,6 +63,7 @@ __all__ = [
     "geomap",
     "load",
     "render",
+    "schema_json",
     "row",
     "stat",
     "state_timeline",
@@ -72,8 +76,10 @@ __all__ = [
 
 DATASOURCE_UID = "trunkwatch-prometheus"
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": DATASOURCE_UID}
-#: The dashboard JSON model version written: Grafana 10.4/11 read it without migrating.
-SCHEMA_VERSION = 39
+#: The dashboard JSON model version written: the latest of Grafana 13 (README: Grafana), the
+#: default of the ``@grafana/schema`` 13 types the tests check against; Grafana loads it as it
+#: is, without migrating.
+SCHEMA_VERSION = 42
 #: The label a region's VictoriaMetrics tells centres apart by (each centre's Prometheus adds
 #: it as an external label); every query is scoped to the board's ``$centre``.
 CENTRE = "centre"
@@ -115,6 +121,19 @@ STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": ORANGE, "value": 2},
     {"color": RED, "value": 3},
 ]
+
+
+#: Options Grafana's schema requires that grafanalib 0.7 does not write, at Grafana's defaults
+#: (what Grafana itself would save), so the JSON is complete as it stands.
+_STAT_OPTIONS: dict[str, Any] = {
+    "wideLayout": True,
+    "showPercentChange": False,
+    "percentChangeColorMode": "standard",
+}
+_STATE_TIMELINE_OPTIONS: dict[str, Any] = {
+    "legend": {"showLegend": True, "calcs": []},
+    "tooltip": {"sort": "none"},
+}
 
 
 def steps(*pairs: tuple[str, float | None]) -> list[dict[str, Any]]:
@@ -188,6 +207,7 @@ def timeseries(
         timeFrom=time_from,
         overrides=overrides or [],
         spanNulls=True,
+        extraJson={"options": {"legend": {"showLegend": True}, "tooltip": {"sort": "none"}}},
     )
 
 
@@ -218,6 +238,7 @@ def stat(
         textMode="value_and_name",
         decimals=decimals,
         noValue="无数据 No data",
+        extraJson={"options": _STAT_OPTIONS},
     )
 
 
@@ -253,7 +274,7 @@ def table(
             },
         }
     )
-    return g.Table(
+    return Table(
         title=title,
         description=description,
         dataSource=DATASOURCE,
@@ -288,6 +309,7 @@ def state_timeline(
         mergeValues=True,
         showValue="never",
         rowHeight=0.8,
+        extraJson={"options": _STATE_TIMELINE_OPTIONS},
     )
 
 
@@ -395,17 +417,44 @@ def dashboard(
 
 
 @attr.s
+class Table(g.Table):  # type: ignore[misc]  # grafanalib is untyped
+    """A table in Grafana's current form. grafanalib 0.7's ``Table`` still writes Grafana 6's
+    panel-level ``color``, ``columns``, ``fontSize`` and ``mappings`` (the field config is
+    where mappings act now) and the cell ``displayMode`` that schema version 38 replaced with
+    ``cellOptions``."""
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_json_data()
+        for key in ("color", "columns", "fontSize"):
+            data.pop(key, None)
+        defaults = data["fieldConfig"]["defaults"]
+        defaults["mappings"] = data.pop("mappings", [])
+        defaults["custom"] = {
+            "align": self.align,
+            "cellOptions": {"type": self.displayMode},
+            "filterable": self.filterable,
+            "inspect": False,
+        }
+        data["options"]["frameIndex"] = 0
+        return data
+
+
+@attr.s
 class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     """Grafana's Geomap panel (plugin id ``geomap``), which grafanalib 0.7 lacks.
 
     One marker layer places each row of the query at its ``latitude`` and ``longitude``
     fields (string labels in Prometheus, converted to numbers by a transformation) and colours
     it by ``color_field`` through the panel's thresholds; the base layer is the default map.
+
+    The view fits the markers (Grafana's "Fit to data"), zoomed in no closer than
+    ``max_zoom``: one centre's board frames its own sites and a region's frames all of them.
+    A fixed centre would not do: Grafana's schema types the view's latitude, longitude and
+    zoom as integers, and a whole degree (111 km) is too coarse to centre a city.
     """
 
-    center_lat: float = attr.ib(default=0.0)
-    center_lon: float = attr.ib(default=0.0)
-    zoom: float = attr.ib(default=8.0)
+    max_zoom: int = attr.ib(default=9)
+    padding: int = attr.ib(default=10)
     latitude_field: str = attr.ib(default="latitude")
     longitude_field: str = attr.ib(default="longitude")
     color_field: str = attr.ib(default="Value")
@@ -428,11 +477,10 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                 },
                 "options": {
                     "view": {
-                        "id": "coords",
-                        "lat": self.center_lat,
-                        "lon": self.center_lon,
-                        "zoom": self.zoom,
+                        "id": "fit",
                         "allLayers": True,
+                        "padding": self.padding,
+                        "maxZoom": self.max_zoom,
                     },
                     "controls": {
                         "showZoom": True,
@@ -526,12 +574,19 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                     "displayMode": self.display_mode,
                     "orientation": self.orientation,
                     "showUnfilled": True,
+                    "maxVizHeight": 300,
                     "minVizHeight": 10,
                     "minVizWidth": 0,
                     "valueMode": "color",
                     "namePlacement": "auto",
                     "sizing": "auto",
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                    "legend": {
+                        "showLegend": False,
+                        "displayMode": "list",
+                        "placement": "bottom",
+                        "calcs": [],
+                    },
                 },
             }
         )
@@ -566,14 +621,13 @@ def geomap(
     query: g.Target | str,
     pos: g.GridPos,
     *,
-    center: tuple[float, float],
-    zoom: float,
+    max_zoom: int,
     thresholds: list[dict[str, Any]],
     mappings: list[dict[str, Any]] | None = None,
     description: str = "",
 ) -> Geomap:
     """A map with one marker per row of ``query`` (an instant table with latitude, longitude
-    and name columns), coloured by its value."""
+    and name columns), coloured by its value, framing every marker (``Geomap``)."""
     q = target(query, instant=True, table=True) if isinstance(query, str) else query
     common: dict[str, Any] = {
         "title": title,
@@ -583,20 +637,94 @@ def geomap(
         "gridPos": pos,
         "thresholds": thresholds,
     }
-    return Geomap(
-        center_lat=center[0], center_lon=center[1], zoom=zoom, mappings=mappings or [], **common
-    )
+    return Geomap(max_zoom=max_zoom, mappings=mappings or [], **common)
 
 
 # -- build --------------------------------------------------------------------------------
 
 
+#: Keys grafanalib 0.7 still writes from Grafana's older JSON model that the current schema no
+#: longer has (Grafana ignores or migrates them on load), by the kind of object they stand in.
+LEGACY_KEYS: Mapping[str, frozenset[str]] = {
+    # Rows of panels before the grid, the dashboard export's inputs, the old theme switch.
+    "dashboard": frozenset({"__inputs", "hideControls", "rows", "sharedCrosshair", "style"}),
+    # Grid sizing before gridPos and the edit-mode flags of every panel.
+    "panel": frozenset({"editable", "error", "height", "minSpan", "span"}),
+    # Graphite's target and metric, the copy of expr as query, Grafana 6's step and the
+    # deprecated intervalFactor (the panel's maxDataPoints sets the resolution).
+    "target": frozenset({"intervalFactor", "metric", "query", "step", "target"}),
+    # Tag-based variables, removed in Grafana 8.
+    "variable": frozenset({"tagValuesQuery", "tags", "tagsQuery", "useTags"}),
+    # The automatic step of an interval variable, written for every kind of variable.
+    "not interval": frozenset({"auto", "auto_count", "auto_min"}),
+    # The relative ranges of the time picker, removed at schema version 41.
+    "timepicker": frozenset({"time_options"}),
+}
+#: What a row holds (the schema's RowPanel); grafanalib gives it a graph panel's keys as well.
+ROW_KEYS = frozenset({"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"})
+
+
+def _without_nulls(value: Any, *, keep_value: bool = False) -> Any:
+    """``value`` with every ``null`` member removed: the schema marks an unset field by its
+    absence. A threshold step's ``value`` is the exception: there ``null`` is the schema's
+    minus infinity, the base step every threshold list starts with."""
+    if isinstance(value, dict):
+        return {
+            key: _without_nulls(item, keep_value=key == "steps")
+            for key, item in value.items()
+            if item is not None or (keep_value and key == "value")
+        }
+    if isinstance(value, list):
+        return [_without_nulls(item, keep_value=keep_value) for item in value]
+    return value
+
+
+def _without(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in LEGACY_KEYS[kind]}
+
+
+def _panel(panel: dict[str, Any]) -> dict[str, Any]:
+    if panel.get("type") == "row":
+        row = {key: value for key, value in panel.items() if key in ROW_KEYS}
+        row["panels"] = [_panel(p) for p in row.get("panels", [])]
+        return row
+    out = _without(panel, "panel")
+    if "targets" in out:
+        out["targets"] = [_without(t, "target") for t in out["targets"]]
+    return out
+
+
+def _variable(variable: dict[str, Any]) -> dict[str, Any]:
+    out = _without(variable, "variable")
+    if out.get("type") != "interval":
+        out = _without(out, "not interval")
+    current = {k: v for k, v in out.get("current", {}).items() if k not in LEGACY_KEYS["variable"]}
+    # grafanalib writes an empty selection ({"selected": false}) for a query variable; the
+    # schema's current option needs a text and a value, and Grafana picks one on load anyway.
+    if "text" in current and "value" in current:
+        out["current"] = current
+    else:
+        out.pop("current", None)
+    return out
+
+
+def schema_json(board: g.Dashboard) -> dict[str, Any]:
+    """The dashboard's JSON model as Grafana's current schema has it: grafanalib's output
+    without its legacy keys (``LEGACY_KEYS``; rows reduced to ``ROW_KEYS``) and without
+    ``null`` where the schema allows only absence."""
+    data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
+    data = _without_nulls(_without(data, "dashboard"))
+    data["panels"] = [_panel(p) for p in data.get("panels", [])]
+    data["templating"]["list"] = [_variable(v) for v in data["templating"]["list"]]
+    if "timepicker" in data:
+        data["timepicker"] = _without(data["timepicker"], "timepicker")
+    return cast(dict[str, Any], data)
+
+
 def render(board: g.Dashboard) -> str:
-    """The dashboard's JSON model, deterministic: sorted keys, two-space indent, UTF-8 text."""
-    data = board.to_json_data()
-    return (
-        json.dumps(data, cls=DashboardEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    )
+    """The dashboard's JSON model (``schema_json``), deterministic: sorted keys, two-space
+    indent, UTF-8 text."""
+    return json.dumps(schema_json(board), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 class DashboardSourceError(ValueError):
