@@ -25,7 +25,6 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from grafana_foundation_sdk.cog import plugins, runtime, variants
@@ -63,13 +62,56 @@ def _object(cls: type[Any], raw: object, path: str) -> list[str]:
     try:
         decoded = cls.from_json(raw)
     except Exception as exc:  # the SDK's decoders fail with whatever the bad value raised
-        return [f"{path}: {cls.__name__}.from_json failed: {type(exc).__name__}: {exc}"]
+        return _undecodable(cls, raw, path, exc)
     return _decoded(decoded, raw, path)
 
 
-@cache
+def _undecodable(cls: type[Any], raw: dict[str, Any], path: str, exc: Exception) -> list[str]:
+    """Name the members the SDK cannot decode (alone, or without which it decodes the rest),
+    each checked on its own; the rest is then checked as usual."""
+    found: list[str] = []
+    culprits = [key for key in raw if not _decodes(cls, raw, key)]
+    for key in culprits:
+        value = raw[key]
+        where = f"{path}.{key}"
+        name = _attribute(cls, key)
+        if value is None:
+            found.append(f"{where}: null where the schema allows only absence")
+            continue
+        inner = _value(value, value, _hints(cls)[name], where) if name else []
+        found += inner or [
+            f"{where}: the SDK cannot decode it with the rest: {type(exc).__name__}: {exc}"
+        ]
+    rest = {k: v for k, v in raw.items() if k not in culprits}
+    try:
+        cls.from_json(rest)
+    except Exception as again:  # members that fail only together: no better place to name
+        return [*found, f"{path}: {cls.__name__}.from_json failed: {type(again).__name__}: {again}"]
+    return found + _object(cls, rest, path)
+
+
+def _decodes(cls: type[Any], raw: dict[str, Any], key: str) -> bool:
+    """Whether ``key`` is not what stops the SDK: it decodes on its own, and the rest does
+    not decode without it either."""
+    try:
+        cls.from_json({key: raw[key]})
+    except Exception:
+        return False
+    try:
+        cls.from_json({k: v for k, v in raw.items() if k != key})
+    except Exception:
+        return True
+    return False
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The annotations of an SDK class, forward references resolved (once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _attribute(cls: type[Any], key: str) -> str | None:
@@ -103,7 +145,7 @@ def _decoded(obj: Any, raw: Mapping[str, Any], path: str) -> list[str]:
     return found
 
 
-def _value(decoded: Any, raw: Any, hint: Any, path: str) -> list[str]:  # noqa: PLR0911
+def _value(decoded: Any, raw: Any, hint: Any, path: str) -> list[str]:
     origin = typing.get_origin(hint)
     if hint is Any or hint is object:
         # Free-form in the schema, unless a plugin decoded it (panel options, custom config).
@@ -119,14 +161,16 @@ def _value(decoded: Any, raw: Any, hint: Any, path: str) -> list[str]:  # noqa: 
         if not isinstance(raw, list):
             return [f"{path}: expected an array, got {_kind(raw)}"]
         [item] = typing.get_args(hint)
-        inner = decoded if isinstance(decoded, list) and len(decoded) == len(raw) else raw
-        return [p for i, v in enumerate(raw) for p in _value(inner[i], v, item, f"{path}[{i}]")]
+        items: list[Any] = (
+            decoded if isinstance(decoded, list) and len(decoded) == len(raw) else raw
+        )
+        return [p for i, v in enumerate(raw) for p in _value(items[i], v, item, f"{path}[{i}]")]
     if origin is dict:
         if not isinstance(raw, dict):
             return [f"{path}: expected an object, got {_kind(raw)}"]
         _, item = typing.get_args(hint)
-        inner = decoded if isinstance(decoded, dict) else raw
-        return [p for k, v in raw.items() for p in _value(inner.get(k), v, item, f"{path}.{k}")]
+        members: dict[str, Any] = decoded if isinstance(decoded, dict) else raw
+        return [p for k, v in raw.items() for p in _value(members.get(k), v, item, f"{path}.{k}")]
     if inspect.isclass(hint):
         return _class(decoded, raw, hint, path)
     return [f"{path}: the checker does not understand the schema type {hint!r}"]
@@ -143,13 +187,11 @@ def _union(decoded: Any, raw: Any, members: tuple[Any, ...], path: str) -> list[
     attempts = [_value(decoded, raw, member, path) for member in choices]
     if any(not attempt for attempt in attempts):
         return []
-    if len(attempts) == 1:
-        return attempts[0]
-    names = ", ".join(getattr(m, "__name__", repr(m)) for m in choices)
-    return [f"{path}: {_kind(raw)} {raw!r:.60} matches none of {names}"]
+    # It is none of them: report it as the one it comes closest to.
+    return min(attempts, key=len)
 
 
-def _class(decoded: Any, raw: Any, hint: type[Any], path: str) -> list[str]:  # noqa: PLR0911
+def _class(decoded: Any, raw: Any, hint: type[Any], path: str) -> list[str]:
     if issubclass(hint, enum.Enum):
         allowed = [m.value for m in hint]
         if any(type(raw) is type(a) and raw == a for a in allowed):
