@@ -1,0 +1,266 @@
+"""A simulated November 2026 of raw probe samples with faults of known length, for the
+availability tests: the same samples go to the calculator directly (unit tests) and to a real
+Prometheus through ``promtool tsdb create-blocks-from openmetrics`` (integration test).
+
+Every probe is polled once a minute at its own second (``offset``), as the scheduler spreads
+them. A fault is physical time ``[a, b)``: a poll at ``t`` fails when ``a <= t < b``, so the
+outage a probe shows runs from its first poll at or after ``a`` to its first poll at or after
+``b``. The tests work the expected figures out by hand from that, to the second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from monitor.availability import AssetInfo, MaintenanceWindow, ProbeSeries
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 1, tzinfo=TZ)
+END = datetime(2026, 12, 1, tzinfo=TZ)
+PERIOD_S = 30 * 86_400
+POLL_S = 60
+#: Samples begin and end this long outside the month.
+MARGIN_S = 1_200
+
+
+def at(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
+    return datetime(2026, 11, day, hh, mm, ss, tzinfo=TZ)
+
+
+Window = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One (asset, probe, replica) series and the faults it sees."""
+
+    asset: str
+    probe: str
+    offset: int
+    replica: str = ""
+    fails: tuple[Window, ...] = ()
+    #: Faults the monitor reported with reason="unreachable" (else "timeout").
+    unreachable: tuple[Window, ...] = ()
+    #: No sample at all.
+    gaps: tuple[Window, ...] = ()
+
+    def polls(self) -> Iterator[tuple[int, bool, str]]:
+        """``(seconds, success, reason)`` of every poll, in time order."""
+        t = int(START.timestamp()) - MARGIN_S + self.offset
+        stop = int(END.timestamp()) + MARGIN_S
+        while t < stop:
+            if not any(a.timestamp() <= t < b.timestamp() for a, b in self.gaps):
+                if any(a.timestamp() <= t < b.timestamp() for a, b in self.unreachable):
+                    yield t, False, "unreachable"
+                elif any(a.timestamp() <= t < b.timestamp() for a, b in self.fails):
+                    yield t, False, "timeout"
+                else:
+                    yield t, True, ""
+            t += POLL_S
+
+
+ASSETS = (
+    AssetInfo("core-rtr-1", "hq", "network", "核心路由器", None),
+    AssetInfo("e1-gw-110", "hq", "line", "110 中继网关", "core-rtr-1"),
+    AssetInfo("bs-yunyan", "yunyan", "radio", "云岩基站", "core-rtr-1"),
+    # Its parent is a switch the centre does not monitor.
+    AssetInfo("ups-yunyan", "yunyan", "power", "云岩 UPS", "sw-yunyan"),
+    AssetInfo("bs-xifeng", "xifeng", "radio", "息烽基站", "bs-yunyan"),
+)
+KINDS = {
+    "core-rtr-1": "router",
+    "e1-gw-110": "e1_gateway",
+    "bs-yunyan": "tetra_bs",
+    "ups-yunyan": "ups",
+    "bs-xifeng": "tetra_bs",
+}
+
+# The faults, physical time.
+CORE_DOWN = (at(10, 2, 0), at(10, 2, 10))  # the core router: everything behind it is cut off
+YUNYAN_FAULT = (at(3, 10, 0, 30), at(3, 10, 48))  # bs-yunyan fails; bs-xifeng behind it
+PLANNED_WORK = (at(15, 9, 0), at(15, 11, 0))  # maintenance window of site yunyan
+YUNYAN_WORK = (at(15, 9, 30), at(15, 11, 15))  # bs-yunyan off, overrunning the window
+UPS_IN_WINDOW = (at(15, 10, 0), at(15, 10, 30))
+UPS_CUT_OFF = (at(20, 3, 0), at(20, 3, 20))  # reported unreachable (the switch above it)
+UPS_OWN = (at(22, 12, 0), at(22, 12, 5))
+E1_NO_DATA = (at(20, 0, 0), at(20, 6, 0))  # no sample from either replica
+E1_REPLICA_A_SIP = (at(25, 12, 0), at(25, 12, 30))  # only replica a sees it
+E1_SPLIT = (at(27, 14, 0), at(27, 14, 3))  # a sees sip fail, b sees snmp fail
+
+MAINTENANCE = (MaintenanceWindow("site", "yunyan", *PLANNED_WORK, "battery replacement"),)
+
+
+def _e1(probe: str, offset: int, replica: str, *faults: Window) -> Probe:
+    return Probe("e1-gw-110", probe, offset, replica, (CORE_DOWN, *faults), gaps=(E1_NO_DATA,))
+
+
+PROBES = (
+    Probe("core-rtr-1", "snmp:if_mib", 0, fails=(CORE_DOWN,)),
+    Probe("bs-yunyan", "snmp:tetra_bs", 7, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
+    Probe("bs-yunyan", "icmp", 22, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
+    Probe("bs-xifeng", "snmp:tetra_bs", 43, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
+    Probe(
+        "ups-yunyan",
+        "snmp:ups_mib",
+        50,
+        fails=(UPS_IN_WINDOW, UPS_OWN),
+        unreachable=(UPS_CUT_OFF,),
+    ),
+    # The HA pair polls in anti-phase: replica b half a minute after replica a.
+    _e1("snmp:ds1_mib", 19, "a"),
+    _e1("sip", 24, "a", E1_REPLICA_A_SIP, E1_SPLIT),
+    _e1("snmp:ds1_mib", 49, "b", E1_SPLIT),
+    _e1("sip", 54, "b"),
+)
+
+
+def _labels(p: Probe) -> dict[str, str]:
+    info = next(a for a in ASSETS if a.id == p.asset)
+    labels = {
+        "site": info.site,
+        "asset": p.asset,
+        "system": info.system,
+        "kind": KINDS[p.asset],
+        "probe": p.probe,
+    }
+    if p.replica:
+        labels["replica"] = p.replica
+    return labels
+
+
+def success_series() -> list[ProbeSeries]:
+    out = []
+    for p in PROBES:
+        info = next(a for a in ASSETS if a.id == p.asset)
+        samples = [(float(t), 1.0 if ok else 0.0) for t, ok, _ in p.polls()]
+        source = f"replica={p.replica}" if p.replica else ""
+        out.append(
+            ProbeSeries.from_samples(
+                p.asset, p.probe, samples, source=source, site=info.site, system=info.system
+            )
+        )
+    return out
+
+
+def unreachable_series() -> list[ProbeSeries]:
+    out = []
+    for p in PROBES:
+        samples = [(float(t), 1.0) for t, _, reason in p.polls() if reason == "unreachable"]
+        if samples:
+            out.append(ProbeSeries.from_samples(p.asset, p.probe, samples))
+    return out
+
+
+# --- E1 line 1 of e1-gw-110: 15-minute interval gauges -------------------------------------
+
+
+@dataclass(frozen=True)
+class E1Interval:
+    """One 15-minute interval's final counts (reached 10 minutes into it)."""
+
+    start: datetime
+    errored: int
+    severely_errored: int = 0
+    unavailable: int = 0
+
+
+E1_INTERVALS = (
+    E1Interval(at(1, 0, 0) - timedelta(minutes=15), 7, 2, 0),  # began in October: not counted
+    E1Interval(at(5, 8, 0), 12, 3, 0),
+    # Its first reading (19 s in) is already above the last interval's final count: only
+    # dsx1TimeElapsed shows it is a new interval.
+    E1Interval(at(5, 8, 15), 450, 40, 0),
+    E1Interval(at(12, 3, 0), 60, 60, 310),
+    E1Interval(at(30, 23, 45), 5, 0, 0),  # ends in December: counted in November
+)
+E1_TOTALS = {"errored": 12 + 450 + 60 + 5, "severely_errored": 3 + 40 + 60, "unavailable": 310}
+
+
+def e1_readings(offset: int) -> Iterator[tuple[int, int, dict[str, int]]]:
+    """``(seconds, elapsed, {counter: value})`` of every poll of line 1 at ``offset``."""
+    finals = {int(i.start.timestamp()): i for i in E1_INTERVALS}
+    t = int(START.timestamp()) - MARGIN_S + offset
+    stop = int(END.timestamp()) + MARGIN_S
+    while t < stop:
+        if not E1_NO_DATA[0].timestamp() <= t < E1_NO_DATA[1].timestamp():
+            elapsed = t % 900
+            interval = finals.get(t - elapsed)
+            values = {"errored": 0, "severely_errored": 0, "unavailable": 0}
+            if interval is not None:
+                share = min(1.0, elapsed / 600)
+                values = {
+                    "errored": int(interval.errored * share),
+                    "severely_errored": int(interval.severely_errored * share),
+                    "unavailable": int(interval.unavailable * share),
+                }
+            yield t, elapsed, values
+        t += POLL_S
+
+
+# --- the same as OpenMetrics text for promtool ----------------------------------------------
+
+
+def _text(labels: dict[str, str]) -> str:
+    return ",".join(f'{k}="{v}"' for k, v in labels.items())
+
+
+@dataclass
+class _Families:
+    lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, family: str, line: str) -> None:
+        self.lines.setdefault(family, []).append(line)
+
+
+def openmetrics() -> str:
+    """Every series of the month, as ``promtool tsdb create-blocks-from openmetrics`` reads it:
+    grouped by family, each series in time order, ``# EOF`` at the end."""
+    families = _Families()
+    for p in PROBES:
+        labels = _text(_labels(p))
+        for t, ok, reason in p.polls():
+            families.add(
+                "trunkwatch_probe_success",
+                f"trunkwatch_probe_success{{{labels}}} {1 if ok else 0} {t}",
+            )
+        for t, ok, reason in p.polls():
+            if not ok:
+                families.add(
+                    "trunkwatch_probe_failure_info",
+                    f'trunkwatch_probe_failure_info{{{labels},reason="{reason}"}} 1 {t}',
+                )
+    # The inventory's info series, one sample an hour.
+    for a in ASSETS:
+        info = {"site": a.site, "asset": a.id, "system": a.system, "kind": KINDS[a.id]}
+        labels = _text(info | {"name": a.name, "parent": a.parent or ""})
+        first = int(START.timestamp()) - MARGIN_S
+        for t in range(first, int(END.timestamp()) + MARGIN_S, 3600):
+            families.add("trunkwatch_asset_info", f"trunkwatch_asset_info{{{labels}}} 1 {t}")
+    for replica, offset in (("a", 19), ("b", 49)):
+        labels = _text(
+            {
+                "site": "hq",
+                "asset": "e1-gw-110",
+                "system": "line",
+                "kind": "e1_gateway",
+                "probe": "snmp:ds1_mib",
+                "line": "1",
+                "circuit": "e1-gw-110/E1-1",
+                "replica": replica,
+            }
+        )
+        for t, elapsed, values in e1_readings(offset):
+            name = "trunkwatch_ds1_interval_elapsed_seconds"
+            families.add(name, f"{name}{{{labels}}} {elapsed} {t}")
+            for counter, value in values.items():
+                name = f"trunkwatch_ds1_current_{counter}_seconds"
+                families.add(name, f"{name}{{{labels}}} {value} {t}")
+    out = []
+    for family, lines in families.lines.items():
+        out.append(f"# TYPE {family} gauge")
+        out.extend(lines)
+    out.append("# EOF")
+    return "\n".join(out) + "\n"
