@@ -7,9 +7,10 @@ order of the topology, the assets nearest the centre first:
 
 1. Walk up from X's parent (nearest first). If the ancestor has a silent span that overlaps
    X's and began no later than ``grace`` after X's (the ancestor's own failure may be noticed a
-   poll later than the child's), X is ``unreachable`` and its root is that span's root. If the
-   ancestor answered when X fell silent, the path to X worked: stop. An ancestor without data
-   at that moment is passed over.
+   poll later than the child's), and X did not answer from ``grace`` after the ancestor fell
+   silent until X did (then the path to X still worked), X is ``unreachable`` and its root is
+   that span's root. If the ancestor answered when X fell silent, the path to X worked: stop.
+   An ancestor without data at that moment is passed over.
 2. Otherwise, if the monitor itself reported X's failures as ``reason="unreachable"`` for at
    least half of the span (it decides that from the topology at poll time), X is
    ``unreachable``; the root is the root of the nearest ancestor silent at the same time, else
@@ -105,6 +106,17 @@ class Silences:
                 out.append(span)
         return out
 
+    def answered(self, asset: str, start: int, end: int) -> bool:
+        """Whether the asset answered at some moment of ``[start, end)``."""
+        timeline = self.answering.get(asset, ())
+        i = max(0, bisect_right([s.start for s in timeline], start) - 1)
+        for span in timeline[i:]:
+            if span.start >= end:
+                break
+            if span.state == State.UP and span.end > start:
+                return True
+        return False
+
     def cause(self, asset: str, span: Span) -> Cause:
         # An ancestor in a cycle of the topology may not be decided yet: its own, then.
         return self.causes.get((asset, span.start), Cause("down", asset))
@@ -124,9 +136,10 @@ def _decide(
         if timeline is None:
             continue
         for theirs in silences.overlapping(ancestor, span.start, span.end):
-            if theirs.start <= span.start + grace:
-                root = silences.cause(ancestor, theirs).root
-                return Cause("unreachable", root)
+            if theirs.start <= span.start + grace and not silences.answered(
+                asset, theirs.start + grace, span.start
+            ):
+                return Cause("unreachable", silences.cause(ancestor, theirs).root)
         if state_at(timeline, span.start) == State.UP:
             break
     if 2 * _overlap(reported.get(asset, ()), span.start, span.end) >= span.duration:

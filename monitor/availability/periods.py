@@ -35,12 +35,13 @@ class Period:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise PeriodError("a period's bounds must carry a time zone")
-        if self.end <= self.start:
+        if self.end.timestamp() <= self.start.timestamp():
             raise PeriodError(f"period {self.label} ends before it starts")
 
     @property
     def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
+        # Not end - start: between datetimes of the same zone that is wall-clock time.
+        return self.end.timestamp() - self.start.timestamp()
 
     def until(self, now: datetime) -> Period:
         """This period, or the part of it before ``now`` when it has not ended yet.

@@ -49,17 +49,22 @@ class Probe:
 
     def polls(self) -> Iterator[tuple[int, bool, str]]:
         """``(seconds, success, reason)`` of every poll, in time order."""
-        t = int(START.timestamp()) - MARGIN_S + self.offset
-        stop = int(END.timestamp()) + MARGIN_S
-        while t < stop:
-            if not any(a.timestamp() <= t < b.timestamp() for a, b in self.gaps):
-                if any(a.timestamp() <= t < b.timestamp() for a, b in self.unreachable):
-                    yield t, False, "unreachable"
-                elif any(a.timestamp() <= t < b.timestamp() for a, b in self.fails):
-                    yield t, False, "timeout"
-                else:
-                    yield t, True, ""
-            t += POLL_S
+
+        def seconds(windows: tuple[Window, ...]) -> list[tuple[float, float]]:
+            return [(a.timestamp(), b.timestamp()) for a, b in windows]
+
+        gaps, fails, cut_off = seconds(self.gaps), seconds(self.fails), seconds(self.unreachable)
+        for t in range(
+            int(START.timestamp()) - MARGIN_S + self.offset, int(END.timestamp()) + MARGIN_S, POLL_S
+        ):
+            if any(a <= t < b for a, b in gaps):
+                continue
+            if any(a <= t < b for a, b in cut_off):
+                yield t, False, "unreachable"
+            elif any(a <= t < b for a, b in fails):
+                yield t, False, "timeout"
+            else:
+                yield t, True, ""
 
 
 ASSETS = (
@@ -221,12 +226,13 @@ def openmetrics() -> str:
     families = _Families()
     for p in PROBES:
         labels = _text(_labels(p))
-        for t, ok, reason in p.polls():
+        polls = list(p.polls())
+        for t, ok, _ in polls:
             families.add(
                 "trunkwatch_probe_success",
                 f"trunkwatch_probe_success{{{labels}}} {1 if ok else 0} {t}",
             )
-        for t, ok, reason in p.polls():
+        for t, ok, reason in polls:
             if not ok:
                 families.add(
                     "trunkwatch_probe_failure_info",
