@@ -38,8 +38,19 @@ def t(seconds: float) -> float:
     return T0.timestamp() + seconds
 
 
-def series(asset: str, probe: str, values: list[tuple[float, float]], **kw: str) -> ProbeSeries:
-    return ProbeSeries.from_samples(asset, probe, [(t(s), v) for s, v in values], **kw)
+def series(
+    asset: str,
+    probe: str,
+    values: list[tuple[float, float]],
+    *,
+    source: str = "",
+    site: str = "",
+    system: str = "",
+) -> ProbeSeries:
+    """A series of ``(seconds into the test hour, value)`` samples."""
+    return ProbeSeries.from_samples(
+        asset, probe, [(t(s), v) for s, v in values], source=source, site=site, system=system
+    )
 
 
 def every(
