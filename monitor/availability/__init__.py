@@ -34,6 +34,8 @@ from monitor.availability.errors import (
 from monitor.availability.g826 import E1Counts, E1Line
 from monitor.availability.outages import Cause, Outage
 from monitor.availability.periods import Period, month, quarter
+from monitor.availability.prometheus_samples import PrometheusSamples, Samples
+from monitor.availability.render import render_csv, render_html, render_json, report_rows
 from monitor.availability.timeline import STALENESS_S, State
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Period",
     "PeriodError",
     "ProbeSeries",
+    "PrometheusSamples",
+    "Samples",
     "SourceError",
     "SourceQueryError",
     "SourceUnavailable",
@@ -59,4 +63,8 @@ __all__ = [
     "compute",
     "month",
     "quarter",
+    "render_csv",
+    "render_html",
+    "render_json",
+    "report_rows",
 ]
