@@ -159,6 +159,66 @@ def unreachable_series() -> list[ProbeSeries]:
     return out
 
 
+# --- the figures, by hand -------------------------------------------------------------------
+
+Expected = dict[tuple[str, str], tuple[int, int, int, int, list[int]]]
+
+
+def expected_rows() -> Expected:
+    """(level, id) → (up, down, maintenance, unknown, outage durations) in seconds, worked
+    out by hand from the faults above (polls once a minute at the probe's second; a fault
+    [a, b) shows from the first poll at or after a to the first at or after b)."""
+    # core-rtr-1 (polled at :00): 02:00:00 … 02:10:00 on the 10th.
+    core = [600]
+    # bs-yunyan, snmp at :07 and icmp at :22; down while either fails.
+    #   3rd, 10:00:30 … 10:48: 10:01:07 … 10:48:22 = 2,835 s (its own)
+    #   10th, core down: 02:00:07 … 02:10:22 = 615 s (unreachable, root core-rtr-1)
+    #   15th, 09:30 … 11:15, window 09:00 … 11:00: 11:00:00 … 11:15:22 = 922 s after it
+    yunyan = [2_835, 615, 922]
+    # bs-xifeng (:43), behind bs-yunyan: 10:00:43 … 10:48:43 = 2,880; 02:00:43 … 02:10:43 =
+    # 600; 09:30:43 … 11:15:43 = 6,300 (its site had no window).
+    xifeng = [2_880, 600, 6_300]
+    # ups-yunyan (:50): 20th 03:00:50 … 03:20:50 = 1,200 (reported unreachable); 22nd
+    # 12:00:50 … 12:05:50 = 300; its fault of the 15th is inside its site's window.
+    ups = [1_200, 300]
+    # e1-gw-110: replica a polls snmp :19, sip :24; b snmp :49, sip :54. Down while neither
+    # replica sees every probe up.
+    #   10th, core down: a down 02:00:19 … 02:10:24, b 02:00:49 … 02:10:54 → 02:00:49 … 02:10:24
+    #   25th: only a sees sip fail — up.
+    #   27th 14:00 … 14:03: a's sip 14:00:24 … 14:03:24, b's snmp 14:00:49 … 14:03:49 → 155 s
+    e1 = [575, 155]
+    # No sample 00:00 … 06:00 on the 20th: b's sip (23:59:54) holds until 00:04:54; a's snmp
+    # is back at 06:00:19.
+    e1_unknown = 21_325
+    window = 7_200
+
+    def asset(
+        outages: list[int], maintenance: int = 0, unknown: int = 0
+    ) -> tuple[int, int, int, int, list[int]]:
+        down = sum(outages)
+        return (PERIOD_S - down - maintenance - unknown, down, maintenance, unknown, outages)
+
+    return {
+        ("asset", "core-rtr-1"): asset(core),
+        ("asset", "bs-yunyan"): asset(yunyan, window),
+        ("asset", "bs-xifeng"): asset(xifeng),
+        ("asset", "ups-yunyan"): asset(ups, window),
+        ("asset", "e1-gw-110"): asset(e1, unknown=e1_unknown),
+        # hq: core 02:00:00 … 02:10:00 and e1 02:00:49 … 02:10:24 are one interruption of 624 s.
+        ("site", "hq"): asset([624, 155], unknown=e1_unknown),
+        # yunyan: both assets in the window; five separate outages.
+        ("site", "yunyan"): asset([2_835, 615, 922, 1_200, 300], window),
+        ("site", "xifeng"): asset(xifeng),
+        # radio: bs-yunyan and bs-xifeng together. 3rd: 10:00:43 … 10:48:43 = 2,880; 10th:
+        # 02:00:07 … 02:10:43 = 636; 15th: xifeng down 09:30:43 … 11:15:43 covers yunyan's
+        # 11:00:00 … 11:15:22 = 6,300; no maintenance, xifeng was never in a window.
+        ("system", "radio"): asset([2_880, 636, 6_300]),
+        ("system", "network"): asset(core),
+        ("system", "line"): asset(e1, unknown=e1_unknown),
+        ("system", "power"): asset(ups, window),
+    }
+
+
 # --- E1 line 1 of e1-gw-110: 15-minute interval gauges -------------------------------------
 
 
