@@ -38,8 +38,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     history.write_text(m.openmetrics(), encoding="utf-8")
     # One block for the month, not 360 of two hours.
     subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=840h"]
-        + ["-q", str(history), str(workdir / "data")],
+        [
+            *(promtool, "tsdb", "create-blocks-from", "openmetrics"),
+            *("--max-block-duration=840h", "-q", str(history), str(workdir / "data")),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -124,9 +126,13 @@ def test_the_report_command_writes_the_month_as_json_csv_and_html(
     # The command has no maintenance windows (nothing records them yet); otherwise every row,
     # outage and root is what the calculator makes of the samples themselves.
     expected = report_rows(direct_without_maintenance())
-    for row in expected:
-        if row["level"] == "asset" and row["id"] == "e1-gw-110":
-            row["e1_lines"] = [r for r in rows if r["id"] == "e1-gw-110"][0]["e1_lines"]
+    (line,) = next(r for r in rows if r["id"] == "e1-gw-110")["e1_lines"]
+    assert (line["circuit"], line["errored_seconds"], line["unavailable_seconds"]) == (
+        "e1-gw-110/E1-1",
+        m.E1_TOTALS["errored"],
+        m.E1_TOTALS["unavailable"],
+    )
+    next(r for r in expected if r["id"] == "e1-gw-110")["e1_lines"] = [line]
     assert rows == expected
     yunyan = next(r for r in rows if r["id"] == "bs-yunyan")
     # 2,835 + 615 + the whole planned work, 09:30:07 … 11:15:22 = 6,315 s.
@@ -158,11 +164,11 @@ def test_a_quarter_so_far_counts_the_months_without_samples_as_no_data(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRUNKWATCH_CONFIG", raising=False)
-    code, _, err = command(
+    code, out, err = command(
         "--quarter", "2026-Q4", "--prometheus", prometheus.url, "--format", "json", "-q"
     )
     assert code == 0, err
-    rows = json.loads(_)
+    rows = json.loads(out)
     core = next(r for r in rows if r["id"] == "core-rtr-1")
     # Polls (at :00) run from 20 min before the month to 20 min after it, the last at
     # 00:19:00 on 1 December, holding 300 s: November's up time + 1,200 + 1,440 s.
