@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.availability import AssetInfo, MaintenanceWindow, ProbeSeries
+from monitor.availability import AssetInfo, E1Counts, E1Line, MaintenanceWindow, ProbeSeries
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 1, tzinfo=TZ)
@@ -263,6 +263,24 @@ def e1_readings(offset: int) -> Iterator[tuple[int, int, dict[str, int]]]:
                 }
             yield t, elapsed, values
         t += POLL_S
+
+
+def e1_lines() -> list[E1Line]:
+    """The month's E1 line as ``E1Counts`` sums replica a's readings."""
+    labels = {"asset": "e1-gw-110", "line": "1", "circuit": "e1-gw-110/E1-1"}
+    readings = list(e1_readings(19))
+    series: list[tuple[dict[str, str], list[tuple[int, float]]]] = [
+        (
+            labels | {"__name__": "trunkwatch_ds1_interval_elapsed_seconds"},
+            [(t * 1000, float(e)) for t, e, _ in readings],
+        )
+    ]
+    for counter in ("errored", "severely_errored", "unavailable"):
+        values = [(t * 1000, float(v[counter])) for t, _, v in readings]
+        series.append((labels | {"__name__": f"trunkwatch_ds1_current_{counter}_seconds"}, values))
+    counts = E1Counts()
+    counts.add(series)
+    return counts.lines(int(START.timestamp()) * 1000, int(END.timestamp()) * 1000)
 
 
 # --- the same as OpenMetrics text for promtool ----------------------------------------------
