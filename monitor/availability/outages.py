@@ -93,6 +93,9 @@ class Silences:
             for asset, timeline in answering.items()
         }
         self.starts = {asset: [s.start for s in spans] for asset, spans in self.spans.items()}
+        self._answering_starts = {
+            asset: [s.start for s in timeline] for asset, timeline in answering.items()
+        }
         self.causes: dict[tuple[str, int], Cause] = {}
 
     def overlapping(self, asset: str, start: int, end: int) -> list[Span]:
@@ -109,7 +112,7 @@ class Silences:
     def answered(self, asset: str, start: int, end: int) -> bool:
         """Whether the asset answered at some moment of ``[start, end)``."""
         timeline = self.answering.get(asset, ())
-        i = max(0, bisect_right([s.start for s in timeline], start) - 1)
+        i = max(0, bisect_right(self._answering_starts.get(asset, []), start) - 1)
         for span in timeline[i:]:
             if span.start >= end:
                 break

@@ -92,7 +92,10 @@ def register(subparsers: Subparsers, add_config: AddConfig) -> None:
     when.add_argument("--quarter", metavar="YYYY-Qn", help="a calendar quarter")
     p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (required)")
     p.add_argument(
-        "--centre", metavar="ID", help="one centre of a region's store (its `centre` label)"
+        "--centre",
+        metavar="ID",
+        help="one centre of a region's store (its `centre` label); needed there, or the "
+        "centres' assets of the same id would be taken for replicas of one",
     )
     p.add_argument(
         "--format",
