@@ -184,6 +184,7 @@ def render_html(report: AvailabilityReport, *, title: str = "", centre: str = ""
     """The account as one self-contained HTML page: inline CSS, no scripts."""
     rows = {level: report.level(level) for level in ("system", "site", "asset")}
     by_id = {r.id: r for r in rows["asset"]}
+    start, end = (round(t.timestamp() * 1000) for t in (report.period.start, report.period.end))
     return _ENV.get_template("availability_report.html").render(
         report=report,
         heading=title or "可用率报告",
@@ -193,5 +194,6 @@ def render_html(report: AvailabilityReport, *, title: str = "", centre: str = ""
         assets=rows["asset"],
         assets_by_id=by_id,
         outages=report.outages,
+        period_ms=(start, end),
         e1=_e1_rows(report),
     )

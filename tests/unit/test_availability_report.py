@@ -20,6 +20,7 @@ from monitor.availability import (
     AssetInfo,
     AvailabilityReport,
     Period,
+    ProbeSeries,
     PrometheusSamples,
     SourceQueryError,
     SourceUnavailable,
@@ -116,6 +117,20 @@ def test_the_page_is_self_contained_bilingual_and_escapes_names(
     )
     page = render_html(hostile)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_an_outage_running_over_the_periods_start_is_marked_and_counted_inside() -> None:
+    hour = Period("h", m.START, m.START + timedelta(hours=1))
+    # Down from 30 s before the hour until the poll at 4 min 30 s.
+    samples = [(m.START.timestamp() - 30 + 60 * i, 0.0 if i < 5 else 1.0) for i in range(70)]
+    report = compute(hour, [ProbeSeries.from_samples("bs-1", "snmp", samples, site="s1")])
+    ((_, outage),) = report.outages
+    assert outage.duration == 270_000
+    page = render_html(report)
+    assert "… 2026-11-01 00:00:00" in page and "only its part inside counts" in page
+    assert "only its part inside counts" not in render_html(
+        compute(hour, [ProbeSeries.from_samples("bs-1", "snmp", samples[10:], site="s1")])
+    )
 
 
 def test_durations_and_percentages_read_as_a_supervisor_writes_them() -> None:
