@@ -3,6 +3,7 @@ of Prometheus' answers at the boundary, and the command's usage errors."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -307,3 +308,51 @@ def test_a_configuration_with_problems_is_reported_by_line(tmp_path: Path) -> No
     config.write_text("centre: {timezone: Mars/Olympus}\nassets: []\n", encoding="utf-8")
     code, _, err = command("-c", str(config), "--month", "2026-11", "--prometheus", "http://x:9")
     assert code == 2 and f"{config}:1:" in err and "unknown time zone" in err
+
+
+async def test_the_configuration_names_the_assets_reported_and_leaves_out_the_others(
+    fake_prometheus: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    url, state = fake_prometheus
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        """
+centre: {name: 测试中心, timezone: Asia/Shanghai}
+sites:
+  - {id: hq, name: 市应急联动中心, backhaul: core-rtr-1}
+  - {id: yunyan, name: 云岩区基站, name_en: Yunyan, parent: hq, backhaul: bs-yunyan}
+assets:
+  - {id: core-rtr-1, site: hq, system: network, kind: router, address: 127.0.0.1:1}
+  - {id: bs-yunyan, site: yunyan, system: radio, kind: tetra_bs, name: 云岩基站,
+     address: 127.0.0.1:2}
+  - {id: bs-new, site: yunyan, system: radio, kind: tetra_bs, address: 127.0.0.1:3}
+""",
+        encoding="utf-8",
+    )
+    t0 = m.START.timestamp()
+    polls = [[t0 - 60 + 60 * i, "1"] for i in range(24 * 60 + 2)]
+    down = [[t, "0" if 600 <= t - t0 < 900 else v] for t, v in polls]
+    base = {"__name__": "trunkwatch_probe_success", "probe": "snmp"}
+    state["matrix"] = [
+        {"metric": base | {"site": "hq", "asset": "core-rtr-1"}, "values": down},
+        {"metric": base | {"site": "yunyan", "asset": "bs-yunyan"}, "values": down},
+    ]
+    out = tmp_path / "day.json"
+    # The command runs its own event loop: in a thread, beside the fake server's.
+    code, _, err = await asyncio.to_thread(
+        command, "-c", str(config), "--month", "2026-11", "--prometheus", url, "--out", str(out)
+    )
+    assert code == 0, err
+    rows = {(r["level"], r["id"]): r for r in json.loads(out.read_text(encoding="utf-8"))}
+    # bs-new sent nothing in the period: configured since, it has no history to report.
+    assert ("asset", "bs-new") not in rows
+    assert rows[("asset", "bs-yunyan")]["name"] == "云岩基站"
+    assert rows[("site", "yunyan")]["name"] == "云岩区基站 Yunyan"
+    # bs-yunyan's parent is core-rtr-1 (its site's backhaul is itself; the parent site's is
+    # the router): both fail together, so bs-yunyan is unreachable behind it.
+    (outage,) = rows[("asset", "bs-yunyan")]["outages"]
+    assert (outage["cause"], outage["root"], outage["duration_seconds"]) == (
+        "unreachable",
+        "core-rtr-1",
+        300,
+    )
