@@ -330,8 +330,8 @@ assets:
         encoding="utf-8",
     )
     t0 = m.START.timestamp()
-    polls = [[t0 - 60 + 60 * i, "1"] for i in range(24 * 60 + 2)]
-    down = [[t, "0" if 600 <= t - t0 < 900 else v] for t, v in polls]
+    polls = [t0 - 60 + 60 * i for i in range(24 * 60 + 2)]
+    down = [[t, "0" if 600 <= t - t0 < 900 else "1"] for t in polls]
     base = {"__name__": "trunkwatch_probe_success", "probe": "snmp"}
     state["matrix"] = [
         {"metric": base | {"site": "hq", "asset": "core-rtr-1"}, "values": down},
