@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from monitor import __version__
 from monitor.cli import (
+    availability,
     capacity,
     cluster,
     dashboards,
@@ -33,7 +34,19 @@ from monitor.cli.args import EXIT_USAGE, CommandParser, add_config
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
-COMMAND_GROUPS = (run, probe, demo, inspections, capacity, rtp, mibs, dashboards, cluster, region)
+COMMAND_GROUPS = (
+    run,
+    probe,
+    demo,
+    inspections,
+    capacity,
+    availability,
+    rtp,
+    mibs,
+    dashboards,
+    cluster,
+    region,
+)
 
 
 def _setup_logging(level: str) -> None:
