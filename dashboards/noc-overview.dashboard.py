@@ -72,8 +72,7 @@ panels = [
         'max by (site, name, latitude, longitude) (trunkwatch_site_info{site=~"$site"})'
         " * on (site) group_left () site:trunkwatch_status:code",
         at(0, 12, 12, 14),
-        center=(26.75, 106.70),
-        zoom=8.5,
+        max_zoom=9,
         thresholds=STATUS_THRESHOLDS,
         mappings=STATUS_MAPPINGS,
         description="颜色表示站点状态（绿 正常，橙 部分故障，黄 不可达，红 中断）。"

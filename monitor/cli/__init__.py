@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from monitor import __version__
 from monitor.cli import (
+    availability,
     capacity,
     cluster,
     dashboards,
@@ -41,6 +42,7 @@ COMMAND_GROUPS = (
     inspections,
     maintenance,
     capacity,
+    availability,
     rtp,
     mibs,
     dashboards,

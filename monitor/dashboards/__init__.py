@@ -5,12 +5,13 @@ Each ``dashboards/<name>.dashboard.py`` defines a grafanalib ``Dashboard`` calle
 ``dashboard``; ``build()`` runs every source and writes ``dashboards/json/<name>.json``
 (sorted keys, so a rebuild is byte-identical and a test can compare it with what is committed)
 plus ``dashboards/provisioning/datasources/prometheus.yaml`` and
-``dashboards/provisioning/dashboards/trunkwatch.yaml``.
+``dashboards/provisioning/dashboards/trunkwatch.yaml``. The JSON is Grafana 13's dashboard
+model (``SCHEMA_VERSION``): ``model`` drops what grafanalib still writes from older ones.
 
 grafanalib 0.7 writes most panels in Grafana's current field-config form, but has no Geomap
-panel and writes bar gauges in Grafana 6's form; ``Geomap`` and ``BarGauge`` below add them in
-grafanalib's own way (attrs classes with ``to_json_data``), so the NOC map is generated like
-every other panel. Every panel, target and template variable refers
+panel and writes bar gauges and tables in Grafana 6's form; ``Geomap``, ``BarGauge`` and
+``Table`` below write them in grafanalib's own way (attrs classes with ``to_json_data``), so
+the NOC map is generated like every other panel. Every panel, target and template variable refers
 to the one provisioned Prometheus datasource by uid.
 
 Every board starts with a ``centre`` variable and every query is scoped to it
@@ -21,7 +22,6 @@ absence) and a region's VictoriaMetrics (one centre or several, kept apart).
 
 from __future__ import annotations
 
-import json
 import re
 import runpy
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,9 +31,9 @@ from typing import Any
 import attr
 import yaml
 from grafanalib import core as g
-from grafanalib._gen import DashboardEncoder
 
 from monitor.core.promql import scope
+from monitor.dashboards.model import LEGACY_KEYS, ROW_KEYS, render, schema_json
 
 __all__ = [
     "BLUE",
@@ -42,8 +42,10 @@ __all__ = [
     "DEFAULT_OUT",
     "DEFAULT_SOURCES",
     "GREEN",
+    "LEGACY_KEYS",
     "ORANGE",
     "RED",
+    "ROW_KEYS",
     "SCHEMA_VERSION",
     "SEVERITY_COLOURS",
     "STATUS_MAPPINGS",
@@ -52,6 +54,7 @@ __all__ = [
     "BarGauge",
     "DashboardSourceError",
     "Geomap",
+    "Table",
     "at",
     "bargauge",
     "build",
@@ -61,6 +64,7 @@ __all__ = [
     "load",
     "render",
     "row",
+    "schema_json",
     "stat",
     "state_timeline",
     "steps",
@@ -72,13 +76,15 @@ __all__ = [
 
 DATASOURCE_UID = "trunkwatch-prometheus"
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": DATASOURCE_UID}
-#: The dashboard JSON model version written: Grafana 10.4/11 read it without migrating.
-SCHEMA_VERSION = 39
+#: The dashboard JSON model version written: the latest of Grafana 13 (README: Grafana), the
+#: default of the ``@grafana/schema`` 13 types the tests check against; Grafana loads it as it
+#: is, without migrating.
+SCHEMA_VERSION = 42
 #: The label a region's VictoriaMetrics tells centres apart by (each centre's Prometheus adds
 #: it as an external label); every query is scoped to the board's ``$centre``.
 CENTRE = "centre"
 CENTRE_MATCHER = 'centre=~"$centre"'
-DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "dashboards"
+DEFAULT_SOURCES = Path(__file__).resolve().parents[2] / "dashboards"
 DEFAULT_OUT = DEFAULT_SOURCES / "json"
 #: Where Grafana reads the JSON from; the provisioning file names it. Copy or link
 #: dashboards/json there (README: Grafana).
@@ -115,6 +121,19 @@ STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": ORANGE, "value": 2},
     {"color": RED, "value": 3},
 ]
+
+
+#: Options Grafana's schema requires that grafanalib 0.7 does not write, at Grafana's defaults
+#: (what Grafana itself would save), so the JSON is complete as it stands.
+_STAT_OPTIONS: dict[str, Any] = {
+    "wideLayout": True,
+    "showPercentChange": False,
+    "percentChangeColorMode": "standard",
+}
+_STATE_TIMELINE_OPTIONS: dict[str, Any] = {
+    "legend": {"showLegend": True, "calcs": []},
+    "tooltip": {"sort": "none"},
+}
 
 
 def steps(*pairs: tuple[str, float | None]) -> list[dict[str, Any]]:
@@ -188,6 +207,7 @@ def timeseries(
         timeFrom=time_from,
         overrides=overrides or [],
         spanNulls=True,
+        extraJson={"options": {"legend": {"showLegend": True}, "tooltip": {"sort": "none"}}},
     )
 
 
@@ -218,6 +238,7 @@ def stat(
         textMode="value_and_name",
         decimals=decimals,
         noValue="无数据 No data",
+        extraJson={"options": _STAT_OPTIONS},
     )
 
 
@@ -253,19 +274,21 @@ def table(
             },
         }
     )
-    return g.Table(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_targets(instant),
-        gridPos=pos,
-        transformations=transformations,
-        overrides=overrides or [],
-        mappings=mappings or [],
-        thresholds=steps((GREEN, None)),
-        filterable=True,
-        sortBy=[g.TableSortByField(displayName=sort_by)] if sort_by else [],
-    )
+    # grafanalib's Table fields are invisible to mypy (the library is untyped): pass them on.
+    fields: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "dataSource": DATASOURCE,
+        "targets": _targets(instant),
+        "gridPos": pos,
+        "transformations": transformations,
+        "overrides": overrides or [],
+        "mappings": mappings or [],
+        "thresholds": steps((GREEN, None)),
+        "filterable": True,
+        "sortBy": [g.TableSortByField(displayName=sort_by)] if sort_by else [],
+    }
+    return Table(**fields)
 
 
 def state_timeline(
@@ -288,6 +311,7 @@ def state_timeline(
         mergeValues=True,
         showValue="never",
         rowHeight=0.8,
+        extraJson={"options": _STATE_TIMELINE_OPTIONS},
     )
 
 
@@ -395,17 +419,44 @@ def dashboard(
 
 
 @attr.s
+class Table(g.Table):  # type: ignore[misc]  # grafanalib is untyped
+    """A table in Grafana's current form. grafanalib 0.7's ``Table`` still writes Grafana 6's
+    panel-level ``color``, ``columns``, ``fontSize`` and ``mappings`` (the field config is
+    where mappings act now) and the cell ``displayMode`` that schema version 38 replaced with
+    ``cellOptions``."""
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_json_data()
+        for key in ("color", "columns", "fontSize"):
+            data.pop(key, None)
+        defaults = data["fieldConfig"]["defaults"]
+        defaults["mappings"] = data.pop("mappings", [])
+        defaults["custom"] = {
+            "align": self.align,
+            "cellOptions": {"type": self.displayMode},
+            "filterable": self.filterable,
+            "inspect": False,
+        }
+        data["options"]["frameIndex"] = 0
+        return data
+
+
+@attr.s
 class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     """Grafana's Geomap panel (plugin id ``geomap``), which grafanalib 0.7 lacks.
 
     One marker layer places each row of the query at its ``latitude`` and ``longitude``
     fields (string labels in Prometheus, converted to numbers by a transformation) and colours
     it by ``color_field`` through the panel's thresholds; the base layer is the default map.
+
+    The view fits the markers (Grafana's "Fit to data"), zoomed in no closer than
+    ``max_zoom``: one centre's board frames its own sites and a region's frames all of them.
+    A fixed centre would not do: Grafana's schema types the view's latitude, longitude and
+    zoom as integers, and a whole degree (111 km) is too coarse to centre a city.
     """
 
-    center_lat: float = attr.ib(default=0.0)
-    center_lon: float = attr.ib(default=0.0)
-    zoom: float = attr.ib(default=8.0)
+    max_zoom: int = attr.ib(default=9)
+    padding: int = attr.ib(default=10)
     latitude_field: str = attr.ib(default="latitude")
     longitude_field: str = attr.ib(default="longitude")
     color_field: str = attr.ib(default="Value")
@@ -428,11 +479,10 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                 },
                 "options": {
                     "view": {
-                        "id": "coords",
-                        "lat": self.center_lat,
-                        "lon": self.center_lon,
-                        "zoom": self.zoom,
+                        "id": "fit",
                         "allLayers": True,
+                        "padding": self.padding,
+                        "maxZoom": self.max_zoom,
                     },
                     "controls": {
                         "showZoom": True,
@@ -526,12 +576,19 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                     "displayMode": self.display_mode,
                     "orientation": self.orientation,
                     "showUnfilled": True,
+                    "maxVizHeight": 300,
                     "minVizHeight": 10,
                     "minVizWidth": 0,
                     "valueMode": "color",
                     "namePlacement": "auto",
                     "sizing": "auto",
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                    "legend": {
+                        "showLegend": False,
+                        "displayMode": "list",
+                        "placement": "bottom",
+                        "calcs": [],
+                    },
                 },
             }
         )
@@ -566,14 +623,13 @@ def geomap(
     query: g.Target | str,
     pos: g.GridPos,
     *,
-    center: tuple[float, float],
-    zoom: float,
+    max_zoom: int,
     thresholds: list[dict[str, Any]],
     mappings: list[dict[str, Any]] | None = None,
     description: str = "",
 ) -> Geomap:
     """A map with one marker per row of ``query`` (an instant table with latitude, longitude
-    and name columns), coloured by its value."""
+    and name columns), coloured by its value, framing every marker (``Geomap``)."""
     q = target(query, instant=True, table=True) if isinstance(query, str) else query
     common: dict[str, Any] = {
         "title": title,
@@ -583,20 +639,10 @@ def geomap(
         "gridPos": pos,
         "thresholds": thresholds,
     }
-    return Geomap(
-        center_lat=center[0], center_lon=center[1], zoom=zoom, mappings=mappings or [], **common
-    )
+    return Geomap(max_zoom=max_zoom, mappings=mappings or [], **common)
 
 
 # -- build --------------------------------------------------------------------------------
-
-
-def render(board: g.Dashboard) -> str:
-    """The dashboard's JSON model, deterministic: sorted keys, two-space indent, UTF-8 text."""
-    data = board.to_json_data()
-    return (
-        json.dumps(data, cls=DashboardEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    )
 
 
 class DashboardSourceError(ValueError):
