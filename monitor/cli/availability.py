@@ -3,9 +3,9 @@ account (可用率报告) per system, site and asset, with the outages and their
 MTBF and the E1 lines' G.826 seconds, as HTML, CSV or JSON.
 
 The samples come from Prometheus (``--prometheus``), raw; the configuration, when there is one,
-gives the time zone, the names and the topology. Planned maintenance windows are an input of
-the calculation (``monitor.availability.MaintenanceWindow``), but nothing records them yet, so
-this command reports without any.
+gives the time zone, the names and the topology, and, when it has an ``inspections:`` section,
+the planned maintenance windows recorded in its store (``trunkwatch maintenance``), whose time
+is left out of the availability.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import floor
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from monitor.availability import (
     AssetInfo,
     AvailabilityReport,
+    MaintenanceWindow,
     Period,
     PeriodError,
     PrometheusSamples,
@@ -42,8 +43,13 @@ from monitor.cli.args import (
     positive_number,
 )
 from monitor.cli.problems import print_problems
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.core.sources import ConfigError
+from monitor.inspections.errors import StoreError
+from monitor.inspections.maintenance.service import MAX_OVERLAPPING
+from monitor.inspections.plans import build_setup
+from monitor.inspections.section import INSPECTIONS
+from monitor.inspections.store import open_store
 from monitor.inventory import build_inventory
 
 __all__ = ["cmd_report", "register"]
@@ -123,6 +129,7 @@ class _Setting:
     centre: str = ""
     assets: dict[str, AssetInfo] = field(default_factory=dict)
     site_names: dict[str, str] = field(default_factory=dict)
+    config: Config | None = None
 
 
 def _setting(path: str) -> _Setting:
@@ -142,7 +149,36 @@ def _setting(path: str) -> _Setting:
         site_names={
             s.id: " ".join(filter(None, (s.name, s.name_en))) for s in inventory.sites.values()
         },
+        config=config,
     )
+
+
+def _maintenance(setting: _Setting, period: Period) -> list[MaintenanceWindow]:
+    """The planned maintenance windows of the period, from the inspection store of the
+    configuration (none without an ``inspections:`` section). Raises StoreError."""
+    config = setting.config
+    if config is None or INSPECTIONS.of(config) is None:
+        return []
+    setup = build_setup(config, sign_in=False)
+    store = open_store(setup.store_url, setup.data_dir)
+    try:
+        found = store.windows(
+            ending_after=period.start.timestamp(),
+            starting_before=period.end.timestamp(),
+            limit=MAX_OVERLAPPING,
+        )
+    finally:
+        store.close()
+    return [
+        MaintenanceWindow(
+            w.scope.value,
+            w.target,
+            datetime.fromtimestamp(w.starts_at, UTC),
+            datetime.fromtimestamp(w.end, UTC),
+            w.reason,
+        )
+        for w in found
+    ]
 
 
 def _period(args: argparse.Namespace, timezone: str) -> Period:
@@ -161,7 +197,10 @@ def _format(args: argparse.Namespace) -> str:
 
 
 async def _report(
-    args: argparse.Namespace, setting: _Setting, period: Period
+    args: argparse.Namespace,
+    setting: _Setting,
+    period: Period,
+    maintenance: list[MaintenanceWindow],
 ) -> AvailabilityReport:
     try:
         source = PrometheusSamples(
@@ -192,6 +231,7 @@ async def _report(
         samples.success,
         assets=known.values(),
         site_names=samples.site_names | setting.site_names,
+        maintenance=maintenance,
         unreachable=samples.unreachable,
         e1=samples.e1,
         source=f"Prometheus {args.prometheus}{where}",
@@ -205,7 +245,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UsageError("--prometheus URL is required (the configuration names none)")
         setting = _setting(args.config)
         period = _period(args, setting.timezone)
-        report = asyncio.run(_report(args, setting, period))
+        maintenance = _maintenance(setting, period)
+        report = asyncio.run(_report(args, setting, period, maintenance))
     except UsageError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -214,6 +255,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except SourceError as exc:
         print(f"{name}: Prometheus unavailable: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except StoreError as exc:
+        print(f"{name}: maintenance windows unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if not report.rows:
         print(f"{name}: no probe samples in {period.label}", file=sys.stderr)

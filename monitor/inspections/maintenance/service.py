@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 __all__ = [
+    "MAX_OVERLAPPING",
     "MAX_SECONDS",
     "MIN_SECONDS",
     "REFRESH_SECONDS",
@@ -64,6 +65,9 @@ MAX_REASON = 500
 #: How often each instance reads the windows in force (another instance's, the command
 #: line's) and, on the leading one, brings the silences in step.
 REFRESH_SECONDS = 5.0
+#: Windows read for one availability period (``availability report``): years of windows,
+#: several a day.
+MAX_OVERLAPPING = 100_000
 OPERATIONS = ("create", "expire")
 
 

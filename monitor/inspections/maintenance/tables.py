@@ -56,6 +56,7 @@ class MaintenanceStore(Protocol):
         *,
         ending_after: float | None = None,
         planned_end_after: float | None = None,
+        starting_before: float | None = None,
         limit: int = 500,
     ) -> list[MaintenanceWindow]: ...
     def record_silence(self, window_id: str, silence_id: str, at: float) -> str: ...
@@ -182,11 +183,12 @@ class MaintenanceTables(SqlBase):
         *,
         ending_after: float | None = None,
         planned_end_after: float | None = None,
+        starting_before: float | None = None,
         limit: int = 500,
     ) -> list[MaintenanceWindow]:
-        """The most recent ``limit`` windows, oldest first: those whose end (early, else
-        planned) is after ``ending_after``, or whose planned end is after
-        ``planned_end_after`` (ended early or not), or all."""
+        """The most recent ``limit`` windows, oldest first, of those whose end (early, else
+        planned) is after ``ending_after``, whose planned end is after ``planned_end_after``
+        (ended early or not) and that start before ``starting_before`` (each when given)."""
         clauses: list[str] = []
         params: list[Any] = []
         if ending_after is not None:
@@ -195,6 +197,9 @@ class MaintenanceTables(SqlBase):
         if planned_end_after is not None:
             clauses.append("w.ends_at > ?")
             params.append(planned_end_after)
+        if starting_before is not None:
+            clauses.append("w.starts_at < ?")
+            params.append(starting_before)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         with self._guard():
             rows = self._execute(
