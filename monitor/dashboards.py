@@ -34,9 +34,11 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from monitor.core.promql import scope
+from monitor.panel_step import SAFE_RESOLUTION, duration_ms, max_data_points_for
 
 __all__ = [
     "BLUE",
+    "BOARD_UIDS",
     "DATASOURCE",
     "DATASOURCE_UID",
     "DEFAULT_OUT",
@@ -45,15 +47,19 @@ __all__ = [
     "ORANGE",
     "RED",
     "SCHEMA_VERSION",
+    "SCRAPE_INTERVAL",
     "SEVERITY_COLOURS",
     "STATUS_MAPPINGS",
     "STATUS_THRESHOLDS",
+    "TRUNKWATCH_URL",
     "YELLOW",
     "BarGauge",
     "DashboardSourceError",
     "Geomap",
+    "asset_names",
     "at",
     "bargauge",
+    "board_link",
     "build",
     "custom_variable",
     "dashboard",
@@ -61,6 +67,7 @@ __all__ = [
     "load",
     "render",
     "row",
+    "site_names",
     "stat",
     "state_timeline",
     "steps",
@@ -84,6 +91,27 @@ DEFAULT_OUT = DEFAULT_SOURCES / "json"
 #: dashboards/json there (README: Grafana).
 GRAFANA_DASHBOARD_PATH = "/var/lib/grafana/dashboards/trunkwatch"
 PROMETHEUS_URL = "http://127.0.0.1:9090"
+#: Prometheus's scrape interval, the datasource's ``timeInterval``: the finest step a panel
+#: asks for, and the step of every state timeline.
+SCRAPE_INTERVAL = "15s"
+#: Where the duty page (``/`` of ``trunkwatch run``) is, as the browser sees it: the default
+#: of every board's hidden ``trunkwatch`` variable (override with ``?var-trunkwatch=URL``).
+TRUNKWATCH_URL = "http://127.0.0.1:9750"
+#: Where the repository's alerts/runbooks are published for the duty room: the default of
+#: the hidden ``runbooks`` variable the alert tables link through (alerts/runbooks/README.md).
+RUNBOOKS_URL = TRUNKWATCH_URL + "/runbooks"
+#: The map's base layer when no tile server is configured: country outlines Grafana serves
+#: from its own files, so the map draws on a closed network.
+LOCAL_BASEMAP = "public/maps/countries.geojson"
+#: The boards a link may open, by what they show.
+BOARD_UIDS = {
+    "noc": "trunkwatch-noc",
+    "site": "trunkwatch-site",
+    "lines": "trunkwatch-lines",
+    "network": "trunkwatch-network",
+    "inspections": "trunkwatch-inspections",
+    "capacity": "trunkwatch-capacity",
+}
 
 GREEN, ORANGE, YELLOW, RED, BLUE = "green", "orange", "yellow", "red", "blue"
 
@@ -134,7 +162,8 @@ def target(
     instant: bool = False,
     table: bool = False,
 ) -> g.Target:
-    """A Prometheus query of the provisioned datasource."""
+    """A Prometheus query of the provisioned datasource. Its step is the panel's
+    (``intervalFactor`` 1: no hidden doubling of it)."""
     return g.Target(
         expr=scope(expr, CENTRE, CENTRE_MATCHER),
         legendFormat=legend,
@@ -142,7 +171,222 @@ def target(
         instant=instant,
         format="table" if table else "time_series",
         datasource=DATASOURCE,
+        intervalFactor=1,
     )
+
+
+def site_names(expr: str) -> str:
+    """``expr`` (which keeps ``site``) with the site's name from ``trunkwatch_site_info`` as
+    ``site_name``, for legends, tiles and map labels; a series of no configured site keeps
+    no name rather than disappearing."""
+    return (
+        f"({expr}) * on (site) group_left (site_name) "
+        "label_replace(max by (site, name) (trunkwatch_site_info),"
+        ' "site_name", "$1", "name", "(.*)")'
+    )
+
+
+def asset_names(expr: str) -> str:
+    """``expr`` (which keeps ``asset``) with the asset's name from ``trunkwatch_asset_info``
+    as ``asset_name``."""
+    return (
+        f"({expr}) * on (asset) group_left (asset_name) "
+        "label_replace(max by (asset, name) (trunkwatch_asset_info),"
+        ' "asset_name", "$1", "name", "(.*)")'
+    )
+
+
+#: Labels of a firing alert a person reads beside its site and asset, with the words put
+#: before each value: which carrier, circuit, port, service or trap alarm it is about.
+FAULT_DETAILS = (
+    ("carrier", "载波 carrier "),
+    ("circuit", ""),
+    ("name", ""),
+    ("alias", ""),
+    ("descr", ""),
+    ("probe", ""),
+    ("alarm", ""),
+    ("replica", "副本 replica "),
+)
+#: An inspection alert's round and the person it waits for.
+INSPECTION_DETAILS = (("plan", ""), ("owner", "责任人 owner "))
+#: Severity ranks of the alert catalogue (monitor.alert_catalogue), worst first.
+SEVERITY_MAPPINGS = value_mappings(
+    ("1", "严重 Critical", RED),
+    ("2", "警告 Warning", ORANGE),
+    ("3", "提示 Info", BLUE),
+)
+
+
+def _detail(expr: str, details: Sequence[tuple[str, str]]) -> str:
+    """``expr`` with a ``detail`` label: the non-empty ``details`` labels, each after its
+    words, joined by spaces (each step adds one part into a label of its own, joins it and
+    trims the spaces an empty part leaves)."""
+    out = f'label_replace({expr}, "detail", "", "", "")'
+    for i, (label, words) in enumerate(details):
+        part = f"detail_{i}"
+        out = f'label_replace({out}, "{part}", "{words}$1", "{label}", "(.+)")'
+        out = f'label_join({out}, "detail", " ", "detail", "{part}")'
+        out = f'label_replace({out}, "detail", "$1", "detail", " *(.*?) *")'
+    return out
+
+
+def _named(expr: str, label: str, info: str) -> str:
+    """``expr`` with ``<label>_name`` from ``info`` (``trunkwatch_site_info`` or
+    ``trunkwatch_asset_info``); a series without ``label`` (a fleet-wide alert) shows "-"."""
+    names = (
+        f'label_replace(max by ({label}, name) ({info}), "{label}_name", "$1", "name", "(.*)")'
+        f' or max by ({label}) (label_replace(ALERTS, "{label}", "-", "", ""))'
+    )
+    return (
+        f'label_replace({expr}, "{label}", "-", "{label}", "")'
+        f" * on ({label}) group_left ({label}_name) ({names})"
+    )
+
+
+def firing_alerts(category: str, details: Sequence[tuple[str, str]], matchers: str = "") -> str:
+    """The alerts of ``category`` (fault | inspection) firing now, one series per alert with
+    only what a person reads: the catalogue's titles and severity rank, the site's and the
+    asset's names, the ``detail`` and the runbook; the value is when it started
+    (``ALERTS_FOR_STATE``), in milliseconds for a date column. Routing labels (``route``,
+    ``escalation``, ``owner``, ``parent``, ``root`` …) are left out by the aggregation."""
+    extra = f", {matchers}" if matchers else ""
+    firing = (
+        f'ALERTS_FOR_STATE{{alertname!="Watchdog"{extra}}}'
+        f' and ignoring (alertstate) ALERTS{{alertstate="firing"{extra}}}'
+    )
+    texts = (
+        f"({firing}) * on (alertname, severity)"
+        " group_left (title_zh, title_en, runbook, severity_rank)"
+        f' trunkwatch:alert_catalogue:info{{category="{category}"}}'
+    )
+    kept = (
+        "max by (alertname, severity_rank, title_zh, title_en, runbook, site, asset, detail) ("
+        f"{_detail(texts, details)})"
+    )
+    named = _named(_named(kept, "site", "trunkwatch_site_info"), "asset", "trunkwatch_asset_info")
+    return f"{named} * 1000"
+
+
+def alert_table(
+    title: str,
+    category: str,
+    pos: g.GridPos,
+    *,
+    details: Sequence[tuple[str, str]],
+    matchers: str = "",
+    description: str = "",
+) -> g.Table:
+    """A table of the alerts of ``category`` firing now, for people: severity in colour,
+    the problem in Chinese and English, site and asset by name, what it concerns, since
+    when, and its runbook (a link through the board's ``runbooks`` address); the site opens
+    its board."""
+    since = "起始 Since"
+    runbook = "处置手册 Runbook"
+    site = "站点 Site"
+    return table(
+        title,
+        [target(firing_alerts(category, details, matchers), instant=True, table=True)],
+        pos,
+        description=description,
+        # site stays in the frame (hidden, not removed): the site column's link reads it.
+        hide=("Time", "__name__", "alertname", "asset"),
+        rename={
+            "severity_rank": "级别 Severity",
+            "title_zh": "告警 Problem",
+            "title_en": "Problem",
+            "site_name": site,
+            "asset_name": "设备 Asset",
+            "detail": "详情 Detail",
+            "Value": since,
+            "runbook": runbook,
+        },
+        order=(
+            "severity_rank",
+            "title_zh",
+            "title_en",
+            "site_name",
+            "asset_name",
+            "detail",
+            "Value",
+            "runbook",
+        ),
+        sort_by="级别 Severity",
+        overrides=[
+            {
+                "matcher": {"id": "byName", "options": "severity_rank"},
+                "properties": [
+                    {"id": "mappings", "value": SEVERITY_MAPPINGS},
+                    {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                    {"id": "custom.width", "value": 110},
+                ],
+            },
+            {
+                "matcher": {"id": "byName", "options": "Value"},
+                "properties": [{"id": "unit", "value": "dateTimeAsLocal"}],
+            },
+            {
+                "matcher": {"id": "byName", "options": "site"},
+                "properties": [{"id": "custom.hidden", "value": True}],
+            },
+            {
+                "matcher": {"id": "byName", "options": "runbook"},
+                "properties": [
+                    {
+                        "id": "links",
+                        "value": [
+                            {
+                                "title": "处置手册 Runbook",
+                                "url": "${runbooks}/${__data.fields.runbook}",
+                                "targetBlank": True,
+                            }
+                        ],
+                    }
+                ],
+            },
+            {
+                "matcher": {"id": "byName", "options": "site_name"},
+                "properties": [
+                    {
+                        "id": "links",
+                        "value": [
+                            board_link("站点详情 Site detail", "site", site="${__data.fields.site}")
+                        ],
+                    }
+                ],
+            },
+        ],
+    )
+
+
+def board_link(title: str, board: str, **variables: str) -> dict[str, Any]:
+    """A data link to another board (a key of ``BOARD_UIDS``), with ``var-NAME=VALUE`` for each
+    of ``variables`` (values are Grafana expressions such as ``${__field.labels.site}``), the
+    chosen centre and the time range kept."""
+    query = [f"var-{name}={value}" for name, value in variables.items()]
+    query += ["${centre:queryparam}", "${__url_time_range}"]
+    return {"title": title, "url": f"/d/{BOARD_UIDS[board]}?{'&'.join(query)}"}
+
+
+def _with_links(links: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The data links of a panel, as ``extraJson`` (grafanalib's panels have none)."""
+    if not links:
+        return None
+    return {"fieldConfig": {"defaults": {"links": [dict(link) for link in links]}}}
+
+
+def _fixed_step(step: str | None, time_from: str | None) -> dict[str, Any]:
+    """A panel's ``interval`` and ``maxDataPoints``: with ``step``, pinned to it over the
+    panel's own range (``time_from``, e.g. "7d"); without, Grafana's: the panel's width in
+    points, never finer than the scrape interval (the datasource's)."""
+    if step is None:
+        return {"interval": None, "maxDataPoints": None}
+    if time_from is None:
+        raise ValueError("a fixed step needs the panel's own time range (time_from)")
+    return {
+        "interval": step,
+        "maxDataPoints": max_data_points_for(duration_ms(time_from), step),
+    }
 
 
 def _targets(queries: Iterable[g.Target | str]) -> list[g.Target]:
@@ -167,7 +411,11 @@ def timeseries(
     stacked: bool = False,
     time_from: str | None = None,
     overrides: list[dict[str, Any]] | None = None,
+    step: str | None = None,
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> g.TimeSeries:
+    """A graph. ``step`` pins the query step (with ``time_from``): for series recorded per
+    hour or day, read once per hour or day, so none is skipped and none is read twice."""
     return g.TimeSeries(
         title=title,
         description=description,
@@ -188,6 +436,8 @@ def timeseries(
         timeFrom=time_from,
         overrides=overrides or [],
         spanNulls=True,
+        extraJson=_with_links(links),
+        **_fixed_step(step, time_from),
     )
 
 
@@ -202,7 +452,10 @@ def stat(
     thresholds: list[dict[str, Any]] | None = None,
     background: bool = True,
     decimals: int | None = None,
+    links: Sequence[Mapping[str, Any]] = (),
+    text_mode: str = "value_and_name",
 ) -> g.Stat:
+    """Tiles of instant values (``maxDataPoints`` does not apply)."""
     return g.Stat(
         title=title,
         description=description,
@@ -215,9 +468,11 @@ def stat(
         colorMode="background" if background else "value",
         graphMode="none",
         reduceCalc="lastNotNull",
-        textMode="value_and_name",
+        textMode=text_mode,
         decimals=decimals,
         noValue="无数据 No data",
+        maxDataPoints=None,
+        extraJson=_with_links(links),
     )
 
 
@@ -233,6 +488,8 @@ def table(
     overrides: list[dict[str, Any]] | None = None,
     mappings: list[dict[str, Any]] | None = None,
     sort_by: str | None = None,
+    order: Sequence[str] = (),
+    sort_desc: bool = False,
 ) -> g.Table:
     """An instant-query table; ``merge`` joins several queries' columns on their labels."""
     instant = [
@@ -249,7 +506,7 @@ def table(
             "options": {
                 "excludeByName": {name: True for name in hide},
                 "renameByName": dict(rename or {}),
-                "indexByName": {},
+                "indexByName": {name: i for i, name in enumerate(order)},
             },
         }
     )
@@ -264,7 +521,8 @@ def table(
         mappings=mappings or [],
         thresholds=steps((GREEN, None)),
         filterable=True,
-        sortBy=[g.TableSortByField(displayName=sort_by)] if sort_by else [],
+        sortBy=[g.TableSortByField(displayName=sort_by, desc=sort_desc)] if sort_by else [],
+        maxDataPoints=None,
     )
 
 
@@ -276,7 +534,11 @@ def state_timeline(
     mappings: list[dict[str, Any]],
     thresholds: list[dict[str, Any]],
     description: str = "",
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> g.StateTimeline:
+    """States over time at the scrape interval: one point per scrape up to Prometheus's
+    11,000 points a series (6 hours at 15 s is 1,440), so an outage shows from its first
+    scrape to its last, not sampled at a step longer than itself."""
     return g.StateTimeline(
         title=title,
         description=description,
@@ -288,6 +550,9 @@ def state_timeline(
         mergeValues=True,
         showValue="never",
         rowHeight=0.8,
+        interval=SCRAPE_INTERVAL,
+        maxDataPoints=SAFE_RESOLUTION,
+        extraJson=_with_links(links),
     )
 
 
@@ -336,6 +601,14 @@ def centre_variable() -> g.Template:
     )
 
 
+def setting_variable(name: str, label: str, default: str) -> g.Template:
+    """A hidden text variable holding a deployment setting (an address) the board links
+    through; a link or a bookmark may override it with ``var-NAME=VALUE``."""
+    return g.Template(
+        name=name, label=label, query=default, default=default, type="textbox", hide=2
+    )
+
+
 def custom_variable(
     name: str, label: str, values: Sequence[str], *, include_all: bool = True
 ) -> g.Template:
@@ -367,14 +640,20 @@ def dashboard(
     time_from: str = "now-6h",
     refresh: str = "30s",
 ) -> g.Dashboard:
-    """A dashboard in the centre's conventions: local time, shared crosshair, panel ids set."""
+    """A dashboard in the centre's conventions: local time, shared crosshair, panel ids set;
+    links back to the NOC overview (the chosen centre kept) and to trunkwatch's duty page,
+    and a menu of every trunkwatch board."""
+    settings = [
+        setting_variable("trunkwatch", "值班页地址 Duty page address", TRUNKWATCH_URL),
+        setting_variable("runbooks", "处置手册地址 Runbooks address", RUNBOOKS_URL),
+    ]
     return g.Dashboard(
         uid=uid,
         title=title,
         description=description,
         tags=["trunkwatch", *tags],
         panels=list(panels),
-        templating=g.Templating(list=[centre_variable(), *variables]),
+        templating=g.Templating(list=[centre_variable(), *variables, *settings]),
         timezone="Asia/Shanghai",
         time=g.Time(time_from, "now"),
         refresh=refresh,
@@ -383,13 +662,30 @@ def dashboard(
         editable=False,
         links=[
             g.DashboardLink(
+                title="值班总览 NOC overview",
+                type="link",
+                uri=f"/d/{BOARD_UIDS['noc']}?${{centre:queryparam}}",
+                icon="dashboard",
+                keepTime=True,
+                tooltip="回到值班总览 Back to the NOC overview",
+            ),
+            g.DashboardLink(
+                title="值班页 Duty page",
+                type="link",
+                uri="${trunkwatch}/",
+                icon="external link",
+                keepTime=False,
+                tooltip="trunkwatch 值班页：交接班、巡检与维护"
+                " The duty page: shifts, rounds, planned work",
+            ),
+            g.DashboardLink(
                 title="trunkwatch",
                 type="dashboards",
                 tags=["trunkwatch"],
                 asDropdown=True,
                 includeVars=True,
                 keepTime=True,
-            )
+            ),
         ],
     ).auto_panel_ids()
 
@@ -400,7 +696,10 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
 
     One marker layer places each row of the query at its ``latitude`` and ``longitude``
     fields (string labels in Prometheus, converted to numbers by a transformation) and colours
-    it by ``color_field`` through the panel's thresholds; the base layer is the default map.
+    it by ``color_field`` through the panel's thresholds. The base layer is never Grafana's
+    default internet map (a closed network cannot reach it): the country outlines Grafana
+    serves itself (``LOCAL_BASEMAP``), or the centre's own tile server (``tiles``, an XYZ
+    URL template).
     """
 
     center_lat: float = attr.ib(default=0.0)
@@ -413,6 +712,30 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     layer_name: str = attr.ib(default="sites")
     marker_size: int = attr.ib(default=12)
     mappings: list[dict[str, Any]] = attr.ib(factory=list)
+    tiles: str | None = attr.ib(default=None)
+    data_links: list[dict[str, Any]] = attr.ib(factory=list)
+
+    def basemap(self) -> dict[str, Any]:
+        if self.tiles:
+            return {
+                "type": "xyz",
+                "name": "底图 Tiles",
+                "config": {"url": self.tiles, "attribution": ""},
+            }
+        return {
+            "type": "geojson",
+            "name": "底图 Outline",
+            "config": {
+                "src": LOCAL_BASEMAP,
+                "rules": [],
+                "style": {
+                    "color": {"fixed": "#2f3640"},
+                    "opacity": 0.4,
+                    "lineWidth": 1,
+                    "symbol": {"fixed": "", "mode": "fixed"},
+                },
+            },
+        }
 
     def to_json_data(self) -> dict[str, Any]:
         result: dict[str, Any] = self.panel_json(
@@ -422,6 +745,7 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                     "defaults": {
                         "color": {"mode": "thresholds"},
                         "mappings": self.mappings,
+                        "links": self.data_links,
                         "custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
                     },
                     "overrides": [],
@@ -437,10 +761,10 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                     "controls": {
                         "showZoom": True,
                         "mouseWheelZoom": True,
-                        "showAttribution": True,
+                        "showAttribution": bool(self.tiles),
                         "showScale": True,
                     },
-                    "basemap": {"type": "default", "name": "basemap", "config": {}},
+                    "basemap": self.basemap(),
                     "layers": [
                         {
                             "type": "markers",
@@ -548,6 +872,7 @@ def bargauge(
     maximum: float | None = None,
     thresholds: list[dict[str, Any]] | None = None,
     description: str = "",
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> BarGauge:
     # grafanalib's Panel fields are invisible to mypy (the library is untyped): pass them on.
     common: dict[str, Any] = {
@@ -557,6 +882,8 @@ def bargauge(
         "targets": _targets(queries),
         "gridPos": pos,
         "thresholds": thresholds or steps((GREEN, None)),
+        "maxDataPoints": None,
+        "extraJson": _with_links(links),
     }
     return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
 
@@ -571,9 +898,14 @@ def geomap(
     thresholds: list[dict[str, Any]],
     mappings: list[dict[str, Any]] | None = None,
     description: str = "",
+    links: Sequence[Mapping[str, Any]] = (),
+    text_field: str = "name",
+    tiles: str | None = None,
 ) -> Geomap:
     """A map with one marker per row of ``query`` (an instant table with latitude, longitude
-    and name columns), coloured by its value."""
+    and ``text_field`` columns), coloured by its value; ``links`` open from a marker (its
+    row's fields are ``${__data.fields.NAME}``). Offline unless ``tiles`` names a tile
+    server."""
     q = target(query, instant=True, table=True) if isinstance(query, str) else query
     common: dict[str, Any] = {
         "title": title,
@@ -582,9 +914,17 @@ def geomap(
         "targets": _targets([q]),
         "gridPos": pos,
         "thresholds": thresholds,
+        "maxDataPoints": None,
     }
     return Geomap(
-        center_lat=center[0], center_lon=center[1], zoom=zoom, mappings=mappings or [], **common
+        center_lat=center[0],
+        center_lon=center[1],
+        zoom=zoom,
+        mappings=mappings or [],
+        text_field=text_field,
+        tiles=tiles,
+        data_links=[dict(link) for link in links],
+        **common,
     )
 
 
@@ -628,7 +968,7 @@ def _datasource_provisioning() -> str:
                 "isDefault": True,
                 "editable": False,
                 # The scrape interval: $__rate_interval then spans at least four scrapes.
-                "jsonData": {"timeInterval": "15s", "httpMethod": "POST"},
+                "jsonData": {"timeInterval": SCRAPE_INTERVAL, "httpMethod": "POST"},
             }
         ],
     }

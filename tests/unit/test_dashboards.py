@@ -43,7 +43,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 #: English after its Chinese.
 CHINESE_START = re.compile(r"(?:[A-Za-z0-9.]{1,4}\s*)?[\u4e00-\u9fff]")
 ENGLISH_AFTER = re.compile(r"[\u4e00-\u9fff].*[A-Za-z]{2,}")
-VARIABLE = re.compile(r"\$\{?(\w+)")
+#: A Grafana variable; ``$1`` in a label_replace is a regex group, not a variable.
+VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
 def _boards() -> list[tuple[Path, dict[str, Any]]]:
