@@ -21,10 +21,12 @@ absence) and a region's VictoriaMetrics (one centre or several, kept apart).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import runpy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,7 @@ __all__ = [
     "steps",
     "table",
     "target",
+    "tile_server",
     "timeseries",
     "variable",
 ]
@@ -234,9 +237,11 @@ def _detail(expr: str, details: Sequence[tuple[str, str]]) -> str:
 def _named(expr: str, label: str, info: str) -> str:
     """``expr`` with ``<label>_name`` from ``info`` (``trunkwatch_site_info`` or
     ``trunkwatch_asset_info``); a series without ``label`` (a fleet-wide alert) shows "-"."""
+    # The "-" entry is made from ALERTS aggregated first: labelling every alert "-" as it
+    # is would give two alerts of different sites one label set.
     names = (
         f'label_replace(max by ({label}, name) ({info}), "{label}_name", "$1", "name", "(.*)")'
-        f' or max by ({label}) (label_replace(ALERTS, "{label}", "-", "", ""))'
+        f' or max by ({label}) (label_replace(max by (alertstate) (ALERTS), "{label}", "-", "", ""))'
     )
     return (
         f'label_replace({expr}, "{label}", "-", "{label}", "")'
@@ -888,6 +893,24 @@ def bargauge(
     return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
 
 
+#: The centre's own XYZ tile server for the map's base layer, while a build runs inside
+#: ``tile_server(url)``; unset, the map draws on the outline Grafana serves itself.
+_TILES: ContextVar[str | None] = ContextVar("tiles", default=None)
+
+
+@contextlib.contextmanager
+def tile_server(url: str | None) -> Iterator[None]:
+    """Build the maps on ``url`` (an XYZ template such as
+    ``http://tiles.local/{z}/{x}/{y}.png``) instead of the offline outline."""
+    if url is not None and not all(part in url for part in ("{x}", "{z}")):
+        raise ValueError(f"tile server URL {url!r} has no {{x}}/{{y}}/{{z}} placeholders")
+    token = _TILES.set(url)
+    try:
+        yield
+    finally:
+        _TILES.reset(token)
+
+
 def geomap(
     title: str,
     query: g.Target | str,
@@ -922,7 +945,7 @@ def geomap(
         zoom=zoom,
         mappings=mappings or [],
         text_field=text_field,
-        tiles=tiles,
+        tiles=tiles if tiles is not None else _TILES.get(),
         data_links=[dict(link) for link in links],
         **common,
     )

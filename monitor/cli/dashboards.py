@@ -13,7 +13,7 @@ import yaml
 
 from monitor import alert_catalogue
 from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
-from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build
+from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build, tile_server
 
 DEFAULT_ALERTS = DEFAULT_SOURCES.parent / "alerts"
 
@@ -23,7 +23,8 @@ __all__ = ["register"]
 def cmd_build(args: argparse.Namespace) -> int:
     out: Path = args.out
     try:
-        written = build(out, sources=args.sources, provisioning=args.provisioning)
+        with tile_server(args.tiles):
+            written = build(out, sources=args.sources, provisioning=args.provisioning)
         if args.alerts is not None:
             written.append(alert_catalogue.write(args.alerts))
     except (OSError, ValueError, yaml.YAMLError) as exc:
@@ -65,6 +66,13 @@ def register(subparsers: Subparsers, add_config: AddConfig) -> None:
         type=Path,
         default=DEFAULT_ALERTS,
         help="folder of the alert rules, where the alert catalogue is written",
+    )
+    p.add_argument(
+        "--tiles",
+        default=None,
+        metavar="URL",
+        help="the centre's own map tile server, an XYZ URL template such as "
+        "http://tiles.local/{z}/{x}/{y}.png (default: the offline outline Grafana serves)",
     )
     p.set_defaults(func=cmd_build)
 
