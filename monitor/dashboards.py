@@ -241,7 +241,8 @@ def _named(expr: str, label: str, info: str) -> str:
     # is would give two alerts of different sites one label set.
     names = (
         f'label_replace(max by ({label}, name) ({info}), "{label}_name", "$1", "name", "(.*)")'
-        f' or max by ({label}) (label_replace(max by (alertstate) (ALERTS), "{label}", "-", "", ""))'
+        f" or max by ({label}) ("
+        f'label_replace(max by (alertstate) (ALERTS), "{label}", "-", "", ""))'
     )
     return (
         f'label_replace({expr}, "{label}", "-", "{label}", "")'
