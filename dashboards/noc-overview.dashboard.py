@@ -98,6 +98,12 @@ panels = [
         thresholds=STATUS_THRESHOLDS,
         mappings=STATUS_MAPPINGS,
         links=[board_link("基站详情 Site detail", "site", site="${__data.fields.site}")],
+        # Each district's name at the configured coordinates of one of its sites.
+        districts=(
+            "topk by (district) (1,"
+            ' max by (district, latitude, longitude) (trunkwatch_site_info{district!=""}))',
+            "district",
+        ),
         description="颜色表示站点状态（绿 正常，黄 部分故障，橙 不可达，红 中断），"
         "点击站点打开其详情。"
         " 底图为 Grafana 自带的离线轮廓（可改为本地瓦片服务）。"

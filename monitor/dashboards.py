@@ -721,6 +721,72 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     tiles: str | None = attr.ib(default=None)
     data_links: list[dict[str, Any]] = attr.ib(factory=list)
 
+    district_field: str | None = attr.ib(default=None)
+
+    def _markers(
+        self, name: str, ref: str, style: dict[str, Any], *, tooltip: bool
+    ) -> dict[str, Any]:
+        return {
+            "type": "markers",
+            "name": name,
+            "tooltip": tooltip,
+            "filterData": {"id": "byRefId", "options": ref},
+            "location": {
+                "mode": "coords",
+                "latitude": self.latitude_field,
+                "longitude": self.longitude_field,
+            },
+            "config": {"showLegend": tooltip, "style": style},
+        }
+
+    def layers(self) -> list[dict[str, Any]]:
+        """The districts' names (query B, when drawn) under the sites' markers (query A)."""
+        layers = []
+        if self.district_field:
+            layers.append(
+                self._markers(
+                    "行政区 Districts",
+                    "B",
+                    {
+                        "size": {"fixed": 1},
+                        "color": {"fixed": "text"},
+                        "opacity": 0.6,
+                        "symbol": {"mode": "fixed", "fixed": "img/icons/marker/square.svg"},
+                        "text": {"mode": "field", "field": self.district_field, "fixed": ""},
+                        "textConfig": {
+                            "fontSize": 14,
+                            "offsetX": 0,
+                            "offsetY": 18,
+                            "textAlign": "center",
+                            "textBaseline": "middle",
+                        },
+                    },
+                    tooltip=False,
+                )
+            )
+        layers.append(
+            self._markers(
+                self.layer_name,
+                "A",
+                {
+                    "size": {"fixed": self.marker_size},
+                    "color": {"field": self.color_field, "fixed": GREEN},
+                    "opacity": 0.8,
+                    "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
+                    "text": {"mode": "field", "field": self.text_field, "fixed": ""},
+                    "textConfig": {
+                        "fontSize": 12,
+                        "offsetX": 0,
+                        "offsetY": -16,
+                        "textAlign": "center",
+                        "textBaseline": "middle",
+                    },
+                },
+                tooltip=True,
+            )
+        )
+        return layers
+
     def basemap(self) -> dict[str, Any]:
         if self.tiles:
             return {
@@ -771,42 +837,7 @@ class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                         "showScale": True,
                     },
                     "basemap": self.basemap(),
-                    "layers": [
-                        {
-                            "type": "markers",
-                            "name": self.layer_name,
-                            "tooltip": True,
-                            "location": {
-                                "mode": "coords",
-                                "latitude": self.latitude_field,
-                                "longitude": self.longitude_field,
-                            },
-                            "config": {
-                                "showLegend": True,
-                                "style": {
-                                    "size": {"fixed": self.marker_size},
-                                    "color": {"field": self.color_field, "fixed": GREEN},
-                                    "opacity": 0.8,
-                                    "symbol": {
-                                        "mode": "fixed",
-                                        "fixed": "img/icons/marker/circle.svg",
-                                    },
-                                    "text": {
-                                        "mode": "field",
-                                        "field": self.text_field,
-                                        "fixed": "",
-                                    },
-                                    "textConfig": {
-                                        "fontSize": 12,
-                                        "offsetX": 0,
-                                        "offsetY": -16,
-                                        "textAlign": "center",
-                                        "textBaseline": "middle",
-                                    },
-                                },
-                            },
-                        }
-                    ],
+                    "layers": self.layers(),
                     "tooltip": {"mode": "details"},
                 },
                 "transformations": [
@@ -925,17 +956,20 @@ def geomap(
     links: Sequence[Mapping[str, Any]] = (),
     text_field: str = "name",
     tiles: str | None = None,
+    districts: tuple[g.Target | str, str] | None = None,
 ) -> Geomap:
     """A map with one marker per row of ``query`` (an instant table with latitude, longitude
     and ``text_field`` columns), coloured by its value; ``links`` open from a marker (its
     row's fields are ``${__data.fields.NAME}``). Offline unless ``tiles`` names a tile
-    server."""
-    q = target(query, instant=True, table=True) if isinstance(query, str) else query
+    server. ``districts`` is (query, field): one row per district at a place of its own, its
+    name drawn there under the sites."""
+    queries = [query] if districts is None else [query, districts[0]]
+    instant = [target(q, instant=True, table=True) if isinstance(q, str) else q for q in queries]
     common: dict[str, Any] = {
         "title": title,
         "description": description,
         "dataSource": DATASOURCE,
-        "targets": _targets([q]),
+        "targets": _targets(instant),
         "gridPos": pos,
         "thresholds": thresholds,
         "maxDataPoints": None,
@@ -947,6 +981,7 @@ def geomap(
         mappings=mappings or [],
         text_field=text_field,
         tiles=tiles if tiles is not None else _TILES.get(),
+        district_field=None if districts is None else districts[1],
         data_links=[dict(link) for link in links],
         **common,
     )

@@ -525,7 +525,8 @@ def _link_targets(stack: Stack, board: dict[str, Any], panel: dict[str, Any]) ->
     links = panel["fieldConfig"]["defaults"].get("links", [])
     assert links, f"{panel['title']}: no link"
     urls = []
-    for target in panel["targets"]:
+    # A map's links open from its markers, the rows of its first query.
+    for target in panel["targets"][:1]:
         expr = _expand(target["expr"], _variable_values(stack.prometheus, board))
         for r in stack.prometheus.query(expr):
             for link in links:
