@@ -226,3 +226,18 @@ def test_target_scopes_every_query_and_keeps_grafanas_step() -> None:
     t = target("up").to_json_data()
     assert t["expr"] == 'up{centre=~"$centre"}'
     assert t["intervalFactor"] == 1
+
+
+@pytest.mark.parametrize(
+    ("board", "title"),
+    [("phone-lines", "SIP 中继状态"), ("site-detail", "载波状态"), ("network", "链路状态")],
+)
+def test_up_down_timelines_map_both_values_green_up_and_red_down(board: str, title: str) -> None:
+    # probe_success, carrier_up and if_oper_status{state="up"} are 0 or 1, nothing else.
+    panel = _panel(board, title)
+    [mapping] = panel["fieldConfig"]["defaults"]["mappings"]
+    options = mapping["options"]
+    assert set(options) == {"0", "1"}
+    assert (options["1"]["color"], options["0"]["color"]) == ("green", "red")
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [(s["color"], s["value"]) for s in steps] == [("red", None), ("green", 1)]
