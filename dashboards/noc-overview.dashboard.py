@@ -2,20 +2,18 @@
 status tile, the sites on a map, the alerts firing now, today's inspection rounds, and the
 availability of each system over 30 days. The duty technician's one screen."""
 
+from monitor.dashboard_alerts import FAULT_DETAILS, INSPECTION_DETAILS, alert_table
+from monitor.dashboard_map import geomap
 from monitor.dashboards import (
-    FAULT_DETAILS,
     GREEN,
-    INSPECTION_DETAILS,
     ORANGE,
     RED,
     STATUS_MAPPINGS,
     STATUS_THRESHOLDS,
-    alert_table,
     asset_names,
     at,
     board_link,
     custom_variable,
-    geomap,
     row,
     site_names,
     stat,

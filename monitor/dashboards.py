@@ -7,11 +7,11 @@ Each ``dashboards/<name>.dashboard.py`` defines a grafanalib ``Dashboard`` calle
 plus ``dashboards/provisioning/datasources/prometheus.yaml`` and
 ``dashboards/provisioning/dashboards/trunkwatch.yaml``.
 
-grafanalib 0.7 writes most panels in Grafana's current field-config form, but has no Geomap
-panel and writes bar gauges in Grafana 6's form; ``Geomap`` and ``BarGauge`` below add them in
-grafanalib's own way (attrs classes with ``to_json_data``), so the NOC map is generated like
-every other panel. Every panel, target and template variable refers
-to the one provisioned Prometheus datasource by uid.
+grafanalib 0.7 writes most panels in Grafana's current field-config form, but writes bar
+gauges in Grafana 6's form; ``BarGauge`` below adds the current one in grafanalib's own way (an
+attrs class with ``to_json_data``). The map (monitor.dashboard_map) and the alert tables
+(monitor.dashboard_alerts) are built on this vocabulary. Every panel, target and template
+variable refers to the one provisioned Prometheus datasource by uid.
 
 Every board starts with a ``centre`` variable and every query is scoped to it
 (``monitor.core.promql.scope``: the matcher on each selector, ``centre`` in each ``by``/``on``),
@@ -21,12 +21,10 @@ absence) and a region's VictoriaMetrics (one centre or several, kept apart).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import runpy
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +55,6 @@ __all__ = [
     "YELLOW",
     "BarGauge",
     "DashboardSourceError",
-    "Geomap",
     "asset_names",
     "at",
     "bargauge",
@@ -65,7 +62,6 @@ __all__ = [
     "build",
     "custom_variable",
     "dashboard",
-    "geomap",
     "load",
     "render",
     "row",
@@ -75,7 +71,6 @@ __all__ = [
     "steps",
     "table",
     "target",
-    "tile_server",
     "timeseries",
     "variable",
 ]
@@ -103,9 +98,6 @@ TRUNKWATCH_URL = "http://127.0.0.1:9750"
 #: Where the repository's alerts/runbooks are published for the duty room: the default of
 #: the hidden ``runbooks`` variable the alert tables link through (alerts/runbooks/README.md).
 RUNBOOKS_URL = TRUNKWATCH_URL + "/runbooks"
-#: The map's base layer when no tile server is configured: country outlines Grafana serves
-#: from its own files, so the map draws on a closed network.
-LOCAL_BASEMAP = "public/maps/countries.geojson"
 #: The boards a link may open, by what they show.
 BOARD_UIDS = {
     "noc": "trunkwatch-noc",
@@ -196,172 +188,6 @@ def asset_names(expr: str) -> str:
         f"({expr}) * on (asset) group_left (asset_name) "
         "label_replace(max by (asset, name) (trunkwatch_asset_info),"
         ' "asset_name", "$1", "name", "(.*)")'
-    )
-
-
-#: Labels of a firing alert a person reads beside its site and asset, with the words put
-#: before each value: which carrier, circuit, port, service or trap alarm it is about.
-FAULT_DETAILS = (
-    ("carrier", "载波 carrier "),
-    ("circuit", ""),
-    ("name", ""),
-    ("alias", ""),
-    ("descr", ""),
-    ("probe", ""),
-    ("alarm", ""),
-    ("replica", "副本 replica "),
-)
-#: An inspection alert's round and the person it waits for.
-INSPECTION_DETAILS = (("plan", ""), ("owner", "责任人 owner "))
-#: Severity ranks of the alert catalogue (monitor.alert_catalogue), worst first.
-SEVERITY_MAPPINGS = value_mappings(
-    ("1", "严重 Critical", RED),
-    ("2", "警告 Warning", ORANGE),
-    ("3", "提示 Info", BLUE),
-)
-
-
-def _detail(expr: str, details: Sequence[tuple[str, str]]) -> str:
-    """``expr`` with a ``detail`` label: the non-empty ``details`` labels, each after its
-    words, joined by spaces (each step adds one part into a label of its own, joins it and
-    trims the spaces an empty part leaves)."""
-    out = f'label_replace({expr}, "detail", "", "", "")'
-    for i, (label, words) in enumerate(details):
-        part = f"detail_{i}"
-        out = f'label_replace({out}, "{part}", "{words}$1", "{label}", "(.+)")'
-        out = f'label_join({out}, "detail", " ", "detail", "{part}")'
-        out = f'label_replace({out}, "detail", "$1", "detail", " *(.*?) *")'
-    return out
-
-
-def _named(expr: str, label: str, info: str) -> str:
-    """``expr`` with ``<label>_name`` from ``info`` (``trunkwatch_site_info`` or
-    ``trunkwatch_asset_info``); a series without ``label`` (a fleet-wide alert) shows "-"."""
-    # The "-" entry is made from ALERTS aggregated first: labelling every alert "-" as it
-    # is would give two alerts of different sites one label set.
-    names = (
-        f'label_replace(max by ({label}, name) ({info}), "{label}_name", "$1", "name", "(.*)")'
-        f" or max by ({label}) ("
-        f'label_replace(max by (alertstate) (ALERTS), "{label}", "-", "", ""))'
-    )
-    return (
-        f'label_replace({expr}, "{label}", "-", "{label}", "")'
-        f" * on ({label}) group_left ({label}_name) ({names})"
-    )
-
-
-def firing_alerts(category: str, details: Sequence[tuple[str, str]], matchers: str = "") -> str:
-    """The alerts of ``category`` (fault | inspection) firing now, one series per alert with
-    only what a person reads: the catalogue's titles and severity rank, the site's and the
-    asset's names, the ``detail`` and the runbook; the value is when it started
-    (``ALERTS_FOR_STATE``), in milliseconds for a date column. Routing labels (``route``,
-    ``escalation``, ``owner``, ``parent``, ``root`` …) are left out by the aggregation."""
-    extra = f", {matchers}" if matchers else ""
-    firing = (
-        f'ALERTS_FOR_STATE{{alertname!="Watchdog"{extra}}}'
-        f' and ignoring (alertstate) ALERTS{{alertstate="firing"{extra}}}'
-    )
-    texts = (
-        f"({firing}) * on (alertname, severity)"
-        " group_left (title_zh, title_en, runbook, severity_rank)"
-        f' trunkwatch:alert_catalogue:info{{category="{category}"}}'
-    )
-    kept = (
-        "max by (alertname, severity_rank, title_zh, title_en, runbook, site, asset, detail) ("
-        f"{_detail(texts, details)})"
-    )
-    named = _named(_named(kept, "site", "trunkwatch_site_info"), "asset", "trunkwatch_asset_info")
-    return f"{named} * 1000"
-
-
-def alert_table(
-    title: str,
-    category: str,
-    pos: g.GridPos,
-    *,
-    details: Sequence[tuple[str, str]],
-    matchers: str = "",
-    description: str = "",
-) -> g.Table:
-    """A table of the alerts of ``category`` firing now, for people: severity in colour,
-    the problem in Chinese and English, site and asset by name, what it concerns, since
-    when, and its runbook (a link through the board's ``runbooks`` address); the site opens
-    its board."""
-    since = "起始 Since"
-    runbook = "处置手册 Runbook"
-    site = "站点 Site"
-    return table(
-        title,
-        [target(firing_alerts(category, details, matchers), instant=True, table=True)],
-        pos,
-        description=description,
-        # site stays in the frame (hidden, not removed): the site column's link reads it.
-        hide=("Time", "__name__", "alertname", "asset"),
-        rename={
-            "severity_rank": "级别 Severity",
-            "title_zh": "告警 Problem",
-            "title_en": "Problem",
-            "site_name": site,
-            "asset_name": "设备 Asset",
-            "detail": "详情 Detail",
-            "Value": since,
-            "runbook": runbook,
-        },
-        order=(
-            "severity_rank",
-            "title_zh",
-            "title_en",
-            "site_name",
-            "asset_name",
-            "detail",
-            "Value",
-            "runbook",
-        ),
-        sort_by="级别 Severity",
-        overrides=[
-            {
-                "matcher": {"id": "byName", "options": "severity_rank"},
-                "properties": [
-                    {"id": "mappings", "value": SEVERITY_MAPPINGS},
-                    {"id": "custom.cellOptions", "value": {"type": "color-background"}},
-                    {"id": "custom.width", "value": 110},
-                ],
-            },
-            {
-                "matcher": {"id": "byName", "options": "Value"},
-                "properties": [{"id": "unit", "value": "dateTimeAsLocal"}],
-            },
-            {
-                "matcher": {"id": "byName", "options": "site"},
-                "properties": [{"id": "custom.hidden", "value": True}],
-            },
-            {
-                "matcher": {"id": "byName", "options": "runbook"},
-                "properties": [
-                    {
-                        "id": "links",
-                        "value": [
-                            {
-                                "title": "处置手册 Runbook",
-                                "url": "${runbooks}/${__data.fields.runbook}",
-                                "targetBlank": True,
-                            }
-                        ],
-                    }
-                ],
-            },
-            {
-                "matcher": {"id": "byName", "options": "site_name"},
-                "properties": [
-                    {
-                        "id": "links",
-                        "value": [
-                            board_link("站点详情 Site detail", "site", site="${__data.fields.site}")
-                        ],
-                    }
-                ],
-            },
-        ],
     )
 
 
@@ -697,168 +523,6 @@ def dashboard(
 
 
 @attr.s
-class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
-    """Grafana's Geomap panel (plugin id ``geomap``), which grafanalib 0.7 lacks.
-
-    One marker layer places each row of the query at its ``latitude`` and ``longitude``
-    fields (string labels in Prometheus, converted to numbers by a transformation) and colours
-    it by ``color_field`` through the panel's thresholds. The base layer is never Grafana's
-    default internet map (a closed network cannot reach it): the country outlines Grafana
-    serves itself (``LOCAL_BASEMAP``), or the centre's own tile server (``tiles``, an XYZ
-    URL template).
-    """
-
-    center_lat: float = attr.ib(default=0.0)
-    center_lon: float = attr.ib(default=0.0)
-    zoom: float = attr.ib(default=8.0)
-    latitude_field: str = attr.ib(default="latitude")
-    longitude_field: str = attr.ib(default="longitude")
-    color_field: str = attr.ib(default="Value")
-    text_field: str = attr.ib(default="name")
-    layer_name: str = attr.ib(default="sites")
-    marker_size: int = attr.ib(default=12)
-    mappings: list[dict[str, Any]] = attr.ib(factory=list)
-    tiles: str | None = attr.ib(default=None)
-    data_links: list[dict[str, Any]] = attr.ib(factory=list)
-
-    district_field: str | None = attr.ib(default=None)
-
-    def _markers(
-        self, name: str, ref: str, style: dict[str, Any], *, tooltip: bool
-    ) -> dict[str, Any]:
-        return {
-            "type": "markers",
-            "name": name,
-            "tooltip": tooltip,
-            "filterData": {"id": "byRefId", "options": ref},
-            "location": {
-                "mode": "coords",
-                "latitude": self.latitude_field,
-                "longitude": self.longitude_field,
-            },
-            "config": {"showLegend": tooltip, "style": style},
-        }
-
-    def layers(self) -> list[dict[str, Any]]:
-        """The districts' names (query B, when drawn) under the sites' markers (query A)."""
-        layers = []
-        if self.district_field:
-            layers.append(
-                self._markers(
-                    "行政区 Districts",
-                    "B",
-                    {
-                        "size": {"fixed": 1},
-                        "color": {"fixed": "text"},
-                        "opacity": 0.6,
-                        "symbol": {"mode": "fixed", "fixed": "img/icons/marker/square.svg"},
-                        "text": {"mode": "field", "field": self.district_field, "fixed": ""},
-                        "textConfig": {
-                            "fontSize": 14,
-                            "offsetX": 0,
-                            "offsetY": 18,
-                            "textAlign": "center",
-                            "textBaseline": "middle",
-                        },
-                    },
-                    tooltip=False,
-                )
-            )
-        layers.append(
-            self._markers(
-                self.layer_name,
-                "A",
-                {
-                    "size": {"fixed": self.marker_size},
-                    "color": {"field": self.color_field, "fixed": GREEN},
-                    "opacity": 0.8,
-                    "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
-                    "text": {"mode": "field", "field": self.text_field, "fixed": ""},
-                    "textConfig": {
-                        "fontSize": 12,
-                        "offsetX": 0,
-                        "offsetY": -16,
-                        "textAlign": "center",
-                        "textBaseline": "middle",
-                    },
-                },
-                tooltip=True,
-            )
-        )
-        return layers
-
-    def basemap(self) -> dict[str, Any]:
-        if self.tiles:
-            return {
-                "type": "xyz",
-                "name": "底图 Tiles",
-                "config": {"url": self.tiles, "attribution": ""},
-            }
-        return {
-            "type": "geojson",
-            "name": "底图 Outline",
-            "config": {
-                "src": LOCAL_BASEMAP,
-                "rules": [],
-                "style": {
-                    "color": {"fixed": "#2f3640"},
-                    "opacity": 0.4,
-                    "lineWidth": 1,
-                    "symbol": {"fixed": "", "mode": "fixed"},
-                },
-            },
-        }
-
-    def to_json_data(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.panel_json(
-            {
-                "type": "geomap",
-                "fieldConfig": {
-                    "defaults": {
-                        "color": {"mode": "thresholds"},
-                        "mappings": self.mappings,
-                        "links": self.data_links,
-                        "custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
-                    },
-                    "overrides": [],
-                },
-                "options": {
-                    "view": {
-                        "id": "coords",
-                        "lat": self.center_lat,
-                        "lon": self.center_lon,
-                        "zoom": self.zoom,
-                        "allLayers": True,
-                    },
-                    "controls": {
-                        "showZoom": True,
-                        "mouseWheelZoom": True,
-                        "showAttribution": bool(self.tiles),
-                        "showScale": True,
-                    },
-                    "basemap": self.basemap(),
-                    "layers": self.layers(),
-                    "tooltip": {"mode": "details"},
-                },
-                "transformations": [
-                    {
-                        "id": "convertFieldType",
-                        "options": {
-                            "conversions": [
-                                {"targetField": self.latitude_field, "destinationType": "number"},
-                                {"targetField": self.longitude_field, "destinationType": "number"},
-                            ],
-                            "fields": {},
-                        },
-                    },
-                    *self.transformations,
-                ],
-            }
-        )
-        return result
-
-
-@attr.s
 class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     """A bar gauge in Grafana's current field-config form (grafanalib 0.7's ``BarGauge``
     still writes Grafana 6's ``fieldOptions``)."""
@@ -923,68 +587,6 @@ def bargauge(
         "extraJson": _with_links(links),
     }
     return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
-
-
-#: The centre's own XYZ tile server for the map's base layer, while a build runs inside
-#: ``tile_server(url)``; unset, the map draws on the outline Grafana serves itself.
-_TILES: ContextVar[str | None] = ContextVar("tiles", default=None)
-
-
-@contextlib.contextmanager
-def tile_server(url: str | None) -> Iterator[None]:
-    """Build the maps on ``url`` (an XYZ template such as
-    ``http://tiles.local/{z}/{x}/{y}.png``) instead of the offline outline."""
-    if url is not None and not all(part in url for part in ("{x}", "{z}")):
-        raise ValueError(f"tile server URL {url!r} has no {{x}}/{{y}}/{{z}} placeholders")
-    token = _TILES.set(url)
-    try:
-        yield
-    finally:
-        _TILES.reset(token)
-
-
-def geomap(
-    title: str,
-    query: g.Target | str,
-    pos: g.GridPos,
-    *,
-    center: tuple[float, float],
-    zoom: float,
-    thresholds: list[dict[str, Any]],
-    mappings: list[dict[str, Any]] | None = None,
-    description: str = "",
-    links: Sequence[Mapping[str, Any]] = (),
-    text_field: str = "name",
-    tiles: str | None = None,
-    districts: tuple[g.Target | str, str] | None = None,
-) -> Geomap:
-    """A map with one marker per row of ``query`` (an instant table with latitude, longitude
-    and ``text_field`` columns), coloured by its value; ``links`` open from a marker (its
-    row's fields are ``${__data.fields.NAME}``). Offline unless ``tiles`` names a tile
-    server. ``districts`` is (query, field): one row per district at a place of its own, its
-    name drawn there under the sites."""
-    queries = [query] if districts is None else [query, districts[0]]
-    instant = [target(q, instant=True, table=True) if isinstance(q, str) else q for q in queries]
-    common: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "dataSource": DATASOURCE,
-        "targets": _targets(instant),
-        "gridPos": pos,
-        "thresholds": thresholds,
-        "maxDataPoints": None,
-    }
-    return Geomap(
-        center_lat=center[0],
-        center_lon=center[1],
-        zoom=zoom,
-        mappings=mappings or [],
-        text_field=text_field,
-        tiles=tiles if tiles is not None else _TILES.get(),
-        district_field=None if districts is None else districts[1],
-        data_links=[dict(link) for link in links],
-        **common,
-    )
 
 
 # -- build --------------------------------------------------------------------------------

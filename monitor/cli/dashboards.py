@@ -13,7 +13,8 @@ import yaml
 
 from monitor import alert_catalogue
 from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
-from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build, tile_server
+from monitor.dashboard_map import tile_server
+from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build
 
 DEFAULT_ALERTS = DEFAULT_SOURCES.parent / "alerts"
 

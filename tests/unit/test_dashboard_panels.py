@@ -16,16 +16,15 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.dashboard_map import geomap, tile_server
 from monitor.dashboards import (
     BOARD_UIDS,
     SCRAPE_INTERVAL,
     SEVERITY_COLOURS,
     TRUNKWATCH_URL,
     at,
-    geomap,
     render,
     target,
-    tile_server,
 )
 from monitor.dashboards import dashboard as make_dashboard
 from monitor.panel_step import duration_ms, panel_step
