@@ -1,6 +1,7 @@
-"""基站详情 Site detail: one radio site — carriers, traffic channels busy against available,
+"""基站详情 Site detail: one site — its status and every asset's, and for a radio site its
+carriers in service against those configured, traffic channels busy against available,
 traffic in Erlangs and grade of service, RF (transmit power, VSWR, RSSI and noise floor),
-power and battery, backhaul, and the cabinet environment."""
+power and battery, backhaul, and the cabinet environment. The NOC's tiles and map open it."""
 
 from monitor.dashboards import (
     BLUE,
