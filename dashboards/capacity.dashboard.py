@@ -6,9 +6,11 @@ from monitor.dashboards import (
     GREEN,
     ORANGE,
     RED,
+    asset_names,
     at,
     bargauge,
     row,
+    site_names,
     steps,
     table,
     target,
@@ -26,9 +28,11 @@ panels = [
         "忙时话务量 / 容量 Busy-hour traffic / capacity",
         [
             target(
-                f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}"
-                " / on (site) site:trunkwatch_bs_gos_capacity:erlangs",
-                "{{site}}",
+                site_names(
+                    f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}"
+                    " / on (site) site:trunkwatch_bs_gos_capacity:erlangs"
+                ),
+                "{{site_name}}",
                 instant=True,
             )
         ],
@@ -47,7 +51,7 @@ panels = [
             target(f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}", "", "A"),
             target(f"site:trunkwatch_bs_gos_capacity:erlangs{S}", "", "B"),
             target(f"site:trunkwatch_bs_traffic_channels:sum{S}", "", "C"),
-            target(f"site:trunkwatch_bs_wait_over_5s:ratio_rate15m{S}", "", "D"),
+            target(f"site:trunkwatch_bs_wait_over_5s:max1d{S}", "", "D"),
         ],
         at(12, 1, 12, 10),
         merge=True,
@@ -57,11 +61,11 @@ panels = [
             "Value #A": "忙时话务量 Busy hour (E)",
             "Value #B": "容量 Capacity (E)",
             "Value #C": "业务信道 Channels",
-            "Value #D": "P(等待 wait > 5 s)",
+            "Value #D": "最差小时 P(等待 wait > 5 s) worst hour",
         },
         overrides=[
             {
-                "matcher": {"id": "byName", "options": "P(等待 wait > 5 s)"},
+                "matcher": {"id": "byName", "options": "最差小时 P(等待 wait > 5 s) worst hour"},
                 "properties": [{"id": "unit", "value": "percentunit"}],
             }
         ],
@@ -70,52 +74,78 @@ panels = [
     timeseries(
         "忙时话务量趋势 Busy-hour traffic trend",
         [
-            target(f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}", "{{site}}"),
             target(
-                "predict_linear("
-                f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}[30d], 90 * 86400)",
-                "{{site}} 90 天后 in 90 days",
+                site_names(f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}"),
+                "{{site_name}}",
+            ),
+            target(
+                site_names(
+                    "predict_linear("
+                    f"site:trunkwatch_bs_busy_hour_traffic_erlangs:max1d{S}[30d], 90 * 86400)"
+                ),
+                "{{site_name}} 90 天后 in 90 days",
             ),
         ],
         at(0, 11, 12, 9),
         unit=ERLANGS,
         minimum=0,
         time_from="30d",
+        step="1d",
         description="每日忙时话务量及按近 30 天线性趋势外推的 90 天后数值。"
         " Daily busy-hour traffic, and its 30-day linear trend projected 90 days ahead.",
     ),
     timeseries(
-        "服务等级 Grade of service",
-        [target(f"site:trunkwatch_bs_wait_over_5s:ratio_rate15m{S}", "{{site}}")],
+        "服务等级（每小时）Grade of service (hourly)",
+        [
+            target(
+                site_names(f"site:trunkwatch_bs_wait_over_5s:ratio_rate1h{S}"),
+                "{{site_name}}",
+            )
+        ],
         at(12, 11, 12, 9),
         unit="percentunit",
         minimum=0,
         thresholds=steps((GREEN, None), (RED, 0.05)),
         threshold_lines=True,
         time_from="7d",
+        step="1h",
+        description="每个点是该整点前一小时的 P(等待>5秒)，一小时一个点，忙时不会被跳过。"
+        " Each point is P(wait > 5 s) over the hour before it, one point an hour, so the busy"
+        " hour is never skipped.",
     ),
     timeseries(
         "信道利用率 Channel utilisation (hourly)",
-        [target(f"site:trunkwatch_bs_traffic_utilisation:ratio_rate1h{S}", "{{site}}")],
+        [
+            target(
+                site_names(f"site:trunkwatch_bs_traffic_utilisation:ratio_rate1h{S}"),
+                "{{site_name}}",
+            )
+        ],
         at(0, 20, 24, 8),
         unit="percentunit",
         minimum=0,
         maximum=1,
         time_from="7d",
+        step="1h",
     ),
     row("中继群 Trunk group", 28),
     timeseries(
         "中继群忙时话务量 / P.01 容量 Trunk group busy hour vs P.01 capacity",
         [
             target(
-                "asset:trunkwatch_trunk_busy_hour_traffic_erlangs:max1d", "忙时 busy hour {{asset}}"
+                asset_names("asset:trunkwatch_trunk_busy_hour_traffic_erlangs:max1d"),
+                "忙时 busy hour {{asset_name}}",
             ),
-            target("asset:trunkwatch_trunk_gos_capacity:erlangs", "P.01 容量 capacity {{asset}}"),
+            target(
+                asset_names("asset:trunkwatch_trunk_gos_capacity:erlangs"),
+                "P.01 容量 capacity {{asset_name}}",
+            ),
         ],
         at(0, 29, 24, 8),
         unit=ERLANGS,
         minimum=0,
         time_from="30d",
+        step="1d",
     ),
 ]
 

@@ -7,6 +7,7 @@ from monitor.dashboards import (
     RED,
     STATUS_MAPPINGS,
     STATUS_THRESHOLDS,
+    asset_names,
     at,
     row,
     stat,
@@ -29,7 +30,13 @@ panels = [
     row("设备与链路 Devices and links", 0),
     stat(
         "网络设备 Network devices",
-        [target('asset:trunkwatch_status:code{system="network"}', "{{asset}}", instant=True)],
+        [
+            target(
+                asset_names(f'asset:trunkwatch_status:code{{system="network", {A}}}'),
+                "{{asset_name}}",
+                instant=True,
+            )
+        ],
         at(0, 1, 24, 4),
         mappings=STATUS_MAPPINGS,
         thresholds=STATUS_THRESHOLDS,
@@ -38,9 +45,11 @@ panels = [
         "链路状态 Link state (ports with a description)",
         [
             target(
-                "max by (asset, name, alias) ("
-                f'trunkwatch_if_oper_status{{{A}, state="up", alias!=""}})',
-                "{{asset}} {{name}} {{alias}}",
+                asset_names(
+                    "max by (asset, name, alias) ("
+                    f'trunkwatch_if_oper_status{{{A}, state="up", alias!=""}})'
+                ),
+                "{{asset_name}} {{name}} {{alias}}",
             )
         ],
         at(0, 5, 24, 9),
@@ -52,8 +61,8 @@ panels = [
         "端口利用率（前 10）Utilisation (top 10)",
         [
             target(
-                f"topk(10, interface:trunkwatch_if_utilisation:ratio_rate5m{{{A}}})",
-                "{{asset}} {{name}}",
+                asset_names(f"topk(10, interface:trunkwatch_if_utilisation:ratio_rate5m{{{A}}})"),
+                "{{asset_name}} {{name}}",
             )
         ],
         at(0, 15, 12, 8),
@@ -66,14 +75,20 @@ panels = [
         "吞吐量 Throughput (ports with a description)",
         [
             target(
-                f'sum by (asset, name) (rate(trunkwatch_if_receive_bytes_total{{{A}, alias!=""}}'
-                "[$__rate_interval])) * 8",
-                "{{asset}} {{name}} 接收 in",
+                asset_names(
+                    "sum by (asset, name) (max by (asset, name, index) ("
+                    f'rate(trunkwatch_if_receive_bytes_total{{{A}, alias!=""}}[$__rate_interval])'
+                    ")) * 8"
+                ),
+                "{{asset_name}} {{name}} 接收 in",
             ),
             target(
-                f'sum by (asset, name) (rate(trunkwatch_if_transmit_bytes_total{{{A}, alias!=""}}'
-                "[$__rate_interval])) * 8",
-                "{{asset}} {{name}} 发送 out",
+                asset_names(
+                    "sum by (asset, name) (max by (asset, name, index) ("
+                    f'rate(trunkwatch_if_transmit_bytes_total{{{A}, alias!=""}}[$__rate_interval])'
+                    ")) * 8"
+                ),
+                "{{asset_name}} {{name}} 发送 out",
             ),
         ],
         at(12, 15, 12, 8),
@@ -82,7 +97,12 @@ panels = [
     ),
     timeseries(
         "错包（前 10）Errors (top 10)",
-        [target(f"topk(10, interface:trunkwatch_if_errors:rate5m{{{A}}})", "{{asset}} {{name}}")],
+        [
+            target(
+                asset_names(f"topk(10, interface:trunkwatch_if_errors:rate5m{{{A}}})"),
+                "{{asset_name}} {{name}}",
+            )
+        ],
         at(0, 23, 12, 8),
         unit="pps",
         minimum=0,
@@ -93,9 +113,11 @@ panels = [
         "丢弃（前 10）Discards (top 10)",
         [
             target(
-                f"topk(10, sum by (asset, name) (rate(trunkwatch_if_receive_discards_total{{{A}}}"
-                "[$__rate_interval])))",
-                "{{asset}} {{name}}",
+                asset_names(
+                    "topk(10, sum by (asset, name) (max by (asset, name, index) ("
+                    f"rate(trunkwatch_if_receive_discards_total{{{A}}}[$__rate_interval]))))"
+                ),
+                "{{asset_name}} {{name}}",
             )
         ],
         at(12, 23, 12, 8),
@@ -107,8 +129,11 @@ panels = [
         "处理器负载 Processor load",
         [
             target(
-                'avg by (asset) (trunkwatch_host_processor_load_ratio{system="platform"})',
-                "{{asset}}",
+                asset_names(
+                    "avg by (asset) ("
+                    f'trunkwatch_host_processor_load_ratio{{system="platform", {A}}})'
+                ),
+                "{{asset_name}}",
             )
         ],
         at(0, 32, 12, 8),
@@ -120,9 +145,12 @@ panels = [
         "磁盘使用率 Disk use",
         [
             target(
-                'max by (asset, descr) (trunkwatch_host_storage_used_bytes{type="fixed_disk"}'
-                ' / (trunkwatch_host_storage_size_bytes{type="fixed_disk"} > 0))',
-                "{{asset}} {{descr}}",
+                asset_names(
+                    "max by (asset, descr) ("
+                    f'trunkwatch_host_storage_used_bytes{{type="fixed_disk", {A}}}'
+                    f' / (trunkwatch_host_storage_size_bytes{{type="fixed_disk", {A}}} > 0))'
+                ),
+                "{{asset_name}} {{descr}}",
             )
         ],
         at(12, 32, 12, 8),
@@ -144,7 +172,7 @@ dashboard = make_dashboard(
         variable(
             "asset",
             "设备 Device",
-            "label_values(trunkwatch_if_oper_status, asset)",
+            'label_values(asset:trunkwatch_status:code{system=~"network|platform"}, asset)',
             include_all=True,
             multi=True,
         )

@@ -8,10 +8,12 @@ from monitor.dashboards import (
     RED,
     STATUS_MAPPINGS,
     STATUS_THRESHOLDS,
+    asset_names,
     at,
+    board_link,
     custom_variable,
-    geomap,
     row,
+    site_names,
     stat,
     steps,
     table,
@@ -19,11 +21,15 @@ from monitor.dashboards import (
     variable,
 )
 from monitor.dashboards import dashboard as make_dashboard
+from monitor.dashboards.alerts import FAULT_DETAILS, INSPECTION_DETAILS, alert_table
+from monitor.dashboards.map import geomap
 
 SYSTEMS = ["radio", "line", "network", "platform", "power"]
+SITE = "${__field.labels.site}"
+ASSET = "${__field.labels.asset}"
 
 
-def tiles(title, expr, legend, pos, description):
+def tiles(title, expr, legend, pos, description, links):
     return stat(
         title,
         [target(expr, legend, instant=True)],
@@ -31,70 +37,87 @@ def tiles(title, expr, legend, pos, description):
         mappings=STATUS_MAPPINGS,
         thresholds=STATUS_THRESHOLDS,
         description=description,
+        links=links,
     )
+
+
+def assets(system):
+    return asset_names(f'asset:trunkwatch_status:code{{system="{system}", site=~"$site"}}')
 
 
 panels = [
     row("状态 Status", 0),
     tiles(
         "基站 Radio sites",
-        'max by (site) (asset:trunkwatch_status:code{system=~"radio|power", site=~"$site"})',
-        "{{site}}",
+        site_names(
+            'max by (site) (asset:trunkwatch_status:code{system=~"radio|power", site=~"$site"})'
+        ),
+        "{{site_name}}",
         at(0, 1, 24, 5),
-        "每个基站一块：正常 / 部分故障 / 不可达（上游故障）/ 中断。"
-        " One tile per radio site: up, degraded, unreachable (behind a failed asset) or down.",
+        "每个基站一块：正常 / 部分故障 / 不可达（上游故障）/ 中断；点击打开基站详情。"
+        " One tile per radio site: up, degraded, unreachable (behind a failed asset) or down;"
+        " click for the site's board.",
+        [board_link("基站详情 Site detail", "site", site=SITE)],
     ),
     tiles(
         "有线通信 Lines",
-        'asset:trunkwatch_status:code{system="line", site=~"$site"}',
-        "{{asset}}",
+        assets("line"),
+        "{{asset_name}}",
         at(0, 6, 8, 5),
-        "E1 中继网关与 SIP 中继、专线。 E1 trunk gateways, SIP trunks and dedicated lines.",
+        "E1 中继网关与 SIP 中继、专线；点击打开有线通信。"
+        " E1 trunk gateways, SIP trunks and dedicated lines; click for the line's board.",
+        [board_link("有线通信 Phone lines", "lines", line=ASSET)],
     ),
     tiles(
         "计算机网络 Network",
-        'asset:trunkwatch_status:code{system="network", site=~"$site"}',
-        "{{asset}}",
+        assets("network"),
+        "{{asset_name}}",
         at(8, 6, 8, 5),
-        "路由器与交换机。 Routers and switches.",
+        "路由器与交换机；点击打开计算机网络。 Routers and switches; click for the network board.",
+        [board_link("计算机网络 Network", "network", asset=ASSET)],
     ),
     tiles(
         "应急平台 Platform",
-        'asset:trunkwatch_status:code{system="platform", site=~"$site"}',
-        "{{asset}}",
+        assets("platform"),
+        "{{asset_name}}",
         at(16, 6, 8, 5),
-        "接处警、地理信息、录音与政府应急平台服务器。"
-        " Dispatch, GIS, recording and platform servers.",
+        "接处警、地理信息、录音与政府应急平台服务器；点击打开计算机网络。"
+        " Dispatch, GIS, recording and platform servers; click for the network board.",
+        [board_link("计算机网络 Network", "network", asset=ASSET)],
     ),
     row("地图与告警 Map and alerts", 11),
     geomap(
         "站点地图 Site map",
-        'max by (site, name, latitude, longitude) (trunkwatch_site_info{site=~"$site"})'
+        'max by (site, name, district, latitude, longitude) (trunkwatch_site_info{site=~"$site"})'
         " * on (site) group_left () site:trunkwatch_status:code",
-        at(0, 12, 12, 14),
+        at(0, 12, 10, 14),
         max_zoom=9,
         thresholds=STATUS_THRESHOLDS,
         mappings=STATUS_MAPPINGS,
-        description="颜色表示站点状态（绿 正常，橙 部分故障，黄 不可达，红 中断）。"
-        " Colour is the site's status (green up, orange degraded, yellow unreachable, red down).",
+        links=[board_link("基站详情 Site detail", "site", site="${__data.fields.site}")],
+        # Each district's name at the configured coordinates of one of its sites.
+        districts=(
+            "topk by (district) (1,"
+            ' max by (district, latitude, longitude) (trunkwatch_site_info{district!=""}))',
+            "district",
+        ),
+        description="颜色表示站点状态（绿 正常，黄 部分故障，橙 不可达，红 中断），"
+        "点击站点打开其详情。"
+        " 底图为 Grafana 自带的离线轮廓（可改为本地瓦片服务）。"
+        " Colour is the site's status (green up, yellow degraded, orange unreachable, red down);"
+        " click a site for its board. The base layer is an outline Grafana serves itself"
+        " (or the centre's own tile server), so the map works on a closed network.",
     ),
-    table(
-        "当前告警 Active alerts",
-        [
-            'ALERTS{alertstate="firing", alertname!="Watchdog", system=~"$system", site=~"$site"}',
-        ],
-        at(12, 12, 12, 14),
-        description="Prometheus 正在触发的告警（含被 Alertmanager 抑制的）。"
-        " Alerts firing in Prometheus, including those Alertmanager inhibits.",
-        hide=("Time", "__name__", "alertstate", "Value", "job", "instance"),
-        rename={
-            "alertname": "告警 Alert",
-            "severity": "级别 Severity",
-            "site": "站点 Site",
-            "asset": "设备 Asset",
-            "system": "系统 System",
-        },
-        sort_by="级别 Severity",
+    alert_table(
+        "当前故障 Active problems",
+        "fault",
+        at(10, 12, 14, 14),
+        details=FAULT_DETAILS,
+        matchers='system=~"$system", site=~"$site|"',
+        description="正在触发的故障告警（含被 Alertmanager 抑制的），最严重的在前；"
+        "点击站点打开其详情，点击处置手册查看处置步骤。巡检告警见下方。"
+        " Faults firing now (including those Alertmanager holds back), the worst first; click"
+        " a site for its board, a runbook for what to do. Inspection alerts are below.",
     ),
     row("巡检与可用率 Inspections and availability", 26),
     table(
@@ -105,10 +128,11 @@ panels = [
             " and on (plan, site, asset, system, owner)"
             " (trunkwatch_inspection_due_timestamp_seconds < time() + 86400)",
         ],
-        at(0, 27, 16, 9),
-        description="24 小时内到期或已逾期的巡检，责任人与状态。"
-        " Rounds due within 24 hours or overdue, with their owner and state.",
-        hide=("Time", "__name__", "Value", "job", "instance"),
+        at(0, 27, 10, 9),
+        description="24 小时内到期或已逾期的巡检，责任人与状态；点击责任人打开巡检看板。"
+        " Rounds due within 24 hours or overdue, with their owner and state; click an owner"
+        " for the inspections board.",
+        hide=("Time", "__name__", "Value", "job", "instance", "replica", "member"),
         rename={
             "plan": "巡检计划 Plan",
             "site": "站点 Site",
@@ -118,6 +142,30 @@ panels = [
             "state": "状态 State",
         },
         sort_by="状态 State",
+        overrides=[
+            {
+                "matcher": {"id": "byName", "options": "owner"},
+                "properties": [
+                    {
+                        "id": "links",
+                        "value": [
+                            board_link(
+                                "巡检 Inspections", "inspections", owner="${__data.fields.owner}"
+                            )
+                        ],
+                    }
+                ],
+            }
+        ],
+    ),
+    alert_table(
+        "巡检告警 Inspection alerts",
+        "inspection",
+        at(10, 27, 8, 9),
+        details=INSPECTION_DETAILS,
+        matchers='system=~"$system|", site=~"$site|"',
+        description="逾期、不合格与读数不符的巡检，与故障分开显示。"
+        " Overdue rounds, failed items and readings that disagree, kept apart from the faults.",
     ),
     stat(
         "可用率（30 天）Availability (30 days)",
@@ -128,7 +176,7 @@ panels = [
                 instant=True,
             )
         ],
-        at(16, 27, 8, 9),
+        at(18, 27, 6, 9),
         unit="percentunit",
         decimals=3,
         thresholds=steps((RED, None), (ORANGE, 0.99), (GREEN, 0.999)),

@@ -8,6 +8,7 @@ from monitor.dashboards import (
     ORANGE,
     RED,
     YELLOW,
+    asset_names,
     at,
     row,
     state_timeline,
@@ -20,7 +21,8 @@ from monitor.dashboards import (
 )
 from monitor.dashboards import dashboard as make_dashboard
 
-GW = '{asset=~"$gateway"}'
+LINE = 'asset=~"$line"'
+GW = "{" + LINE + "}"
 #: Every dsx1LineStatus condition the ds1_mib profile exports (its `status` label), as the
 #: state it shows and its rank: the line shows its highest-ranked condition, the most basic
 #: cause first among the outages (LOS before LOF before AIS before "unavailable"), and the
@@ -55,7 +57,7 @@ SIP_STATE = value_mappings(
 def line_state() -> str:
     """The highest-ranked condition of each line (0 when it has none)."""
     terms = " or ".join(
-        f'{rank} * trunkwatch_ds1_line_status{{asset=~"$gateway", status="{status}"}}'
+        f'{rank} * trunkwatch_ds1_line_status{{asset=~"$line", status="{status}"}}'
         for status, rank, *_ in E1_CONDITIONS
     )
     return f"max by (asset, circuit) ({terms})"
@@ -101,9 +103,13 @@ panels = [
     timeseries(
         "中继话务量 Trunk traffic (Erlangs)",
         [
-            target(f"asset:trunkwatch_trunk_traffic_erlangs:rate5m{GW}", "承载 carried {{asset}}"),
             target(
-                f"asset:trunkwatch_trunk_gos_capacity:erlangs{GW}", "P.01 容量 capacity {{asset}}"
+                asset_names(f"asset:trunkwatch_trunk_traffic_erlangs:rate5m{GW}"),
+                "承载 carried {{asset_name}}",
+            ),
+            target(
+                asset_names(f"asset:trunkwatch_trunk_gos_capacity:erlangs{GW}"),
+                "P.01 容量 capacity {{asset_name}}",
             ),
         ],
         at(0, 16, 12, 8),
@@ -112,7 +118,12 @@ panels = [
     ),
     timeseries(
         "呼损率 Blocking",
-        [target(f"asset:trunkwatch_trunk_calls_blocked:ratio_rate15m{GW}", "{{asset}}")],
+        [
+            target(
+                asset_names(f"asset:trunkwatch_trunk_calls_blocked:ratio_rate15m{GW}"),
+                "{{asset_name}}",
+            )
+        ],
         at(12, 16, 12, 8),
         unit="percentunit",
         minimum=0,
@@ -122,14 +133,28 @@ panels = [
     row("SIP 中继 SIP trunks", 24),
     state_timeline(
         "SIP 中继状态 SIP trunk state",
-        [target('max by (asset) (trunkwatch_probe_success{kind="sip_trunk"})', "{{asset}}")],
+        [
+            target(
+                asset_names(
+                    f'max by (asset) (trunkwatch_probe_success{{kind="sip_trunk", {LINE}}})'
+                ),
+                "{{asset_name}}",
+            )
+        ],
         at(0, 25, 12, 7),
         mappings=SIP_STATE,
         thresholds=steps((RED, None), (GREEN, 1)),
     ),
     timeseries(
         "SIP 往返时延 SIP OPTIONS round trip",
-        [target('max by (asset) (trunkwatch_sip_rtt_seconds{kind="sip_trunk"})', "{{asset}}")],
+        [
+            target(
+                asset_names(
+                    f'max by (asset) (trunkwatch_sip_rtt_seconds{{kind="sip_trunk", {LINE}}})'
+                ),
+                "{{asset_name}}",
+            )
+        ],
         at(12, 25, 12, 7),
         unit="s",
         minimum=0,
@@ -138,7 +163,7 @@ panels = [
     ),
     table(
         "SIP 应答 SIP responses",
-        ['max by (asset, site) (trunkwatch_sip_response_code{kind="sip_trunk"})'],
+        [f'max by (asset, site) (trunkwatch_sip_response_code{{kind="sip_trunk", {LINE}}})'],
         at(0, 32, 24, 6),
         hide=("Time",),
         rename={"asset": "中继 Trunk", "site": "站点 Site", "Value": "应答码 Response code"},
@@ -152,9 +177,9 @@ dashboard = make_dashboard(
     description="E1 线路、中继群与 SIP 中继。 E1 spans, the trunk group and the SIP trunks.",
     variables=[
         variable(
-            "gateway",
-            "中继网关 Gateway",
-            "label_values(trunkwatch_ds1_line_status, asset)",
+            "line",
+            "线路 Line",
+            'label_values(asset:trunkwatch_status:code{system="line"}, asset)',
             include_all=True,
             multi=True,
         )

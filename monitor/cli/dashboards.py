@@ -1,5 +1,7 @@
 """``trunkwatch dashboards build``: regenerate the Grafana dashboard JSON and provisioning files
-from the grafanalib sources in ``dashboards/`` (see ``monitor.dashboards``)."""
+from the grafanalib sources in ``dashboards/`` (see ``monitor.dashboards``), and the alert
+catalogue the boards' alert tables read (``alerts/catalogue.rules.yml``, see
+``monitor.dashboards.catalogue``)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import yaml
+
 from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
 from monitor.dashboards import DEFAULT_OUT, DEFAULT_SOURCES, build
+from monitor.dashboards import catalogue as alert_catalogue
+from monitor.dashboards.map import tile_server
+
+DEFAULT_ALERTS = DEFAULT_SOURCES.parent / "alerts"
 
 __all__ = ["register"]
 
@@ -16,8 +24,11 @@ __all__ = ["register"]
 def cmd_build(args: argparse.Namespace) -> int:
     out: Path = args.out
     try:
-        written = build(out, sources=args.sources, provisioning=args.provisioning)
-    except (OSError, ValueError) as exc:
+        with tile_server(args.tiles):
+            written = build(out, sources=args.sources, provisioning=args.provisioning)
+        if args.alerts is not None:
+            written.append(alert_catalogue.write(args.alerts))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         # A broken source is the user's to fix: say which, without a traceback.
         print(f"trunkwatch dashboards build: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -50,6 +61,19 @@ def register(subparsers: Subparsers, add_config: AddConfig) -> None:
         type=Path,
         default=None,
         help="folder for Grafana provisioning (default: beside --out)",
+    )
+    p.add_argument(
+        "--alerts",
+        type=Path,
+        default=DEFAULT_ALERTS,
+        help="folder of the alert rules, where the alert catalogue is written",
+    )
+    p.add_argument(
+        "--tiles",
+        default=None,
+        metavar="URL",
+        help="the centre's own map tile server, an XYZ URL template such as "
+        "http://tiles.local/{z}/{x}/{y}.png (default: the offline outline Grafana serves)",
     )
     p.set_defaults(func=cmd_build)
 

@@ -8,11 +8,11 @@ plus ``dashboards/provisioning/datasources/prometheus.yaml`` and
 ``dashboards/provisioning/dashboards/trunkwatch.yaml``. The JSON is Grafana 13's dashboard
 model (``SCHEMA_VERSION``): ``model`` drops what grafanalib still writes from older ones.
 
-grafanalib 0.7 writes most panels in Grafana's current field-config form, but has no Geomap
-panel and writes bar gauges and tables in Grafana 6's form; ``Geomap``, ``BarGauge`` and
-``Table`` below write them in grafanalib's own way (attrs classes with ``to_json_data``), so
-the NOC map is generated like every other panel. Every panel, target and template variable refers
-to the one provisioned Prometheus datasource by uid.
+grafanalib 0.7 writes most panels in Grafana's current field-config form, but writes bar
+gauges and tables in Grafana 6's form; ``BarGauge`` and ``Table`` below write them in
+grafanalib's own way (attrs classes with ``to_json_data``). The map (monitor.dashboards.map) and
+the alert tables (monitor.dashboards.alerts) are built on this vocabulary. Every panel, target
+and template variable refers to the one provisioned Prometheus datasource by uid.
 
 Every board starts with a ``centre`` variable and every query is scoped to it
 (``monitor.core.promql.scope``: the matcher on each selector, ``centre`` in each ``by``/``on``),
@@ -34,9 +34,11 @@ from grafanalib import core as g
 
 from monitor.core.promql import scope
 from monitor.dashboards.model import LEGACY_KEYS, ROW_KEYS, render, schema_json
+from monitor.dashboards.panel_step import SAFE_RESOLUTION, duration_ms, max_data_points_for
 
 __all__ = [
     "BLUE",
+    "BOARD_UIDS",
     "DATASOURCE",
     "DATASOURCE_UID",
     "DEFAULT_OUT",
@@ -47,24 +49,27 @@ __all__ = [
     "RED",
     "ROW_KEYS",
     "SCHEMA_VERSION",
+    "SCRAPE_INTERVAL",
     "SEVERITY_COLOURS",
     "STATUS_MAPPINGS",
     "STATUS_THRESHOLDS",
+    "TRUNKWATCH_URL",
     "YELLOW",
     "BarGauge",
     "DashboardSourceError",
-    "Geomap",
     "Table",
+    "asset_names",
     "at",
     "bargauge",
+    "board_link",
     "build",
     "custom_variable",
     "dashboard",
-    "geomap",
     "load",
     "render",
     "row",
     "schema_json",
+    "site_names",
     "stat",
     "state_timeline",
     "steps",
@@ -90,6 +95,24 @@ DEFAULT_OUT = DEFAULT_SOURCES / "json"
 #: dashboards/json there (README: Grafana).
 GRAFANA_DASHBOARD_PATH = "/var/lib/grafana/dashboards/trunkwatch"
 PROMETHEUS_URL = "http://127.0.0.1:9090"
+#: Prometheus's scrape interval, the datasource's ``timeInterval``: the finest step a panel
+#: asks for, and the step of every state timeline.
+SCRAPE_INTERVAL = "15s"
+#: Where the duty page (``/`` of ``trunkwatch run``) is, as the browser sees it: the default
+#: of every board's hidden ``trunkwatch`` variable (override with ``?var-trunkwatch=URL``).
+TRUNKWATCH_URL = "http://127.0.0.1:9750"
+#: Where the repository's alerts/runbooks are published for the duty room: the default of
+#: the hidden ``runbooks`` variable the alert tables link through (alerts/runbooks/README.md).
+RUNBOOKS_URL = TRUNKWATCH_URL + "/runbooks"
+#: The boards a link may open, by what they show.
+BOARD_UIDS = {
+    "noc": "trunkwatch-noc",
+    "site": "trunkwatch-site",
+    "lines": "trunkwatch-lines",
+    "network": "trunkwatch-network",
+    "inspections": "trunkwatch-inspections",
+    "capacity": "trunkwatch-capacity",
+}
 
 GREEN, ORANGE, YELLOW, RED, BLUE = "green", "orange", "yellow", "red", "blue"
 
@@ -153,7 +176,8 @@ def target(
     instant: bool = False,
     table: bool = False,
 ) -> g.Target:
-    """A Prometheus query of the provisioned datasource."""
+    """A Prometheus query of the provisioned datasource. Its step is the panel's
+    (``intervalFactor`` 1: no hidden doubling of it)."""
     return g.Target(
         expr=scope(expr, CENTRE, CENTRE_MATCHER),
         legendFormat=legend,
@@ -161,7 +185,64 @@ def target(
         instant=instant,
         format="table" if table else "time_series",
         datasource=DATASOURCE,
+        intervalFactor=1,
     )
+
+
+def site_names(expr: str) -> str:
+    """``expr`` (which keeps ``site``) with the site's name from ``trunkwatch_site_info`` as
+    ``site_name``, for legends, tiles and map labels; a series of no configured site keeps
+    no name rather than disappearing."""
+    return (
+        f"({expr}) * on (site) group_left (site_name) "
+        "label_replace(max by (site, name) (trunkwatch_site_info),"
+        ' "site_name", "$1", "name", "(.*)")'
+    )
+
+
+def asset_names(expr: str) -> str:
+    """``expr`` (which keeps ``asset``) with the asset's name from ``trunkwatch_asset_info``
+    as ``asset_name``."""
+    return (
+        f"({expr}) * on (asset) group_left (asset_name) "
+        "label_replace(max by (asset, name) (trunkwatch_asset_info),"
+        ' "asset_name", "$1", "name", "(.*)")'
+    )
+
+
+def board_link(title: str, board: str, **variables: str) -> dict[str, Any]:
+    """A data link to another board (a key of ``BOARD_UIDS``), with ``var-NAME=VALUE`` for each
+    of ``variables`` (values are Grafana expressions such as ``${__field.labels.site}``), the
+    chosen centre and the time range kept."""
+    query = [f"var-{name}={value}" for name, value in variables.items()]
+    query += ["${centre:queryparam}", "${__url_time_range}"]
+    return {"title": title, "url": f"/d/{BOARD_UIDS[board]}?{'&'.join(query)}"}
+
+
+def _with_links(links: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The data links of a panel, as ``extraJson`` (grafanalib's panels have none)."""
+    if not links:
+        return None
+    return {"fieldConfig": {"defaults": {"links": [dict(link) for link in links]}}}
+
+
+def _extra(options: Mapping[str, Any], links: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A panel's ``extraJson``: its options in Grafana's current form, and its data links."""
+    return {"options": dict(options), **(_with_links(links) or {})}
+
+
+def _fixed_step(step: str | None, time_from: str | None) -> dict[str, Any]:
+    """A panel's ``interval`` and ``maxDataPoints``: with ``step``, pinned to it over the
+    panel's own range (``time_from``, e.g. "7d"); without, Grafana's: the panel's width in
+    points, never finer than the scrape interval (the datasource's)."""
+    if step is None:
+        return {"interval": None, "maxDataPoints": None}
+    if time_from is None:
+        raise ValueError("a fixed step needs the panel's own time range (time_from)")
+    return {
+        "interval": step,
+        "maxDataPoints": max_data_points_for(duration_ms(time_from), step),
+    }
 
 
 def _targets(queries: Iterable[g.Target | str]) -> list[g.Target]:
@@ -186,7 +267,11 @@ def timeseries(
     stacked: bool = False,
     time_from: str | None = None,
     overrides: list[dict[str, Any]] | None = None,
+    step: str | None = None,
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> g.TimeSeries:
+    """A graph. ``step`` pins the query step (with ``time_from``): for series recorded per
+    hour or day, read once per hour or day, so none is skipped and none is read twice."""
     return g.TimeSeries(
         title=title,
         description=description,
@@ -207,7 +292,8 @@ def timeseries(
         timeFrom=time_from,
         overrides=overrides or [],
         spanNulls=True,
-        extraJson={"options": {"legend": {"showLegend": True}, "tooltip": {"sort": "none"}}},
+        extraJson=_extra({"legend": {"showLegend": True}, "tooltip": {"sort": "none"}}, links),
+        **_fixed_step(step, time_from),
     )
 
 
@@ -222,7 +308,10 @@ def stat(
     thresholds: list[dict[str, Any]] | None = None,
     background: bool = True,
     decimals: int | None = None,
+    links: Sequence[Mapping[str, Any]] = (),
+    text_mode: str = "value_and_name",
 ) -> g.Stat:
+    """Tiles of instant values (``maxDataPoints`` does not apply)."""
     return g.Stat(
         title=title,
         description=description,
@@ -235,10 +324,11 @@ def stat(
         colorMode="background" if background else "value",
         graphMode="none",
         reduceCalc="lastNotNull",
-        textMode="value_and_name",
+        textMode=text_mode,
         decimals=decimals,
         noValue="无数据 No data",
-        extraJson={"options": _STAT_OPTIONS},
+        maxDataPoints=None,
+        extraJson=_extra(_STAT_OPTIONS, links),
     )
 
 
@@ -254,6 +344,8 @@ def table(
     overrides: list[dict[str, Any]] | None = None,
     mappings: list[dict[str, Any]] | None = None,
     sort_by: str | None = None,
+    order: Sequence[str] = (),
+    sort_desc: bool = False,
 ) -> g.Table:
     """An instant-query table; ``merge`` joins several queries' columns on their labels."""
     instant = [
@@ -270,7 +362,7 @@ def table(
             "options": {
                 "excludeByName": {name: True for name in hide},
                 "renameByName": dict(rename or {}),
-                "indexByName": {},
+                "indexByName": {name: i for i, name in enumerate(order)},
             },
         }
     )
@@ -286,7 +378,8 @@ def table(
         "mappings": mappings or [],
         "thresholds": steps((GREEN, None)),
         "filterable": True,
-        "sortBy": [g.TableSortByField(displayName=sort_by)] if sort_by else [],
+        "sortBy": [g.TableSortByField(displayName=sort_by, desc=sort_desc)] if sort_by else [],
+        "maxDataPoints": None,
     }
     return Table(**fields)
 
@@ -299,7 +392,11 @@ def state_timeline(
     mappings: list[dict[str, Any]],
     thresholds: list[dict[str, Any]],
     description: str = "",
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> g.StateTimeline:
+    """States over time at the scrape interval: one point per scrape up to Prometheus's
+    11,000 points a series (6 hours at 15 s is 1,440), so an outage shows from its first
+    scrape to its last, not sampled at a step longer than itself."""
     return g.StateTimeline(
         title=title,
         description=description,
@@ -311,7 +408,9 @@ def state_timeline(
         mergeValues=True,
         showValue="never",
         rowHeight=0.8,
-        extraJson={"options": _STATE_TIMELINE_OPTIONS},
+        interval=SCRAPE_INTERVAL,
+        maxDataPoints=SAFE_RESOLUTION,
+        extraJson=_extra(_STATE_TIMELINE_OPTIONS, links),
     )
 
 
@@ -360,6 +459,14 @@ def centre_variable() -> g.Template:
     )
 
 
+def setting_variable(name: str, label: str, default: str) -> g.Template:
+    """A hidden text variable holding a deployment setting (an address) the board links
+    through; a link or a bookmark may override it with ``var-NAME=VALUE``."""
+    return g.Template(
+        name=name, label=label, query=default, default=default, type="textbox", hide=2
+    )
+
+
 def custom_variable(
     name: str, label: str, values: Sequence[str], *, include_all: bool = True
 ) -> g.Template:
@@ -391,14 +498,20 @@ def dashboard(
     time_from: str = "now-6h",
     refresh: str = "30s",
 ) -> g.Dashboard:
-    """A dashboard in the centre's conventions: local time, shared crosshair, panel ids set."""
+    """A dashboard in the centre's conventions: local time, shared crosshair, panel ids set;
+    links back to the NOC overview (the chosen centre kept) and to trunkwatch's duty page,
+    and a menu of every trunkwatch board."""
+    settings = [
+        setting_variable("trunkwatch", "值班页地址 Duty page address", TRUNKWATCH_URL),
+        setting_variable("runbooks", "处置手册地址 Runbooks address", RUNBOOKS_URL),
+    ]
     return g.Dashboard(
         uid=uid,
         title=title,
         description=description,
         tags=["trunkwatch", *tags],
         panels=list(panels),
-        templating=g.Templating(list=[centre_variable(), *variables]),
+        templating=g.Templating(list=[centre_variable(), *variables, *settings]),
         timezone="Asia/Shanghai",
         time=g.Time(time_from, "now"),
         refresh=refresh,
@@ -407,13 +520,30 @@ def dashboard(
         editable=False,
         links=[
             g.DashboardLink(
+                title="值班总览 NOC overview",
+                type="link",
+                uri=f"/d/{BOARD_UIDS['noc']}?${{centre:queryparam}}",
+                icon="dashboard",
+                keepTime=True,
+                tooltip="回到值班总览 Back to the NOC overview",
+            ),
+            g.DashboardLink(
+                title="值班页 Duty page",
+                type="link",
+                uri="${trunkwatch}/",
+                icon="external link",
+                keepTime=False,
+                tooltip="trunkwatch 值班页：交接班、巡检与维护"
+                " The duty page: shifts, rounds, planned work",
+            ),
+            g.DashboardLink(
                 title="trunkwatch",
                 type="dashboards",
                 tags=["trunkwatch"],
                 asDropdown=True,
                 includeVars=True,
                 keepTime=True,
-            )
+            ),
         ],
     ).auto_panel_ids()
 
@@ -439,112 +569,6 @@ class Table(g.Table):  # type: ignore[misc]  # grafanalib is untyped
         }
         data["options"]["frameIndex"] = 0
         return data
-
-
-@attr.s
-class Geomap(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
-    """Grafana's Geomap panel (plugin id ``geomap``), which grafanalib 0.7 lacks.
-
-    One marker layer places each row of the query at its ``latitude`` and ``longitude``
-    fields (string labels in Prometheus, converted to numbers by a transformation) and colours
-    it by ``color_field`` through the panel's thresholds; the base layer is the default map.
-
-    The view fits the markers (Grafana's "Fit to data"), zoomed in no closer than
-    ``max_zoom``: one centre's board frames its own sites and a region's frames all of them.
-    A fixed centre would not do: Grafana's schema types the view's latitude, longitude and
-    zoom as integers, and a whole degree (111 km) is too coarse to centre a city.
-    """
-
-    max_zoom: int = attr.ib(default=9)
-    padding: int = attr.ib(default=10)
-    latitude_field: str = attr.ib(default="latitude")
-    longitude_field: str = attr.ib(default="longitude")
-    color_field: str = attr.ib(default="Value")
-    text_field: str = attr.ib(default="name")
-    layer_name: str = attr.ib(default="sites")
-    marker_size: int = attr.ib(default=12)
-    mappings: list[dict[str, Any]] = attr.ib(factory=list)
-
-    def to_json_data(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.panel_json(
-            {
-                "type": "geomap",
-                "fieldConfig": {
-                    "defaults": {
-                        "color": {"mode": "thresholds"},
-                        "mappings": self.mappings,
-                        "custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
-                    },
-                    "overrides": [],
-                },
-                "options": {
-                    "view": {
-                        "id": "fit",
-                        "allLayers": True,
-                        "padding": self.padding,
-                        "maxZoom": self.max_zoom,
-                    },
-                    "controls": {
-                        "showZoom": True,
-                        "mouseWheelZoom": True,
-                        "showAttribution": True,
-                        "showScale": True,
-                    },
-                    "basemap": {"type": "default", "name": "basemap", "config": {}},
-                    "layers": [
-                        {
-                            "type": "markers",
-                            "name": self.layer_name,
-                            "tooltip": True,
-                            "location": {
-                                "mode": "coords",
-                                "latitude": self.latitude_field,
-                                "longitude": self.longitude_field,
-                            },
-                            "config": {
-                                "showLegend": True,
-                                "style": {
-                                    "size": {"fixed": self.marker_size},
-                                    "color": {"field": self.color_field, "fixed": GREEN},
-                                    "opacity": 0.8,
-                                    "symbol": {
-                                        "mode": "fixed",
-                                        "fixed": "img/icons/marker/circle.svg",
-                                    },
-                                    "text": {
-                                        "mode": "field",
-                                        "field": self.text_field,
-                                        "fixed": "",
-                                    },
-                                    "textConfig": {
-                                        "fontSize": 12,
-                                        "offsetX": 0,
-                                        "offsetY": -16,
-                                        "textAlign": "center",
-                                        "textBaseline": "middle",
-                                    },
-                                },
-                            },
-                        }
-                    ],
-                    "tooltip": {"mode": "details"},
-                },
-                "transformations": [
-                    {
-                        "id": "convertFieldType",
-                        "options": {
-                            "conversions": [
-                                {"targetField": self.latitude_field, "destinationType": "number"},
-                                {"targetField": self.longitude_field, "destinationType": "number"},
-                            ],
-                            "fields": {},
-                        },
-                    },
-                    *self.transformations,
-                ],
-            }
-        )
-        return result
 
 
 @attr.s
@@ -605,6 +629,7 @@ def bargauge(
     maximum: float | None = None,
     thresholds: list[dict[str, Any]] | None = None,
     description: str = "",
+    links: Sequence[Mapping[str, Any]] = (),
 ) -> BarGauge:
     # grafanalib's Panel fields are invisible to mypy (the library is untyped): pass them on.
     common: dict[str, Any] = {
@@ -614,32 +639,10 @@ def bargauge(
         "targets": _targets(queries),
         "gridPos": pos,
         "thresholds": thresholds or steps((GREEN, None)),
+        "maxDataPoints": None,
+        "extraJson": _with_links(links),
     }
     return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
-
-
-def geomap(
-    title: str,
-    query: g.Target | str,
-    pos: g.GridPos,
-    *,
-    max_zoom: int,
-    thresholds: list[dict[str, Any]],
-    mappings: list[dict[str, Any]] | None = None,
-    description: str = "",
-) -> Geomap:
-    """A map with one marker per row of ``query`` (an instant table with latitude, longitude
-    and name columns), coloured by its value, framing every marker (``Geomap``)."""
-    q = target(query, instant=True, table=True) if isinstance(query, str) else query
-    common: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "dataSource": DATASOURCE,
-        "targets": _targets([q]),
-        "gridPos": pos,
-        "thresholds": thresholds,
-    }
-    return Geomap(max_zoom=max_zoom, mappings=mappings or [], **common)
 
 
 # -- build --------------------------------------------------------------------------------
@@ -674,7 +677,7 @@ def _datasource_provisioning() -> str:
                 "isDefault": True,
                 "editable": False,
                 # The scrape interval: $__rate_interval then spans at least four scrapes.
-                "jsonData": {"timeInterval": "15s", "httpMethod": "POST"},
+                "jsonData": {"timeInterval": SCRAPE_INTERVAL, "httpMethod": "POST"},
             }
         ],
     }

@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,11 @@ import pytest
 import yaml
 from aiohttp import web
 
+from monitor.dashboards import SCRAPE_INTERVAL
+from monitor.dashboards.panel_step import align, duration_ms, panel_step
 from monitor.simulator.fleet import Fault
 from tests.helpers import wait_until
+from tests.integration.outage_drill import OutageDrill, edges, query_range
 from tests.integration.promstack import (
     Alertmanager,
     Prometheus,
@@ -49,6 +53,9 @@ PROBE_INTERVAL = "2s"
 NOTIFY_TIMEOUT_S = 90.0
 #: After the expected page, how long to keep listening for pages that should not come.
 QUIET_PERIOD_S = 8.0
+#: The outage drill the state timelines must show (tests/integration/outage_drill.py): it
+#: starts with the stack and runs while the other tests do, so it costs little extra time.
+DRILL_S = 240.0
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -179,6 +186,7 @@ class Stack:
     alertmanager: Alertmanager
     sink: WebhookSink
     workdir: Path
+    drill: OutageDrill
 
 
 @pytest.fixture(scope="module")
@@ -221,9 +229,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             60,
             "the recording rules to cover the city",
         )
+        drill = OutageDrill(DRILL_S).start(city)
         try:
-            yield Stack(city, prometheus, am, sink, workdir)
+            yield Stack(city, prometheus, am, sink, workdir, drill)
         finally:
+            drill.cancel()
             city.clear_all()
 
 
@@ -345,22 +355,38 @@ def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from _panels(panel.get("panels", []))
 
 
-def _variable_values(prometheus: Prometheus, board: dict[str, Any]) -> dict[str, str]:
+def _variable_options(
+    prometheus: Prometheus, var: dict[str, Any], values: dict[str, str]
+) -> list[str]:
+    """The values a query variable offers, its series scoped by the values already set."""
+    match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", var["query"])
+    assert match, f"variable {var['name']}: unsupported query {var['query']}"
+    series = _expand(match.group(1), values)
+    result = prometheus.query(f"group by ({match.group(2)}) ({series})")
+    return sorted(r["metric"][match.group(2)] for r in result)
+
+
+def _variable_values(
+    prometheus: Prometheus, board: dict[str, Any], chosen: dict[str, str] | None = None
+) -> dict[str, str]:
     """Each template variable as Grafana sets it by default: "All" where offered (its
-    allValue), else the first value its query returns."""
+    allValue), a text variable's default, else the first value its query returns; or the
+    value ``chosen`` for it (as a link's ``var-NAME=`` would)."""
     values: dict[str, str] = {}
     for var in board["templating"]["list"]:
+        if chosen and var["name"] in chosen:
+            values[var["name"]] = chosen[var["name"]]
+            continue
         if var.get("includeAll"):
             values[var["name"]] = var.get("allValue") or ".*"
             continue
         if var["type"] == "custom":
             values[var["name"]] = var["query"].split(",")[0]
             continue
-        match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", var["query"])
-        assert match, f"{board['uid']}: variable {var['name']}: unsupported query {var['query']}"
-        series = _expand(match.group(1), values)
-        result = prometheus.query(f"group by ({match.group(2)}) ({series})")
-        options = sorted(r["metric"][match.group(2)] for r in result)
+        if var["type"] == "textbox":
+            values[var["name"]] = var["query"]
+            continue
+        options = _variable_options(prometheus, var, values)
         assert options, f"{board['uid']}: variable {var['name']} has no values"
         values[var["name"]] = options[0]
     return values
@@ -372,6 +398,12 @@ def _expand(expr: str, variables: dict[str, str]) -> str:
     for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
         expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
     return expr
+
+
+#: A Grafana variable left in an expression ($1 in a label_replace is a regex group).
+UNEXPANDED = re.compile(r"\$\{?[A-Za-z_]")
+#: ``{{label}}`` in a legend.
+LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
@@ -392,15 +424,225 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
         60,
         "traffic recording rules",
     )
-    checked, empty = 0, []
+    checked, empty, unnamed = 0, [], []
     for board in _dashboards():
         variables = _variable_values(prometheus, board)
         for panel in _panels(board["panels"]):
             for target in panel.get("targets", []):
                 expr = _expand(target["expr"], variables)
-                assert "$" not in expr, f"unexpanded variable in {board['uid']}: {expr}"
+                assert not UNEXPANDED.search(expr), f"unexpanded in {board['uid']}: {expr}"
                 checked += 1
-                if not prometheus.query(expr):
-                    empty.append(f"{board['uid']} / {panel['title']} / {target['refId']}: {expr}")
+                result = prometheus.query(expr)
+                where = f"{board['uid']} / {panel['title']} / {target['refId']}"
+                if not result:
+                    empty.append(f"{where}: {expr}")
+                # Every {{label}} of the legend is a label the expression keeps, with a value.
+                for label in LEGEND_LABEL.findall(target.get("legendFormat", "")):
+                    if not all(r["metric"].get(label) for r in result):
+                        unnamed.append(f"{where}: legend {{{{{label}}}}} not kept")
     assert checked >= 60, checked
     assert not empty, "panel queries without data:\n" + "\n".join(empty)
+    assert not unnamed, "legends naming labels the expression drops:\n" + "\n".join(unnamed)
+
+
+# -- the alert tables, the links and the state timelines ------------------------------------
+
+ROUTING_LABELS = {"route", "escalation", "owner", "parent", "root", "plan"}
+
+
+def _panel(board_uid: str, title: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(board, panel) of the panel whose title starts with ``title``."""
+    for board in _dashboards():
+        if board["uid"] != board_uid:
+            continue
+        found = [p for p in _panels(board["panels"]) if p.get("title", "").startswith(title)]
+        assert len(found) == 1, (board_uid, title, len(found))
+        return board, found[0]
+    raise AssertionError(f"no board {board_uid}")
+
+
+def _table_rows(stack: Stack, board_uid: str, title: str) -> list[dict[str, Any]]:
+    board, panel = _panel(board_uid, title)
+    [target] = panel["targets"]
+    expr = _expand(target["expr"], _variable_values(stack.prometheus, board))
+    return [{**r["metric"], "Value": float(r["value"][1])} for r in stack.prometheus.query(expr)]
+
+
+def test_active_problems_name_each_fault_for_people_and_inspections_stand_apart(
+    stack: Stack,
+) -> None:
+    prometheus = stack.prometheus
+    if not prometheus.query('ALERTS{alertstate="firing", alertname="SiteMainsFailure"}'):
+        stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+    wait_until(
+        lambda: any(
+            r["title_zh"] == "市电中断" for r in _table_rows(stack, "trunkwatch-noc", "当前故障")
+        ),
+        NOTIFY_TIMEOUT_S,
+        "the mains failure in the active problems",
+        0.5,
+    )
+    faults = _table_rows(stack, "trunkwatch-noc", "当前故障")
+    inspections = _table_rows(stack, "trunkwatch-noc", "巡检告警")
+    [mains] = [r for r in faults if r["title_zh"] == "市电中断"]
+    assert mains["title_en"] == "Mains failure"
+    assert mains["site_name"] == "花溪区基站"  # trunkwatch_site_info's name, not "huaxi"
+    assert mains["asset_name"] == "花溪区基站 base station"
+    assert mains["severity_rank"] == "1"  # critical: red, first
+    assert mains["runbook"] == "SiteMainsFailure.md"
+    [since] = prometheus.query('ALERTS_FOR_STATE{alertname="SiteMainsFailure", site="huaxi"}')
+    assert mains["Value"] == pytest.approx(float(since["value"][1]) * 1000)
+    assert mains["Value"] <= time.time() * 1000
+    # No routing label reaches a person; faults and inspections never mix.
+    for row in faults + inspections:
+        assert not ROUTING_LABELS & set(row), row
+    assert all(not r["runbook"].startswith("Inspection") for r in faults)
+    assert all(r["runbook"].startswith("Inspection") for r in inspections)
+    # Every alert firing (but the Watchdog) is in one table or the other: the catalogue
+    # knows every alert name and severity.
+    firing = {
+        (r["metric"]["alertname"], r["metric"]["severity"])
+        for r in prometheus.query('ALERTS{alertstate="firing", alertname!="Watchdog"}')
+    }
+    shown = {r["runbook"].removesuffix(".md") for r in faults + inspections}
+    assert {name for name, _ in firing} <= shown, firing
+    catalogue = {
+        (r["metric"]["alertname"], r["metric"]["severity"])
+        for r in prometheus.query("trunkwatch:alert_catalogue:info")
+    }
+    assert firing <= catalogue
+
+
+_LINK_VALUE = re.compile(r"\$\{__(?:field\.labels|data\.fields)\.(\w+)\}")
+
+
+def _filled(url: str, labels: dict[str, str]) -> str:
+    return _LINK_VALUE.sub(lambda m: labels[m.group(1)], url)
+
+
+def _link_targets(stack: Stack, board: dict[str, Any], panel: dict[str, Any]) -> list[str]:
+    """Every data link of the panel, filled in for every series or row its query returns."""
+    links = panel["fieldConfig"]["defaults"].get("links", [])
+    assert links, f"{panel['title']}: no link"
+    urls = []
+    # A map's links open from its markers, the rows of its first query.
+    for target in panel["targets"][:1]:
+        expr = _expand(target["expr"], _variable_values(stack.prometheus, board))
+        for r in stack.prometheus.query(expr):
+            for link in links:
+                urls.append(_filled(link["url"], r["metric"]))
+    assert urls, f"{panel['title']}: no series"
+    return urls
+
+
+def test_every_noc_tile_and_map_marker_opens_a_board_of_its_own_site_or_asset(
+    stack: Stack,
+) -> None:
+    boards = {b["uid"]: b for b in _dashboards()}
+    noc = boards["trunkwatch-noc"]
+    clickable = [p for p in _panels(noc["panels"]) if p["type"] in {"stat", "geomap"}]
+    clickable = [p for p in clickable if "Availability" not in p["title"]]
+    assert len(clickable) == 5  # four rows of tiles and the map
+    opened = 0
+    for panel in clickable:
+        for url in _link_targets(stack, noc, panel):
+            parsed = urllib.parse.urlsplit(url)
+            uid = parsed.path.removeprefix("/d/")
+            assert uid in boards, url
+            target = boards[uid]
+            query = urllib.parse.parse_qs(parsed.query)
+            chosen = {
+                k.removeprefix("var-"): v[0] for k, v in query.items() if k.startswith("var-")
+            }
+            assert chosen, url
+            defined = {v["name"]: v for v in target["templating"]["list"]}
+            for name, value in chosen.items():
+                assert name in defined, f"{url}: {uid} has no variable {name}"
+                options = _variable_options(stack.prometheus, defined[name], {"centre": ".*"})
+                assert value in options, f"{url}: {value} is not a {name} of {uid}"
+            # The board opened shows that site or asset: a panel of it answers for it.
+            variables = _variable_values(stack.prometheus, target, chosen | {"centre": ".*"})
+            assert any(
+                stack.prometheus.query(_expand(t["expr"], variables))
+                for p in _panels(target["panels"])
+                for t in p.get("targets", [])
+                if any(f"${name}" in t["expr"] for name in chosen)
+            ), url
+            opened += 1
+    # 12 radio sites, 5 lines, 3 network devices, 4 servers, 13 sites on the map
+    assert opened >= 12 + 5 + 3 + 4 + 13, opened
+
+
+def test_state_timelines_show_the_outage_drill_from_start_to_end_at_their_own_step(
+    stack: Stack,
+) -> None:
+    drill = stack.drill
+    cleared = drill.wait_cleared(DRILL_S + 120)
+    # The step after the end must exist too: wait for a panel step past the clearing.
+    time.sleep(max(0.0, cleared + 2 * duration_ms(SCRAPE_INTERVAL) / 1000 + 5 - time.time()))
+    provisioned = yaml.safe_load(
+        (REPO / "dashboards/provisioning/datasources/prometheus.yaml").read_text("utf-8")
+    )["datasources"][0]["jsonData"]["timeInterval"]
+    now = time.time()
+    six_hours_ms = 6 * 3600 * 1000
+    shanghai = 8 * 3600
+    for fault in drill.faults:
+        board, panel = _panel(*fault.panel)
+        assert panel["type"] == "state-timeline"
+        step = panel_step(
+            six_hours_ms,
+            max_data_points=panel.get("maxDataPoints"),
+            panel_interval=panel.get("interval"),
+            datasource_interval=provisioned,
+        ).step_ms
+        # One point per scrape of the shipped configuration (not 10 minutes as before).
+        assert step == duration_ms(provisioned) == 15_000, (panel["title"], step)
+        start = align(int((now * 1000) - six_hours_ms), step, shanghai) / 1000
+        end = align(int(now * 1000), step, shanghai) / 1000
+        chosen = {"site": "nanming"} if board["uid"] == "trunkwatch-site" else {}
+        variables = _variable_values(stack.prometheus, board, chosen)
+        [target] = panel["targets"]
+        expr = _expand(target["expr"], variables)
+
+        def is_bad(value: float, fault: Any = fault) -> bool:
+            return bool(value == fault.bad)
+
+        def series(result: list[Any], fault: Any = fault) -> list[tuple[float, float]]:
+            """The drilled object's series: of those with its labels (an E1 gateway has a
+            line per span), the one that shows the outage."""
+            mine = [
+                [(float(t), float(v)) for t, v in r["values"]]
+                for r in result
+                if all(r["metric"].get(k) == v for k, v in fault.series.items())
+            ]
+            [found] = [
+                points
+                for points in mine
+                if any(t >= drill.injected_at and is_bad(v) for t, v in points)
+            ]
+            return found
+
+        shown = edges(
+            series(query_range(stack.prometheus.url, expr, start, end, step / 1000)),
+            is_bad,
+            drill.injected_at - 5,
+        )
+        # The data itself, at the test's 1 s scrape: when the outage really began and ended.
+        raw_start = align(int((drill.injected_at - 30) * 1000), step) / 1000
+        raw = edges(
+            series(query_range(stack.prometheus.url, expr, raw_start, end, 1)),
+            is_bad,
+            drill.injected_at - 5,
+        )
+        assert raw is not None and shown is not None, (panel["title"], raw, shown)
+        print(
+            f"\n{panel['title']}: injected {drill.injected_at:.0f}, data {raw[0]:.0f}–{raw[1]:.0f},"
+            f" panel {shown[0]:.0f}–{shown[1]:.0f} (step {step / 1000:.0f} s)"
+        )
+        # The exported data follows the fault within a probe round and a scrape …
+        assert 0 <= raw[0] - drill.injected_at <= 10, raw
+        assert 0 <= raw[1] - cleared <= 10, raw
+        # … and the timeline shows it from start to end within one scrape interval.
+        assert 0 <= shown[0] - raw[0] <= step / 1000, (shown, raw)
+        assert 0 <= shown[1] - raw[1] <= step / 1000, (shown, raw)
+        assert shown[1] - shown[0] == pytest.approx(DRILL_S, abs=2 * step / 1000)

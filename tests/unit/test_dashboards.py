@@ -43,7 +43,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 #: English after its Chinese.
 CHINESE_START = re.compile(r"(?:[A-Za-z0-9.]{1,4}\s*)?[\u4e00-\u9fff]")
 ENGLISH_AFTER = re.compile(r"[\u4e00-\u9fff].*[A-Za-z]{2,}")
-VARIABLE = re.compile(r"\$\{?(\w+)")
+#: A Grafana variable; ``$1`` in a label_replace is a regex group, not a variable.
+VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
 def _boards() -> list[tuple[Path, dict[str, Any]]]:
@@ -208,8 +209,18 @@ def test_dashboard_uids_are_unique() -> None:
 def test_noc_overview_has_a_geomap_of_the_sites() -> None:
     board = json.loads((DASHBOARDS / "json" / "noc-overview.json").read_text(encoding="utf-8"))
     [geomap] = [p for p in _panels(board["panels"]) if p["type"] == "geomap"]
-    [layer] = geomap["options"]["layers"]
-    assert layer["location"] == {"mode": "coords", "latitude": "latitude", "longitude": "longitude"}
+    # The sites' markers (query A) over the districts' names (query B).
+    layers = {layer["filterData"]["options"]: layer for layer in geomap["options"]["layers"]}
+    assert sorted(layers) == ["A", "B"]
+    for layer in layers.values():
+        assert layer["location"] == {
+            "mode": "coords",
+            "latitude": "latitude",
+            "longitude": "longitude",
+        }
+    assert layers["A"]["config"]["style"]["text"]["field"] == "name"
+    assert layers["B"]["config"]["style"]["text"]["field"] == "district"
+    assert "district" in geomap["targets"][1]["expr"]
     assert "trunkwatch_site_info" in geomap["targets"][0]["expr"]
     assert geomap["targets"][0]["format"] == "table"
     # Prometheus labels are strings: the panel converts the coordinates to numbers itself.
