@@ -206,8 +206,10 @@ def start_prometheus(
     rule_files: Sequence[Path] = (),
     *,
     name: str = "prometheus",
+    flags: Sequence[str] = (),
 ) -> Iterator[Prometheus]:
-    """Prometheus with ``config``; ``rule_files`` are copied beside it and listed in it."""
+    """Prometheus with ``config``; ``rule_files`` are copied beside it and listed in it;
+    ``flags`` are added to its command line."""
     binary = find_binary("prometheus", package="prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     rules_dir = workdir / "rules"
@@ -231,6 +233,7 @@ def start_prometheus(
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=info",
+            *flags,
         ],
         workdir,
     )
