@@ -206,10 +206,10 @@ def start_prometheus(
     rule_files: Sequence[Path] = (),
     *,
     name: str = "prometheus",
-    args: Sequence[str] = (),
+    flags: Sequence[str] = (),
 ) -> Iterator[Prometheus]:
-    """Prometheus with ``config``; ``rule_files`` are copied beside it and listed in it.
-    ``args`` are further flags (a retention for backfilled history)."""
+    """Prometheus with ``config``; ``rule_files`` are copied beside it and listed in it;
+    ``flags`` are added to its command line."""
     binary = find_binary("prometheus", package="prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     rules_dir = workdir / "rules"
@@ -233,7 +233,7 @@ def start_prometheus(
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=info",
-            *args,
+            *flags,
         ],
         workdir,
     )

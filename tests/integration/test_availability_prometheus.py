@@ -49,7 +49,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     history.unlink()
     # Retention counts back from the newest sample; keep the month whatever the date.
     with start_prometheus(
-        workdir, {"global": {}}, args=["--storage.tsdb.retention.time=100y"]
+        workdir, {"global": {}}, flags=["--storage.tsdb.retention.time=100y"]
     ) as server:
         yield server
 
