@@ -186,11 +186,17 @@ class Stack:
     alertmanager: Alertmanager
     sink: WebhookSink
     workdir: Path
+
+
+@dataclass
+class DrilledStack(Stack):
+    """The module's stack, with the outage drill that runs in the background from its start."""
+
     drill: OutageDrill
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrilledStack]:
     workdir = tmp_path_factory.mktemp("alerting")
     rules = scaled_rules(
         sorted((REPO / "alerts").glob("*.rules.yml")), workdir / "rules", FOR_SCALE
@@ -231,7 +237,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         drill = OutageDrill(DRILL_S).start(city)
         try:
-            yield Stack(city, prometheus, am, sink, workdir, drill)
+            yield DrilledStack(city, prometheus, am, sink, workdir, drill)
         finally:
             drill.cancel()
             city.clear_all()
@@ -574,7 +580,7 @@ def test_every_noc_tile_and_map_marker_opens_a_board_of_its_own_site_or_asset(
 
 
 def test_state_timelines_show_the_outage_drill_from_start_to_end_at_their_own_step(
-    stack: Stack,
+    stack: DrilledStack,
 ) -> None:
     drill = stack.drill
     cleared = drill.wait_cleared(DRILL_S + 120)
