@@ -187,8 +187,12 @@ class BoardFeed:
             while (message := await screen.next()) is not None:
                 async with self.clock.timeout(self.write_timeout):
                     await response.write(message)
-        except (ConnectionError, TimeoutError):
-            pass  # the screen went away, or stopped reading: its stream ends
+        except ConnectionError:
+            pass  # the screen went away
+        except TimeoutError:
+            # The screen stopped reading: let the connection go rather than wait on it.
+            if request.transport is not None:
+                request.transport.abort()
         finally:
             self.unsubscribe(screen)
         return response
