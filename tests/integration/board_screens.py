@@ -24,7 +24,7 @@ from tests.helpers import http_get, wait_until
 from tests.integration.browser import PAGE_TIMEOUT_MS, START_TIMEOUT_S, TABLET, ChromiumProcess
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Response
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response
 
 __all__ = [
     "CUT_OFF",
@@ -132,13 +132,7 @@ def fixture_screens(chromium: ChromiumProcess) -> Iterator[dict[str, Screen]]:
                 context = browser.new_context(**options)
                 context.set_default_timeout(PAGE_TIMEOUT_MS)
                 context.set_default_navigation_timeout(2 * PAGE_TIMEOUT_MS)
-                screen = Screen(size, context.new_page())
-                screen.page.on("console", _on_console(screen))
-                screen.page.on(
-                    "pageerror", lambda exc, s=screen: s.errors.append(f"pageerror: {exc}")
-                )
-                screen.page.on("response", _on_response(screen))
-                screens[size] = screen
+                screens[size] = _watched(Screen(size, context.new_page()))
             yield screens
             for screen in screens.values():
                 screen.page.context.close()
@@ -146,17 +140,21 @@ def fixture_screens(chromium: ChromiumProcess) -> Iterator[dict[str, Screen]]:
             browser.close()
 
 
-def _on_console(screen: Screen) -> Any:
-    def record(message: ConsoleMessage) -> None:
+def _watched(screen: Screen) -> Screen:
+    """``screen`` with its console errors, uncaught exceptions and documents recorded."""
+
+    def console(message: ConsoleMessage) -> None:
         if message.type == "error":
             screen.errors.append(f"console: {message.text} ({message.location['url']})")
 
-    return record
+    def uncaught(error: Error) -> None:
+        screen.errors.append(f"pageerror: {error}")
 
+    def response(answer: Response) -> None:
+        if answer.request.resource_type == "document":
+            screen.documents.append((answer.url, answer.status))
 
-def _on_response(screen: Screen) -> Any:
-    def record(response: Response) -> None:
-        if response.request.resource_type == "document":
-            screen.documents.append((response.url, response.status))
-
-    return record
+    screen.page.on("console", console)
+    screen.page.on("pageerror", uncaught)
+    screen.page.on("response", response)
+    return screen

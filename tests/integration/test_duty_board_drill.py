@@ -85,16 +85,15 @@ def test_a_mains_failure_turns_the_site_degraded_on_every_screen_within_one_poll
 ) -> None:
     base = board_url(city)
     wait_until(lambda: all_up(base), 30, "every asset of the demo city up")
-    for screen in screens.values():
+    #: A mark left on each page: it survives only as long as the page is never reloaded.
+    markers = {size: secrets.token_hex(8) for size in screens}
+    for size, screen in screens.items():
         screen.page.goto(f"{base}/")
         wait_in_page(screen.page, UPDATED, 10, "the board's first live update")
         assert screen.page.locator(f"#site-{SITE}").get_attribute("class") == "tile up"
-        screen.page.evaluate(
-            "marker => { window.loadedAs = marker; }", marker := secrets.token_hex(8)
-        )
+        screen.page.evaluate("marker => { window.loadedAs = marker; }", markers[size])
         screen.page.evaluate(WATCH, SITE)
         screen.page.screenshot(path=tmp_path / f"before-{screen.size}.png")
-    markers = {s: screen.page.evaluate("window.loadedAs") for s, screen in screens.items()}
 
     injected = time.time()
     city.inject(Fault.MAINS_FAILURE, STATION)
@@ -124,8 +123,8 @@ def test_a_mains_failure_turns_the_site_degraded_on_every_screen_within_one_poll
             tile = screen.page.locator(f"#site-{SITE}")
             assert tile.get_attribute("class") == "tile degraded"
             assert tile.locator(".state em").inner_text() == "降级 degraded"
-            marker = screen.page.locator(f"#site-map a[data-site={SITE}]")
-            assert marker.get_attribute("class") == "marker degraded"
+            pin = screen.page.locator(f"#site-map a[data-site={SITE}]")
+            assert pin.get_attribute("class") == "marker degraded"
 
         # The problem: worst first, in words, since when, and its runbook.
         first = page.locator("#problem-list li").first
