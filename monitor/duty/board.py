@@ -103,7 +103,12 @@ def board(status: Mapping[str, Any]) -> dict[str, Any]:
             p["asset"],
         )
     )
+    for site in sites:
+        site["problems"] = []
     shown = {s["id"]: s for s in sites}
+    for problem in problems:
+        if problem["site"] in shown:
+            shown[problem["site"]]["problems"].append(problem)
     drawn = site_map(
         [
             MapSite(
@@ -112,7 +117,6 @@ def board(status: Mapping[str, Any]) -> dict[str, Any]:
                 s.get("name_en"),
                 tuple(s["coordinates"]) if s.get("coordinates") else None,
                 s.get("parent"),
-                WORST_FIRST.index(s["state"]),
             )
             for s in sites
         ]

@@ -14,6 +14,7 @@ marker is joined to it by a leader line.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,9 +49,6 @@ class MapSite:
     name_en: str | None
     coordinates: tuple[float, float] | None  # latitude, longitude
     parent: str | None
-    #: Lower is placed first (its label gets the best place): the board passes the state's
-    #: rank, so the sites with problems are labelled next to their markers.
-    rank: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +90,28 @@ def text_width(text: str, size: float) -> float:
 
 
 def site_map(sites: Sequence[MapSite]) -> SiteMap:
+    """The map of ``sites``; the same sites always give the same map (it is worked out once
+    per configuration, not per update: states only colour it)."""
+    return _layout(tuple(sites))
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(sites: tuple[MapSite, ...]) -> SiteMap:
     located = [s for s in sites if s.coordinates is not None]
     points = _spread(_project(located))
     boxes = {s.id: _marker_box(points[s.id]) for s in located}
     labels: dict[str, PlacedSite] = {}
     placed: list[Box] = []
-    for site in sorted(located, key=lambda s: s.rank):
+    for site in located:
         x, y = points[site.id]
         width = max(text_width(site.name, FONT_ZH), text_width(site.name_en or "", FONT_EN))
         height = FONT_ZH + LINE_GAP + (FONT_EN if site.name_en else 0)
-        others = [b for sid, b in boxes.items() if sid != site.id]
-        box, leader = _place_label(x, y, width, height, placed + others)
+        # Only what is within a label's reach of the marker can be in the way.
+        reach = RADIUS + GAP + 5 * 12.0 + width + height
+        near = (x - reach, y - reach, x + reach, y + reach)
+        taken = [b for sid, b in boxes.items() if sid != site.id and _overlap(b, near)]
+        taken += [b for b in placed if _overlap(b, near)]
+        box, leader = _place_label(x, y, width, height, taken)
         placed.append(box)
         left, top = box[0], box[1]
         labels[site.id] = PlacedSite(
@@ -183,8 +192,12 @@ def _spread(points: dict[str, tuple[float, float]]) -> dict[str, tuple[float, fl
     moved = {i: list(points[i]) for i in ids}
     for _ in range(60):
         changed = False
+        # Swept along x: only markers less than SPACING apart across can touch.
+        ids.sort(key=lambda i: (moved[i][0], i))
         for n, a in enumerate(ids):
             for b in ids[n + 1 :]:
+                if moved[b][0] - moved[a][0] >= SPACING:
+                    break
                 dx = moved[b][0] - moved[a][0]
                 dy = moved[b][1] - moved[a][1]
                 distance = math.hypot(dx, dy)
@@ -231,12 +244,17 @@ def _place_label(
             box = (left, top, left + width, top + height)
             if box[0] < 0 or box[1] < 0 or box[2] > WIDTH or box[3] > HEIGHT:
                 continue
-            overlap = sum(_overlap(box, other) for other in taken)
+            limit = best[0] if best is not None else math.inf
+            overlap = 0.0
+            for other in taken:
+                overlap += _overlap(box, other)
+                if overlap >= limit:
+                    break  # no better than one already found
             # Away from the marker, or off its corner, a line says whose label it is.
             leader = _nearest_point(box, x, y) if step or (dx and dy) else None
             if overlap == 0:
                 return box, leader
-            if best is None or overlap < best[0]:
+            if overlap < limit:
                 best = (overlap, box, leader)
     if best is None:  # nowhere inside the box: beside the marker, whatever it covers
         box = (x + RADIUS + GAP, y - height / 2, x + RADIUS + GAP + width, y + height / 2)
