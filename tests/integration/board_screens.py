@@ -44,17 +44,21 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 #: Every visible element that is not wholly on the screen, every text clipped by its own box,
-#: and every scrolling area that hides part of what it holds; the page itself must not scroll.
-CUT_OFF = """() => {
-  const width = window.innerWidth, height = window.innerHeight, found = [];
+#: and every scrolling area that hides part of what it holds; the page itself must not scroll
+#: (unless ``upright``: a narrow screen scrolls down one column, never sideways).
+CUT_OFF = """upright => {
+  const width = window.innerWidth, found = [];
+  const height = upright ? document.documentElement.scrollHeight : window.innerHeight;
   const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
     (typeof e.className === "string" && e.className ? "." + e.className.split(" ").join(".") : "");
   const root = document.documentElement;
-  if (root.scrollWidth > width || root.scrollHeight > height)
+  if (root.scrollWidth > width || (!upright && root.scrollHeight > height))
     found.push(`page scrolls: ${root.scrollWidth}×${root.scrollHeight}`);
   for (const e of document.body.querySelectorAll("*")) {
     const style = getComputedStyle(e);
-    const box = e.getBoundingClientRect();
+    const seen = e.getBoundingClientRect();
+    const box = {left: seen.left, right: seen.right, width: seen.width, height: seen.height,
+                 top: seen.top + window.scrollY, bottom: seen.bottom + window.scrollY};
     if (style.display === "none" || style.visibility === "hidden" || box.width * box.height === 0)
       continue;
     if (box.left < -0.5 || box.top < -0.5 || box.right > width + 0.5 || box.bottom > height + 0.5)
@@ -66,6 +70,24 @@ CUT_OFF = """() => {
         found.push(`${name(e)} hides part of what it holds: ${e.scrollHeight} > ${e.clientHeight}`);
     }
   }
+  // The board's parts never overlap, and what each holds stays inside it.
+  const parts = [...document.querySelectorAll("main > section")];
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  parts.forEach((part, n) => {
+    const box = part.getBoundingClientRect();
+    for (const other of parts.slice(n + 1)) {
+      const o = other.getBoundingClientRect();
+      if (Math.min(box.right, o.right) - Math.max(box.left, o.left) > 1 &&
+          Math.min(box.bottom, o.bottom) - Math.max(box.top, o.top) > 1)
+        found.push(`${name(part)} overlaps ${name(other)}`);
+    }
+    for (const e of part.querySelectorAll("*")) {
+      const b = e.getBoundingClientRect();
+      if (b.width * b.height > 0 && getComputedStyle(e).position !== "fixed" && !inside(b, box))
+        found.push(`${name(e)} spills out of ${name(part)}`);
+    }
+  });
   return found;
 }"""
 
@@ -90,8 +112,8 @@ class Screen:
         view = SIZES[self.size]["viewport"]
         return int(view["width"]), int(view["height"])
 
-    def cut_off(self) -> list[str]:
-        return list(self.page.evaluate(CUT_OFF))
+    def cut_off(self, upright: bool = False) -> list[str]:
+        return list(self.page.evaluate(CUT_OFF, upright))
 
 
 def wait_in_page(page: Page, check: str, timeout: float, what: str, arg: object = None) -> Any:

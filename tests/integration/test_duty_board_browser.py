@@ -303,6 +303,12 @@ def test_a_twenty_site_centre_fits_every_screen_without_scrolling(
                 screen.page.screenshot(path=tmp_path / f"twenty-sites-{size}.png")
                 assert screen.cut_off() == [], size
                 assert screen.errors == [], size
+            # The tablet held upright: one column that scrolls down, nothing cut at the sides.
+            tablet = screens["tablet"]
+            tablet.page.set_viewport_size({"width": 768, "height": 1024})
+            tablet.page.screenshot(path=tmp_path / "twenty-sites-upright.png", full_page=True)
+            assert tablet.cut_off(upright=True) == []
+            assert tablet.page.evaluate("document.documentElement.scrollHeight") > 1024
 
 
 UPDATED = "() => Number(document.body.dataset.updates || 0) >= 1"
