@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -98,7 +98,7 @@ BOARD_EVENTS = "/api/v1/board/events"
 #: The board runs its own script (board.js, from this server) and opens its event stream;
 #: every other rule of the pages stays.
 BOARD_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
-_BOARD_SCRIPT = (Path(__file__).resolve().parents[1] / "templates" / "board.js").read_bytes()
+_BOARD_SCRIPT = (resources.files("monitor") / "templates" / "board.js").read_bytes()
 FEED: web.AppKey[BoardFeed] = web.AppKey("board feed", BoardFeed)
 
 
