@@ -43,6 +43,7 @@ from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.errors import TrunkwatchError
 from monitor.core.sources import ConfigError, Problem
+from monitor.duty import ConditionBook
 from monitor.exposition.collector import ExpositionHealth, ResultsCollector
 from monitor.exposition.text import Exposition
 from monitor.inspections.plans import InspectionSetup, build_setup
@@ -107,6 +108,9 @@ class Daemon:
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
         self.store = ResultStore()
+        #: The duty board's degraded conditions and since when (the alert rules, evaluated here).
+        self.conditions = ConditionBook()
+        self.store.subscribe(self.conditions.on_result)
         self.exposition = Exposition(self.store)
         self.registry.register(ExpositionHealth(self.exposition))
         self.collector = ResultsCollector(self.store)
@@ -240,9 +244,12 @@ class Daemon:
             registry=self.registry,
             exposition=self.exposition.render,
             results=self.collector,
-            status=lambda: estate_status(self.inventory, self.store, self._maintenance()),
+            status=lambda: estate_status(
+                self.inventory, self.store, self._maintenance(), book=self.conditions
+            ),
             ready=lambda: self.ready,
             reload=self.request_reload,
+            version=lambda: self.conditions.version,
         )
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The daemon's HTTP face: /metrics, health and readiness, reload, the duty board and the API.
+"""The daemon's HTTP face: /metrics, health and readiness, reload, the duty board (its page,
+script, JSON and live event stream), the runbooks and the API.
 
 The handlers read the process through ``ServerViews`` — the rendered metrics, the status rows,
 readiness and a reload callable — never through the daemon itself, so what a request can
@@ -9,8 +10,11 @@ file (``monitor.app.webconfig``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -19,8 +23,12 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from monitor.app.webconfig import WebConfig
-from monitor.web.guard import add_security_headers, require_same_origin
-from monitor.web.pages import environment
+from monitor.core.clock import SystemClock
+from monitor.duty import board as duty_board
+from monitor.duty.feed import BoardFeed
+from monitor.duty.page import board_event, render_page
+from monitor.duty.runbooks import Runbooks
+from monitor.web.guard import SECURITY_HEADERS, add_security_headers, require_same_origin
 
 __all__ = ["ServerViews", "build_app"]
 
@@ -40,6 +48,9 @@ class ServerViews:
     ready: Callable[[], bool]
     #: Load the configuration again; the problems that kept it from being installed.
     reload: Callable[[], Awaitable[list[str]]]
+    #: A number that moves whenever a result arrives (the board's feed renders only then);
+    #: without it, the feed renders at every step.
+    version: Callable[[], int] | None = None
 
 
 VIEWS: web.AppKey[ServerViews] = web.AppKey("views", ServerViews)
@@ -79,42 +90,63 @@ async def api_status(request: web.Request) -> web.Response:
     return web.json_response(request.app[VIEWS].status())
 
 
-_STATE_ZH = {
-    "up": "正常 up",
-    "down": "故障 down",
-    "unreachable": "不可达 unreachable",
-    "degraded": "部分故障 degraded",
-    "pending": "等待 pending",
-    "maintenance": "维护 maintenance",
-}
-
-
-#: A tile takes its worst asset's state; planned maintenance is milder than any fault, so a
-#: site in maintenance with one fault elsewhere still shows the fault.
-_WORST_FIRST = ["down", "unreachable", "degraded", "pending", "maintenance", "up"]
-_PAGES = environment(globals={"state_zh": _STATE_ZH})
+#: The duty board's live updates: how often the feed looks for new results, and the longest
+#: a screen goes without an event (a screen that hears nothing for two ticks says so).
+BOARD_STEP = 0.5
+BOARD_TICK = 5.0
+BOARD_EVENTS = "/api/v1/board/events"
+#: The board runs its own script (board.js, from this server) and opens its event stream;
+#: every other rule of the pages stays.
+BOARD_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+_BOARD_SCRIPT = (resources.files("monitor") / "templates" / "board.js").read_bytes()
+FEED: web.AppKey[BoardFeed] = web.AppKey("board feed", BoardFeed)
 
 
 async def board(request: web.Request) -> web.Response:
-    """The duty board (monitor/templates/board.html): one tile per site, its worst state."""
-    status = request.app[VIEWS].status()
-    by_site: dict[str, list[dict[str, Any]]] = {}
-    for asset in status["assets"]:
-        by_site.setdefault(asset["site"], []).append(asset)
-    tiles = [
-        {
-            "site": site,
-            "assets": by_site.get(site["id"], []),
-            "worst": min(
-                (a["state"] for a in by_site.get(site["id"], [])),
-                key=_WORST_FIRST.index,
-                default="pending",
-            ),
-        }
-        for site in status["sites"]
-    ]
-    page = _PAGES.get_template("board.html").render(tiles=tiles)
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+    """The duty board (monitor/templates/board.html): summary, problems, map and sites."""
+    content = duty_board(request.app[VIEWS].status())
+    page = render_page(content, tick=request.app[FEED].tick, events=BOARD_EVENTS)
+    response = web.Response(text=page, content_type="text/html", charset="utf-8")
+    response.headers["Content-Security-Policy"] = BOARD_CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def board_script(request: web.Request) -> web.Response:
+    return web.Response(
+        body=_BOARD_SCRIPT,
+        content_type="text/javascript",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def api_board(request: web.Request) -> web.Response:
+    """What the board shows, as JSON."""
+    return web.json_response(duty_board(request.app[VIEWS].status()))
+
+
+async def board_events(request: web.Request) -> web.StreamResponse:
+    """The board's live updates (server-sent events, ``monitor.duty.feed``)."""
+    return await request.app[FEED].stream(request)
+
+
+async def _run_feed(app: web.Application) -> AsyncIterator[None]:
+    """The feed's producer, for as long as the application runs: started with it, cancelled
+    and awaited when it is cleaned up (the producer logs what goes wrong in it and carries
+    on, so it only ever ends by cancellation)."""
+    producer = asyncio.create_task(app[FEED].run(), name="duty board feed")
+    try:
+        yield
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
+
+
+async def _close_feed(app: web.Application) -> None:
+    """On shutdown, before the server waits for open requests: end every event stream."""
+    app[FEED].close()
 
 
 def build_app(
@@ -128,6 +160,15 @@ def build_app(
     app = web.Application(middlewares=web_config.middlewares() if web_config else ())
     app.on_response_prepare.append(add_security_headers)
     app[VIEWS] = views
+    app[FEED] = BoardFeed(
+        lambda: board_event(views.status()),
+        SystemClock(),
+        version=views.version,
+        step=BOARD_STEP,
+        tick=BOARD_TICK,
+    )
+    app.cleanup_ctx.append(_run_feed)
+    app.on_shutdown.append(_close_feed)
     app.add_routes(
         [
             web.get("/metrics", metrics),
@@ -135,7 +176,11 @@ def build_app(
             web.get("/-/ready", ready),
             web.post("/-/reload", reload),
             web.get("/", board),
+            web.get("/board.js", board_script),
             web.get("/api/v1/status", api_status),
+            web.get("/api/v1/board", api_board),
+            web.get(BOARD_EVENTS, board_events),
+            *Runbooks().routes(),
             *routes,
         ]
     )

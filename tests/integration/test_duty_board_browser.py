@@ -1,9 +1,11 @@
-"""The duty board at ``/`` in headless Chromium on a tablet: one tile per site, coloured by
-its worst asset, each asset with its own state, Chinese and English side by side.
+"""The duty board at ``/`` in headless Chromium: every state a site can take, a 20-site centre
+on the wall, the desk and a tablet without scrolling, a site opened by a tap, and the warning
+when the page stops hearing from the daemon.
 
 The daemon runs as a real process; its TCP probes reach loopback listeners (up) or closed
 ports (down), and two sites hang behind a failed router (their failures are "unreachable",
-not faults of their own), so every state a tile can take except "pending" is on the page.
+not faults of their own), so every state a tile can take except "pending" and "maintenance"
+is on the page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.server import BOARD_TICK
 from tests.helpers import free_tcp_port, http_get
+from tests.integration.board_screens import (  # noqa: F401
+    Screen,
+    fixture_screens,
+    page_counts,
+    status_counts,
+    wait_in_page,
+)
 from tests.integration.browser import (  # noqa: F401
     TABLET,
     TabletPage,
@@ -28,7 +38,7 @@ from tests.integration.browser import (  # noqa: F401
     wait_for_probes,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 CONFIG = """\
 centre:
@@ -39,10 +49,11 @@ defaults:
   interval: 1s
   timeout: 1s
 sites:
-  - {{id: hq, name: 市应急联动中心, name_en: Centre}}
-  - {{id: yunyan, name: 云岩基站, name_en: Yunyan, parent: hq}}
-  - {{id: huaxi, name: 花溪基站, name_en: Huaxi, parent: hq, backhaul: rtr-huaxi}}
-  - {{id: kaiyang, name: 开阳基站, name_en: Kaiyang, parent: huaxi}}
+  - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [26.578, 106.713]}}
+  - {{id: yunyan, name: 云岩基站, name_en: Yunyan, parent: hq, coordinates: [26.605, 106.714]}}
+  - {{id: huaxi, name: 花溪基站, name_en: Huaxi, parent: hq, backhaul: rtr-huaxi,
+      coordinates: [26.410, 106.670]}}
+  - {{id: kaiyang, name: 开阳基站, name_en: Kaiyang, parent: huaxi, coordinates: [27.057, 106.965]}}
   - {{id: wudang, name: 乌当基站, parent: hq}}
 assets:
   - {{id: core-sw-1, name: 核心交换机, site: hq, system: network, kind: switch,
@@ -81,14 +92,14 @@ STATE_TEXT = {
     "up": "正常 up",
     "down": "故障 down",
     "unreachable": "不可达 unreachable",
-    "degraded": "部分故障 degraded",
+    "degraded": "降级 degraded",
 }
-#: The left border of a tile, per state, as the board's style sheet colours it.
+#: The left border of a tile, per state: up green, degraded amber, unreachable orange, down red.
 BORDER = {
     "up": "rgb(46, 125, 50)",
-    "down": "rgb(198, 40, 40)",
-    "unreachable": "rgb(249, 168, 37)",
-    "degraded": "rgb(239, 108, 0)",
+    "degraded": "rgb(249, 168, 37)",
+    "unreachable": "rgb(239, 108, 0)",
+    "down": "rgb(211, 47, 47)",
 }
 
 
@@ -122,14 +133,14 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     assert tablet.statuses[0] == (f"{board}/", 200)
     assert page.locator("h1").inner_text() == "值班总览 Duty board"
 
-    tiles = page.locator("main > section.tile")
+    tiles = page.locator("#sites > section.tile")
     assert tiles.count() == len(TILES)
     seen = {}
     for i in range(tiles.count()):
         tile = tiles.nth(i)
         title = tile.locator("h2").inner_text()
         classes = set((tile.get_attribute("class") or "").split())
-        rows = tile.locator("li")
+        rows = tile.locator("ul li")
         assets = [
             (
                 rows.nth(j).locator("b").inner_text(),
@@ -142,6 +153,7 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         state, names = TILES[title]
         assert classes == {"tile", state}, title
         assert tile.evaluate("e => getComputedStyle(e).borderLeftColor") == BORDER[state], title
+        assert tile.locator(".state em").inner_text() == STATE_TEXT[state], title
         assert [name for name, _, _ in assets] == names, title
     assert list(seen) == list(TILES), "one tile per site, in the configured order"
 
@@ -157,12 +169,63 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     assert {a: by_name[display_names[a]] for a in ASSET_STATES} == {
         a: (state, STATE_TEXT[state]) for a, state in ASSET_STATES.items()
     }
-    row = page.locator("li", has=page.locator("b", has_text="花溪路由器"))
-    assert row.locator("span").inner_text() == "network/router"
 
-    # Nothing wider than the screen.
+    # The problems, worst first, each in words; what is behind the router names it.
+    problems = page.locator("#problem-list > li")
+    listed = [
+        (
+            problems.nth(i).get_attribute("data-asset"),
+            problems.nth(i).locator(".sev").inner_text(),
+            problems.nth(i).locator(".reason").inner_text(),
+        )
+        for i in range(problems.count())
+    ]
+    assert listed[:2] == [
+        ("rtr-huaxi", "严重 critical", "设备无响应：连接被拒绝 Not answering: connection refused"),
+        (
+            "bs-wudang",
+            "严重 critical",
+            "探测 om 失败：连接被拒绝 Probe om failing: connection refused",
+        ),
+    ]
+    assert sorted(listed[2:]) == [
+        (a, "提示 info", "不可达：上级设备 花溪路由器 故障 Unreachable: behind 花溪路由器, down")
+        for a in ("bs-huaxi", "bs-kaiyang")
+    ]
+    assert page.locator("#problem-count").inner_text() == "4"
+
+    # The map: the located sites, coloured by state; Wudang has no coordinates.
+    markers = page.locator("#site-map a.marker")
+    assert {
+        markers.nth(i).get_attribute("data-site"): markers.nth(i).get_attribute("class")
+        for i in range(markers.count())
+    } == {
+        "hq": "marker up",
+        "yunyan": "marker up",
+        "huaxi": "marker down",
+        "kaiyang": "marker unreachable",
+    }
+    assert page.locator("#map .unplaced").inner_text() == "无坐标 Not on the map: 乌当基站"
+    fill = page.locator("#site-map a[data-site=huaxi] circle").evaluate(
+        "e => getComputedStyle(e).fill"
+    )
+    assert fill == BORDER["down"]
+
+    # A tap on a marker opens its site over the board; 关闭 closes it again.
+    page.locator("#site-map a[data-site=huaxi] circle").tap()
+    opened = page.locator("#site-huaxi")
+    assert page.evaluate("location.hash") == "#site-huaxi"
+    assert opened.evaluate("e => getComputedStyle(e).position") == "fixed"
+    assert opened.locator(".site-problems li").count() == 2
+    assert opened.locator("ul li").nth(0).inner_text().split() == [
+        "花溪路由器", "network/router", "故障", "down",
+    ]  # fmt: skip
+    shot = tmp_path / "duty-board-site.png"
+    page.screenshot(path=shot)
+    opened.locator("a.close").tap()
+    assert opened.evaluate("e => getComputedStyle(e).position") == "relative"
+
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["viewport"]["width"]
-
     shot = tmp_path / "duty-board.png"
     page.screenshot(path=shot, full_page=True)
     assert png_size(shot.read_bytes()) == (
@@ -170,3 +233,112 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         TABLET["viewport"]["height"],
     )
     assert tablet.errors == [], "the board logged errors"
+
+
+# -- a 20-site centre ---------------------------------------------------------------------------
+
+#: A city centre and 19 district and county sites around it, two assets each.
+SITES_20 = [
+    ("hq", "市应急联动中心", "Emergency Linkage Centre", 26.578, 106.713),
+    ("yunyan", "云岩区基站", "Yunyan", 26.605, 106.714),
+    ("nanming", "南明区基站", "Nanming", 26.568, 106.715),
+    ("guanshanhu", "观山湖区基站", "Guanshanhu", 26.602, 106.626),
+    ("huaxi", "花溪区基站", "Huaxi", 26.410, 106.670),
+    ("wudang", "乌当区基站", "Wudang", 26.631, 106.752),
+    ("baiyun", "白云区基站", "Baiyun", 26.679, 106.623),
+    ("qingzhen", "清镇市基站", "Qingzhen", 26.556, 106.470),
+    ("xiuwen", "修文县基站", "Xiuwen", 26.838, 106.592),
+    ("xifeng", "息烽县基站", "Xifeng", 27.090, 106.740),
+    ("kaiyang", "开阳县基站", "Kaiyang", 27.057, 106.965),
+    ("longdongbao", "龙洞堡机场基站", "Longdongbao Airport", 26.539, 106.801),
+    ("beizhan", "贵阳北站基站", "Guiyang North Station", 26.620, 106.681),
+    ("xiaohe", "小河基站", "Xiaohe", 26.528, 106.695),
+    ("jinyang", "金阳基站", "Jinyang", 26.646, 106.650),
+    ("xintianzhai", "新添寨基站", "Xintianzhai", 26.640, 106.730),
+    ("sanqiao", "三桥基站", "Sanqiao", 26.592, 106.676),
+    ("ergezhai", "二戈寨基站", "Ergezhai", 26.543, 106.735),
+    ("qingyan", "青岩古镇基站", "Qingyan Old Town", 26.333, 106.683),
+    ("baihuahu", "百花湖基站", "Baihua Lake", 26.655, 106.560),
+]
+#: These sites' base stations are down (nothing listens): problems and red tiles on the board.
+DOWN_20 = ("huaxi", "xifeng", "qingyan")
+
+
+def config_20(data_dir: Path, open_port: int, closed_port: int) -> str:
+    sites = "\n".join(
+        f"  - {{id: {i}, name: {zh}, name_en: {en}, coordinates: [{lat}, {lon}]"
+        + (", parent: hq}" if i != "hq" else "}")
+        for i, zh, en, lat, lon in SITES_20
+    )
+    assets = "\n".join(
+        f"  - {{id: {kind}-{i}, name: {zh}{label}, site: {i}, system: {system}, kind: {kind},"
+        f" address: '127.0.0.1:{closed_port if (i in DOWN_20 and kind == 'bs') else open_port}',"
+        f" probes: [{{module: tcp}}]}}"
+        for i, zh, _, _, _ in SITES_20
+        for kind, label, system in (("bs", "主机", "radio"), ("ups", "电源", "power"))
+    )
+    return (
+        f"server:\n  data_dir: {data_dir}\ndefaults:\n  interval: 1s\n  timeout: 1s\n"
+        f"sites:\n{sites}\nassets:\n{assets}\n"
+    )
+
+
+def test_a_twenty_site_centre_fits_every_screen_without_scrolling(
+    screens: dict[str, Screen], tmp_path: Path
+) -> None:
+    with listening_port() as open_port:
+        config = tmp_path / "monitor.yaml"
+        config.write_text(config_20(tmp_path / "data", open_port, free_tcp_port()), "utf-8")
+        with run_daemon(config, tmp_path / "daemon.log") as base:
+            wait_for_probes(base)
+            for size, screen in screens.items():
+                screen.page.goto(f"{base}/")
+                wait_in_page(screen.page, UPDATED, 10, "the board's first live update")
+                assert screen.page.locator("#sites > section.tile").count() == 20
+                assert screen.page.locator("#site-map a.marker").count() == 20
+                assert screen.page.locator("#problem-list > li").count() == len(DOWN_20)
+                columns = ("up", "degraded", "down", "unreachable", "maintenance")
+                assert page_counts(screen.page) == status_counts(base, columns)
+                assert page_counts(screen.page)["radio"]["down"] == len(DOWN_20)
+                screen.page.screenshot(path=tmp_path / f"twenty-sites-{size}.png")
+                assert screen.cut_off() == [], size
+                assert screen.errors == [], size
+            # The tablet held upright: one column that scrolls down, nothing cut at the sides.
+            tablet = screens["tablet"]
+            tablet.page.set_viewport_size({"width": 768, "height": 1024})
+            tablet.page.screenshot(path=tmp_path / "twenty-sites-upright.png", full_page=True)
+            assert tablet.cut_off(upright=True) == []
+            assert tablet.page.evaluate("document.documentElement.scrollHeight") > 1024
+
+
+UPDATED = "() => Number(document.body.dataset.updates || 0) >= 1"
+
+
+def test_the_page_says_its_data_is_stale_when_the_daemon_stops_answering(
+    screens: dict[str, Screen], tmp_path: Path
+) -> None:
+    page = screens["desk"].page
+    with listening_port() as open_port:
+        config = tmp_path / "monitor.yaml"
+        config.write_text(config_20(tmp_path / "data", open_port, free_tcp_port()), "utf-8")
+        with run_daemon(config, tmp_path / "daemon.log") as base:
+            wait_for_probes(base)
+            page.goto(f"{base}/")
+            wait_in_page(page, UPDATED, 10, "the board's first live update")
+            assert page.locator("#stale").is_hidden()
+            updated = page.locator("#updated-at").get_attribute("data-t")
+        stopped = time.monotonic()  # the daemon is gone: no more events
+        wait_in_page(
+            page,
+            "() => !document.getElementById('stale').hidden",
+            2 * BOARD_TICK + 5,
+            "the stale warning",
+        )
+    # The last event came at most one tick before the stop; the page looks every second.
+    assert time.monotonic() - stopped <= 2 * BOARD_TICK + 2
+    assert page.evaluate("document.body.classList.contains('stale')")
+    text = page.locator("#stale").inner_text()
+    assert text.startswith("数据已停止更新 Data stale: ")
+    assert int(text.split("no update for ")[1].removesuffix(" s")) > 2 * BOARD_TICK
+    assert page.locator("#updated-at").get_attribute("data-t") == updated  # the last one heard
+    page.screenshot(path=tmp_path / "stale-desk.png")
