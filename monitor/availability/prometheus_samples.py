@@ -28,6 +28,7 @@ from monitor.availability.errors import SourceError, SourceQueryError, SourceUna
 from monitor.availability.g826 import COUNTERS, ELAPSED, INTERVAL_S, E1Counts, E1Line
 from monitor.availability.periods import Period
 from monitor.availability.timeline import STALENESS_S, Run, compress, ms
+from monitor.core.prometheus_api import api_get
 from monitor.core.promql import scope
 
 __all__ = ["CENTRE_LABEL", "Progress", "PrometheusSamples", "Samples"]
@@ -211,30 +212,14 @@ class PrometheusSamples:
         )
 
     async def _get(self, session: aiohttp.ClientSession, params: Mapping[str, str]) -> Any:
-        url = self.base_url + "/api/v1/query"
-        try:
-            async with session.get(
-                url, params=params, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as response:
-                status = response.status
-                text = await response.text()
-        except TimeoutError as exc:
-            raise SourceUnavailable(f"{url}: no answer within {self.timeout:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise SourceUnavailable(f"{url}: {exc}") from exc
-        try:
-            body = json.loads(text)
-            if not isinstance(body, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            raise SourceUnavailable(f"{url}: HTTP {status}, not a Prometheus answer") from exc
-        if status >= 500 or status in (401, 403, 404):
-            raise SourceUnavailable(f"{url}: HTTP {status} {body.get('error', '')}".rstrip())
-        if status != 200 or body.get("status") != "success":
-            raise SourceQueryError(
-                f"{url}: {body.get('errorType', 'error')}: {body.get('error', f'HTTP {status}')}"
-            )
-        return body.get("data", {})
+        return await api_get(
+            session,
+            self.base_url + "/api/v1/query",
+            params,
+            request_timeout=self.timeout,
+            unavailable=SourceUnavailable,
+            rejected=SourceQueryError,
+        )
 
 
 def _source(labels: Mapping[str, str]) -> str:

@@ -29,6 +29,7 @@ from monitor.capacity.history import (
     local_hour_floor,
     plan_from_counts,
 )
+from monitor.core.prometheus_api import api_get
 from monitor.core.promql import scope
 
 __all__ = ["CENTRE_LABEL", "PrometheusHistory"]
@@ -231,28 +232,14 @@ class PrometheusHistory:
     async def _get(
         self, session: aiohttp.ClientSession, path: str, params: Mapping[str, str]
     ) -> Any:
-        url = self.base_url + path
-        try:
-            async with session.get(
-                url, params=params, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as response:
-                status = response.status
-                text = await response.text()
-        except TimeoutError as exc:
-            raise HistoryUnavailable(f"{url}: no answer within {self.timeout:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise HistoryUnavailable(f"{url}: {exc}") from exc
-        try:
-            body = _json(text)
-        except ValueError as exc:
-            raise HistoryUnavailable(f"{url}: HTTP {status}, not a Prometheus answer") from exc
-        if status >= 500 or status in (401, 403, 404):
-            raise HistoryUnavailable(f"{url}: HTTP {status} {body.get('error', '')}".rstrip())
-        if status != 200 or body.get("status") != "success":
-            raise HistoryQueryError(
-                f"{url}: {body.get('errorType', 'error')}: {body.get('error', f'HTTP {status}')}"
-            )
-        return body.get("data", {})
+        return await api_get(
+            session,
+            self.base_url + path,
+            params,
+            request_timeout=self.timeout,
+            unavailable=HistoryUnavailable,
+            rejected=HistoryQueryError,
+        )
 
     def _assemble(
         self,
@@ -331,13 +318,6 @@ class PrometheusHistory:
             if radio and b in counts["queue_wait"]:
                 waits[start] = max(0.0, counts["queue_wait"][b])
         return tuple(hours), waits
-
-
-def _json(text: str) -> dict[str, Any]:
-    body = json.loads(text)
-    if not isinstance(body, dict):
-        raise ValueError("not a JSON object")
-    return body
 
 
 def _values(pairs: Iterable[Any]) -> Iterator[tuple[int, float]]:
