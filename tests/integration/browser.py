@@ -29,7 +29,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import free_tcp_port, http_get, wait_until
+from tests.helpers import http_get, wait_until
+from tests.integration.daemons import start_daemon
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response
@@ -245,31 +245,8 @@ def listening_port() -> Iterator[int]:
 def run_daemon(config: Path, log: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """``trunkwatch run`` as a real process on a free loopback port; yields its base URL and
     stops it on exit."""
-    port = free_tcp_port()
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config),
-             "--listen", f"127.0.0.1:{port}"],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: process.poll() is not None or http_get(f"{base}/-/ready", timeout=1)[0] == 200,
-            START_TIMEOUT_S,
-            "the daemon to be ready",
-        )
-        assert process.poll() is None, log.read_text()
+    with start_daemon(config, log, env=env, timeout=START_TIMEOUT_S) as (_, base):
         yield base
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
 
 
 def wait_for_probes(base: str, timeout: float = 10.0) -> dict[str, str]:

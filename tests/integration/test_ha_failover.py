@@ -32,7 +32,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -46,7 +45,8 @@ import yaml
 
 from monitor.simulator.fleet import Fault
 from monitor.simulator.runtime import Simulation
-from tests.helpers import free_tcp_port, wait_until
+from tests.helpers import wait_until
+from tests.integration.daemons import start_daemon
 from tests.integration.hastack import (
     metric_value,
     prometheus_replica,
@@ -92,33 +92,9 @@ def trunkwatch(
     config: Path, replica: str, log: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``trunkwatch run --replica NAME`` as a process; yields it and its base URL once ready."""
-    port = free_tcp_port()
-    env = {**os.environ, "TRUNKWATCH_TOKEN_CHENJING": TOKEN}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config),
-             "--replica", replica, "--listen", f"127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"trunkwatch {replica} exited: {log.read_text()[-2000:]}")
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                return bool(response.status == 200)
-
-        wait_until(ready, 30, f"trunkwatch {replica} to be ready", 0.2)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    env = {"TRUNKWATCH_TOKEN_CHENJING": TOKEN}
+    with start_daemon(config, log, "--replica", replica, env=env) as started:
+        yield started
 
 
 def leader(url: str) -> float | None:

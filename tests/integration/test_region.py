@@ -19,11 +19,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import statistics
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -38,7 +35,8 @@ import yaml
 from monitor.capacity import PlanningOptions, analyse
 from monitor.cli import main
 from monitor.simulator.fleet import Fault
-from tests.helpers import free_tcp_port, wait_until
+from tests.helpers import wait_until
+from tests.integration.daemons import start_daemon
 from tests.integration.hastack import VictoriaMetrics, prometheus_replica, start_victoria_metrics
 from tests.integration.promstack import start_prometheus
 from tests.integration.simcity import REPO, city_config
@@ -65,36 +63,6 @@ def vm_query(vm: VictoriaMetrics, expr: str) -> list[dict[str, Any]]:
     assert body["status"] == "success", (expr, body)
     result: list[dict[str, Any]] = body["data"]["result"]
     return result
-
-
-@contextlib.contextmanager
-def trunkwatch(config: Path, log: Path) -> Iterator[str]:
-    """``trunkwatch run`` as a process; yields its base URL once ready."""
-    port = free_tcp_port()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config),
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ),
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"trunkwatch exited: {log.read_text()[-2000:]}")
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                return bool(response.status == 200)
-
-        wait_until(ready, 30, "trunkwatch to be ready", 0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def centre_prometheus(centre: str, target: str, vm: VictoriaMetrics) -> dict[str, Any]:
@@ -133,7 +101,7 @@ def test_two_live_centres_stay_apart_in_one_store_and_on_every_board(tmp_path: P
             config = city_config(city.raw, city.simulation, data_dir=tmp_path / f"var-{centre}")
             path = tmp_path / f"monitor-{centre}.yaml"
             path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-            url = stack.enter_context(trunkwatch(path, tmp_path / f"{centre}.log"))
+            _, url = stack.enter_context(start_daemon(path, tmp_path / f"{centre}.log"))
             prometheus = centre_prometheus(centre, url.removeprefix("http://"), vm)
             stack.enter_context(
                 start_prometheus(tmp_path / f"p-{centre}", prometheus, rules, name=centre)
