@@ -11,6 +11,7 @@ import math
 import os
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import NoReturn, TypeAlias
 
 from monitor.core.addresses import parse_listen
@@ -26,6 +27,7 @@ __all__ = [
     "add_config",
     "add_web_config_option",
     "auth_protocol",
+    "day",
     "identifier",
     "listen_address",
     "non_negative_number",
@@ -85,6 +87,14 @@ def identifier(text: str) -> str:
             f"{text!r} is not a name: letters, digits, '_', '.', '-', at most 63"
         )
     return text
+
+
+def day(text: str) -> date:
+    """A calendar date argument, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def positive_number(text: str) -> float:

@@ -47,6 +47,7 @@ from monitor.capacity import (
     units_needed,
     write_textfile,
 )
+from monitor.cli.args import day
 from monitor.cli.problems import print_problems
 from monitor.config import load_config
 from monitor.core.sources import ConfigError
@@ -405,13 +406,6 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=round(float(match.group(1)) * _DURATION_DAYS[match.group(2)]))
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-
-
 @dataclass(frozen=True, slots=True)
 class SurgeSpec:
     asset: str
@@ -466,7 +460,7 @@ def _register_report(
         "--days", type=int, default=91, metavar="N", help="Prometheus: days of history (91)"
     )
     history.add_argument(
-        "--end", type=_day, metavar="DATE", help="Prometheus: last day of history (yesterday)"
+        "--end", type=day, metavar="DATE", help="Prometheus: last day of history (yesterday)"
     )
     history.add_argument(
         "--centre", metavar="ID", help="Prometheus: one centre of a region's store (its label)"
@@ -524,7 +518,7 @@ def _register_report(
     plan.add_argument("--max-e1", type=int, metavar="N", help="most E1 spans a gateway takes")
     plan.add_argument(
         "--incident",
-        type=_day,
+        type=day,
         action="append",
         default=[],
         metavar="DATE",

@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import math
 import sys
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,16 +17,9 @@ from monitor.capacity import PlanningOptions
 from monitor.capacity.errors import HistoryError
 from monitor.capacity.history import Objectives
 from monitor.capacity.region import dumps, region_report, render_region_html
-from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers
+from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers, day
 
 __all__ = ["cmd_report", "register"]
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _problem(args: argparse.Namespace) -> str | None:
@@ -109,7 +102,7 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
     p.add_argument("--out", type=Path, metavar="FILE", help="HTML file to write")
     p.add_argument("--json", action="store_true", help="print the account as JSON")
     p.add_argument("--days", type=int, default=30, metavar="N", help="days covered (30)")
-    p.add_argument("--end", type=_day, metavar="DATE", help="last day covered (yesterday)")
+    p.add_argument("--end", type=day, metavar="DATE", help="last day covered (yesterday)")
     p.add_argument(
         "--target", type=float, default=0.999, metavar="R", help="availability target (0.999)"
     )

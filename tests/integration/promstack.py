@@ -34,12 +34,27 @@ __all__ = [
     "Prometheus",
     "StackError",
     "find_binary",
+    "scrape_and_alert",
     "start_alertmanager",
     "start_prometheus",
 ]
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+
+
+def scrape_and_alert(target: str, alertmanager_url: str) -> dict[str, Any]:
+    """A Prometheus configuration that scrapes one trunkwatch (``target``, HOST:PORT) every
+    second, evaluates its rules as often and sends its alerts to one Alertmanager."""
+    return {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [alertmanager_url.removeprefix("http://")]}]}
+            ]
+        },
+        "scrape_configs": [{"job_name": "trunkwatch", "static_configs": [{"targets": [target]}]}],
+    }
 
 
 class StackError(AssertionError):

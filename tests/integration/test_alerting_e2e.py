@@ -38,6 +38,7 @@ from tests.integration.outage_drill import OutageDrill, edges, query_range
 from tests.integration.promstack import (
     Alertmanager,
     Prometheus,
+    scrape_and_alert,
     start_alertmanager,
     start_prometheus,
 )
@@ -209,17 +210,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrilledStack]:
         start_alertmanager(workdir / "alertmanager", routed_to(sink.url, shipped)) as am,
         start_prometheus(
             workdir / "prometheus",
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "alerting": {
-                    "alertmanagers": [
-                        {"static_configs": [{"targets": [am.url.removeprefix("http://")]}]}
-                    ]
-                },
-                "scrape_configs": [
-                    {"job_name": "trunkwatch", "static_configs": [{"targets": [city.target]}]}
-                ],
-            },
+            scrape_and_alert(city.target, am.url),
             rules,
         ) as prometheus,
     ):

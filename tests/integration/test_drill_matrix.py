@@ -36,7 +36,12 @@ import yaml
 
 from monitor.simulator.fleet import Fault
 from tests.helpers import http_get, wait_until
-from tests.integration.promstack import Prometheus, start_alertmanager, start_prometheus
+from tests.integration.promstack import (
+    Prometheus,
+    scrape_and_alert,
+    start_alertmanager,
+    start_prometheus,
+)
 from tests.integration.simcity import REPO, SimulatedCity
 from tests.integration.test_alerting_e2e import (
     PROBE_INTERVAL,
@@ -384,17 +389,7 @@ def drill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         start_alertmanager(workdir / "alertmanager", routed_to(sink.url, shipped)) as am,
         start_prometheus(
             workdir / "prometheus",
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "alerting": {
-                    "alertmanagers": [
-                        {"static_configs": [{"targets": [am.url.removeprefix("http://")]}]}
-                    ]
-                },
-                "scrape_configs": [
-                    {"job_name": "trunkwatch", "static_configs": [{"targets": [city.target]}]}
-                ],
-            },
+            scrape_and_alert(city.target, am.url),
             # Prometheus repeats a resolved alert to Alertmanager every resend delay (1 minute)
             # for 15 minutes, and Alertmanager, which lists a group's resolved alerts with
             # its firing ones, counts each repeat as news: the next fault of a lane would go

@@ -33,6 +33,7 @@ from tests.integration.promstack import (
     Alertmanager,
     Prometheus,
     find_binary,
+    scrape_and_alert,
     start_alertmanager,
     start_prometheus,
 )
@@ -85,20 +86,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 SimulatedCity(workdir / "city", source, interval=PROBE_INTERVAL) as city,
                 start_prometheus(
                     workdir / "prometheus",
-                    {
-                        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                        "alerting": {
-                            "alertmanagers": [
-                                {"static_configs": [{"targets": [am.url.removeprefix("http://")]}]}
-                            ]
-                        },
-                        "scrape_configs": [
-                            {
-                                "job_name": "trunkwatch",
-                                "static_configs": [{"targets": [city.target]}],
-                            }
-                        ],
-                    },
+                    scrape_and_alert(city.target, am.url),
                     rules,
                 ) as prometheus,
             ):
