@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from monitor.app.server import BOARD_STEP
 from monitor.simulator.fleet import Fault
@@ -90,7 +91,9 @@ def test_a_mains_failure_turns_the_site_degraded_on_every_screen_within_one_poll
     for size, screen in screens.items():
         screen.page.goto(f"{base}/")
         wait_in_page(screen.page, UPDATED, 10, "the board's first live update")
-        assert screen.page.locator(f"#site-{SITE}").get_attribute("class") == "tile up"
+        # The page and the API read the board at different moments: wait for the page to
+        # show what the API already said, as a screen on the wall would.
+        expect(screen.page.locator(f"#site-{SITE}")).to_have_class("tile up", timeout=10_000)
         screen.page.evaluate("marker => { window.loadedAs = marker; }", markers[size])
         screen.page.evaluate(WATCH, SITE)
         screen.page.screenshot(path=tmp_path / f"before-{screen.size}.png")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,12 +89,19 @@ def tap_and_load(page: Page, selector: str) -> None:
         page.locator(selector).tap()
 
 
-def tile(page: Page, site: str) -> tuple[str, str]:
-    """A board tile's state (its class) and left border colour."""
-    section = page.locator(f"#site-{site}")
-    classes = set((section.get_attribute("class") or "").split()) - {"tile"}
-    colour = section.evaluate("e => getComputedStyle(e).borderLeftColor")
-    return " ".join(sorted(classes)), str(colour)
+def tile(page: Page, site: str, expected: tuple[str, str]) -> tuple[str, str]:
+    """A board tile's state (its class) and left border colour: ``expected`` as soon as the
+    tile shows it, else what it shows after 5 s. A live update may replace the tile while it
+    is read (its colour then reads empty), so one reading is not enough."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        section = page.locator(f"#site-{site}")
+        classes = set((section.get_attribute("class") or "").split()) - {"tile"}
+        colour = section.evaluate("e => getComputedStyle(e).borderLeftColor")
+        got = (" ".join(sorted(classes)), str(colour))
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
 
 
 def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
@@ -144,8 +152,8 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
 
     # The duty board: the whole site blue, each of its assets "维护 maintenance".
     page.goto(f"{daemon.base}/")
-    assert tile(page, "huaxi") == ("maintenance", BLUE)
-    assert tile(page, "yunyan") == ("up", GREEN)
+    assert tile(page, "huaxi", ("maintenance", BLUE)) == ("maintenance", BLUE)
+    assert tile(page, "yunyan", ("up", GREEN)) == ("up", GREEN)
     rows = page.locator("#site-huaxi li")
     assert [rows.nth(i).locator("em").inner_text() for i in range(rows.count())] == [
         "维护 maintenance", "维护 maintenance",
@@ -158,7 +166,7 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
     assert page.locator("#flash").inner_text() == "计划检修已结束 Maintenance window ended."
     assert page.locator("#no-windows").is_visible()
     page.goto(f"{daemon.base}/")
-    assert tile(page, "huaxi") == ("up", GREEN)
+    assert tile(page, "huaxi", ("up", GREEN)) == ("up", GREEN)
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["viewport"]["width"]
     refused = f"{daemon.base}/inspections/maintenance"
     assert tablet.errors == [
