@@ -62,6 +62,7 @@ __all__ = [
     "ChecklistItem",
     "ConfirmationItem",
     "DueWindow",
+    "DutySettings",
     "InspectionPlan",
     "InspectionsConfig",
     "Person",
@@ -277,11 +278,27 @@ class StoreSettings(Strict):
     leader_interval: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
 
 
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class DutySettings(Strict):
+    """The duty shifts and their handover (交接班): when each shift begins (``HH:MM`` in the
+    centre's time zone; a shift runs until the next one begins), how long before the change
+    the outgoing technician may sign, how long after it both signatures are due, and who is
+    told when they are not (a person or a team; default: the roster's supervisors)."""
+
+    shifts: Annotated[list[ClockTime], Field(min_length=1, max_length=12)]
+    sign_from: Duration = timedelta(hours=1)
+    sign_within: Duration = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    supervisor: Identifier | None = None
+
+
 class InspectionsConfig(Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)
     metrics: dict[Identifier, MetricName] = Field(default_factory=dict)
     roster: list[Person] = Field(default_factory=list)
     plans: list[InspectionPlan] = Field(default_factory=list)
+    duty: DutySettings | None = None
 
 
 class AssetLike(Protocol):
@@ -534,6 +551,31 @@ def _check_plan(
             yield smap.problem((*where, *field), str(exc))
 
 
+def _check_duty(
+    duty: DutySettings,
+    at: tuple[str | int, ...],
+    smap: SourceMap,
+    people: Mapping[str, Person],
+    teams: set[str],
+) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, text in enumerate(duty.shifts):
+        if text in seen:
+            yield smap.problem((*at, "shifts", i), f"shift {text} is given twice")
+        seen.add(text)
+    day = timedelta(days=1)
+    if duty.sign_from >= day or duty.sign_within >= day:
+        yield smap.problem(at, "sign_from and sign_within must each be under a day")
+    if duty.supervisor is not None and duty.supervisor not in {*people, *teams}:
+        yield smap.problem(
+            (*at, "supervisor"), f"{duty.supervisor!r} is neither a person nor a team"
+        )
+    if duty.supervisor is None and not any(p.role == "supervisor" for p in people.values()):
+        yield smap.problem(
+            (*at, "supervisor"), "no supervisor on the roster: name who is told of late handovers"
+        )
+
+
 def validate_inspections(
     raw: Any,
     smap: SourceMap,
@@ -597,6 +639,9 @@ def validate_inspections(
                         "expected sqlite:///PATH or postgresql://…",
                     )
                 )
+
+    if model.duty is not None:
+        problems.extend(_check_duty(model.duty, (*path_prefix, "duty"), smap, people, teams))
 
     plan_ids: set[str] = set()
     for i, plan in enumerate(model.plans):

@@ -17,7 +17,14 @@ from monitor.inspections.plans import InspectionSetup, ScheduledPlan
 from monitor.inspections.records import RoundRecord, RoundTarget
 from monitor.inspections.store import InspectionStore
 
-__all__ = ["CalendarEntry", "Slot", "current_entries", "entries_between", "upcoming_entries"]
+__all__ = [
+    "CalendarEntry",
+    "Slot",
+    "current_entries",
+    "entries_between",
+    "entries_overlapping",
+    "upcoming_entries",
+]
 
 #: Overdue first, then what can be done now, then the rest: the duty page's order.
 STATE_ORDER = {
@@ -230,6 +237,30 @@ def entries_between(
                     slot = slots.get(_key(plan.id, target.key, period.start_ts), Slot())
                     out.append(make_entry(plan, target, period, now, slot))
     out.sort(key=lambda e: (e.due_at, e.plan.id, e.target.key))
+    return out
+
+
+def entries_overlapping(
+    setup: InspectionSetup, store: InspectionStore, start: float, end: float, now: float
+) -> list[CalendarEntry]:
+    """Every round whose period overlaps [start, end), as it stands at ``now`` (the shift
+    log's: a shift sees a few periods of each plan, not a year of them)."""
+    out: list[CalendarEntry] = []
+    for plan in setup.plans.values():
+        periods = list(plan.schedule.periods(start, end))
+        if not periods:
+            continue
+        slots = index_rounds(
+            store.rounds(
+                plan_id=plan.id,
+                period_from=periods[0].start_ts,
+                period_before=periods[-1].start_ts + 1,
+            )
+        )
+        for period in periods:
+            for target in plan.targets:
+                slot = slots.get(_key(plan.id, target.key, period.start_ts), Slot())
+                out.append(make_entry(plan, target, period, now, slot))
     return out
 
 

@@ -29,6 +29,7 @@ from monitor.inspections.config import (
     select_targets,
     validate_inspections,
 )
+from monitor.inspections.handover.setup import DutySetup, build_duty_setup
 from monitor.inspections.maintenance.setup import MaintenanceSetup, build_maintenance_setup
 from monitor.inspections.records import RoundTarget
 from monitor.inspections.section import INSPECTIONS
@@ -146,6 +147,8 @@ class InspectionSetup:
     site_names: Mapping[str, str] = field(default_factory=dict)
     #: The estate and the Alertmanager, for planned maintenance windows.
     maintenance: MaintenanceSetup = field(default_factory=MaintenanceSetup)
+    #: The duty shifts and their handover; None without ``inspections.duty``.
+    duty: DutySetup | None = None
 
     def responsible(self, plan: ScheduledPlan, target: RoundTarget) -> tuple[str, ...]:
         """Everyone named as owner or deputy of this round (teams expanded)."""
@@ -253,4 +256,5 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
         centre=config.model.centre.name,
         site_names={s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in config.sites},
         maintenance=build_maintenance_setup(config),
+        duty=None if model.duty is None else build_duty_setup(model.duty, zone),
     )

@@ -5,6 +5,8 @@ its items, any deletion of a round, any change to the audit log, and any change 
 follow-up. Version 2 adds the duty page's sign-in sessions, shared by every instance on one
 database; a session's person and tokens never change once written. Version 3 adds planned
 maintenance windows, which only ever end early, once, and the Alertmanager silence of each.
+Version 4 adds the shift log (the duty board's faults, drills, notes, reloads) and the shift
+handovers, signed once and acknowledged once.
 ``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
@@ -95,6 +97,9 @@ _SESSION = "a session's person and tokens never change"
 _WINDOW_ENDS = "a maintenance window only ever ends early, once"
 _SILENCE_EXPIRES = "a maintenance silence is recorded once and only ever expires, once"
 _NO_DELETE_MAINTENANCE = "maintenance records are never deleted"
+_FAULT_CLEARS = "a duty fault only ever clears, once"
+_DUTY_LOG = "the shift log is append-only"
+_HANDOVER = "a signed handover is only ever acknowledged, once"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
 REFUSALS = (
     _SIGNED,
@@ -105,6 +110,9 @@ REFUSALS = (
     _WINDOW_ENDS,
     _SILENCE_EXPIRES,
     _NO_DELETE_MAINTENANCE,
+    _FAULT_CLEARS,
+    _DUTY_LOG,
+    _HANDOVER,
 )
 
 _SQLITE_V1 = (
@@ -341,15 +349,137 @@ _PG_V3 = (
         FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_NO_DELETE_MAINTENANCE}')""",
 )
 
+# Shift handover (交接班): the duty board's faults as they were raised and cleared, what people
+# and the daemon wrote into the shift log, and each shift's handover. A fault only ever
+# clears, once; a log line never changes; a handover is signed once by the outgoing
+# technician with the log as it stood, and acknowledged once by someone else. Nothing of them
+# is ever deleted.
+_FAULTS = """CREATE TABLE duty_faults (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        asset TEXT NOT NULL,
+        site TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        zh TEXT NOT NULL,
+        en TEXT NOT NULL,
+        raised_at DOUBLE PRECISION NOT NULL,
+        cleared_at DOUBLE PRECISION,
+        CHECK (cleared_at IS NULL OR cleared_at >= raised_at)
+    )"""
+_EVENTS = """CREATE TABLE duty_events (
+        id TEXT PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        text TEXT NOT NULL,
+        site TEXT NOT NULL DEFAULT '',
+        asset TEXT NOT NULL DEFAULT ''
+    )"""
+_HANDOVERS = """CREATE TABLE handovers (
+        shift TEXT PRIMARY KEY,
+        shift_start DOUBLE PRECISION NOT NULL,
+        shift_end DOUBLE PRECISION NOT NULL,
+        outgoing TEXT NOT NULL,
+        outgoing_notes TEXT NOT NULL,
+        signed_at DOUBLE PRECISION NOT NULL,
+        log TEXT NOT NULL,
+        log_digest TEXT NOT NULL CHECK (length(log_digest) = 64),
+        incoming TEXT,
+        incoming_notes TEXT,
+        acknowledged_at DOUBLE PRECISION,
+        CHECK (shift_end > shift_start),
+        CHECK ((incoming IS NULL) = (acknowledged_at IS NULL)),
+        CHECK (incoming IS NULL OR incoming <> outgoing)
+    )"""
+_DUTY_INDEXES = (
+    # One open fault per board key: two instances observing the same problem write it once.
+    "CREATE UNIQUE INDEX duty_faults_one_open ON duty_faults (key) WHERE cleared_at IS NULL",
+    "CREATE INDEX duty_faults_by_raised ON duty_faults (raised_at)",
+    "CREATE INDEX duty_faults_by_cleared ON duty_faults (cleared_at)",
+    "CREATE INDEX duty_events_by_time ON duty_events (at)",
+)
+
+_SQLITE_V4 = (
+    _FAULTS,
+    _EVENTS,
+    _HANDOVERS,
+    *_DUTY_INDEXES,
+    f"""CREATE TRIGGER duty_faults_clear_once BEFORE UPDATE ON duty_faults
+        WHEN OLD.cleared_at IS NOT NULL OR NEW.cleared_at IS NULL
+          OR NEW.id IS NOT OLD.id OR NEW.key IS NOT OLD.key OR NEW.asset IS NOT OLD.asset
+          OR NEW.site IS NOT OLD.site OR NEW.alert IS NOT OLD.alert
+          OR NEW.severity IS NOT OLD.severity OR NEW.zh IS NOT OLD.zh OR NEW.en IS NOT OLD.en
+          OR NEW.raised_at IS NOT OLD.raised_at
+        BEGIN SELECT RAISE(ABORT, '{_FAULT_CLEARS}'); END""",
+    f"""CREATE TRIGGER duty_faults_no_delete BEFORE DELETE ON duty_faults
+        BEGIN SELECT RAISE(ABORT, '{_DUTY_LOG}'); END""",
+    f"""CREATE TRIGGER duty_events_no_update BEFORE UPDATE ON duty_events
+        BEGIN SELECT RAISE(ABORT, '{_DUTY_LOG}'); END""",
+    f"""CREATE TRIGGER duty_events_no_delete BEFORE DELETE ON duty_events
+        BEGIN SELECT RAISE(ABORT, '{_DUTY_LOG}'); END""",
+    f"""CREATE TRIGGER handovers_acknowledge_once BEFORE UPDATE ON handovers
+        WHEN OLD.acknowledged_at IS NOT NULL OR NEW.acknowledged_at IS NULL
+          OR NEW.shift IS NOT OLD.shift OR NEW.shift_start IS NOT OLD.shift_start
+          OR NEW.shift_end IS NOT OLD.shift_end OR NEW.outgoing IS NOT OLD.outgoing
+          OR NEW.outgoing_notes IS NOT OLD.outgoing_notes OR NEW.signed_at IS NOT OLD.signed_at
+          OR NEW.log IS NOT OLD.log OR NEW.log_digest IS NOT OLD.log_digest
+        BEGIN SELECT RAISE(ABORT, '{_HANDOVER}'); END""",
+    f"""CREATE TRIGGER handovers_no_delete BEFORE DELETE ON handovers
+        BEGIN SELECT RAISE(ABORT, '{_HANDOVER}'); END""",
+)
+
+_PG_V4 = (
+    _FAULTS,
+    _EVENTS,
+    _HANDOVERS,
+    *_DUTY_INDEXES,
+    f"""CREATE TRIGGER duty_faults_clear_once BEFORE UPDATE ON duty_faults
+        FOR EACH ROW WHEN (OLD.cleared_at IS NOT NULL OR NEW.cleared_at IS NULL
+          OR NEW.id IS DISTINCT FROM OLD.id OR NEW.key IS DISTINCT FROM OLD.key
+          OR NEW.asset IS DISTINCT FROM OLD.asset OR NEW.site IS DISTINCT FROM OLD.site
+          OR NEW.alert IS DISTINCT FROM OLD.alert OR NEW.severity IS DISTINCT FROM OLD.severity
+          OR NEW.zh IS DISTINCT FROM OLD.zh OR NEW.en IS DISTINCT FROM OLD.en
+          OR NEW.raised_at IS DISTINCT FROM OLD.raised_at)
+        EXECUTE FUNCTION trunkwatch_reject('{_FAULT_CLEARS}')""",
+    f"""CREATE TRIGGER duty_faults_no_delete BEFORE DELETE ON duty_faults
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_DUTY_LOG}')""",
+    f"""CREATE TRIGGER duty_events_no_update BEFORE UPDATE OR DELETE ON duty_events
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_DUTY_LOG}')""",
+    f"""CREATE TRIGGER handovers_acknowledge_once BEFORE UPDATE ON handovers
+        FOR EACH ROW WHEN (OLD.acknowledged_at IS NOT NULL OR NEW.acknowledged_at IS NULL
+          OR NEW.shift IS DISTINCT FROM OLD.shift
+          OR NEW.shift_start IS DISTINCT FROM OLD.shift_start
+          OR NEW.shift_end IS DISTINCT FROM OLD.shift_end
+          OR NEW.outgoing IS DISTINCT FROM OLD.outgoing
+          OR NEW.outgoing_notes IS DISTINCT FROM OLD.outgoing_notes
+          OR NEW.signed_at IS DISTINCT FROM OLD.signed_at
+          OR NEW.log IS DISTINCT FROM OLD.log OR NEW.log_digest IS DISTINCT FROM OLD.log_digest)
+        EXECUTE FUNCTION trunkwatch_reject('{_HANDOVER}')""",
+    f"""CREATE TRIGGER handovers_no_delete BEFORE DELETE ON handovers
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_HANDOVER}')""",
+    *(
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{message}')"""
+        for table, message in (
+            ("duty_faults", _DUTY_LOG),
+            ("duty_events", _DUTY_LOG),
+            ("handovers", _HANDOVER),
+        )
+    ),
+)
+
 SQLITE_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),
     Migration(2, "duty page sessions", _SQLITE_V2),
     Migration(3, "planned maintenance windows and their silences", _SQLITE_V3),
+    Migration(4, "shift log and handovers", _SQLITE_V4),
 )
 POSTGRES_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),
     Migration(2, "duty page sessions", _PG_V2),
     Migration(3, "planned maintenance windows and their silences", _PG_V3),
+    Migration(4, "shift log and handovers", _PG_V4),
 )
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
 assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION

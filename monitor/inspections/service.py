@@ -33,6 +33,7 @@ from monitor.inspections.errors import (
     NotAllowed,
     NotFound,
 )
+from monitor.inspections.handover.service import HandoverService, Problems
 from monitor.inspections.leader import INTERVAL_SECONDS, OnceOnly
 from monitor.inspections.ledger import (
     CalendarEntry,
@@ -190,6 +191,13 @@ class InspectionService:
         self.maintenance = MaintenanceService(
             self.setup.maintenance, store, clock, registry, silences=silences
         )
+        #: Shift handover (交接班); ``problems`` (set by the daemon) is the duty board's.
+        self.handover = HandoverService(self)
+        self.problems: Problems | None = None
+        if registry is not None:
+            from monitor.inspections.handover.metrics import HandoverCollector
+
+            registry.register(HandoverCollector(self.handover))
         self.once_only = OnceOnly(
             store.leader_lock(),
             clock,
@@ -200,12 +208,17 @@ class InspectionService:
 
     async def background(self) -> None:
         """For as long as the daemon runs: the once-only work (only on the instance holding
-        the store's leader lock), and the maintenance windows in force read again every few
-        seconds (with their silences kept in step by the leading instance)."""
+        the store's leader lock), the maintenance windows in force read again every few
+        seconds (with their silences kept in step by the leading instance), and the shift
+        log's faults and handover status."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self.once_only.run(), name="inspections once-only")
             group.create_task(
                 self.maintenance.watch(lambda: self.once_only.leading), name="maintenance"
+            )
+            group.create_task(
+                self.handover.watch(self.problems, lambda: self.once_only.leading),
+                name="shift log",
             )
 
     def install(self, setup: InspectionSetup) -> None:

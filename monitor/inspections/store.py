@@ -6,7 +6,8 @@ record or its items, any deletion of a round, any change to the audit log, and a
 a closed follow-up. Each audit line carries the SHA-256 of the line before, so a gap or an
 edit made outside SQL shows in ``verify_audit_chain``. The duty page's sign-in sessions live
 here too, so every instance on one database knows them, and the planned maintenance windows
-(``monitor.inspections.maintenance.tables``). ``leader_lock`` elects the one instance
+(``monitor.inspections.maintenance.tables``), and the shift log and handovers
+(``monitor.inspections.handover.tables``). ``leader_lock`` elects the one instance
 that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
 SQLite, one file and one daemon, the lock is always held). Every write is one transaction,
 committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors
@@ -30,6 +31,7 @@ from monitor.inspections.errors import (
     StoreError,
     StoreUnavailable,
 )
+from monitor.inspections.handover.tables import HandoverStore, HandoverTables
 from monitor.inspections.leadership import AdvisoryLeader, LeaderLock, SoleLeader
 from monitor.inspections.maintenance.tables import MaintenanceStore, MaintenanceTables
 from monitor.inspections.records import (
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 
-class InspectionStore(MaintenanceStore, Protocol):
+class InspectionStore(MaintenanceStore, HandoverStore, Protocol):
     """What the service needs from a store; both implementations below provide it."""
 
     dialect: str
@@ -115,7 +117,7 @@ class InspectionStore(MaintenanceStore, Protocol):
     def close(self) -> None: ...
 
 
-class _SqlStore(MaintenanceTables):
+class _SqlStore(MaintenanceTables, HandoverTables):
     """The store's logic, written once; the subclasses bring the connection, the dialect's
     placeholders, transaction start and error mapping."""
 
