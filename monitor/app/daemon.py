@@ -18,7 +18,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from monitor.core.clock import Clock, SystemClock
 from monitor.core.errors import TrunkwatchError
 from monitor.core.sources import ConfigError, Problem
 from monitor.duty import ConditionBook
+from monitor.duty.board import active_problems
 from monitor.exposition.collector import ExpositionHealth, ResultsCollector
 from monitor.exposition.text import Exposition
 from monitor.inspections.plans import InspectionSetup, build_setup
@@ -194,10 +195,12 @@ class Daemon:
                     len(loaded.inventory.assets),
                     len(loaded.inventory.jobs),
                 )
+                await self._note_reload([])
                 return []
             self.reloads.set(0)
             for problem in problems:
                 log.error("reload rejected, keeping the running configuration: %s", problem)
+            await self._note_reload(problems)
             return [str(p) for p in problems]
 
     async def _load_for_reload(self) -> Loaded:
@@ -237,6 +240,21 @@ class Daemon:
             }
             for asset, w in self.inspections.maintenance.in_force().items()
         }
+
+    def _board_problems(self) -> tuple[list[Mapping[str, Any]], set[str]]:
+        """The duty board's problems now, and the assets whose state is known (have a
+        result): what the shift log's faults follow."""
+        status = estate_status(
+            self.inventory, self.store, self._maintenance(), book=self.conditions
+        )
+        known: set[str] = {a["id"] for a in status["assets"] if a["state"] != "pending"}
+        found: list[Mapping[str, Any]] = list(active_problems(status))
+        return found, known
+
+    async def _note_reload(self, problems: Sequence[object]) -> None:
+        """Write a reload, accepted or rejected, into the shift log (when shifts are kept)."""
+        if self.inspections is not None and self.inspections.handover.enabled:
+            await asyncio.to_thread(self.inspections.handover.reloaded, [str(p) for p in problems])
 
     def views(self) -> ServerViews:
         """The read-only views the HTTP handlers get, and the reload they may ask for."""
@@ -351,6 +369,7 @@ class Daemon:
                     self.registry,
                     leader_interval=loaded.inspections.leader_interval,
                 )
+                self.inspections.problems = self._board_problems
                 self.extra_routes.extend(self.inspections.routes())
             self._install(loaded)
             self.reloads.set(1)

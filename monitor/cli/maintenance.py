@@ -18,21 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.cli.args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AddConfig, Subparsers, identifier
+from monitor.cli.args import EXIT_OK, AddConfig, Subparsers, identifier
+from monitor.cli.daemonapi import call, guarded
 from monitor.cli.inspections import TOKEN_ENV, UsageError, read_token
-from monitor.cli.problems import print_problems
 from monitor.config import load_config
 from monitor.core.clock import SystemClock
 from monitor.core.durations import parse_duration
-from monitor.core.sources import ConfigError
-from monitor.inspections.errors import InspectionError, InvalidEntry, NotFound, StoreError
 from monitor.inspections.maintenance.api import PREFIX, window_json
 from monitor.inspections.maintenance.service import MaintenanceService
 from monitor.inspections.plans import InspectionSetup, build_setup
@@ -82,34 +77,6 @@ def _print_window(w: dict[str, Any], zone: ZoneInfo) -> None:
         print(f"    silence pending: {w['silence_pending']}; the daemon retries", file=sys.stderr)
 
 
-def _api(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
-    """The daemon's answer; UsageError for a refusal (401/403/404/422), else failure."""
-    base = args.api.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise UsageError("--api takes an http:// or https:// URL")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        base + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {read_token(args)}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read())
-        except ValueError:
-            detail = {"error": exc.reason}
-        problems = "; ".join(f"{k}: {v}" for k, v in (detail.get("problems") or {}).items())
-        message = f"{exc.code}: {detail.get('error')}" + (f" ({problems})" if problems else "")
-        if exc.code in (400, 401, 403, 404, 422):
-            raise UsageError(message) from None
-        raise InspectionError(message) from None
-    except OSError as exc:
-        raise InspectionError(f"cannot reach {args.api}: {exc}") from None
-
-
 def _zone(args: argparse.Namespace) -> ZoneInfo:
     return ZoneInfo(load_config(args.config).model.centre.timezone)
 
@@ -122,7 +89,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise UsageError(f"--for: {exc}") from None
     if args.api:
         body = {scope: target, "for": seconds, "reason": args.reason}
-        _print_window(_api(args, "POST", PREFIX, body), _zone(args))
+        _print_window(call(args, "POST", PREFIX, body), _zone(args))
         return EXIT_OK
     local = _Local(args, sign_in=True)
     owner = local.person(read_token(args))
@@ -133,7 +100,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_end(args: argparse.Namespace) -> int:
     if args.api:
-        _print_window(_api(args, "POST", f"{PREFIX}/{args.window}/end"), _zone(args))
+        _print_window(call(args, "POST", f"{PREFIX}/{args.window}/end"), _zone(args))
         return EXIT_OK
     local = _Local(args, sign_in=True)
     person = local.person(read_token(args))
@@ -144,7 +111,7 @@ def cmd_end(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     if args.api:
-        rows = _api(args, "GET", PREFIX + ("?all=1" if args.all else ""))["windows"]
+        rows = call(args, "GET", PREFIX + ("?all=1" if args.all else ""))["windows"]
         zone = _zone(args)
     else:
         local = _Local(args, sign_in=False)
@@ -158,27 +125,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no maintenance in force" if not args.all else "no maintenance recorded")
     return EXIT_OK
-
-
-def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except ConfigError as exc:
-            print_problems(exc)
-            return EXIT_USAGE
-        except InvalidEntry as exc:
-            problems = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
-            print(f"trunkwatch maintenance: {exc} ({problems})", file=sys.stderr)
-            return EXIT_USAGE
-        except (UsageError, NotFound) as exc:
-            print(f"trunkwatch maintenance: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except (StoreError, InspectionError) as exc:
-            print(f"trunkwatch maintenance: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-
-    return run
 
 
 def _duration(text: str) -> str:
@@ -215,15 +161,15 @@ def register(subparsers: Subparsers, add_config: AddConfig) -> None:
         help="how long: 30m, 2h, 1d (1 minute to 7 days)",
     )  # fmt: skip
     p.add_argument("--reason", required=True, help="what the work is (shown to the on-call)")
-    p.set_defaults(func=_guard(cmd_start))
+    p.set_defaults(func=guarded("maintenance", cmd_start))
 
     p = sub.add_parser("end", help="end a window now, before its planned end")
     common(p)
     p.add_argument("window", metavar="ID", help="the window's id (maintenance list)")
-    p.set_defaults(func=_guard(cmd_end))
+    p.set_defaults(func=guarded("maintenance", cmd_end))
 
     p = sub.add_parser("list", help="the windows in force and to come")
     common(p)
     p.add_argument("--all", action="store_true", help="every window recorded (the latest 500)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_guard(cmd_list))
+    p.set_defaults(func=guarded("maintenance", cmd_list))

@@ -25,6 +25,7 @@ __all__ = [
     "SUMMARY_STATES",
     "SYSTEMS",
     "WORST_FIRST",
+    "active_problems",
     "board",
     "worst",
 ]
@@ -77,10 +78,27 @@ def worst(states: Iterable[str]) -> str:
     return min(states, key=WORST_FIRST.index, default="pending")
 
 
+def active_problems(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The active problems of the estate, worst first (the board's list; the shift log's
+    faults)."""
+    assets: list[dict[str, Any]] = status["assets"]
+    names = {a["id"]: a["name"] for a in assets}
+    sites_by_id = {s["id"]: s for s in status["sites"]}
+    problems = [p for a in assets for p in _problems(a, names, sites_by_id)]
+    problems.sort(
+        key=lambda p: (
+            list(SEVERITIES).index(p["severity"]),
+            WORST_FIRST.index(p["state"]),
+            -(p["since"] or 0.0),
+            p["asset"],
+        )
+    )
+    return problems
+
+
 def board(status: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the board shows, as plain values (the page and its live updates)."""
     assets: list[dict[str, Any]] = status["assets"]
-    names = {a["id"]: a["name"] for a in assets}
     sites_by_id = {s["id"]: s for s in status["sites"]}
     by_site: dict[str, list[dict[str, Any]]] = {}
     for asset in assets:
@@ -94,15 +112,7 @@ def board(status: Mapping[str, Any]) -> dict[str, Any]:
         }
         for site in status["sites"]
     ]
-    problems = [p for a in assets for p in _problems(a, names, sites_by_id)]
-    problems.sort(
-        key=lambda p: (
-            list(SEVERITIES).index(p["severity"]),
-            WORST_FIRST.index(p["state"]),
-            -(p["since"] or 0.0),
-            p["asset"],
-        )
-    )
+    problems = active_problems(status)
     for site in sites:
         site["problems"] = []
     shown = {s["id"]: s for s in sites}

@@ -657,8 +657,11 @@ class InspectionService:
     # -- HTTP ------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        """The duty page, the JSON API, the iCalendar feed and planned maintenance."""
+        """The duty page, the JSON API, the iCalendar feed, planned maintenance and shift
+        handover."""
         from monitor.inspections import api, web
+        from monitor.inspections.handover import api as handover_api
+        from monitor.inspections.handover import web as handover_web
         from monitor.inspections.maintenance import api as maintenance_api
         from monitor.inspections.maintenance import web as maintenance_web
 
@@ -667,6 +670,8 @@ class InspectionService:
             *api.routes(self),
             *maintenance_api.routes(self.maintenance, self.authenticate),
             *maintenance_web.routes(web.DutyPages(self)),
+            *handover_api.routes(self.handover, self.authenticate),
+            *handover_web.routes(web.DutyPages(self)),
         ]
 
 

@@ -296,20 +296,22 @@ class HandoverService:
         complete = handover is not None and handover.complete
         self.status = HandoverStatus(shift, handover, deadline, not complete and now >= deadline)
 
-    def _pass(self, problems: Problems | None, leading: bool) -> None:
-        if problems is not None and leading:
-            found, known = problems()
-            self.observe(found, known)
+    def _pass(self, board: tuple[list[Mapping[str, Any]], set[str]] | None) -> None:
+        if board is not None:
+            self.observe(*board)
         self._refresh_status()
 
     async def watch(self, problems: Problems | None, leading: Callable[[], bool]) -> None:
         """For as long as the daemon runs: faults from the board (on the leading instance)
-        and the handover status, every few seconds. A failing store is logged once."""
+        and the handover status, every few seconds. The board is read here, on the event
+        loop where the results change; the store in a worker thread. A failing store is
+        logged once."""
         clock = self._inspections.clock
         while True:
             if self.enabled:
+                board = problems() if problems is not None and leading() else None
                 try:
-                    await asyncio.to_thread(self._pass, problems, leading())
+                    await asyncio.to_thread(self._pass, board)
                 except StoreError as exc:
                     if not self._store_failing:
                         log.error("shift log not kept up to date: %s", exc)
