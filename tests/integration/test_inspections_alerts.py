@@ -38,7 +38,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_checks_the_rules() -> None:
     done = run("check", "rules", str(RULES))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 6 rules found" in done.stdout
+    assert "SUCCESS: 7 rules found" in done.stdout
 
 
 def test_promtool_rule_tests_pass() -> None:
@@ -52,6 +52,7 @@ def test_every_rule_has_severity_bilingual_text_and_a_runbook() -> None:
     assert {r["alert"] for r in rules} == {
         "InspectionOverdue", "InspectionOverdueEscalated", "InspectionItemFailed",
         "InspectionDiscrepancy", "InspectionComplianceLow", "InspectionStoreDown",
+        "DutyHandoverOverdue",
     }  # fmt: skip
     for rule in rules:
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), rule["alert"]

@@ -56,7 +56,7 @@ def test_every_alert_but_the_watchdog_is_catalogued_at_each_severity_it_fires_wi
             assert not CJK.search(text.title_en), text
             assert "{{" not in text.title_zh + text.title_en, text
             assert (ALERTS / "runbooks" / text.runbook).is_file(), text
-            category = "inspection" if rule["alert"].startswith("Inspection") else "fault"
+            category = "inspection" if rule["alert"].startswith(("Inspection", "Duty")) else "fault"
             assert text.category == category
 
 

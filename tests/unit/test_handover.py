@@ -203,14 +203,14 @@ def test_two_shifts_log_exactly_what_happened_and_are_handed_over_by_two_people(
 
     # Not signed within 30 minutes of the change-over: overdue, to the supervisor.
     handover._refresh_status()
-    assert overdue(registry, "outgoing") == 0.0
+    assert (overdue(registry, "outgoing"), overdue(registry, "incoming")) == (0.0, 0.0)
     clock.set(2028, 3, 2, 8, 31)
     handover._refresh_status()
-    assert overdue(registry, "outgoing") == 1.0
+    assert (overdue(registry, "outgoing"), overdue(registry, "incoming")) == (1.0, 0.0)
     handover.sign(wangqiang, "无 none")
-    assert overdue(registry, "incoming") == 1.0
+    assert (overdue(registry, "outgoing"), overdue(registry, "incoming")) == (0.0, 1.0)
     handover.acknowledge(zhaomin)
-    assert overdue(registry, "") == 0.0
+    assert (overdue(registry, "outgoing"), overdue(registry, "incoming")) == (0.0, 0.0)
     deadline = registry.get_sample_value(
         "trunkwatch_duty_handover_deadline_timestamp_seconds", {"shift": "2028-03-01T20:00"}
     )

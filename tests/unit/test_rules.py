@@ -228,6 +228,10 @@ def test_amtool_check_config_passes() -> None:
             "alertname=InspectionOverdueEscalated severity=critical route=supervisor",
             "inspection-supervisor",
         ),
+        (
+            "alertname=DutyHandoverOverdue severity=warning route=supervisor stage=outgoing",
+            "inspection-supervisor",
+        ),
         ("alertname=SomethingNew severity=warning", "noc-duty"),
     ],
 )

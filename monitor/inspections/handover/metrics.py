@@ -1,10 +1,12 @@
 """Shift handover as Prometheus metrics, read from the service's last status (no store access
 at scrape time):
 
-- ``trunkwatch_duty_handover_overdue{shift,stage,supervisor}`` — 1 while the handover of the
-  last shift that ended is not complete ``sign_within`` after the change-over; ``stage`` says
-  which signature is missing (``outgoing``, ``incoming``; empty when complete) and
-  ``supervisor`` who is to be told (a person or team id, or ``supervisor`` for the roster's)
+- ``trunkwatch_duty_handover_overdue{shift,stage,supervisor}`` — per ``stage`` (``outgoing``:
+  not signed over; ``incoming``: signed over, not taken over), 1 while the handover of the
+  last shift that ended waits for that signature ``sign_within`` after the change-over, else
+  0; both series always present, so a stage that is signed resolves at once rather than going
+  stale. ``supervisor`` is who is told (a person or team id, or ``supervisor`` for the
+  roster's)
 - ``trunkwatch_duty_handover_deadline_timestamp_seconds{shift}`` — when both signatures of
   that handover are due
 """
@@ -47,8 +49,8 @@ class HandoverCollector(Collector):
         status = self._service.status if collect else None
         if status is not None:
             supervisor = self._service.setup.supervisor or "supervisor"
-            overdue.add_metric(
-                [status.shift.key, status.stage, supervisor], 1.0 if status.overdue else 0.0
-            )
+            for stage in ("outgoing", "incoming"):
+                late = status.overdue and status.stage == stage
+                overdue.add_metric([status.shift.key, stage, supervisor], 1.0 if late else 0.0)
             deadline.add_metric([status.shift.key], status.deadline)
         yield from (overdue, deadline)
