@@ -5,8 +5,10 @@ any other change, even from a connection that bypasses trunkwatch."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from monitor.inspections.errors import Conflict, NotFound
@@ -93,7 +95,8 @@ def test_the_database_refuses_any_change_to_the_log_and_handovers(backend: Backe
         backend.refused("TRUNCATE handovers", sealed)
         backend.refused("TRUNCATE duty_events", "the shift log is append-only")
     # Taking over from oneself is refused by the database too.
-    with pytest.raises(Exception, match="CHECK constraint failed|violates check constraint"):
+    refusal = (sqlite3.IntegrityError, psycopg.errors.CheckViolation)
+    with pytest.raises(refusal, match=r"CHECK constraint failed|violates check constraint"):
         backend.sql(f"UPDATE handovers SET incoming = 'zhangwei', acknowledged_at = {T0}")
     # The changes allowed, once: a fault's clear, a handover's acknowledgement.
     backend.sql(f"UPDATE duty_faults SET cleared_at = {T0 + 60}")
