@@ -103,7 +103,7 @@ def test_the_database_refuses_any_change_to_the_log_and_handovers(backend: Backe
     backend.refused(f"UPDATE duty_faults SET cleared_at = {T0 + 90}", clears)
     backend.sql(f"UPDATE handovers SET incoming = 'lina', acknowledged_at = {T0 + 43300}")
     backend.refused("UPDATE handovers SET incoming = 'wangqiang'", sealed)
-    assert store.handover(SHIFT).incoming == "lina"  # type: ignore[union-attr]
+    assert store.handover(SHIFT).incoming == "lina"
 
 
 def test_a_version_3_store_is_upgraded_in_place_and_keeps_its_records(tmp_path: Path) -> None:
