@@ -240,7 +240,7 @@ def test_a_signed_handover_cannot_be_altered_even_in_the_database(
     clock.set(2028, 3, 1, 19, 45)
     service.handover.write(service.person("lina"), "note", "机房巡视正常 machine room normal")
     service.handover.sign(service.person("zhangwei"), "正常 all normal")
-    db = sqlite3.connect(tmp_path / "data" / "inspections.sqlite3")
+    db = sqlite3.connect(tmp_path / "data" / "inspections.sqlite3", isolation_level=None)
     for statement in (
         "UPDATE handovers SET outgoing_notes = 'forged'",
         "UPDATE handovers SET log = '{}'",
