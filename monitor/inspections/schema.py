@@ -392,6 +392,12 @@ _HANDOVERS = """CREATE TABLE handovers (
         CHECK ((incoming IS NULL) = (acknowledged_at IS NULL)),
         CHECK (incoming IS NULL OR incoming <> outgoing)
     )"""
+# Each rota (the change-over times) from when it was first in force: handovers are due only
+# for shifts that end after the first, never for the time before trunkwatch kept them.
+_ROTAS = """CREATE TABLE duty_rotas (
+        since DOUBLE PRECISION NOT NULL,
+        shifts TEXT NOT NULL CHECK (length(shifts) > 0)
+    )"""
 _DUTY_INDEXES = (
     # One open fault per board key: two instances observing the same problem write it once.
     "CREATE UNIQUE INDEX duty_faults_one_open ON duty_faults (key) WHERE cleared_at IS NULL",
@@ -404,7 +410,12 @@ _SQLITE_V4 = (
     _FAULTS,
     _EVENTS,
     _HANDOVERS,
+    _ROTAS,
     *_DUTY_INDEXES,
+    f"""CREATE TRIGGER duty_rotas_no_update BEFORE UPDATE ON duty_rotas
+        BEGIN SELECT RAISE(ABORT, '{_DUTY_LOG}'); END""",
+    f"""CREATE TRIGGER duty_rotas_no_delete BEFORE DELETE ON duty_rotas
+        BEGIN SELECT RAISE(ABORT, '{_DUTY_LOG}'); END""",
     f"""CREATE TRIGGER duty_faults_clear_once BEFORE UPDATE ON duty_faults
         WHEN OLD.cleared_at IS NOT NULL OR NEW.cleared_at IS NULL
           OR NEW.id IS NOT OLD.id OR NEW.key IS NOT OLD.key OR NEW.asset IS NOT OLD.asset
@@ -433,7 +444,10 @@ _PG_V4 = (
     _FAULTS,
     _EVENTS,
     _HANDOVERS,
+    _ROTAS,
     *_DUTY_INDEXES,
+    f"""CREATE TRIGGER duty_rotas_no_update BEFORE UPDATE OR DELETE ON duty_rotas
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_DUTY_LOG}')""",
     f"""CREATE TRIGGER duty_faults_clear_once BEFORE UPDATE ON duty_faults
         FOR EACH ROW WHEN (OLD.cleared_at IS NOT NULL OR NEW.cleared_at IS NULL
           OR NEW.id IS DISTINCT FROM OLD.id OR NEW.key IS DISTINCT FROM OLD.key
@@ -464,6 +478,7 @@ _PG_V4 = (
         for table, message in (
             ("duty_faults", _DUTY_LOG),
             ("duty_events", _DUTY_LOG),
+            ("duty_rotas", _DUTY_LOG),
             ("handovers", _HANDOVER),
         )
     ),

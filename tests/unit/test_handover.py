@@ -70,7 +70,9 @@ def service(
     tmp_path: Path, clock: SetClock, results: ResultStore, registry: CollectorRegistry
 ) -> InspectionService:
     config = write_config(tmp_path, inspections=ROSTER + PLANS + LINE_PLAN + DUTY)
-    return make_service(config, clock, results, registry)
+    service = make_service(config, clock, results, registry)
+    service.handover.begin()  # as the daemon does when it starts: handovers are kept from now
+    return service
 
 
 def problem(asset: str, site: str, alert: str, since: float) -> dict[str, Any]:
@@ -257,6 +259,43 @@ def test_a_signed_handover_cannot_be_altered_even_in_the_database(
     with pytest.raises(sqlite3.IntegrityError, match="only ever acknowledged, once"):
         db.execute("UPDATE handovers SET incoming = 'wangqiang'")
     db.close()
+
+
+def test_no_handover_is_due_for_the_time_before_they_were_kept(
+    service: InspectionService, clock: SetClock, registry: CollectorRegistry
+) -> None:
+    # Kept from 07:30 on 03-01: the night shift that ended at 08:00 is due, the one before
+    # it (ended 02-29 20:00) never is, on the page, in the metrics or when signing.
+    handover = service.handover
+    clock.set(2028, 3, 1, 9)
+    assert handover.to_hand_over().key == "2028-02-29T20:00"
+    assert [s.key for s, _ in handover.recent()] == ["2028-02-29T20:00"]
+    clock.set(2028, 3, 1, 21)
+    handover._refresh_status()
+    assert (
+        registry.get_sample_value(
+            "trunkwatch_duty_handover_overdue",
+            {"shift": "2028-03-01T08:00", "stage": "outgoing", "supervisor": "zhaomin"},
+        )
+        == 1.0
+    )
+    assert [s.key for s, _ in handover.recent()] == ["2028-03-01T08:00", "2028-02-29T20:00"]
+    # A centre that started keeping handovers at 21:00 would owe none yet.
+    fresh = make_service(write_config(clock_dir(service), inspections=ROSTER + PLANS + DUTY),
+                         clock, registry=CollectorRegistry())  # fmt: skip
+    fresh.handover.begin()
+    fresh.handover._refresh_status()
+    assert fresh.handover.status is not None and not fresh.handover.status.overdue
+    assert fresh.handover.recent() == []
+    # A new rota is noted, and the time handovers are kept from stays the first one's.
+    assert fresh.store.record_rota("09:00,21:00", clock.t + 60) == clock.t
+
+
+def clock_dir(service: InspectionService) -> Path:
+    """A folder of its own for a second centre's configuration and store."""
+    folder = service.setup.data_dir.parent / "fresh"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def test_shift_names_and_refusals(service: InspectionService, clock: SetClock) -> None:

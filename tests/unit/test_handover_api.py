@@ -47,8 +47,10 @@ def config(tmp_path: Path) -> Path:
 async def test_nobody_signs_as_another_and_nobody_takes_over_from_themselves(
     config: Path,
 ) -> None:
-    clock = SetClock(local(2028, 3, 1, 19, 10))
+    clock = SetClock(local(2028, 3, 1, 7))
     service = make_service(config, clock)
+    service.handover.begin()  # the daemon started before the night shift ended
+    clock.set(2028, 3, 1, 19, 10)
 
     # A body naming someone else is refused, whoever it names, and nothing is stored.
     for field in ("person", "outgoing", "signer"):
@@ -149,13 +151,14 @@ def test_the_command_line_signs_as_the_tokens_person(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = str(config)
-    # On a fresh store the previous shift is not signed over: that is the one signed now,
-    # whatever the time of day.
+    # The previous shift, named (the current one opens for signing an hour before its end).
     monkeypatch.setenv("TRUNKWATCH_TOKEN", TOKENS["wangqiang"])
     code, out, err = run(capsys, "duty", "handover", "-c", c)
     assert (code, err) == (2, "trunkwatch duty: --notes: say what the next shift must know "
                               "('none' if nothing)\n")  # fmt: skip
-    code, out, err = run(capsys, "duty", "handover", "-c", c, "--notes", "无 none")
+    code, out, err = run(
+        capsys, "duty", "handover", "-c", c, "--notes", "无 none", "--shift", "previous"
+    )
     assert (code, err) == (0, "")
     assert "signed over by wangqiang" in out and "awaiting take-over" in out
     code, out, err = run(capsys, "duty", "handover", "-c", c, "--acknowledge")

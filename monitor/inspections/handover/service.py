@@ -56,7 +56,8 @@ Problems = Callable[[], tuple[list[Mapping[str, Any]], set[str]]]
 
 @dataclass(frozen=True, slots=True)
 class HandoverStatus:
-    """The last shift that ended and how far its handover got, for metrics and the page."""
+    """The last shift that ended and how far its handover got, for metrics and the page
+    (never overdue when it ended before handovers were kept)."""
 
     shift: Shift
     handover: Handover | None
@@ -79,6 +80,8 @@ class HandoverService:
         self._inspections = inspections
         self.status: HandoverStatus | None = None
         self._store_failing = False
+        self._since: float | None = None
+        self._rota: str | None = None
 
     # -- the rota --------------------------------------------------------------------------
 
@@ -99,6 +102,19 @@ class HandoverService:
     def local(self, t: float) -> datetime:
         return self._inspections.local(t)
 
+    def begin(self) -> float:
+        """Note the rota in force in the store (once per rota) and return since when
+        handovers are kept: none is due for a shift that ended before. Raises StoreError."""
+        rota = ",".join(f"{t:%H:%M}" for t in self.setup.rota.times)
+        if self._since is None or self._rota != rota:
+            self._since = self._inspections.store.record_rota(rota, self.now())
+            self._rota = rota
+        return self._since
+
+    def kept(self, shift: Shift) -> bool:
+        """Whether the shift's handover is due at all (it ended after handovers were kept)."""
+        return shift.end_ts > self.begin()
+
     def shift(self, which: str | None = None) -> Shift:
         """``current`` (default), ``previous`` or a shift's key."""
         rota = self.setup.rota
@@ -118,13 +134,18 @@ class HandoverService:
 
     def to_hand_over(self) -> Shift:
         """The shift whose handover is signed now: the one before the current one while it
-        is not signed over (its technician signs late), else the current one (which opens
-        for signing ``sign_from`` before its end). Raises StoreError."""
+        is not signed over (its technician signs late; unless it ended before handovers were
+        kept), else the current one (which opens for signing ``sign_from`` before its end).
+        Raises StoreError."""
         rota = self.setup.rota
         now = self.now()
         current = rota.at(now)
         previous = rota.previous(current)
-        if now < current.end_ts - self.setup.sign_from and self.handover(previous) is None:
+        if (
+            now < current.end_ts - self.setup.sign_from
+            and self.kept(previous)
+            and self.handover(previous) is None
+        ):
             return previous
         return current
 
@@ -147,7 +168,7 @@ class HandoverService:
         }
         out: list[tuple[Shift, Handover | None]] = []
         shift = rota.previous(rota.at(now))
-        while shift.end_ts > now - days * 86400 and len(out) < 100:
+        while shift.end_ts > now - days * 86400 and self.kept(shift) and len(out) < 100:
             out.append((shift, found.get(shift.key)))
             shift = rota.previous(shift)
         return out
@@ -294,7 +315,8 @@ class HandoverService:
         handover = self._inspections.store.handover(shift.key)
         deadline = shift.end_ts + setup.sign_within
         complete = handover is not None and handover.complete
-        self.status = HandoverStatus(shift, handover, deadline, not complete and now >= deadline)
+        late = not complete and now >= deadline and self.kept(shift)
+        self.status = HandoverStatus(shift, handover, deadline, late)
 
     def _pass(self, board: tuple[list[Mapping[str, Any]], set[str]] | None) -> None:
         if board is not None:

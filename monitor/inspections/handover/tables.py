@@ -58,6 +58,7 @@ class HandoverStore(Protocol):
     def handover(self, shift: str) -> Handover | None: ...
     def handovers(self, *, ending_after: float, limit: int = 100) -> list[Handover]: ...
     def rounds_signed_between(self, start: float, end: float) -> list[RoundRecord]: ...
+    def record_rota(self, shifts: str, at: float) -> float: ...
 
 
 class HandoverTables(SqlBase):
@@ -219,6 +220,20 @@ class HandoverTables(SqlBase):
                 (ending_after, limit),
             ).fetchall()
         return [_handover(r) for r in reversed(rows)]
+
+    # -- the rota --------------------------------------------------------------------------
+
+    def record_rota(self, shifts: str, at: float) -> float:
+        """Note that the rota ``shifts`` is in force from ``at`` unless it is the one noted
+        last; returns when the first rota came into force (handovers are kept since)."""
+        with self._transaction():
+            last = self._execute(
+                "SELECT shifts FROM duty_rotas ORDER BY since DESC LIMIT 1"
+            ).fetchone()
+            if last is None or last[0] != shifts:
+                self._execute("INSERT INTO duty_rotas (since, shifts) VALUES (?, ?)", (at, shifts))
+            row = self._execute("SELECT MIN(since) FROM duty_rotas").fetchone()
+        return float(row[0])
 
     # -- inspection rounds signed in a shift ------------------------------------------------
 

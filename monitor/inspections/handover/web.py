@@ -1,5 +1,6 @@
-"""The shift handover page at /duty and the printable shift log at /duty/log/{shift}, signed in
-as on the inspection pages: the current shift and its handover, the previous one while its
+"""The shift handover page at /inspections/duty (``/duty`` leads there) and the printable shift
+log at /inspections/duty/log/{shift}, signed in as on the inspection pages (whose session
+cookie is scoped to /inspections): the current shift and its handover, the previous one while its
 handover is not complete, the forms to sign over, to take over and to write a drill or a
 note, the log so far, and the last seven days. Forms carry the session's CSRF token and are
 refused from another origin; the signer is always the signed-in person.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PAGE", "routes"]
 
-PAGE = "/duty"
+PAGE = "/inspections/duty"
+#: The short address the issue and the duty room use.
+SHORT = "/duty"
 
 
 class HandoverPages:
@@ -39,6 +43,10 @@ class HandoverPages:
 
     def _time(self, t: float | None) -> str:
         return "" if t is None else f"{self.service.local(t):%m-%d %H:%M}"
+
+    def _asset(self, asset_id: str) -> str:
+        found = self.inspections.setup.maintenance.assets.get(asset_id)
+        return found.name if found is not None else asset_id
 
     def _person(self, who: str | None) -> str:
         return self.inspections.setup.roster.label(who) if who else ""
@@ -99,7 +107,7 @@ class HandoverPages:
             "open_faults": [
                 {
                     "since": self._time(f.since),
-                    "asset": f.asset,
+                    "asset": self._asset(f.asset),
                     "severity": f.severity,
                     "zh": f.zh,
                     "en": f.en,
@@ -120,7 +128,7 @@ class HandoverPages:
         handovers = {s.key: service.handover(s) for s in (current, previous)}
         to_sign = service.to_hand_over()
         before = handovers[previous.key]
-        waiting_previous = before is None or not before.complete
+        waiting_previous = service.kept(previous) and (before is None or not before.complete)
         acknowledge = next(
             (
                 s
@@ -274,9 +282,16 @@ class HandoverPages:
         )
 
 
+async def _to_page(request: web.Request) -> web.Response:
+    rest = request.match_info.get("rest", "")
+    return see_other(PAGE + (f"/log/{quote(rest, safe=':')}" if rest else ""))
+
+
 def routes(duty: DutyPages) -> list[web.RouteDef]:
     pages = HandoverPages(duty)
     return [
+        web.get(SHORT, _to_page),
+        web.get(f"{SHORT}/log/{{rest}}", _to_page),
         web.get(PAGE, pages.page),
         web.post(f"{PAGE}/handover", pages.sign),
         web.post(f"{PAGE}/acknowledge", pages.acknowledge),
