@@ -240,12 +240,14 @@ def collect(shift: Shift, now: float, store: InspectionStore, setup: InspectionS
 
     for ev in store.events_between(start, as_of):
         by = names.person(ev.actor) if ev.kind in (EventKind.DRILL, EventKind.NOTE) else ""
+        # What people write is one text in their words, shown once.
+        text = f"{ev.text}（{by}）" if by else ev.text
         entries.append(
             LogEntry(
                 ev.at,
                 ev.kind.value,
-                f"{ev.text}" + (f"（{by}）" if by else ""),
-                f"{ev.text}" + (f" ({by})" if by else ""),
+                text,
+                text,
                 site=ev.site,
                 asset=ev.asset,
                 actor=ev.actor,
