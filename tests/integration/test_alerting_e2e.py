@@ -274,24 +274,24 @@ def test_mains_failure_pages_the_radio_team_once_and_inhibits_ups_on_battery(
 ) -> None:
     baseline = _active_fingerprints(stack.alertmanager)
     injected = time.time()
-    stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+    stack.city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
 
-    page = stack.sink.first("radio-page", "SiteMainsFailure", injected, site="huaxi")
+    page = stack.sink.first("radio-page", "SiteMainsFailure", injected, site="xixiangtang")
     latency = page.received_at - injected
-    print(f"\nmains failure at huaxi → SiteMainsFailure page: {latency:.1f} s")
+    print(f"\nmains failure at xixiangtang → SiteMainsFailure page: {latency:.1f} s")
     alert = next(a for a in page.alerts() if a["labels"]["alertname"] == "SiteMainsFailure")
     assert alert["labels"]["severity"] == "critical"
-    assert alert["labels"]["asset"] == "bs-huaxi"
+    assert alert["labels"]["asset"] == "bs-xixiangtang"
     assert alert["labels"]["parent"] == "core-sw-1"
     assert "市电中断" in alert["annotations"]["summary"]
     assert alert["annotations"]["runbook_url"] == "alerts/runbooks/SiteMainsFailure.md"
     # The UPS sees the same outage; Alertmanager holds its warning back.
-    held = _wait_suppressed(stack.alertmanager, "UpsOnBattery", site="huaxi")
-    assert held["labels"]["asset"] == "ups-huaxi"
+    held = _wait_suppressed(stack.alertmanager, "UpsOnBattery", site="xixiangtang")
+    assert held["labels"]["asset"] == "ups-xixiangtang"
 
     time.sleep(QUIET_PERIOD_S)
-    assert _new_pages(stack, injected, baseline, {"huaxi"}) == {
-        ("radio-page", "SiteMainsFailure", "huaxi")
+    assert _new_pages(stack, injected, baseline, {"xixiangtang"}) == {
+        ("radio-page", "SiteMainsFailure", "xixiangtang")
     }
     # A shipped `for: 2m` is 15 s here: the page must follow within a few scrapes of it.
     assert latency < 60, latency
@@ -302,26 +302,26 @@ def test_backhaul_down_pages_site_down_only_and_the_site_behind_stays_silent(
 ) -> None:
     baseline = _active_fingerprints(stack.alertmanager)
     injected = time.time()
-    stack.city.inject(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+    stack.city.inject(Fault.BACKHAUL_DOWN, "bs-binyang")
 
-    page = stack.sink.first("radio-page", "SiteDown", injected, site="xiuwen")
+    page = stack.sink.first("radio-page", "SiteDown", injected, site="binyang")
     latency = page.received_at - injected
-    print(f"\nbackhaul down at xiuwen → SiteDown page: {latency:.1f} s")
+    print(f"\nbackhaul down at binyang → SiteDown page: {latency:.1f} s")
     alert = next(a for a in page.alerts() if a["labels"]["alertname"] == "SiteDown")
-    assert alert["labels"]["root"] == "bs-xiuwen"
+    assert alert["labels"]["root"] == "bs-binyang"
     assert alert["labels"]["system"] == "radio"
-    # The base station's own AssetDown and xifeng, cut off behind it, fire in Prometheus but
+    # The base station's own AssetDown and shanglin, cut off behind it, fire in Prometheus but
     # are inhibited: by SiteDown (same site) and by the failed asset (same root).
-    assert _wait_suppressed(stack.alertmanager, "AssetDown", asset="bs-xiuwen")
-    unreachable = _wait_suppressed(stack.alertmanager, "SiteUnreachable", site="xifeng")
-    assert unreachable["labels"]["root"] == "bs-xiuwen"
+    assert _wait_suppressed(stack.alertmanager, "AssetDown", asset="bs-binyang")
+    unreachable = _wait_suppressed(stack.alertmanager, "SiteUnreachable", site="shanglin")
+    assert unreachable["labels"]["root"] == "bs-binyang"
 
     time.sleep(QUIET_PERIOD_S)
-    assert _new_pages(stack, injected, baseline, {"xiuwen", "xifeng"}) == {
-        ("radio-page", "SiteDown", "xiuwen")
+    assert _new_pages(stack, injected, baseline, {"binyang", "shanglin"}) == {
+        ("radio-page", "SiteDown", "binyang")
     }
     assert not any(
-        a["labels"].get("site") == "xifeng" and not a["labels"]["alertname"].startswith("Insp")
+        a["labels"].get("site") == "shanglin" and not a["labels"]["alertname"].startswith("Insp")
         for n in stack.sink.since(injected)
         for a in n.alerts()
     )
@@ -408,7 +408,7 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
     # The alert tables need something firing besides the Watchdog; the tests above leave two
     # faults in force, and this one makes sure of it when run alone.
     if not prometheus.query('ALERTS{alertstate="firing", alertname!="Watchdog"}'):
-        stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+        stack.city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
         wait_until(
             lambda: prometheus.query('ALERTS{alertstate="firing", alertname="SiteMainsFailure"}'),
             NOTIFY_TIMEOUT_S,
@@ -470,7 +470,7 @@ def test_active_problems_name_each_fault_for_people_and_inspections_stand_apart(
 ) -> None:
     prometheus = stack.prometheus
     if not prometheus.query('ALERTS{alertstate="firing", alertname="SiteMainsFailure"}'):
-        stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+        stack.city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
     wait_until(
         lambda: any(
             r["title_zh"] == "市电中断" for r in _table_rows(stack, "trunkwatch-noc", "当前故障")
@@ -483,11 +483,11 @@ def test_active_problems_name_each_fault_for_people_and_inspections_stand_apart(
     inspections = _table_rows(stack, "trunkwatch-noc", "巡检告警")
     [mains] = [r for r in faults if r["title_zh"] == "市电中断"]
     assert mains["title_en"] == "Mains failure"
-    assert mains["site_name"] == "花溪区基站"  # trunkwatch_site_info's name, not "huaxi"
-    assert mains["asset_name"] == "花溪区基站 base station"
+    assert mains["site_name"] == "西乡塘区基站"  # trunkwatch_site_info's name, not "xixiangtang"
+    assert mains["asset_name"] == "西乡塘区基站 base station"
     assert mains["severity_rank"] == "1"  # critical: red, first
     assert mains["runbook"] == "SiteMainsFailure.md"
-    [since] = prometheus.query('ALERTS_FOR_STATE{alertname="SiteMainsFailure", site="huaxi"}')
+    [since] = prometheus.query('ALERTS_FOR_STATE{alertname="SiteMainsFailure", site="xixiangtang"}')
     assert mains["Value"] == pytest.approx(float(since["value"][1]) * 1000)
     assert mains["Value"] <= time.time() * 1000
     # No routing label reaches a person; faults and inspections never mix.
@@ -596,7 +596,7 @@ def test_state_timelines_show_the_outage_drill_from_start_to_end_at_their_own_st
         assert step == duration_ms(provisioned) == 15_000, (panel["title"], step)
         start = align(int((now * 1000) - six_hours_ms), step, shanghai) / 1000
         end = align(int(now * 1000), step, shanghai) / 1000
-        chosen = {"site": "nanming"} if board["uid"] == "trunkwatch-site" else {}
+        chosen = {"site": "qingxiu"} if board["uid"] == "trunkwatch-site" else {}
         variables = _variable_values(stack.prometheus, board, chosen)
         [target] = panel["targets"]
         expr = _expand(target["expr"], variables)

@@ -271,13 +271,14 @@ def test_the_demo_city_is_drawn_with_north_up_and_no_label_over_another() -> Non
     sites = demo_sites()
     check_map(sites)
     at = {p.id: p for p in site_map(sites).sites}
-    # Xifeng and Kaiyang are the northern counties, Huaxi the south; Qingzhen lies west.
-    assert at["xifeng"].y < at["hq"].y < at["huaxi"].y
-    assert at["qingzhen"].x < at["hq"].x < at["kaiyang"].x
-    # Bearings from the centre are kept (distances are compressed): Longdongbao airport lies
-    # south-east of the centre, Baiyun north-west.
-    assert at["longdongbao"].x > at["hq"].x and at["longdongbao"].y > at["hq"].y
-    assert at["baiyun"].x < at["hq"].x and at["baiyun"].y < at["hq"].y
+    # Mashan and Shanglin are the northern counties, Hengzhou the south-east; Long'an lies
+    # west.
+    assert at["mashan"].y < at["hq"].y < at["hengzhou"].y
+    assert at["longan"].x < at["hq"].x < at["hengzhou"].x
+    # Bearings from the centre are kept (distances are compressed): Binyang lies north-east
+    # of the centre, Jiangnan south-west.
+    assert at["binyang"].x > at["hq"].x and at["binyang"].y < at["hq"].y
+    assert at["jiangnan"].x < at["hq"].x and at["jiangnan"].y > at["hq"].y
 
 
 def test_twenty_sites_in_one_district_still_get_a_label_each() -> None:
