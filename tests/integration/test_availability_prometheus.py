@@ -150,13 +150,13 @@ def test_the_report_command_writes_the_month_as_json_csv_and_html(
     code, _, err = command("--month", "2026-11", "--prometheus", prometheus.url, "--out", "n.csv")
     assert code == 0, err
     csv_text = (tmp_path / "n.csv").read_text(encoding="utf-8-sig")
-    assert "asset,bs-xingning,云岩基站,xingning,radio,2026-11," in csv_text
+    assert "asset,bs-xingning,兴宁基站,xingning,radio,2026-11," in csv_text
     assert ",2582235,9765,0,0,3,3255,860745" in csv_text
 
     code, _, err = command("--month", "2026-11", "--prometheus", prometheus.url, "--out", "n.html")
     assert code == 0, err
     page = (tmp_path / "n.html").read_text(encoding="utf-8")
-    assert "2026-11-03 10:01:07" in page and "不可达 unreachable" in page and "息烽基站" in page
+    assert "2026-11-03 10:01:07" in page and "不可达 unreachable" in page and "上林基站" in page
 
 
 def test_a_quarter_so_far_counts_the_months_without_samples_as_no_data(

@@ -50,23 +50,23 @@ defaults:
   timeout: 1s
 sites:
   - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [26.578, 106.713]}}
-  - {{id: xingning, name: 云岩基站, name_en: Xingning, parent: hq, coordinates: [26.605, 106.714]}}
-  - {{id: xixiangtang, name: 花溪基站, name_en: Xixiangtang, parent: hq, backhaul: rtr-xixiangtang,
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning, parent: hq, coordinates: [26.605, 106.714]}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang, parent: hq, backhaul: rtr-xixiangtang,
       coordinates: [26.410, 106.670]}}
-  - {{id: hengzhou, name: 开阳基站, name_en: Hengzhou, parent: xixiangtang, coordinates: [27.057, 106.965]}}
-  - {{id: yongning, name: 乌当基站, parent: hq}}
+  - {{id: hengzhou, name: 横州基站, name_en: Hengzhou, parent: xixiangtang, coordinates: [27.057, 106.965]}}
+  - {{id: yongning, name: 邕宁基站, parent: hq}}
 assets:
   - {{id: core-sw-1, name: 核心交换机, site: hq, system: network, kind: switch,
       address: "127.0.0.1:{open1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-xingning, name: 云岩基站主机, site: xingning, system: radio, kind: tetra_bs,
+  - {{id: bs-xingning, name: 兴宁基站主机, site: xingning, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{open2}", probes: [{{module: tcp}}]}}
-  - {{id: rtr-xixiangtang, name: 花溪路由器, site: xixiangtang, system: network, kind: router,
+  - {{id: rtr-xixiangtang, name: 西乡塘路由器, site: xixiangtang, system: network, kind: router,
       address: "127.0.0.1:{closed1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-xixiangtang, name: 花溪基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
+  - {{id: bs-xixiangtang, name: 西乡塘基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{closed3}", probes: [{{module: tcp}}]}}
-  - {{id: bs-hengzhou, name: 开阳基站主机, site: hengzhou, system: radio, kind: tetra_bs,
+  - {{id: bs-hengzhou, name: 横州基站主机, site: hengzhou, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{closed4}", probes: [{{module: tcp}}]}}
-  - {{id: bs-yongning, name: 乌当基站主机, site: yongning, system: radio, kind: tetra_bs,
+  - {{id: bs-yongning, name: 邕宁基站主机, site: yongning, system: radio, kind: tetra_bs,
       address: 127.0.0.1, probes: [{{module: tcp, name: ssh, port: {open3}}},
                                    {{module: tcp, name: om, port: {closed2}}}]}}
 """
@@ -83,10 +83,10 @@ ASSET_STATES = {
 #: Site (its name on the tile) → the tile's state, the worst of its assets'.
 TILES = {
     "市应急联动中心 Centre": ("up", ["核心交换机"]),
-    "云岩基站 Xingning": ("up", ["云岩基站主机"]),
-    "花溪基站 Xixiangtang": ("down", ["花溪路由器", "花溪基站主机"]),
-    "开阳基站 Hengzhou": ("unreachable", ["开阳基站主机"]),
-    "乌当基站": ("degraded", ["乌当基站主机"]),
+    "兴宁基站 Xingning": ("up", ["兴宁基站主机"]),
+    "西乡塘基站 Xixiangtang": ("down", ["西乡塘路由器", "西乡塘基站主机"]),
+    "横州基站 Hengzhou": ("unreachable", ["横州基站主机"]),
+    "邕宁基站": ("degraded", ["邕宁基站主机"]),
 }
 STATE_TEXT = {
     "up": "正常 up",
@@ -160,11 +160,11 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     by_name = {name: (cls, text) for _, assets in seen.values() for name, cls, text in assets}
     display_names = {
         "core-sw-1": "核心交换机",
-        "bs-xingning": "云岩基站主机",
-        "rtr-xixiangtang": "花溪路由器",
-        "bs-xixiangtang": "花溪基站主机",
-        "bs-hengzhou": "开阳基站主机",
-        "bs-yongning": "乌当基站主机",
+        "bs-xingning": "兴宁基站主机",
+        "rtr-xixiangtang": "西乡塘路由器",
+        "bs-xixiangtang": "西乡塘基站主机",
+        "bs-hengzhou": "横州基站主机",
+        "bs-yongning": "邕宁基站主机",
     }
     assert {a: by_name[display_names[a]] for a in ASSET_STATES} == {
         a: (state, STATE_TEXT[state]) for a, state in ASSET_STATES.items()
@@ -193,8 +193,12 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         ),
     ]
     assert sorted(listed[2:]) == [
-        (a, "提示 info", "不可达：上级设备 花溪路由器 故障 Unreachable: behind 花溪路由器, down")
-        for a in ("bs-xixiangtang", "bs-hengzhou")
+        (
+            a,
+            "提示 info",
+            "不可达：上级设备 西乡塘路由器 故障 Unreachable: behind 西乡塘路由器, down",
+        )
+        for a in ("bs-hengzhou", "bs-xixiangtang")
     ]
     assert page.locator("#problem-count").inner_text() == "4"
 
@@ -209,7 +213,7 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         "xixiangtang": "marker down",
         "hengzhou": "marker unreachable",
     }
-    assert page.locator("#map .unplaced").inner_text() == "无坐标 Not on the map: 乌当基站"
+    assert page.locator("#map .unplaced").inner_text() == "无坐标 Not on the map: 邕宁基站"
     fill = page.locator("#site-map a[data-site=xixiangtang] circle").evaluate(
         "e => getComputedStyle(e).fill"
     )
@@ -222,7 +226,7 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     assert opened.evaluate("e => getComputedStyle(e).position") == "fixed"
     assert opened.locator(".site-problems li").count() == 2
     assert opened.locator("ul li").nth(0).inner_text().split() == [
-        "花溪路由器", "network/router", "故障", "down",
+        "西乡塘路由器", "network/router", "故障", "down",
     ]  # fmt: skip
     shot = tmp_path / "duty-board-site.png"
     page.screenshot(path=shot)

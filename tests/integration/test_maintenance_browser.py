@@ -48,14 +48,14 @@ defaults:
   interval: 1s
   timeout: 1s
 sites:
-  - {{id: xingning, name: 云岩基站, name_en: Xingning}}
-  - {{id: xixiangtang, name: 花溪基站, name_en: Xixiangtang}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang}}
 assets:
-  - {{id: bs-xingning, name: 云岩基站主机, site: xingning, system: radio, kind: tetra_bs,
+  - {{id: bs-xingning, name: 兴宁基站主机, site: xingning, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{port1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-xixiangtang, name: 花溪基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
+  - {{id: bs-xixiangtang, name: 西乡塘基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{port2}", probes: [{{module: tcp}}]}}
-  - {{id: ups-xixiangtang, name: 花溪UPS, site: xixiangtang, system: power, kind: ups,
+  - {{id: ups-xixiangtang, name: 西乡塘UPS, site: xixiangtang, system: power, kind: ups,
       address: "127.0.0.1:{port3}", probes: [{{module: tcp}}]}}
 inspections:
   roster:
@@ -135,7 +135,7 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
         "site:xixiangtang", "active",
     )  # fmt: skip
     text = card.inner_text()
-    assert "花溪基站 Xixiangtang" in text
+    assert "西乡塘基站 Xixiangtang" in text
     assert "负责人 owner 李娜 Li Na" in text
     assert "更换整流模块 rectifier swap" in text
     window_id = card.get_attribute("data-window")

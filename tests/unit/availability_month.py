@@ -70,10 +70,10 @@ class Probe:
 ASSETS = (
     AssetInfo("core-rtr-1", "hq", "network", "核心路由器", None),
     AssetInfo("e1-gw-110", "hq", "line", "110 中继网关", "core-rtr-1"),
-    AssetInfo("bs-xingning", "xingning", "radio", "云岩基站", "core-rtr-1"),
+    AssetInfo("bs-xingning", "xingning", "radio", "兴宁基站", "core-rtr-1"),
     # Its parent is a switch the centre does not monitor.
-    AssetInfo("ups-xingning", "xingning", "power", "云岩 UPS", "sw-xingning"),
-    AssetInfo("bs-shanglin", "shanglin", "radio", "息烽基站", "bs-xingning"),
+    AssetInfo("ups-xingning", "xingning", "power", "兴宁 UPS", "sw-xingning"),
+    AssetInfo("bs-shanglin", "shanglin", "radio", "上林基站", "bs-xingning"),
 )
 KINDS = {
     "core-rtr-1": "router",

@@ -37,8 +37,8 @@ server:
   data_dir: {data_dir}
 sites:
   - {{id: hq, name: 市应急联动中心, name_en: Centre}}
-  - {{id: xingning, name: 云岩基站, name_en: Xingning}}
-  - {{id: xixiangtang, name: 花溪基站, name_en: Xixiangtang}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang}}
 assets:
   - {{id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, address: 127.0.0.1}}
   - {{id: bs-xixiangtang, site: xixiangtang, system: radio, kind: tetra_bs, address: 127.0.0.1}}

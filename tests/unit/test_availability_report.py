@@ -323,7 +323,7 @@ sites:
   - {id: xingning, name: 兴宁区基站, name_en: Xingning, parent: hq, backhaul: bs-xingning}
 assets:
   - {id: core-rtr-1, site: hq, system: network, kind: router, address: 127.0.0.1:1}
-  - {id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, name: 云岩基站,
+  - {id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, name: 兴宁基站,
      address: 127.0.0.1:2}
   - {id: bs-new, site: xingning, system: radio, kind: tetra_bs, address: 127.0.0.1:3}
 """,
@@ -346,7 +346,7 @@ assets:
     rows = {(r["level"], r["id"]): r for r in json.loads(out.read_text(encoding="utf-8"))}
     # bs-new sent nothing in the period: configured since, it has no history to report.
     assert ("asset", "bs-new") not in rows
-    assert rows[("asset", "bs-xingning")]["name"] == "云岩基站"
+    assert rows[("asset", "bs-xingning")]["name"] == "兴宁基站"
     assert rows[("site", "xingning")]["name"] == "兴宁区基站 Xingning"
     # bs-xingning's parent is core-rtr-1 (its site's backhaul is itself; the parent site's is
     # the router): both fail together, so bs-xingning is unreachable behind it.

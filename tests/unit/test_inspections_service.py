@@ -251,7 +251,7 @@ def test_automated_items_are_evaluated_at_open_and_again_at_sign_off(
     assert caught.value.problems == {"reachable": "不合格项须填写说明 / a failed item needs a note"}
     signed = service.save(
         zhangwei, draft.id,
-        {"test-call": {"value": "yes"}, "reachable": {"note": "花溪基站 TCP 不通，已报修"}},
+        {"test-call": {"value": "yes"}, "reachable": {"note": "西乡塘基站 TCP 不通，已报修"}},
         sign=True,
     )  # fmt: skip
     reachable = signed.item("reachable")
@@ -342,7 +342,7 @@ def test_monthly_report_counts_per_person_site_and_plan(
     by_person = {r.key: r for r in report.sections[0].rows}
     assert by_person["zhangwei"].due == 29
     by_site = {r.key: r.name for r in report.sections[1].rows}
-    assert by_site["xingning"] == "云岩基站 Xingning"
+    assert by_site["xingning"] == "兴宁基站 Xingning"
     html = render_html(report)
     assert "巡检合规月报" in html
     assert "6.9%" in html  # 2 of 29

@@ -49,7 +49,7 @@ async def test_the_owner_is_the_tokens_person_not_the_body(service: InspectionSe
     )  # fmt: skip
     assert status == 201
     assert (window["owner"], window["target"], window["name"], window["silence"]) == (
-        "lina", "xixiangtang", "花溪基站 Xixiangtang", "s1",
+        "lina", "xixiangtang", "西乡塘基站 Xixiangtang", "s1",
     )  # fmt: skip
     assert window["ends_at"] - window["starts_at"] == 7200
     assert window["silence_pending"] is None
