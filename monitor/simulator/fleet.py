@@ -15,7 +15,7 @@ Configuration shape (every key but the ids optional; numbers are SI unless the n
         mean_hold_s: 20           # ~5 transmission trunking, ~20 message trunking
         queue_timeout_s: 10       # null: wait forever (Erlang C); 0: no queue (Erlang B)
       sites:                      # TETRA base stations
-        - id: bs-xingning           # asset id (pinyin)
+        - id: bs-xingning         # asset id (pinyin)
           name: 兴宁区
           lat: 22.8546
           lon: 108.3686

@@ -132,9 +132,9 @@ CONFIGURED = [
 ]
 SURGE_DAY = START.date() + timedelta(days=23)  # a Wednesday
 COORDINATES = {
-    "bs-gaoxin": (26.61, 106.63),
-    "bs-xinqu": (26.65, 106.78),
-    "bs-laocheng": (26.57, 106.71),
+    "bs-gaoxin": (22.86, 108.29),
+    "bs-xinqu": (22.90, 108.44),
+    "bs-laocheng": (22.82, 108.37),
 }
 
 
@@ -639,7 +639,7 @@ simulator:
   start: "2016-07-04T00:00:00+08:00"
   defaults: {queue_timeout_s: null}
   sites:
-    - {id: bs-gaoxin, name: 高新区, lat: 26.61, lon: 106.63, carriers: 1,
+    - {id: bs-gaoxin, name: 高新区, lat: 22.86, lon: 108.29, carriers: 1,
        busy_hour_erlangs: 1.2, growth_per_week: 0.05}
   lines:
     - {id: e1-gw-110, name: 110 中继网关, spans: 1, busy_hour_erlangs: 8.0, mean_hold_s: 95}

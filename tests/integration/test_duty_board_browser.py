@@ -49,11 +49,11 @@ defaults:
   interval: 1s
   timeout: 1s
 sites:
-  - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [26.578, 106.713]}}
-  - {{id: xingning, name: 兴宁基站, name_en: Xingning, parent: hq, coordinates: [26.605, 106.714]}}
+  - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [22.817, 108.367]}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning, parent: hq, coordinates: [22.855, 108.369]}}
   - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang, parent: hq, backhaul: rtr-xixiangtang,
-      coordinates: [26.410, 106.670]}}
-  - {{id: hengzhou, name: 横州基站, name_en: Hengzhou, parent: xixiangtang, coordinates: [27.057, 106.965]}}
+      coordinates: [22.834, 108.307]}}
+  - {{id: hengzhou, name: 横州基站, name_en: Hengzhou, parent: xixiangtang, coordinates: [22.684, 109.261]}}
   - {{id: yongning, name: 邕宁基站, parent: hq}}
 assets:
   - {{id: core-sw-1, name: 核心交换机, site: hq, system: network, kind: switch,
@@ -247,29 +247,29 @@ def test_every_site_tile_shows_the_state_of_its_assets(
 
 #: A city centre and 19 district and county sites around it, two assets each.
 SITES_20 = [
-    ("hq", "市应急联动中心", "Emergency Linkage Centre", 26.578, 106.713),
-    ("xingning", "兴宁区基站", "Xingning", 26.605, 106.714),
-    ("qingxiu", "青秀区基站", "Qingxiu", 26.568, 106.715),
-    ("jiangnan", "江南区基站", "Jiangnan", 26.602, 106.626),
-    ("xixiangtang", "西乡塘区基站", "Xixiangtang", 26.410, 106.670),
-    ("yongning", "邕宁区基站", "Yongning", 26.631, 106.752),
-    ("liangqing", "良庆区基站", "Liangqing", 26.679, 106.623),
-    ("wuming", "武鸣区基站", "Wuming", 26.556, 106.470),
-    ("binyang", "宾阳县基站", "Binyang", 26.838, 106.592),
-    ("shanglin", "上林县基站", "Shanglin", 27.090, 106.740),
-    ("hengzhou", "横州市基站", "Hengzhou", 27.057, 106.965),
-    ("mashan", "马山县基站", "Mashan Airport", 26.539, 106.801),
-    ("longan", "隆安县基站", "Nanning North Station", 26.620, 106.681),
-    ("xiaohe", "小河基站", "Xiaohe", 26.528, 106.695),
-    ("jinyang", "金阳基站", "Jinyang", 26.646, 106.650),
-    ("xintianzhai", "新添寨基站", "Xintianzhai", 26.640, 106.730),
-    ("sanqiao", "三桥基站", "Sanqiao", 26.592, 106.676),
-    ("ergezhai", "二戈寨基站", "Ergezhai", 26.543, 106.735),
-    ("qingyan", "青岩古镇基站", "Qingyan Old Town", 26.333, 106.683),
-    ("baihuahu", "百花湖基站", "Baihua Lake", 26.655, 106.560),
+    ("hq", "市应急联动中心", "Emergency Linkage Centre", 22.817, 108.367),
+    ("xingning", "兴宁区基站", "Xingning", 22.855, 108.369),
+    ("qingxiu", "青秀区基站", "Qingxiu", 22.816, 108.395),
+    ("jiangnan", "江南区基站", "Jiangnan", 22.781, 108.273),
+    ("xixiangtang", "西乡塘区基站", "Xixiangtang", 22.834, 108.307),
+    ("yongning", "邕宁区基站", "Yongning", 22.759, 108.487),
+    ("liangqing", "良庆区基站", "Liangqing", 22.752, 108.412),
+    ("wuming", "武鸣区基站", "Wuming", 23.159, 108.275),
+    ("binyang", "宾阳县基站", "Binyang", 23.217, 108.811),
+    ("shanglin", "上林县基站", "Shanglin", 23.432, 108.605),
+    ("hengzhou", "横州市基站", "Hengzhou", 22.684, 109.261),
+    ("mashan", "马山县基站", "Mashan", 23.708, 108.177),
+    ("longan", "隆安县基站", "Long'an", 23.166, 107.696),
+    ("wuxu", "吴圩机场基站", "Wuxu Airport", 22.608, 108.172),
+    ("dongzhan", "南宁东站基站", "Nanning East Station", 22.836, 108.436),
+    ("nanhu", "南湖基站", "Nanhu", 22.807, 108.342),
+    ("wuxiang", "五象新区基站", "Wuxiang New Area", 22.771, 108.388),
+    ("xiangsihu", "相思湖基站", "Xiangsi Lake", 22.842, 108.245),
+    ("qingxiushan", "青秀山基站", "Qingxiu Mountain", 22.785, 108.384),
+    ("yangmei", "扬美古镇基站", "Yangmei Old Town", 22.872, 108.062),
 ]
 #: These sites' base stations are down (nothing listens): problems and red tiles on the board.
-DOWN_20 = ("xixiangtang", "shanglin", "qingyan")
+DOWN_20 = ("xixiangtang", "shanglin", "yangmei")
 
 
 def config_20(data_dir: Path, open_port: int, closed_port: int) -> str:

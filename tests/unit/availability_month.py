@@ -85,9 +85,9 @@ KINDS = {
 
 # The faults, physical time.
 CORE_DOWN = (at(10, 2, 0), at(10, 2, 10))  # the core router: everything behind it is cut off
-YUNYAN_FAULT = (at(3, 10, 0, 30), at(3, 10, 48))  # bs-xingning fails; bs-shanglin behind it
+XINGNING_FAULT = (at(3, 10, 0, 30), at(3, 10, 48))  # bs-xingning fails; bs-shanglin behind it
 PLANNED_WORK = (at(15, 9, 0), at(15, 11, 0))  # maintenance window of site xingning
-YUNYAN_WORK = (at(15, 9, 30), at(15, 11, 15))  # bs-xingning off, overrunning the window
+XINGNING_WORK = (at(15, 9, 30), at(15, 11, 15))  # bs-xingning off, overrunning the window
 UPS_IN_WINDOW = (at(15, 10, 0), at(15, 10, 30))
 UPS_CUT_OFF = (at(20, 3, 0), at(20, 3, 20))  # reported unreachable (the switch above it)
 UPS_OWN = (at(22, 12, 0), at(22, 12, 5))
@@ -104,9 +104,9 @@ def _e1(probe: str, offset: int, replica: str, *faults: Window) -> Probe:
 
 PROBES = (
     Probe("core-rtr-1", "snmp:if_mib", 0, fails=(CORE_DOWN,)),
-    Probe("bs-xingning", "snmp:tetra_bs", 7, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
-    Probe("bs-xingning", "icmp", 22, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
-    Probe("bs-shanglin", "snmp:tetra_bs", 43, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
+    Probe("bs-xingning", "snmp:tetra_bs", 7, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
+    Probe("bs-xingning", "icmp", 22, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
+    Probe("bs-shanglin", "snmp:tetra_bs", 43, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
     Probe(
         "ups-xingning",
         "snmp:ups_mib",

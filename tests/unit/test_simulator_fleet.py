@@ -161,7 +161,7 @@ def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
                 "start": "2016-07-01T08:00:00+08:00",
                 "speed": 60,
                 "agent": {"base_port": 20000},
-                "sites": [{"id": "bs-a", "lat": 26.6, "lon": 106.7, "port": 20555}],
+                "sites": [{"id": "bs-a", "lat": 22.8, "lon": 108.4, "port": 20555}],
                 "switches": [{"id": "sw-a", "ports": 8}],
             }
         },
@@ -312,8 +312,8 @@ def test_two_hundred_sites_for_a_simulated_hour() -> None:
     sites = [
         {
             "id": f"bs-{i:03d}",
-            "lat": 26.6 + rng.uniform(-0.4, 0.4),
-            "lon": 106.7 + rng.uniform(-0.4, 0.4),
+            "lat": 22.8 + rng.uniform(-0.4, 0.4),
+            "lon": 108.4 + rng.uniform(-0.4, 0.4),
             "carriers": rng.randint(1, 4),
             "busy_hour_erlangs": rng.uniform(0.5, 8.0),
             "mean_hold_s": rng.choice([5.0, 20.0]),
