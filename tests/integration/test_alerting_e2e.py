@@ -436,6 +436,7 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
         "traffic recording rules",
     )
     quiet = _quiet_radio_site(prometheus)
+    print(f"\nthe site board is checked at {quiet}")
     checked, empty, unnamed = 0, [], []
     for board in _dashboards():
         # A variable that takes one site (the site board's) shows a site that is up; one that
