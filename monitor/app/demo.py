@@ -148,7 +148,7 @@ def _wrap(items: Iterable[str], indent: str, width: int = 96) -> list[str]:
 def format_banner(banner: Banner) -> str:
     """The lines ``trunkwatch demo`` prints once everything is up."""
     base, control = banner.base, banner.control
-    drill = "trunkwatch drill mains_failure --site bs-yunyan"
+    drill = "trunkwatch drill mains_failure --site bs-xingning"
     if base != banner.default_monitor:
         drill += f" --monitor {base}"
     if control != banner.default_control:

@@ -61,7 +61,7 @@ examples:
   trunkwatch availability report --month 2026-11 --prometheus http://127.0.0.1:9090 \\
       --out availability-2026-11.html
   trunkwatch availability report --quarter 2026-Q4 --prometheus http://prom:9090 --format csv
-  trunkwatch availability report --month 2026-11 --prometheus http://vm:8428 --centre guiyang \\
+  trunkwatch availability report --month 2026-11 --prometheus http://vm:8428 --centre nanning \\
       --format json --out 2026-11.json
 
 Availability = up / (period - planned maintenance - time without data). A period that has not

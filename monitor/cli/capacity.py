@@ -384,7 +384,7 @@ examples:
   trunkwatch capacity report --prometheus http://prom:9090 --days 182 --horizon 52w \\
       --incident 2016-07-15 --metrics-out /var/lib/node_exporter/capacity.prom --out r.html
   trunkwatch capacity report --from-simulation --weeks 8 --out demo.html
-  trunkwatch capacity report --from-simulation --weeks 6 --surge bs-beizhan:2016-07-20:3 \\
+  trunkwatch capacity report --from-simulation --weeks 6 --surge bs-longan:2016-07-20:3 \\
       --out demo.html
 
 The history comes from Prometheus (the recording rules of alerts/recording.rules.yml where they

@@ -218,7 +218,7 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         "long detection and alerting took, then clear the fault.",
     )
     p.add_argument("fault", choices=[f.value for f in Fault])
-    p.add_argument("--site", required=True, help="the target asset id (e.g. bs-yunyan)")
+    p.add_argument("--site", required=True, help="the target asset id (e.g. bs-xingning)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--control-url", default=f"http://{DEFAULT_CONTROL}", help="simulator API")
     p.add_argument("--monitor", default=DRILL_MONITOR, help="trunkwatch base URL")

@@ -1,7 +1,9 @@
 """``trunkwatch maintenance start|end|list``: planned maintenance (计划检修) from a terminal.
 
-    trunkwatch maintenance start --site huaxi --for 2h --reason "更换电源模块 rectifier swap"
-    trunkwatch maintenance start --asset bs-huaxi --for 30m --reason "天馈线扫频 antenna sweep"
+    trunkwatch maintenance start --site xixiangtang --for 2h \\
+        --reason "更换电源模块 rectifier swap"
+    trunkwatch maintenance start --asset bs-xixiangtang --for 30m \\
+        --reason "天馈线扫频 antenna sweep"
     trunkwatch maintenance end WINDOW-ID
     trunkwatch maintenance list [--all] [--json]
 

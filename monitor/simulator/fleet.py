@@ -15,10 +15,10 @@ Configuration shape (every key but the ids optional; numbers are SI unless the n
         mean_hold_s: 20           # ~5 transmission trunking, ~20 message trunking
         queue_timeout_s: 10       # null: wait forever (Erlang C); 0: no queue (Erlang B)
       sites:                      # TETRA base stations
-        - id: bs-yunyan           # asset id (pinyin)
-          name: 云岩区
-          lat: 26.6048
-          lon: 106.7135
+        - id: bs-xingning         # asset id (pinyin)
+          name: 兴宁区
+          lat: 22.8546
+          lon: 108.3686
           carriers: 3             # 1–4, 4 timeslots each
           busy_hour_erlangs: 7.0  # offered traffic at the profile's peak
           mean_hold_s: 20
@@ -647,12 +647,12 @@ def _site(
     }
 
 
-#: A 12-site city (贵阳, Guiyang): six urban districts, four outer counties and cities, the
-#: airport and the railway hub. Busy-hour loads give comfortable grade of service except at
-#: bs-yunyan (11 TCH at 7.0 E: P(wait > 5 s) ≈ 4.5 %, right at the 5 % target and growing)
-#: and bs-beizhan (7 TCH at 4.0 E: ≈ 6.4 %, already over it) — the capacity report's
-#: expansion candidates. bs-xifeng and bs-kaiyang are reached over the microwave of
-#: bs-xiuwen and bs-wudang, so their parents' backhaul takes them down too.
+#: A 12-site city (南宁, Nanning): its seven districts, Hengzhou city and four
+#: counties. Busy-hour loads give comfortable grade of service except at
+#: bs-xingning (11 TCH at 7.0 E: P(wait > 5 s) ≈ 4.5 %, right at the 5 % target and growing)
+#: and bs-longan (7 TCH at 4.0 E: ≈ 6.4 %, already over it) — the capacity report's
+#: expansion candidates. bs-shanglin and bs-hengzhou are reached over the microwave of
+#: bs-binyang and bs-yongning, so their parents' backhaul takes them down too.
 DEFAULT_FLEET: dict[str, Any] = {
     "seed": 2016,
     "speed": 1.0,
@@ -660,18 +660,18 @@ DEFAULT_FLEET: dict[str, Any] = {
     "agent": {"host": "127.0.0.1", "base_port": 16100, "community": "public"},
     "defaults": {"mean_hold_s": 20.0, "queue_timeout_s": 10.0},
     "sites": [
-        _site("bs-yunyan", "云岩区", 26.6048, 106.7135, 3, 7.0, 1500, "core-sw-1", 11, 0.01),
-        _site("bs-nanming", "南明区", 26.5676, 106.7145, 3, 5.0, 1300, "core-sw-1", 12),
-        _site("bs-guanshanhu", "观山湖区", 26.6015, 106.6256, 2, 2.6, 900, "core-sw-1", 13),
-        _site("bs-huaxi", "花溪区", 26.4098, 106.6702, 2, 2.2, 800, "core-sw-1", 14),
-        _site("bs-wudang", "乌当区", 26.6307, 106.7520, 2, 1.8, 600, "core-sw-1", 15),
-        _site("bs-baiyun", "白云区", 26.6785, 106.6231, 1, 0.6, 400, "core-sw-1", 16),
-        _site("bs-qingzhen", "清镇市", 26.5560, 106.4704, 1, 0.5, 350, "core-sw-1", 17),
-        _site("bs-xiuwen", "修文县", 26.8384, 106.5923, 1, 0.5, 300, "core-sw-1", 18),
-        _site("bs-xifeng", "息烽县", 27.0904, 106.7401, 1, 0.4, 250, "bs-xiuwen", None),
-        _site("bs-kaiyang", "开阳县", 27.0571, 106.9652, 1, 0.4, 280, "bs-wudang", None),
-        _site("bs-longdongbao", "龙洞堡机场", 26.5386, 106.8008, 2, 2.4, 700, "core-sw-1", 19),
-        _site("bs-beizhan", "贵阳北站", 26.6196, 106.6810, 2, 4.0, 1100, "core-sw-1", 20, 0.01),
+        _site("bs-xingning", "兴宁区", 22.8546, 108.3686, 3, 7.0, 1500, "core-sw-1", 11, 0.01),
+        _site("bs-qingxiu", "青秀区", 22.8163, 108.3951, 3, 5.0, 1300, "core-sw-1", 12),
+        _site("bs-jiangnan", "江南区", 22.7812, 108.2731, 2, 2.6, 900, "core-sw-1", 13),
+        _site("bs-xixiangtang", "西乡塘区", 22.8336, 108.3066, 2, 2.2, 800, "core-sw-1", 14),
+        _site("bs-yongning", "邕宁区", 22.7588, 108.4872, 2, 1.8, 600, "core-sw-1", 15),
+        _site("bs-liangqing", "良庆区", 22.7521, 108.4118, 1, 0.6, 400, "core-sw-1", 16),
+        _site("bs-wuming", "武鸣区", 23.1588, 108.2747, 1, 0.5, 350, "core-sw-1", 17),
+        _site("bs-binyang", "宾阳县", 23.2174, 108.8106, 1, 0.5, 300, "core-sw-1", 18),
+        _site("bs-shanglin", "上林县", 23.432, 108.6048, 1, 0.4, 250, "bs-binyang", None),
+        _site("bs-hengzhou", "横州市", 22.6842, 109.2612, 1, 0.4, 280, "bs-yongning", None),
+        _site("bs-mashan", "马山县", 23.7082, 108.177, 2, 2.4, 700, "core-sw-1", 19),
+        _site("bs-longan", "隆安县", 23.1664, 107.696, 2, 4.0, 1100, "core-sw-1", 20, 0.01),
     ],
     "lines": [
         {

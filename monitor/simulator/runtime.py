@@ -5,7 +5,7 @@ Control API (JSON, loopback only)::
 
     GET    /api/v1/devices                 every device, its services and whether it answers
     GET    /api/v1/faults                  faults in force
-    POST   /api/v1/faults                  {"fault": "mains_failure", "target": "bs-yunyan",
+    POST   /api/v1/faults                  {"fault": "mains_failure", "target": "bs-xingning",
                                             "params": {…}}  → 201 with the fault in force
     POST   /api/v1/faults/clear            {"fault": …, "target": …, "params": {…}}
                                            (without "fault": clear everything)

@@ -50,7 +50,7 @@ DRILL_FAULTS = (
         {"asset": "sip-119-fire"}, 0.0,
     ),
     DrillFault(
-        Fault.CARRIER_FAILURE, "bs-nanming", {"carrier": 3}, ("trunkwatch-site", "载波状态"),
+        Fault.CARRIER_FAILURE, "bs-qingxiu", {"carrier": 3}, ("trunkwatch-site", "载波状态"),
         {"carrier": "3"}, 0.0,
     ),
     DrillFault(

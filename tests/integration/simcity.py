@@ -8,7 +8,7 @@ parents, backhauls), the probes and the inspections stay exactly as shipped.
 
 ``SimulatedCity`` runs the simulation and an in-process ``Daemon`` on one event loop in a
 background thread, so a test can inject faults with ``city.inject(Fault.MAINS_FAILURE,
-"bs-huaxi")`` while Prometheus scrapes ``city.metrics_url``. Both are stopped on exit.
+"bs-xixiangtang")`` while Prometheus scrapes ``city.metrics_url``. Both are stopped on exit.
 ``city.add_daemon("b")`` starts one more daemon on the same configuration and simulation (an
 HA pair polling the same fleet; its own state folder) and returns its scrape target.
 """

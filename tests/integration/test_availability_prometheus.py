@@ -134,29 +134,29 @@ def test_the_report_command_writes_the_month_as_json_csv_and_html(
     )
     next(r for r in expected if r["id"] == "e1-gw-110")["e1_lines"] = [line]
     assert rows == expected
-    yunyan = next(r for r in rows if r["id"] == "bs-yunyan")
+    xingning = next(r for r in rows if r["id"] == "bs-xingning")
     # 2,835 + 615 + the whole planned work, 09:30:07 … 11:15:22 = 6,315 s.
-    assert yunyan["down_seconds"] == 9_765 and yunyan["maintenance_seconds"] == 0
-    assert yunyan["outages"][0] == {
+    assert xingning["down_seconds"] == 9_765 and xingning["maintenance_seconds"] == 0
+    assert xingning["outages"][0] == {
         "start": "2026-11-03T10:01:07+08:00",
         "end": "2026-11-03T10:48:22+08:00",
         "duration_seconds": 2_835,
         "cause": "down",
-        "root": "bs-yunyan",
-        "assets": ["bs-yunyan"],
+        "root": "bs-xingning",
+        "assets": ["bs-xingning"],
     }
     assert "line" in out and "no data 21325 s" in out
 
     code, _, err = command("--month", "2026-11", "--prometheus", prometheus.url, "--out", "n.csv")
     assert code == 0, err
     csv_text = (tmp_path / "n.csv").read_text(encoding="utf-8-sig")
-    assert "asset,bs-yunyan,云岩基站,yunyan,radio,2026-11," in csv_text
+    assert "asset,bs-xingning,兴宁基站,xingning,radio,2026-11," in csv_text
     assert ",2582235,9765,0,0,3,3255,860745" in csv_text
 
     code, _, err = command("--month", "2026-11", "--prometheus", prometheus.url, "--out", "n.html")
     assert code == 0, err
     page = (tmp_path / "n.html").read_text(encoding="utf-8")
-    assert "2026-11-03 10:01:07" in page and "不可达 unreachable" in page and "息烽基站" in page
+    assert "2026-11-03 10:01:07" in page and "不可达 unreachable" in page and "上林基站" in page
 
 
 def test_a_quarter_so_far_counts_the_months_without_samples_as_no_data(

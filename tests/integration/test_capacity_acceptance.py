@@ -132,9 +132,9 @@ CONFIGURED = [
 ]
 SURGE_DAY = START.date() + timedelta(days=23)  # a Wednesday
 COORDINATES = {
-    "bs-gaoxin": (26.61, 106.63),
-    "bs-xinqu": (26.65, 106.78),
-    "bs-laocheng": (26.57, 106.71),
+    "bs-gaoxin": (22.86, 108.29),
+    "bs-xinqu": (22.90, 108.44),
+    "bs-laocheng": (22.82, 108.37),
 }
 
 
@@ -402,8 +402,8 @@ class SyntheticAsset:
 
 
 SYNTHETIC = [
-    SyntheticAsset("yunyan", "bs-yunyan", "radio", 3, 5.0, 0.04),
-    SyntheticAsset("beizhan", "bs-beizhan", "radio", 2, 3.0, 0.03, raw_carried=False),
+    SyntheticAsset("xingning", "bs-xingning", "radio", 3, 5.0, 0.04),
+    SyntheticAsset("longan", "bs-longan", "radio", 2, 3.0, 0.03, raw_carried=False),
     SyntheticAsset("hq", "e1-gw-110", "line", 1, 14.0, 0.05),
 ]
 BS_FAMILIES = {
@@ -514,7 +514,7 @@ def openmetrics(tmp: Path) -> tuple[Path, SampleHistory]:
     add(
         "trunkwatch_site_info",
         "gauge",
-        f'trunkwatch_site_info{{site="yunyan",name="云岩区基站"}} 1 {int(START.timestamp()) + PROM_DAYS * 86400}',
+        f'trunkwatch_site_info{{site="xingning",name="兴宁区基站"}} 1 {int(START.timestamp()) + PROM_DAYS * 86400}',
     )
     lines = []
     for family, (kind, family_lines) in families.items():
@@ -577,7 +577,7 @@ def test_prometheus_history_matches_the_rolling_window(tmp_path: Path) -> None:
     assert progress and progress[-1][0] == progress[-1][1]
     local = window.groups(START, end)
     assert [(g.system, g.name) for g in fetched] == [(g.system, g.name) for g in local]
-    assert [g.name for g in fetched] == ["beizhan", "yunyan", "e1-gw-110"]
+    assert [g.name for g in fetched] == ["longan", "xingning", "e1-gw-110"]
     for remote, mine in zip(fetched, local, strict=True):
         assert remote.traffic.plan == mine.traffic.plan
         assert len(remote.traffic.hours) == len(mine.traffic.hours) == PROM_DAYS * 24
@@ -587,7 +587,7 @@ def test_prometheus_history_matches_the_rolling_window(tmp_path: Path) -> None:
             assert (r.attempts, r.queued, r.blocked) == (m.attempts, m.queued, m.blocked)
         for start, wait in mine.queue_wait_s.items():
             assert remote.queue_wait_s[start] == pytest.approx(wait, rel=1e-9)
-    assert fetched[1].title == "云岩区基站"
+    assert fetched[1].title == "兴宁区基站"
     with prometheus_with(data, tmp_path) as url:
         # The command against the same Prometheus: progress on stderr, the page, the gauges.
         page, metrics = tmp_path / "report.html", tmp_path / "capacity.prom"
@@ -597,7 +597,7 @@ def test_prometheus_history_matches_the_rolling_window(tmp_path: Path) -> None:
         )
     assert code == 0, err
     assert "fetching history:" in err and "(100 %)" in err
-    assert "expansion needed: beizhan +" in out
+    assert "expansion needed: longan +" in out
     assert all(f'id="radio-{a.site}"' in page.read_text() for a in SYNTHETIC[:2])
     assert 'group="e1-gw-110"' in metrics.read_text()
     options = PlanningOptions(horizon=timedelta(weeks=26))
@@ -609,7 +609,7 @@ def test_prometheus_history_matches_the_rolling_window(tmp_path: Path) -> None:
         assert x.units_to_add == y.units_to_add
         assert x.measured is not None and y.measured is not None
         assert x.measured.value == pytest.approx(y.measured.value, rel=1e-9)
-    assert {g.name for g in a.expansions} == {"yunyan", "beizhan", "e1-gw-110"}
+    assert {g.name for g in a.expansions} == {"xingning", "longan", "e1-gw-110"}
 
 
 def run_command(*parts: list[str]) -> tuple[int, str, str]:
@@ -639,7 +639,7 @@ simulator:
   start: "2016-07-04T00:00:00+08:00"
   defaults: {queue_timeout_s: null}
   sites:
-    - {id: bs-gaoxin, name: 高新区, lat: 26.61, lon: 106.63, carriers: 1,
+    - {id: bs-gaoxin, name: 高新区, lat: 22.86, lon: 108.29, carriers: 1,
        busy_hour_erlangs: 1.2, growth_per_week: 0.05}
   lines:
     - {id: e1-gw-110, name: 110 中继网关, spans: 1, busy_hour_erlangs: 8.0, mean_hold_s: 95}

@@ -153,12 +153,12 @@ def test_demo_serves_the_whole_fleet_with_moving_values(first: Demo, tmp_path: P
     )
     status, board = http_get(url + "/")
     assert status == 200
-    assert "云岩区基站" in board
+    assert "兴宁区基站" in board
 
     # A drill against the running demo: inject, detect, clear, recover, and keep a report.
     report = tmp_path / "drill.md"
     drill = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "drill", "mains_failure", "--site", "bs-yunyan",
+        [sys.executable, "-m", "monitor.cli", "drill", "mains_failure", "--site", "bs-xingning",
          "--monitor", url, "--control-url", control,
          "--timeout", str(2 * LONGEST), "--report", str(report)],
         cwd=REPO, capture_output=True, text=True, timeout=6 * LONGEST,
@@ -246,14 +246,14 @@ def test_a_second_demo_beside_the_first_takes_free_ports_and_says_where(
         all_probes_succeed(first_url)
 
         # A fault in the second city is trapped by the second monitor, not the first.
-        before_first, before = _traps_from(first_url, "yunyan"), _traps_from(url, "yunyan")
-        fault: dict[str, object] = {"fault": "mains_failure", "target": "bs-yunyan"}
+        before_first, before = _traps_from(first_url, "xingning"), _traps_from(url, "xingning")
+        fault: dict[str, object] = {"fault": "mains_failure", "target": "bs-xingning"}
         assert _post(f"{control}/api/v1/faults", fault) == 201
         try:
-            wait_until(lambda: _traps_from(url, "yunyan") > before, 10, "the trap")
+            wait_until(lambda: _traps_from(url, "xingning") > before, 10, "the trap")
         finally:
             _post(f"{control}/api/v1/faults/clear", fault)
-        assert _traps_from(first_url, "yunyan") == before_first
+        assert _traps_from(first_url, "xingning") == before_first
 
         # Every token either demo printed signs its person in.
         for demo, base in ((second, url), (first, first_url)):

@@ -59,7 +59,7 @@ from tests.integration.test_alerting_e2e import (
 #: drills every fault and must stay within a few minutes.
 DRILL_SCALE = 12
 #: The simulated city starts at 04:00, its quietest hour, whatever time the run starts: a
-#: carrier failure or a surge then stays within the grade of service, and bs-beizhan, over its
+#: carrier failure or a surge then stays within the grade of service, and bs-longan, over its
 #: target at the busy hour by design, cannot raise a congestion alert of its own mid-run.
 NIGHT = "2016-07-01T04:00:00+08:00"
 #: Past a fault's expected `for`, how long its page may take (probe round, scrape, evaluation,
@@ -126,18 +126,18 @@ LANES: tuple[tuple[Drill, ...], ...] = (
     (
         Drill(
             Fault.SITE_DOWN,
-            "bs-baiyun",
+            "bs-liangqing",
             Page("radio-page", "SiteDown", "critical"),
-            (_site("baiyun"),),
+            (_site("liangqing"),),
             RADIO_HOLD,
         ),
     ),
     (
         Drill(
             Fault.MAINS_FAILURE,
-            "bs-huaxi",
+            "bs-xixiangtang",
             Page("radio-page", "SiteMainsFailure", "critical"),
-            (_site("huaxi"),),
+            (_site("xixiangtang"),),
             RADIO_HOLD,
         ),
     ),
@@ -146,9 +146,9 @@ LANES: tuple[tuple[Drill, ...], ...] = (
         # critical, and must end with it.
         Drill(
             Fault.VSWR_HIGH,
-            "bs-nanming",
+            "bs-qingxiu",
             Page("radio-page", "RadioVswrHigh", "critical"),
-            (_site("nanming"),),
+            (_site("qingxiu"),),
             RADIO_HOLD,
             {"carrier": 1, "vswr": 2.5},
         ),
@@ -157,9 +157,9 @@ LANES: tuple[tuple[Drill, ...], ...] = (
         # A two-carrier site: the MCCH moves to carrier 2, so the site stays on the air.
         Drill(
             Fault.CARRIER_FAILURE,
-            "bs-guanshanhu",
+            "bs-jiangnan",
             Page("radio-ticket", "RadioCarrierDown", "warning"),
-            (_site("guanshanhu"),),
+            (_site("jiangnan"),),
             RADIO_HOLD,
             {"carrier": 1},
         ),
@@ -169,34 +169,34 @@ LANES: tuple[tuple[Drill, ...], ...] = (
         # page silences the carrier's own warning.
         Drill(
             Fault.CARRIER_FAILURE,
-            "bs-qingzhen",
+            "bs-wuming",
             Page("radio-page", "RadioSiteOffAir", "critical"),
-            (_site("qingzhen"),),
+            (_site("wuming"),),
             RADIO_HOLD,
             {"carrier": 1},
         ),
     ),
     (
-        # bs-xifeng is reached over bs-xiuwen's microwave: it is unreachable, not down, and
+        # bs-shanglin is reached over bs-binyang's microwave: it is unreachable, not down, and
         # must stay silent.
         Drill(
             Fault.BACKHAUL_DOWN,
-            "bs-xiuwen",
+            "bs-binyang",
             Page("radio-page", "SiteDown", "critical"),
-            (_site("xiuwen"), _site("xifeng")),
+            (_site("binyang"), _site("shanglin")),
             RADIO_HOLD,
         ),
     ),
     (
         # Pages nothing, by design: a surge is load, not a fault. It pages only as
         # RadioTrafficCongestion (warning, radio-ticket) once it makes the site miss its grade
-        # of service over 15 minutes; three times the night's load at bs-yunyan (11 traffic
-        # channels) stays well within it. No other site is within 3 km of bs-yunyan.
+        # of service over 15 minutes; three times the night's load at bs-xingning (11 traffic
+        # channels) stays well within it. No other site is within 3 km of bs-xingning.
         Drill(
             Fault.TRAFFIC_SURGE,
-            "bs-yunyan",
+            "bs-xingning",
             None,
-            (_site("yunyan"),),
+            (_site("xingning"),),
             RADIO_HOLD,
             {"multiplier": 3.0, "radius_km": 3.0},
         ),
@@ -710,9 +710,9 @@ def test_every_fault_pages_once_to_its_team_and_resolves_once(drill_stack: Stack
     failures += [f"no drill owns {e}" for e in stray]
     print(f"\ndrill matrix, {finished - started:.0f} s:\n" + "\n".join(report))
 
-    # The surge covered bs-yunyan alone, the drill's whole scope.
+    # The surge covered bs-xingning alone, the drill's whole scope.
     surge = next(o for o in outcomes if o.drill.fault is Fault.TRAFFIC_SURGE)
-    assert surge.affected == ("bs-yunyan",), surge.affected
+    assert surge.affected == ("bs-xingning",), surge.affected
     timeline = [
         f"{n.received_at - started:6.1f} s  {Entry(n, a)}"
         for n in stack.sink.since(started)

@@ -49,24 +49,24 @@ defaults:
   interval: 1s
   timeout: 1s
 sites:
-  - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [26.578, 106.713]}}
-  - {{id: yunyan, name: 云岩基站, name_en: Yunyan, parent: hq, coordinates: [26.605, 106.714]}}
-  - {{id: huaxi, name: 花溪基站, name_en: Huaxi, parent: hq, backhaul: rtr-huaxi,
-      coordinates: [26.410, 106.670]}}
-  - {{id: kaiyang, name: 开阳基站, name_en: Kaiyang, parent: huaxi, coordinates: [27.057, 106.965]}}
-  - {{id: wudang, name: 乌当基站, parent: hq}}
+  - {{id: hq, name: 市应急联动中心, name_en: Centre, coordinates: [22.817, 108.367]}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning, parent: hq, coordinates: [22.855, 108.369]}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang, parent: hq, backhaul: rtr-xixiangtang,
+      coordinates: [22.834, 108.307]}}
+  - {{id: hengzhou, name: 横州基站, name_en: Hengzhou, parent: xixiangtang, coordinates: [22.684, 109.261]}}
+  - {{id: yongning, name: 邕宁基站, parent: hq}}
 assets:
   - {{id: core-sw-1, name: 核心交换机, site: hq, system: network, kind: switch,
       address: "127.0.0.1:{open1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-yunyan, name: 云岩基站主机, site: yunyan, system: radio, kind: tetra_bs,
+  - {{id: bs-xingning, name: 兴宁基站主机, site: xingning, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{open2}", probes: [{{module: tcp}}]}}
-  - {{id: rtr-huaxi, name: 花溪路由器, site: huaxi, system: network, kind: router,
+  - {{id: rtr-xixiangtang, name: 西乡塘路由器, site: xixiangtang, system: network, kind: router,
       address: "127.0.0.1:{closed1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-huaxi, name: 花溪基站主机, site: huaxi, system: radio, kind: tetra_bs,
+  - {{id: bs-xixiangtang, name: 西乡塘基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{closed3}", probes: [{{module: tcp}}]}}
-  - {{id: bs-kaiyang, name: 开阳基站主机, site: kaiyang, system: radio, kind: tetra_bs,
+  - {{id: bs-hengzhou, name: 横州基站主机, site: hengzhou, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{closed4}", probes: [{{module: tcp}}]}}
-  - {{id: bs-wudang, name: 乌当基站主机, site: wudang, system: radio, kind: tetra_bs,
+  - {{id: bs-yongning, name: 邕宁基站主机, site: yongning, system: radio, kind: tetra_bs,
       address: 127.0.0.1, probes: [{{module: tcp, name: ssh, port: {open3}}},
                                    {{module: tcp, name: om, port: {closed2}}}]}}
 """
@@ -74,19 +74,19 @@ assets:
 #: What the board must show, from the configuration above: asset → state.
 ASSET_STATES = {
     "core-sw-1": "up",
-    "bs-yunyan": "up",
-    "rtr-huaxi": "down",  # nothing listens on its port
-    "bs-huaxi": "unreachable",  # fails behind rtr-huaxi, its site's backhaul, which is down
-    "bs-kaiyang": "unreachable",  # fails, and its site hangs off huaxi
-    "bs-wudang": "degraded",  # one probe up, one refused
+    "bs-xingning": "up",
+    "rtr-xixiangtang": "down",  # nothing listens on its port
+    "bs-xixiangtang": "unreachable",  # fails behind rtr-xixiangtang, its site's backhaul, which is down
+    "bs-hengzhou": "unreachable",  # fails, and its site hangs off xixiangtang
+    "bs-yongning": "degraded",  # one probe up, one refused
 }
 #: Site (its name on the tile) → the tile's state, the worst of its assets'.
 TILES = {
     "市应急联动中心 Centre": ("up", ["核心交换机"]),
-    "云岩基站 Yunyan": ("up", ["云岩基站主机"]),
-    "花溪基站 Huaxi": ("down", ["花溪路由器", "花溪基站主机"]),
-    "开阳基站 Kaiyang": ("unreachable", ["开阳基站主机"]),
-    "乌当基站": ("degraded", ["乌当基站主机"]),
+    "兴宁基站 Xingning": ("up", ["兴宁基站主机"]),
+    "西乡塘基站 Xixiangtang": ("down", ["西乡塘路由器", "西乡塘基站主机"]),
+    "横州基站 Hengzhou": ("unreachable", ["横州基站主机"]),
+    "邕宁基站": ("degraded", ["邕宁基站主机"]),
 }
 STATE_TEXT = {
     "up": "正常 up",
@@ -160,11 +160,11 @@ def test_every_site_tile_shows_the_state_of_its_assets(
     by_name = {name: (cls, text) for _, assets in seen.values() for name, cls, text in assets}
     display_names = {
         "core-sw-1": "核心交换机",
-        "bs-yunyan": "云岩基站主机",
-        "rtr-huaxi": "花溪路由器",
-        "bs-huaxi": "花溪基站主机",
-        "bs-kaiyang": "开阳基站主机",
-        "bs-wudang": "乌当基站主机",
+        "bs-xingning": "兴宁基站主机",
+        "rtr-xixiangtang": "西乡塘路由器",
+        "bs-xixiangtang": "西乡塘基站主机",
+        "bs-hengzhou": "横州基站主机",
+        "bs-yongning": "邕宁基站主机",
     }
     assert {a: by_name[display_names[a]] for a in ASSET_STATES} == {
         a: (state, STATE_TEXT[state]) for a, state in ASSET_STATES.items()
@@ -181,44 +181,52 @@ def test_every_site_tile_shows_the_state_of_its_assets(
         for i in range(problems.count())
     ]
     assert listed[:2] == [
-        ("rtr-huaxi", "严重 critical", "设备无响应：连接被拒绝 Not answering: connection refused"),
         (
-            "bs-wudang",
+            "rtr-xixiangtang",
+            "严重 critical",
+            "设备无响应：连接被拒绝 Not answering: connection refused",
+        ),
+        (
+            "bs-yongning",
             "严重 critical",
             "探测 om 失败：连接被拒绝 Probe om failing: connection refused",
         ),
     ]
     assert sorted(listed[2:]) == [
-        (a, "提示 info", "不可达：上级设备 花溪路由器 故障 Unreachable: behind 花溪路由器, down")
-        for a in ("bs-huaxi", "bs-kaiyang")
+        (
+            a,
+            "提示 info",
+            "不可达：上级设备 西乡塘路由器 故障 Unreachable: behind 西乡塘路由器, down",
+        )
+        for a in ("bs-hengzhou", "bs-xixiangtang")
     ]
     assert page.locator("#problem-count").inner_text() == "4"
 
-    # The map: the located sites, coloured by state; Wudang has no coordinates.
+    # The map: the located sites, coloured by state; Yongning has no coordinates.
     markers = page.locator("#site-map a.marker")
     assert {
         markers.nth(i).get_attribute("data-site"): markers.nth(i).get_attribute("class")
         for i in range(markers.count())
     } == {
         "hq": "marker up",
-        "yunyan": "marker up",
-        "huaxi": "marker down",
-        "kaiyang": "marker unreachable",
+        "xingning": "marker up",
+        "xixiangtang": "marker down",
+        "hengzhou": "marker unreachable",
     }
-    assert page.locator("#map .unplaced").inner_text() == "无坐标 Not on the map: 乌当基站"
-    fill = page.locator("#site-map a[data-site=huaxi] circle").evaluate(
+    assert page.locator("#map .unplaced").inner_text() == "无坐标 Not on the map: 邕宁基站"
+    fill = page.locator("#site-map a[data-site=xixiangtang] circle").evaluate(
         "e => getComputedStyle(e).fill"
     )
     assert fill == BORDER["down"]
 
     # A tap on a marker opens its site over the board; 关闭 closes it again.
-    page.locator("#site-map a[data-site=huaxi] circle").tap()
-    opened = page.locator("#site-huaxi")
-    assert page.evaluate("location.hash") == "#site-huaxi"
+    page.locator("#site-map a[data-site=xixiangtang] circle").tap()
+    opened = page.locator("#site-xixiangtang")
+    assert page.evaluate("location.hash") == "#site-xixiangtang"
     assert opened.evaluate("e => getComputedStyle(e).position") == "fixed"
     assert opened.locator(".site-problems li").count() == 2
     assert opened.locator("ul li").nth(0).inner_text().split() == [
-        "花溪路由器", "network/router", "故障", "down",
+        "西乡塘路由器", "network/router", "故障", "down",
     ]  # fmt: skip
     shot = tmp_path / "duty-board-site.png"
     page.screenshot(path=shot)
@@ -239,29 +247,29 @@ def test_every_site_tile_shows_the_state_of_its_assets(
 
 #: A city centre and 19 district and county sites around it, two assets each.
 SITES_20 = [
-    ("hq", "市应急联动中心", "Emergency Linkage Centre", 26.578, 106.713),
-    ("yunyan", "云岩区基站", "Yunyan", 26.605, 106.714),
-    ("nanming", "南明区基站", "Nanming", 26.568, 106.715),
-    ("guanshanhu", "观山湖区基站", "Guanshanhu", 26.602, 106.626),
-    ("huaxi", "花溪区基站", "Huaxi", 26.410, 106.670),
-    ("wudang", "乌当区基站", "Wudang", 26.631, 106.752),
-    ("baiyun", "白云区基站", "Baiyun", 26.679, 106.623),
-    ("qingzhen", "清镇市基站", "Qingzhen", 26.556, 106.470),
-    ("xiuwen", "修文县基站", "Xiuwen", 26.838, 106.592),
-    ("xifeng", "息烽县基站", "Xifeng", 27.090, 106.740),
-    ("kaiyang", "开阳县基站", "Kaiyang", 27.057, 106.965),
-    ("longdongbao", "龙洞堡机场基站", "Longdongbao Airport", 26.539, 106.801),
-    ("beizhan", "贵阳北站基站", "Guiyang North Station", 26.620, 106.681),
-    ("xiaohe", "小河基站", "Xiaohe", 26.528, 106.695),
-    ("jinyang", "金阳基站", "Jinyang", 26.646, 106.650),
-    ("xintianzhai", "新添寨基站", "Xintianzhai", 26.640, 106.730),
-    ("sanqiao", "三桥基站", "Sanqiao", 26.592, 106.676),
-    ("ergezhai", "二戈寨基站", "Ergezhai", 26.543, 106.735),
-    ("qingyan", "青岩古镇基站", "Qingyan Old Town", 26.333, 106.683),
-    ("baihuahu", "百花湖基站", "Baihua Lake", 26.655, 106.560),
+    ("hq", "市应急联动中心", "Emergency Linkage Centre", 22.817, 108.367),
+    ("xingning", "兴宁区基站", "Xingning", 22.855, 108.369),
+    ("qingxiu", "青秀区基站", "Qingxiu", 22.816, 108.395),
+    ("jiangnan", "江南区基站", "Jiangnan", 22.781, 108.273),
+    ("xixiangtang", "西乡塘区基站", "Xixiangtang", 22.834, 108.307),
+    ("yongning", "邕宁区基站", "Yongning", 22.759, 108.487),
+    ("liangqing", "良庆区基站", "Liangqing", 22.752, 108.412),
+    ("wuming", "武鸣区基站", "Wuming", 23.159, 108.275),
+    ("binyang", "宾阳县基站", "Binyang", 23.217, 108.811),
+    ("shanglin", "上林县基站", "Shanglin", 23.432, 108.605),
+    ("hengzhou", "横州市基站", "Hengzhou", 22.684, 109.261),
+    ("mashan", "马山县基站", "Mashan", 23.708, 108.177),
+    ("longan", "隆安县基站", "Long'an", 23.166, 107.696),
+    ("wuxu", "吴圩机场基站", "Wuxu Airport", 22.608, 108.172),
+    ("dongzhan", "南宁东站基站", "Nanning East Station", 22.836, 108.436),
+    ("nanhu", "南湖基站", "Nanhu", 22.807, 108.342),
+    ("wuxiang", "五象新区基站", "Wuxiang New Area", 22.771, 108.388),
+    ("xiangsihu", "相思湖基站", "Xiangsi Lake", 22.842, 108.245),
+    ("qingxiushan", "青秀山基站", "Qingxiu Mountain", 22.785, 108.384),
+    ("yangmei", "扬美古镇基站", "Yangmei Old Town", 22.872, 108.062),
 ]
 #: These sites' base stations are down (nothing listens): problems and red tiles on the board.
-DOWN_20 = ("huaxi", "xifeng", "qingyan")
+DOWN_20 = ("xixiangtang", "shanglin", "yangmei")
 
 
 def config_20(data_dir: Path, open_port: int, closed_port: int) -> str:

@@ -1,7 +1,7 @@
 """A mains failure drill (市电中断演练) on the demo city, watched on the duty board at the wall
 (1920×1080), the desk (1280×800) and on a tablet (1024×768) at once.
 
-The simulated Guiyang fleet and the daemon polling it run as in ``trunkwatch demo`` (every
+The simulated Nanning fleet and the daemon polling it run as in ``trunkwatch demo`` (every
 probe every 2 s); the board is open on the three screens before the fault is injected. Each
 screen must show the site degraded within one poll (the base station's next poll, and the
 board's own look for news, ``BOARD_STEP``), without reloading the page; its counts must be
@@ -36,7 +36,7 @@ from tests.integration.simcity import SimulatedCity
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 POLL_S = 2.0
-SITE, STATION, UPS = "huaxi", "bs-huaxi", "ups-huaxi"
+SITE, STATION, UPS = "xixiangtang", "bs-xixiangtang", "ups-xixiangtang"
 COLUMNS = ("up", "degraded", "down", "unreachable", "maintenance")
 UPDATED = "() => Number(document.body.dataset.updates || 0) >= 1"
 SITE_PROBLEMS = (

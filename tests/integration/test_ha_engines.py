@@ -208,7 +208,7 @@ def test_shipped_ha_configuration_passes_the_engines_own_checks(tmp_path: Path) 
 def test_victoria_metrics_keeps_one_series_per_identity_and_one_sample_per_interval(
     ha: HaStack,
 ) -> None:
-    selector = 'trunkwatch_probe_success{asset="bs-huaxi"}'
+    selector = 'trunkwatch_probe_success{asset="bs-xixiangtang"}'
     p1 = ha.prometheus[0]
     # What one Prometheus holds: each probe of the asset, once per trunkwatch replica, with
     # the external labels that are not dropped on the way out (the centre).
@@ -261,12 +261,12 @@ def test_one_page_when_the_alertmanager_that_sent_it_is_killed(ha: HaStack) -> N
     sender = _first_in_order(ha.alertmanagers)
     survivor = next(am for am in ha.alertmanagers if am is not sender)
     injected = time.time()
-    ha.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+    ha.city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
 
-    page = ha.sink.first("radio-page", "SiteMainsFailure", injected, site="huaxi")
+    page = ha.sink.first("radio-page", "SiteMainsFailure", injected, site="xixiangtang")
     # Both Alertmanagers hold the alert, once: p1 and p2 send the same labels.
     for am in ha.alertmanagers:
-        held = am.alerts(alertname="SiteMainsFailure", site="huaxi")
+        held = am.alerts(alertname="SiteMainsFailure", site="xixiangtang")
         assert len(held) == 1, held
         assert "prometheus_replica" not in held[0]["labels"]
     # The notification log entry reaches the peer at the next gossip (100 ms); then the
@@ -276,10 +276,10 @@ def test_one_page_when_the_alertmanager_that_sent_it_is_killed(ha: HaStack) -> N
     killed = time.time()
 
     time.sleep(QUIET_PERIOD_S)
-    pages = _pages(ha, injected, "SiteMainsFailure", "huaxi")
+    pages = _pages(ha, injected, "SiteMainsFailure", "xixiangtang")
     assert pages == [page], f"{len(pages)} pages for one fault ({sender.name} killed)"
     assert survivor.process.poll() is None
-    assert survivor.alerts(alertname="SiteMainsFailure", site="huaxi")
+    assert survivor.alerts(alertname="SiteMainsFailure", site="xixiangtang")
     print(f"\n{sender.name} killed {killed - page.received_at:.1f} s after the page: one page")
 
 
@@ -291,24 +291,24 @@ def test_one_page_and_no_gap_in_long_term_storage_when_a_prometheus_is_killed(
 ) -> None:
     p1, p2 = ha.prometheus
     injected = time.time()
-    ha.city.inject(Fault.MAINS_FAILURE, "bs-wudang")
-    page = ha.sink.first("radio-page", "SiteMainsFailure", injected, site="wudang")
+    ha.city.inject(Fault.MAINS_FAILURE, "bs-yongning")
+    page = ha.sink.first("radio-page", "SiteMainsFailure", injected, site="yongning")
 
     p1.kill()
     killed = time.time()
     time.sleep(QUIET_PERIOD_S)
     # p2 keeps the alert alive in Alertmanager with the same labels: no second page, and no
     # "resolved" from p1's silence.
-    assert _pages(ha, injected, "SiteMainsFailure", "wudang") == [page]
+    assert _pages(ha, injected, "SiteMainsFailure", "yongning") == [page]
     assert not [
         n
         for n in ha.sink.since(killed)
-        if any(a["labels"].get("site") == "wudang" for a in n.alerts("resolved"))
+        if any(a["labels"].get("site") == "yongning" for a in n.alerts("resolved"))
     ]
-    assert p2.query('ALERTS{alertname="SiteMainsFailure", site="wudang", alertstate="firing"}')
+    assert p2.query('ALERTS{alertname="SiteMainsFailure", site="yongning", alertstate="firing"}')
 
     # VictoriaMetrics' deduplicated series run on, from p2 alone, without a hole.
-    selector = 'trunkwatch_probe_success{asset="bs-wudang", replica="a"}'
+    selector = 'trunkwatch_probe_success{asset="bs-yongning", replica="a"}'
     start, end = killed - 5, killed + 4
 
     def written() -> list[dict[str, Any]] | None:

@@ -110,7 +110,7 @@ def sign(url: str) -> tuple[int, dict[str, Any]]:
         "battery-condition": {"value": "yes"},
         "ups-self-test": {"value": "yes", "note": "切换期间签字 signed during failover"},
     }
-    body = {"plan": "monthly-power", "target": "site:yunyan", "items": items}
+    body = {"plan": "monthly-power", "target": "site:xingning", "items": items}
     request = urllib.request.Request(
         f"{url}/api/v1/inspections/records", data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
@@ -168,7 +168,7 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
 
                         wait_until(covered, 60, f"{prometheus.name} to see both replicas")
 
-                    selector = 'trunkwatch_probe_success{asset="bs-huaxi"}'
+                    selector = 'trunkwatch_probe_success{asset="bs-xixiangtang"}'
 
                     def history() -> bool:
                         # The window checked for holes below starts before the kill: wait
@@ -181,10 +181,8 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
 
                     wait_until(history, 30, "VictoriaMetrics to hold both replicas' history", 0.5)
                     injected = time.time()
-                    city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
-                    pending = (
-                        'ALERTS{alertname="SiteMainsFailure", site="huaxi", alertstate="pending"}'
-                    )
+                    city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
+                    pending = 'ALERTS{alertname="SiteMainsFailure", site="xixiangtang", alertstate="pending"}'
                     wait_until(lambda: p1.query(pending), 20, "SiteMainsFailure pending")
 
                     # The leader dies mid-`for`, without a goodbye.
@@ -204,24 +202,26 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
                     # One interval, plus this poll's own HTTP round trip (50 ms steps).
                     assert took_over <= LEADER_INTERVAL_S + 0.3, took_over
 
-                    page = sink.first("radio-page", "SiteMainsFailure", injected, site="huaxi")
+                    page = sink.first(
+                        "radio-page", "SiteMainsFailure", injected, site="xixiangtang"
+                    )
                     time.sleep(QUIET_PERIOD_S)
                     pages = [
                         n for n in sink.since(injected)
                         if any(a["labels"]["alertname"] == "SiteMainsFailure"
-                               and a["labels"].get("site") == "huaxi" for a in n.alerts())
+                               and a["labels"].get("site") == "xixiangtang" for a in n.alerts())
                     ]  # fmt: skip
                     assert pages == [page], f"{len(pages)} pages for one fault"
                     assert not [
                         n for n in sink.since(injected)
-                        if any(a["labels"].get("site") == "huaxi" for a in n.alerts("resolved"))
+                        if any(a["labels"].get("site") == "xixiangtang" for a in n.alerts("resolved"))
                     ]  # fmt: skip
 
                     # Stored once: in the database itself, and as b's API lists it.
                     with psycopg.connect(store_url, autocommit=True) as conn:
                         rows = conn.execute(
                             "SELECT id, signed_by FROM rounds WHERE plan_id = %s AND target = %s",
-                            ("monthly-power", "site:yunyan"),
+                            ("monthly-power", "site:xingning"),
                         ).fetchall()
                     assert rows == [(record["id"], "chenjing")]
 
@@ -257,7 +257,7 @@ def test_one_page_no_gap_one_record_and_the_leadership_moves_when_a_replica_is_k
                         gaps = [(b - a) / 1000 for a, b in itertools.pairwise(ordered)]
                         assert max(gaps) <= 2 * SCRAPE_S, (identity, gaps)
                     assert p2.query(
-                        'ALERTS{alertname="SiteMainsFailure", site="huaxi", alertstate="firing"}'
+                        'ALERTS{alertname="SiteMainsFailure", site="xixiangtang", alertstate="firing"}'
                     )
                     # The pair says it is down to one, naming the replica lost, and keeps
                     # the dead replica's last-seen time.

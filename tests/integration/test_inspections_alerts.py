@@ -79,7 +79,7 @@ def test_an_overdue_round_on_metrics_fires_the_overdue_alert(tmp_path: Path) -> 
         if name == "trunkwatch_inspection_overdue"
     }  # fmt: skip
     assert overdue["yearly-earthing/hq"] == 1.0
-    assert overdue["monthly-power/yunyan"] == 1.0  # due the 5th + 1 day
+    assert overdue["monthly-power/xingning"] == 1.0  # due the 5th + 1 day
     assert overdue["daily-radio/radio"] == 0.0  # 09:30, due 10:00
 
     # Feed the exported series, exactly as scraped, to promtool and expect the alert.

@@ -57,12 +57,12 @@ defaults:
   timeout: 1s
 sites:
   - {{id: hq, name: 市应急联动中心, name_en: Centre}}
-  - {{id: yunyan, name: 云岩基站, name_en: Yunyan}}
-  - {{id: huaxi, name: 花溪基站, name_en: Huaxi}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang}}
 assets:
-  - {{id: bs-yunyan, site: yunyan, system: radio, kind: tetra_bs, address: "127.0.0.1:{radio1}",
+  - {{id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, address: "127.0.0.1:{radio1}",
       probes: [{{module: tcp}}]}}
-  - {{id: bs-huaxi, site: huaxi, system: radio, kind: tetra_bs, address: "127.0.0.1:{radio2}",
+  - {{id: bs-xixiangtang, site: xixiangtang, system: radio, kind: tetra_bs, address: "127.0.0.1:{radio2}",
       probes: [{{module: tcp}}]}}
   - {{id: e1-gw-110, site: hq, system: line, kind: e1_gateway, address: "127.0.0.1:{line}",
       probes: [{{module: tcp}}]}}
@@ -131,7 +131,7 @@ def duty(tmp_path: Path) -> Iterator[DutyDaemon]:
         )  # fmt: skip
         with run_daemon(config, folder / "daemon.log", {TOKEN_ENV: token}) as base:
             states = wait_for_probes(base)
-            assert states == {"bs-yunyan": "up", "bs-huaxi": "up", "e1-gw-110": "up"}
+            assert states == {"bs-xingning": "up", "bs-xixiangtang": "up", "e1-gw-110": "up"}
             yield DutyDaemon(base, token, folder / "data" / "inspections.sqlite3")
 
 

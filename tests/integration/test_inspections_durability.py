@@ -115,7 +115,7 @@ def test_a_signed_record_survives_kill_9_right_after_the_answer(tmp_path: Path) 
         # The CLI records through the running daemon's API as the token's person.
         done = subprocess.run(
             [sys.executable, "-m", "monitor.cli", "inspections", "record", "-c", str(config),
-             "monthly-power", "site:yunyan", "--set", "battery-voltage=54.1",
+             "monthly-power", "site:xingning", "--set", "battery-voltage=54.1",
              "--set", "condition=yes", "--api", base],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
             env={**os.environ, "PYTHONPATH": str(ROOT), "TRUNKWATCH_TOKEN": TOKENS["lina"]},

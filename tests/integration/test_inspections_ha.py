@@ -42,7 +42,7 @@ def clock() -> SetClock:
 
 def _results(clock: SetClock) -> ResultStore:
     results = ResultStore()
-    for asset, site in (("bs-yunyan", "yunyan"), ("bs-huaxi", "huaxi")):
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
         put_result(results, asset, site=site, at=clock.t,
                    samples=[("trunkwatch_ups_battery_voltage_volts", {}, 54.0)])  # fmt: skip
     return results
@@ -137,7 +137,7 @@ async def test_a_session_made_on_one_instance_opens_and_signs_on_the_other(
         csrf = csrf_of(page)
         opened = await on_b.post(
             "/inspections/open", headers=cookie, allow_redirects=False,
-            data={"plan": "monthly-power", "target": "site:yunyan", "csrf": csrf},
+            data={"plan": "monthly-power", "target": "site:xingning", "csrf": csrf},
         )  # fmt: skip
         assert opened.status == 303, await opened.text()
         signed = await on_b.post(opened.headers["Location"], headers=cookie,
@@ -230,7 +230,7 @@ async def test_a_write_while_postgresql_is_down_answers_503_keeps_the_form_and_r
         csrf = csrf_of(await (await client.get("/inspections", headers=cookie)).text())
         opened = await client.post(
             "/inspections/open", headers=cookie, allow_redirects=False,
-            data={"plan": "monthly-power", "target": "site:yunyan", "csrf": csrf},
+            data={"plan": "monthly-power", "target": "site:xingning", "csrf": csrf},
         )  # fmt: skip
         round_url = opened.headers["Location"]
         page = await (await client.get(round_url, headers=cookie)).text()
@@ -250,7 +250,7 @@ async def test_a_write_while_postgresql_is_down_answers_503_keeps_the_form_and_r
             api = await client.post(
                 "/api/v1/inspections/records",
                 headers={"Authorization": f"Bearer {TOKENS['lina']}"},
-                json={"plan": "monthly-power", "target": "site:yunyan", "items": {}},
+                json={"plan": "monthly-power", "target": "site:xingning", "items": {}},
             )
             assert (api.status, api.headers["Retry-After"]) == (503, "5")
         finally:

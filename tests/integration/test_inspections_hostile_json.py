@@ -33,7 +33,7 @@ BODY_ENDPOINTS = [
 # A record the supervisor may sign, but for its note: before the decoder refused it, this one
 # left a draft behind and answered 500 (the surrogate reached SQLite).
 RECORD = (
-    b'{"plan": "monthly-power", "target": "yunyan", "items": {"condition": "yes", '
+    b'{"plan": "monthly-power", "target": "xingning", "items": {"condition": "yes", '
     b'"battery-voltage": {"value": 54.2, "note": "%s"}}}'
 )
 HOSTILE = {

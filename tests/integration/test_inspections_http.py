@@ -44,7 +44,7 @@ def clock() -> SetClock:
 @pytest.fixture
 def service(tmp_path: Path, clock: SetClock) -> Iterator[InspectionService]:
     results = ResultStore()
-    for asset, site in (("bs-yunyan", "yunyan"), ("bs-huaxi", "huaxi")):
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
         put_result(results, asset, site=site, at=clock.t,
                    samples=[("trunkwatch_ups_battery_voltage_volts", {}, 54.0)])  # fmt: skip
     service = make_service(write_config(tmp_path), clock, results, CollectorRegistry())
@@ -82,7 +82,7 @@ async def test_api_refuses_a_missing_or_wrong_token(
     for method, path in (("GET", f"{API}/calendar"), ("POST", f"{API}/records")):
         response = await client.request(
             method, path, headers=headers,
-            json={"plan": "monthly-power", "target": "yunyan", "items": POWER_ITEMS},
+            json={"plan": "monthly-power", "target": "xingning", "items": POWER_ITEMS},
         )  # fmt: skip
         assert response.status == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -99,7 +99,7 @@ async def test_api_signer_is_the_tokens_person_whatever_the_body_says(
         headers=bearer("lina"),
         json={
             "plan": "monthly-power",
-            "target": "site:yunyan",
+            "target": "site:xingning",
             "items": POWER_ITEMS,
             "signed_by": "zhaomin",
             "opened_by": "zhaomin",
@@ -159,7 +159,7 @@ async def test_api_refuses_people_who_are_not_responsible(
 ) -> None:
     response = await client.post(
         f"{API}/records", headers=bearer("wangqiang"),
-        json={"plan": "monthly-power", "target": "yunyan", "items": POWER_ITEMS},
+        json={"plan": "monthly-power", "target": "xingning", "items": POWER_ITEMS},
     )  # fmt: skip
     assert response.status == 403
     audit = await client.get(f"{API}/audit", headers=bearer("lina"))
@@ -224,20 +224,20 @@ async def test_duty_page_sign_in_open_fill_and_sign(
     csrf = await login(client, "lina")
     page = await (await client.get("/inspections")).text()
     assert 'id="whoami">李娜 Li Na<' in page
-    assert 'id="start-monthly-power--yunyan"' in page
+    assert 'id="start-monthly-power--xingning"' in page
     # Without the form's token, or from another site, nothing happens.
     no_csrf = await client.post("/inspections/open", data={"plan": "monthly-power",
-                                                           "target": "site:yunyan"})  # fmt: skip
+                                                           "target": "site:xingning"})  # fmt: skip
     assert no_csrf.status == 403
     cross = await client.post(
         "/inspections/open", headers={"Origin": "http://evil.example"},
-        data={"plan": "monthly-power", "target": "site:yunyan", "csrf": csrf},
+        data={"plan": "monthly-power", "target": "site:xingning", "csrf": csrf},
     )  # fmt: skip
     assert cross.status == 403
     assert service.store.rounds() == []
 
     opened = await client.post(
-        "/inspections/open", data={"plan": "monthly-power", "target": "site:yunyan", "csrf": csrf},
+        "/inspections/open", data={"plan": "monthly-power", "target": "site:xingning", "csrf": csrf},
         allow_redirects=False,
     )  # fmt: skip
     assert opened.status == 303
@@ -268,7 +268,7 @@ async def test_duty_page_sign_in_open_fill_and_sign(
     assert 'id="signed-by">李娜 Li Na<' in view
     assert 'id="sign"' not in view
     home = await (await client.get("/inspections")).text()
-    assert 'data-plan="monthly-power" data-target="site:yunyan" data-state="done"' in home
+    assert 'data-plan="monthly-power" data-target="site:xingning" data-state="done"' in home
     assert "未关闭整改 Open follow-ups" in home
 
 

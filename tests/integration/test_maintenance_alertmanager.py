@@ -32,7 +32,7 @@ from tests.unit.inspections_fleet import write_config
 pytestmark = pytest.mark.integration
 
 QUIET = {"route": {"receiver": "nobody"}, "receivers": [{"name": "nobody"}]}
-SITE = (Matcher("site", "huaxi"), Matcher("alertname", "Inspection.*", True, False))
+SITE = (Matcher("site", "xixiangtang"), Matcher("alertname", "Inspection.*", True, False))
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_a_silence_is_made_found_and_expired_idempotently(alertmanager: Alertman
     assert {
         (m["name"], m["value"], m["isRegex"], m.get("isEqual", True)) for m in seen["matchers"]
     } == {
-        ("site", "huaxi", False, True),
+        ("site", "xixiangtang", False, True),
         ("alertname", "Inspection.*", True, False),
     }
     assert (seen["createdBy"], seen["comment"]) == ("zhangwei", spec.comment)
@@ -85,7 +85,7 @@ def test_a_silence_is_made_found_and_expired_idempotently(alertmanager: Alertman
     assert found is not None
     assert (found.id, found.state, found.ends_at) == (silence_id, "active", now + 3600.25)
     assert client.find("trunkwatch maintenance w-2", SITE) is None
-    assert client.find("trunkwatch maintenance w-1", (Matcher("site", "yunyan"),)) is None
+    assert client.find("trunkwatch maintenance w-1", (Matcher("site", "xingning"),)) is None
 
     client.expire(silence_id)
     assert silences_by_id(alertmanager)[silence_id]["status"]["state"] == "expired"
@@ -129,14 +129,14 @@ def test_a_window_started_and_ended_early_has_its_silence_for_exactly_that_time(
     setup = build_setup(load_config(config))
     service = MaintenanceService(setup.maintenance, open_store(None, setup.data_dir), SystemClock())
 
-    window = service.start("zhangwei", "asset", "bs-yunyan", 7200, "天馈线扫频 antenna sweep")
+    window = service.start("zhangwei", "asset", "bs-xingning", 7200, "天馈线扫频 antenna sweep")
 
     assert window.silence_id is not None
     seen = silences_by_id(alertmanager)[window.silence_id]
     assert parse_time(seen["endsAt"]) == window.ends_at
     assert window.starts_at <= parse_time(seen["startsAt"]) < window.starts_at + 2
     assert [(m["name"], m["value"], m.get("isEqual", True)) for m in seen["matchers"]] == [
-        ("asset", "bs-yunyan", True), ("alertname", "Inspection.*", False),
+        ("asset", "bs-xingning", True), ("alertname", "Inspection.*", False),
     ]  # fmt: skip
     assert seen["createdBy"] == "zhangwei"
     assert seen["comment"] == f"天馈线扫频 antenna sweep ({marker(window.id)})"

@@ -48,14 +48,14 @@ defaults:
   interval: 1s
   timeout: 1s
 sites:
-  - {{id: yunyan, name: 云岩基站, name_en: Yunyan}}
-  - {{id: huaxi, name: 花溪基站, name_en: Huaxi}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang}}
 assets:
-  - {{id: bs-yunyan, name: 云岩基站主机, site: yunyan, system: radio, kind: tetra_bs,
+  - {{id: bs-xingning, name: 兴宁基站主机, site: xingning, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{port1}", probes: [{{module: tcp}}]}}
-  - {{id: bs-huaxi, name: 花溪基站主机, site: huaxi, system: radio, kind: tetra_bs,
+  - {{id: bs-xixiangtang, name: 西乡塘基站主机, site: xixiangtang, system: radio, kind: tetra_bs,
       address: "127.0.0.1:{port2}", probes: [{{module: tcp}}]}}
-  - {{id: ups-huaxi, name: 花溪UPS, site: huaxi, system: power, kind: ups,
+  - {{id: ups-xixiangtang, name: 西乡塘UPS, site: xixiangtang, system: power, kind: ups,
       address: "127.0.0.1:{port3}", probes: [{{module: tcp}}]}}
 inspections:
   roster:
@@ -117,12 +117,12 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
     assert page.locator("#no-alertmanager").is_visible()  # this daemon has no alerting: section
 
     # A reason of blanks is refused by the server, the choices kept.
-    page.locator("#target").select_option("site:huaxi")
+    page.locator("#target").select_option("site:xixiangtang")
     page.locator("#reason").fill("   ")
     tap_and_load(page, "#start")
     assert page.locator("#error").inner_text().startswith("计划检修无法登记")
     assert page.locator("fieldset.invalid legend").inner_text() == "原因 Reason"
-    assert page.locator("#target").input_value() == "site:huaxi"
+    assert page.locator("#target").input_value() == "site:xixiangtang"
 
     page.locator("#for-4h").check()
     page.locator("#reason").fill("更换整流模块 rectifier swap")
@@ -132,10 +132,10 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
     card = page.locator("section.card.maintenance")
     assert card.count() == 1
     assert (card.get_attribute("data-target"), card.get_attribute("data-state")) == (
-        "site:huaxi", "active",
+        "site:xixiangtang", "active",
     )  # fmt: skip
     text = card.inner_text()
-    assert "花溪基站 Huaxi" in text
+    assert "西乡塘基站 Xixiangtang" in text
     assert "负责人 owner 李娜 Li Na" in text
     assert "更换整流模块 rectifier swap" in text
     window_id = card.get_attribute("data-window")
@@ -152,9 +152,9 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
 
     # The duty board: the whole site blue, each of its assets "维护 maintenance".
     page.goto(f"{daemon.base}/")
-    assert tile(page, "huaxi", ("maintenance", BLUE)) == ("maintenance", BLUE)
-    assert tile(page, "yunyan", ("up", GREEN)) == ("up", GREEN)
-    rows = page.locator("#site-huaxi li")
+    assert tile(page, "xixiangtang", ("maintenance", BLUE)) == ("maintenance", BLUE)
+    assert tile(page, "xingning", ("up", GREEN)) == ("up", GREEN)
+    rows = page.locator("#site-xixiangtang li")
     assert [rows.nth(i).locator("em").inner_text() for i in range(rows.count())] == [
         "维护 maintenance", "维护 maintenance",
     ]  # fmt: skip
@@ -166,7 +166,7 @@ def test_a_site_is_taken_out_of_service_on_the_page_shown_blue_and_ended_early(
     assert page.locator("#flash").inner_text() == "计划检修已结束 Maintenance window ended."
     assert page.locator("#no-windows").is_visible()
     page.goto(f"{daemon.base}/")
-    assert tile(page, "huaxi", ("up", GREEN)) == ("up", GREEN)
+    assert tile(page, "xixiangtang", ("up", GREEN)) == ("up", GREEN)
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["viewport"]["width"]
     refused = f"{daemon.base}/inspections/maintenance"
     assert tablet.errors == [

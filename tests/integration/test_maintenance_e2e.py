@@ -162,7 +162,7 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     am = stack.alertmanager
     base = f"http://{stack.city.target}"
     started = trunkwatch(
-        stack, "maintenance", "start", "--site", "huaxi", "--for", "20m",
+        stack, "maintenance", "start", "--site", "xixiangtang", "--for", "20m",
         "--reason", "更换整流模块 rectifier swap",
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
@@ -170,7 +170,7 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     assert listed.returncode == 0, listed.stderr
     [window] = json.loads(listed.stdout)
     assert (window["scope"], window["target"], window["owner"], window["state"]) == (
-        "site", "huaxi", "zhangwei", "active",
+        "site", "xixiangtang", "zhangwei", "active",
     )  # fmt: skip
     assert window["ends_at"] - window["starts_at"] == 1200
     assert window["silence"], "the command line made the silence itself"
@@ -181,7 +181,7 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     assert parse_time(held["endsAt"]) == window["ends_at"]
     assert window["starts_at"] <= parse_time(held["startsAt"]) < window["starts_at"] + 5
     assert [(m["name"], m["value"]) for m in held["matchers"]] == [
-        ("site", "huaxi"), ("alertname", "Inspection.*"),
+        ("site", "xixiangtang"), ("alertname", "Inspection.*"),
     ]  # fmt: skip
     assert held["createdBy"] == "zhangwei"
     assert window["id"] in held["comment"]
@@ -189,14 +189,17 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     # The running daemon picks the window up from the store: board, status and metrics.
     def in_maintenance() -> tuple[dict[str, str], str] | None:
         states, page = board(stack)
-        return (states, page) if states.get("bs-huaxi") == "maintenance" else None
+        return (states, page) if states.get("bs-xixiangtang") == "maintenance" else None
 
-    states, page = wait_until(in_maintenance, 30, "the board to show huaxi in maintenance")
-    assert {a for a, s in states.items() if s == "maintenance"} == {"bs-huaxi", "ups-huaxi"}
-    assert '<section class="tile maintenance" id="site-huaxi"' in page
+    states, page = wait_until(in_maintenance, 30, "the board to show xixiangtang in maintenance")
+    assert {a for a, s in states.items() if s == "maintenance"} == {
+        "bs-xixiangtang",
+        "ups-xixiangtang",
+    }
+    assert '<section class="tile maintenance" id="site-xixiangtang"' in page
     assert (
-        'id="site-yunyan"' in page
-        and '<section class="tile maintenance" id="site-yunyan"' not in page
+        'id="site-xingning"' in page
+        and '<section class="tile maintenance" id="site-xingning"' not in page
     )
     metrics = scrape(f"{base}/metrics")
     gauge = {
@@ -204,16 +207,16 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
         for (name, labels), value in metrics.items()
         if name == "trunkwatch_maintenance_active"
     }
-    assert {a for a, v in gauge.items() if v == 1} == {"bs-huaxi", "ups-huaxi"}
-    assert gauge["bs-yunyan"] == 0
+    assert {a for a, v in gauge.items() if v == 1} == {"bs-xixiangtang", "ups-xixiangtang"}
+    assert gauge["bs-xingning"] == 0
 
     # The drill: mains fails at the site during the window. Prometheus fires, Alertmanager
     # holds the alert silenced by the window's silence, and nobody is paged.
     injected = time.time()
-    stack.city.inject(Fault.MAINS_FAILURE, "bs-huaxi")
+    stack.city.inject(Fault.MAINS_FAILURE, "bs-xixiangtang")
 
     def silenced() -> dict[str, Any] | None:
-        for alert in am.alerts(alertname="SiteMainsFailure", site="huaxi"):
+        for alert in am.alerts(alertname="SiteMainsFailure", site="xixiangtang"):
             if alert["status"]["silencedBy"]:
                 return alert
         return None
@@ -222,7 +225,7 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     assert alert["status"]["state"] == "suppressed"
     assert alert["status"]["silencedBy"] == [window["silence"]]
     time.sleep(QUIET_PERIOD_S)
-    assert pages_at(stack, "huaxi", injected) == []
+    assert pages_at(stack, "xixiangtang", injected) == []
 
     # The work is done early: end the window through the daemon's API.
     ended_at = time.time()
@@ -230,16 +233,16 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     assert ended.returncode == 0, ended.stderr
     assert silence(am, window["silence"])["status"]["state"] == "expired"
     states, page = board(stack)
-    assert states["bs-huaxi"] != "maintenance"
+    assert states["bs-xixiangtang"] != "maintenance"
     assert '<section class="tile maintenance"' not in page
     assert scrape(f"{base}/metrics")[
         ("trunkwatch_maintenance_active",
-         (("asset", "bs-huaxi"), ("kind", "tetra_bs"), ("site", "huaxi"), ("system", "radio")))
+         (("asset", "bs-xixiangtang"), ("kind", "tetra_bs"), ("site", "xixiangtang"), ("system", "radio")))
     ] == 0  # fmt: skip
 
     # Nothing else held the page back: it arrives now that the silence is gone.
-    page_after = stack.sink.first("radio-page", "SiteMainsFailure", ended_at, site="huaxi")
+    page_after = stack.sink.first("radio-page", "SiteMainsFailure", ended_at, site="xixiangtang")
     print(f"\npage {page_after.received_at - ended_at:.1f} s after the window ended early")
-    pages = pages_at(stack, "huaxi", injected)
+    pages = pages_at(stack, "xixiangtang", injected)
     assert ("radio-page", "SiteMainsFailure") in {(r, a) for _, r, a in pages}
     assert [p for p in pages if p[0] < ended_at] == []

@@ -30,8 +30,8 @@ def window(window_id: str = "w-1", *, round_id: str | None = None) -> Maintenanc
     return MaintenanceWindow(
         id=window_id,
         scope=Scope.SITE,
-        target="huaxi",
-        site="huaxi",
+        target="xixiangtang",
+        site="xixiangtang",
         starts_at=T0,
         ends_at=T0 + 7200,
         reason="更换整流模块 rectifier swap",

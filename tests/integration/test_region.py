@@ -53,7 +53,7 @@ from tests.integration.test_ha_failover import Fleet
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CENTRES = ("liuzhou", "nanning")
-DOWN_SITE, DOWN_ASSET = "huaxi", "bs-huaxi"
+DOWN_SITE, DOWN_ASSET = "xixiangtang", "bs-xixiangtang"
 
 
 def vm_query(vm: VictoriaMetrics, expr: str) -> list[dict[str, Any]]:
@@ -115,7 +115,7 @@ def test_two_live_centres_stay_apart_in_one_store_and_on_every_board(tmp_path: P
         wait_until(
             lambda: site_states() == {("liuzhou", DOWN_SITE): 3.0, ("nanning", DOWN_SITE): 0.0},
             90,
-            "VictoriaMetrics to hold huaxi down in liuzhou and up in nanning",
+            "VictoriaMetrics to hold xixiangtang down in liuzhou and up in nanning",
         )
         tile = next(e for _, title, e, _ in board_queries() if title.startswith("基站 Radio sites"))
         by_centre = {}
@@ -195,10 +195,10 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
             "line": [1.0] * len(hours),
         },
     }
-    sites = {"nanning": {"yunyan": 1.0}, "liuzhou": {"yunyan": 0.97}}
+    sites = {"nanning": {"xingning": 1.0}, "liuzhou": {"xingning": 0.97}}
     with start_victoria_metrics(tmp_path / "vm", "1s") as vm:
         for centre in CENTRES:
-            keep = None if centre == "nanning" else re.compile(r'site="(yunyan|hq)"')
+            keep = None if centre == "nanning" else re.compile(r'site="(xingning|hq)"')
             lines = [_shifted(history, int(shift.total_seconds()), keep)]
             for system, values in availability[centre].items():
                 lines += [
@@ -228,7 +228,7 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
             )  # fmt: skip
         assert code == 0
         table = capacity_out.getvalue()
-        assert "yunyan" in table and "e1-gw-110" in table and "beizhan" not in table
+        assert "xingning" in table and "e1-gw-110" in table and "longan" not in table
         page = tmp_path / "region.html"
         code, out, err = run_region(
             "--prometheus", vm.url, "--days", str(PROM_DAYS),
@@ -248,16 +248,16 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
         < 0.99
         < account["nanning"]["availability"]["radio"]
     )
-    assert [s["site"] for s in account["liuzhou"]["below_target"]] == ["yunyan"]
+    assert [s["site"] for s in account["liuzhou"]["below_target"]] == ["xingning"]
     assert account["liuzhou"]["below_target"][0]["ratio"] == pytest.approx(0.97)
     assert account["nanning"]["below_target"] == []
-    # Capacity: nanning holds all three groups, liuzhou (imported without beizhan) two; each
+    # Capacity: nanning holds all three groups, liuzhou (imported without longan) two; each
     # plan is the analysis of the same readings in the monitor's own window.
     local = {g.name: g for g in analyse(window.groups(START, START + timedelta(days=PROM_DAYS)),
                                         PlanningOptions()).groups}  # fmt: skip
     groups = {c: {g["group"]: g for g in account[c]["capacity"]} for c in CENTRES}
-    assert sorted(groups["nanning"]) == ["beizhan", "e1-gw-110", "yunyan"]
-    assert sorted(groups["liuzhou"]) == ["e1-gw-110", "yunyan"]
+    assert sorted(groups["nanning"]) == ["e1-gw-110", "longan", "xingning"]
+    assert sorted(groups["liuzhou"]) == ["e1-gw-110", "xingning"]
     for centre in CENTRES:
         for name, group in groups[centre].items():
             mine = local[name]
@@ -269,7 +269,7 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
     assert account["nanning"]["expansions"] == sum(1 for g in local.values() if g.units_to_add)
     html = page.read_text(encoding="utf-8")
     assert 'data-centre="liuzhou"' in html and 'data-centre="nanning"' in html
-    assert "云岩区基站" in html
+    assert "兴宁区基站" in html
 
 
 def test_the_regional_report_says_why_when_the_store_has_no_centres(tmp_path: Path) -> None:

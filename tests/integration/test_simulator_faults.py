@@ -119,100 +119,102 @@ async def test_every_site_line_and_switch_is_polled_and_values_move(stack: Stack
 
 
 async def test_mains_failure_changes_power_only_at_that_site(stack: Stack) -> None:
-    stack.sim.fleet.inject(Fault.MAINS_FAILURE, "bs-yunyan")
+    stack.sim.fleet.inject(Fault.MAINS_FAILURE, "bs-xingning")
     try:
         m = await stack.until(
-            lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-yunyan") == 0,
-            "mains absent at yunyan",
+            lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-xingning") == 0,
+            "mains absent at xingning",
         )
-        assert value(m, "trunkwatch_bs_mains_present", asset="bs-nanming") == 1
+        assert value(m, "trunkwatch_bs_mains_present", asset="bs-qingxiu") == 1
         assert all(
-            v == 1 for v in select(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan").values()
+            v == 1 for v in select(m, "trunkwatch_bs_carrier_up", asset="bs-xingning").values()
         )
-        assert success_by_asset(m)["bs-yunyan"] == 1
+        assert success_by_asset(m)["bs-xingning"] == 1
     finally:
-        stack.sim.fleet.clear(Fault.MAINS_FAILURE, "bs-yunyan")
+        stack.sim.fleet.clear(Fault.MAINS_FAILURE, "bs-xingning")
     await stack.until(
-        lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-yunyan") == 1, "mains back"
+        lambda m: value(m, "trunkwatch_bs_mains_present", asset="bs-xingning") == 1, "mains back"
     )
 
 
 async def test_high_vswr_on_one_carrier(stack: Stack) -> None:
-    stack.sim.fleet.inject(Fault.VSWR_HIGH, "bs-nanming", carrier=2, vswr=2.5)
+    stack.sim.fleet.inject(Fault.VSWR_HIGH, "bs-qingxiu", carrier=2, vswr=2.5)
     try:
         m = await stack.until(
-            lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2") > 2.2,
+            lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-qingxiu", carrier="2") > 2.2,
             "VSWR high on carrier 2",
         )
-        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="1") < 1.5
-        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="3") < 1.5
+        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-qingxiu", carrier="1") < 1.5
+        assert value(m, "trunkwatch_bs_vswr_ratio", asset="bs-qingxiu", carrier="3") < 1.5
         reflected = value(
-            m, "trunkwatch_bs_tx_reflected_power_watts", asset="bs-nanming", carrier="2"
+            m, "trunkwatch_bs_tx_reflected_power_watts", asset="bs-qingxiu", carrier="2"
         )
-        forward = value(m, "trunkwatch_bs_tx_forward_power_watts", asset="bs-nanming", carrier="2")
+        forward = value(m, "trunkwatch_bs_tx_forward_power_watts", asset="bs-qingxiu", carrier="2")
         gamma = (reflected / forward) ** 0.5
         assert (1 + gamma) / (1 - gamma) == pytest.approx(
-            value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2"), abs=0.02
+            value(m, "trunkwatch_bs_vswr_ratio", asset="bs-qingxiu", carrier="2"), abs=0.02
         )
     finally:
-        stack.sim.fleet.clear(Fault.VSWR_HIGH, "bs-nanming", carrier=2)
+        stack.sim.fleet.clear(Fault.VSWR_HIGH, "bs-qingxiu", carrier=2)
     await stack.until(
-        lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-nanming", carrier="2") < 1.5,
+        lambda m: value(m, "trunkwatch_bs_vswr_ratio", asset="bs-qingxiu", carrier="2") < 1.5,
         "VSWR back to normal",
     )
 
 
 async def test_carrier_failure_drops_four_traffic_channels(stack: Stack) -> None:
     before = value(
-        await stack.metrics(), "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan"
+        await stack.metrics(), "trunkwatch_bs_traffic_channels_available", asset="bs-xingning"
     )
-    stack.sim.fleet.inject(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+    stack.sim.fleet.inject(Fault.CARRIER_FAILURE, "bs-xingning", carrier=1)
     try:
         # One poll reads scalars before the carrier table, so a fault injected between the
         # two shows half of it for one poll; wait for a poll that saw it whole.
         m = await stack.until(
             lambda m: (
-                value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="1") == 0
-                and value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan")
+                value(m, "trunkwatch_bs_carrier_up", asset="bs-xingning", carrier="1") == 0
+                and value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-xingning")
                 == before - 4
             ),
             "carrier 1 down and four traffic channels fewer in service",
         )
-        assert value(m, "trunkwatch_bs_carrier_up", asset="bs-yunyan", carrier="2") == 1
+        assert value(m, "trunkwatch_bs_carrier_up", asset="bs-xingning", carrier="2") == 1
         # Configured capacity is unchanged: only what is in service dropped.
-        assert value(m, "trunkwatch_bs_traffic_channels", asset="bs-yunyan") == before
-        assert value(m, "trunkwatch_bs_mcch_carrier", asset="bs-yunyan") == 2
+        assert value(m, "trunkwatch_bs_traffic_channels", asset="bs-xingning") == before
+        assert value(m, "trunkwatch_bs_mcch_carrier", asset="bs-xingning") == 2
         # The station's own notification raised the alarm too, for that carrier only.
-        alarm = select(m, "trunkwatch_snmp_trap_alarm", asset="bs-yunyan", alarm="carrier_down")
+        alarm = select(m, "trunkwatch_snmp_trap_alarm", asset="bs-xingning", alarm="carrier_down")
         assert [dict(k)["carrier"] for k in alarm] == ["1"]
     finally:
-        stack.sim.fleet.clear(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
+        stack.sim.fleet.clear(Fault.CARRIER_FAILURE, "bs-xingning", carrier=1)
     await stack.until(
-        lambda m: not select(m, "trunkwatch_snmp_trap_alarm", asset="bs-yunyan"),
+        lambda m: not select(m, "trunkwatch_snmp_trap_alarm", asset="bs-xingning"),
         "the restore notification clears the alarm",
     )
     await stack.until(
-        lambda m: value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-yunyan") == before,
+        lambda m: (
+            value(m, "trunkwatch_bs_traffic_channels_available", asset="bs-xingning") == before
+        ),
         "capacity restored",
     )
 
 
 async def test_backhaul_down_makes_what_is_behind_it_unreachable(stack: Stack) -> None:
-    stack.sim.fleet.inject(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+    stack.sim.fleet.inject(Fault.BACKHAUL_DOWN, "bs-binyang")
     try:
         m = await stack.until(
             lambda m: (
-                reasons(m).get("bs-xiuwen") == {"timeout"}
-                and reasons(m).get("bs-xifeng") == {"unreachable"}
-                and reasons(m).get("ups-xifeng") == {"unreachable"}
-                and reasons(m).get("ups-xiuwen") == {"unreachable"}
+                reasons(m).get("bs-binyang") == {"timeout"}
+                and reasons(m).get("bs-shanglin") == {"unreachable"}
+                and reasons(m).get("ups-shanglin") == {"unreachable"}
+                and reasons(m).get("ups-binyang") == {"unreachable"}
             ),
-            "xiuwen down, everything behind it unreachable",
+            "binyang down, everything behind it unreachable",
         )
         down = {a for a, v in success_by_asset(m).items() if v == 0}
-        assert down == {"bs-xiuwen", "ups-xiuwen", "bs-xifeng", "ups-xifeng"}
+        assert down == {"bs-binyang", "ups-binyang", "bs-shanglin", "ups-shanglin"}
     finally:
-        stack.sim.fleet.clear(Fault.BACKHAUL_DOWN, "bs-xiuwen")
+        stack.sim.fleet.clear(Fault.BACKHAUL_DOWN, "bs-binyang")
     await stack.until(
         lambda m: all(v == 1 for v in success_by_asset(m).values()), "everything back"
     )
@@ -242,7 +244,7 @@ async def test_e1_loss_of_signal_on_one_span(stack: Stack) -> None:
 
 
 async def test_switch_port_down_cuts_off_the_site_behind_it(stack: Stack) -> None:
-    port = stack.sim.fleet.device("bs-nanming").parent_port
+    port = stack.sim.fleet.device("bs-qingxiu").parent_port
     stack.sim.fleet.inject(Fault.PORT_DOWN, "core-sw-1", port=port)
     try:
         m = await stack.until(
@@ -251,15 +253,15 @@ async def test_switch_port_down_cuts_off_the_site_behind_it(stack: Stack) -> Non
                     m, "trunkwatch_if_oper_status", asset="core-sw-1", index=str(port), state="down"
                 )
                 == 1
-                and success_by_asset(m)["bs-nanming"] == 0
+                and success_by_asset(m)["bs-qingxiu"] == 0
             ),
             "port down and the site behind it silent",
         )
         assert value(m, "trunkwatch_if_oper_status", asset="core-sw-1", index="1", state="up") == 1
-        assert success_by_asset(m)["bs-yunyan"] == 1
+        assert success_by_asset(m)["bs-xingning"] == 1
     finally:
         stack.sim.fleet.clear(Fault.PORT_DOWN, "core-sw-1", port=port)
-    await stack.until(lambda m: success_by_asset(m)["bs-nanming"] == 1, "site back")
+    await stack.until(lambda m: success_by_asset(m)["bs-qingxiu"] == 1, "site back")
 
 
 async def test_sip_trunk_out_of_service_then_silent(stack: Stack) -> None:

@@ -114,8 +114,8 @@ ERLANG_SITES = {
         {
             "id": "bs-queue",
             "name": "排队站",
-            "lat": 26.6,
-            "lon": 106.7,
+            "lat": 22.8,
+            "lon": 108.4,
             "carriers": 3,
             "busy_hour_erlangs": 8.0,
             "mean_hold_s": 20.0,
@@ -125,8 +125,8 @@ ERLANG_SITES = {
         {
             "id": "bs-loss",
             "name": "呼损站",
-            "lat": 26.5,
-            "lon": 106.6,
+            "lat": 22.7,
+            "lon": 108.3,
             "carriers": 2,
             "busy_hour_erlangs": 4.0,
             "mean_hold_s": 20.0,

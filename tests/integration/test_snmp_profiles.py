@@ -434,13 +434,13 @@ async def test_demo_probes_map_every_simulated_device(
     kinds = {profile for _, profile in polled}
     assert {"if_mib", "trunked_bs", "ups_mib", "entity_sensor", "ds1_mib", "trunk_gateway"} <= kinds
 
-    site = fleet.site("bs-yunyan")
-    s = polled["bs-yunyan", "trunked_bs"]
+    site = fleet.site("bs-xingning")
+    s = polled["bs-xingning", "trunked_bs"]
     assert one(s, "trunkwatch_bs_carriers") == len(site.carriers)
     assert one(s, "trunkwatch_bs_traffic_channels") == site.spec.configured_tch
     assert one(s, "trunkwatch_bs_calls_total") > 0
     assert one(s, "trunkwatch_bs_channel_seconds_total") > 0
-    assert one(s, "trunkwatch_bs_site_info", site_id="bs-yunyan") == 1
+    assert one(s, "trunkwatch_bs_site_info", site_id="bs-xingning") == 1
     for carrier in site.carriers:
         index = str(carrier.index)
         assert one(s, "trunkwatch_bs_carrier_up", carrier=index) == 1

@@ -70,24 +70,24 @@ class Probe:
 ASSETS = (
     AssetInfo("core-rtr-1", "hq", "network", "核心路由器", None),
     AssetInfo("e1-gw-110", "hq", "line", "110 中继网关", "core-rtr-1"),
-    AssetInfo("bs-yunyan", "yunyan", "radio", "云岩基站", "core-rtr-1"),
+    AssetInfo("bs-xingning", "xingning", "radio", "兴宁基站", "core-rtr-1"),
     # Its parent is a switch the centre does not monitor.
-    AssetInfo("ups-yunyan", "yunyan", "power", "云岩 UPS", "sw-yunyan"),
-    AssetInfo("bs-xifeng", "xifeng", "radio", "息烽基站", "bs-yunyan"),
+    AssetInfo("ups-xingning", "xingning", "power", "兴宁 UPS", "sw-xingning"),
+    AssetInfo("bs-shanglin", "shanglin", "radio", "上林基站", "bs-xingning"),
 )
 KINDS = {
     "core-rtr-1": "router",
     "e1-gw-110": "e1_gateway",
-    "bs-yunyan": "tetra_bs",
-    "ups-yunyan": "ups",
-    "bs-xifeng": "tetra_bs",
+    "bs-xingning": "tetra_bs",
+    "ups-xingning": "ups",
+    "bs-shanglin": "tetra_bs",
 }
 
 # The faults, physical time.
 CORE_DOWN = (at(10, 2, 0), at(10, 2, 10))  # the core router: everything behind it is cut off
-YUNYAN_FAULT = (at(3, 10, 0, 30), at(3, 10, 48))  # bs-yunyan fails; bs-xifeng behind it
-PLANNED_WORK = (at(15, 9, 0), at(15, 11, 0))  # maintenance window of site yunyan
-YUNYAN_WORK = (at(15, 9, 30), at(15, 11, 15))  # bs-yunyan off, overrunning the window
+XINGNING_FAULT = (at(3, 10, 0, 30), at(3, 10, 48))  # bs-xingning fails; bs-shanglin behind it
+PLANNED_WORK = (at(15, 9, 0), at(15, 11, 0))  # maintenance window of site xingning
+XINGNING_WORK = (at(15, 9, 30), at(15, 11, 15))  # bs-xingning off, overrunning the window
 UPS_IN_WINDOW = (at(15, 10, 0), at(15, 10, 30))
 UPS_CUT_OFF = (at(20, 3, 0), at(20, 3, 20))  # reported unreachable (the switch above it)
 UPS_OWN = (at(22, 12, 0), at(22, 12, 5))
@@ -95,7 +95,7 @@ E1_NO_DATA = (at(20, 0, 0), at(20, 6, 0))  # no sample from either replica
 E1_REPLICA_A_SIP = (at(25, 12, 0), at(25, 12, 30))  # only replica a sees it
 E1_SPLIT = (at(27, 14, 0), at(27, 14, 3))  # a sees sip fail, b sees snmp fail
 
-MAINTENANCE = (MaintenanceWindow("site", "yunyan", *PLANNED_WORK, "battery replacement"),)
+MAINTENANCE = (MaintenanceWindow("site", "xingning", *PLANNED_WORK, "battery replacement"),)
 
 
 def _e1(probe: str, offset: int, replica: str, *faults: Window) -> Probe:
@@ -104,11 +104,11 @@ def _e1(probe: str, offset: int, replica: str, *faults: Window) -> Probe:
 
 PROBES = (
     Probe("core-rtr-1", "snmp:if_mib", 0, fails=(CORE_DOWN,)),
-    Probe("bs-yunyan", "snmp:tetra_bs", 7, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
-    Probe("bs-yunyan", "icmp", 22, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
-    Probe("bs-xifeng", "snmp:tetra_bs", 43, fails=(CORE_DOWN, YUNYAN_FAULT, YUNYAN_WORK)),
+    Probe("bs-xingning", "snmp:tetra_bs", 7, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
+    Probe("bs-xingning", "icmp", 22, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
+    Probe("bs-shanglin", "snmp:tetra_bs", 43, fails=(CORE_DOWN, XINGNING_FAULT, XINGNING_WORK)),
     Probe(
-        "ups-yunyan",
+        "ups-xingning",
         "snmp:ups_mib",
         50,
         fails=(UPS_IN_WINDOW, UPS_OWN),
@@ -170,15 +170,15 @@ def expected_rows() -> Expected:
     [a, b) shows from the first poll at or after a to the first at or after b)."""
     # core-rtr-1 (polled at :00): 02:00:00 … 02:10:00 on the 10th.
     core = [600]
-    # bs-yunyan, snmp at :07 and icmp at :22; down while either fails.
+    # bs-xingning, snmp at :07 and icmp at :22; down while either fails.
     #   3rd, 10:00:30 … 10:48: 10:01:07 … 10:48:22 = 2,835 s (its own)
     #   10th, core down: 02:00:07 … 02:10:22 = 615 s (unreachable, root core-rtr-1)
     #   15th, 09:30 … 11:15, window 09:00 … 11:00: 11:00:00 … 11:15:22 = 922 s after it
-    yunyan = [2_835, 615, 922]
-    # bs-xifeng (:43), behind bs-yunyan: 10:00:43 … 10:48:43 = 2,880; 02:00:43 … 02:10:43 =
+    xingning = [2_835, 615, 922]
+    # bs-shanglin (:43), behind bs-xingning: 10:00:43 … 10:48:43 = 2,880; 02:00:43 … 02:10:43 =
     # 600; 09:30:43 … 11:15:43 = 6,300 (its site had no window).
-    xifeng = [2_880, 600, 6_300]
-    # ups-yunyan (:50): 20th 03:00:50 … 03:20:50 = 1,200 (reported unreachable); 22nd
+    shanglin = [2_880, 600, 6_300]
+    # ups-xingning (:50): 20th 03:00:50 … 03:20:50 = 1,200 (reported unreachable); 22nd
     # 12:00:50 … 12:05:50 = 300; its fault of the 15th is inside its site's window.
     ups = [1_200, 300]
     # e1-gw-110: replica a polls snmp :19, sip :24; b snmp :49, sip :54. Down while neither
@@ -200,18 +200,18 @@ def expected_rows() -> Expected:
 
     return {
         ("asset", "core-rtr-1"): asset(core),
-        ("asset", "bs-yunyan"): asset(yunyan, window),
-        ("asset", "bs-xifeng"): asset(xifeng),
-        ("asset", "ups-yunyan"): asset(ups, window),
+        ("asset", "bs-xingning"): asset(xingning, window),
+        ("asset", "bs-shanglin"): asset(shanglin),
+        ("asset", "ups-xingning"): asset(ups, window),
         ("asset", "e1-gw-110"): asset(e1, unknown=e1_unknown),
         # hq: core 02:00:00 … 02:10:00 and e1 02:00:49 … 02:10:24 are one interruption of 624 s.
         ("site", "hq"): asset([624, 155], unknown=e1_unknown),
-        # yunyan: both assets in the window; five separate outages.
-        ("site", "yunyan"): asset([2_835, 615, 922, 1_200, 300], window),
-        ("site", "xifeng"): asset(xifeng),
-        # radio: bs-yunyan and bs-xifeng together. 3rd: 10:00:43 … 10:48:43 = 2,880; 10th:
-        # 02:00:07 … 02:10:43 = 636; 15th: xifeng down 09:30:43 … 11:15:43 covers yunyan's
-        # 11:00:00 … 11:15:22 = 6,300; no maintenance, xifeng was never in a window.
+        # xingning: both assets in the window; five separate outages.
+        ("site", "xingning"): asset([2_835, 615, 922, 1_200, 300], window),
+        ("site", "shanglin"): asset(shanglin),
+        # radio: bs-xingning and bs-shanglin together. 3rd: 10:00:43 … 10:48:43 = 2,880; 10th:
+        # 02:00:07 … 02:10:43 = 636; 15th: shanglin down 09:30:43 … 11:15:43 covers xingning's
+        # 11:00:00 … 11:15:22 = 6,300; no maintenance, shanglin was never in a window.
         ("system", "radio"): asset([2_880, 636, 6_300]),
         ("system", "network"): asset(core),
         ("system", "line"): asset(e1, unknown=e1_unknown),

@@ -37,11 +37,11 @@ server:
   data_dir: {data_dir}
 sites:
   - {{id: hq, name: 市应急联动中心, name_en: Centre}}
-  - {{id: yunyan, name: 云岩基站, name_en: Yunyan}}
-  - {{id: huaxi, name: 花溪基站, name_en: Huaxi}}
+  - {{id: xingning, name: 兴宁基站, name_en: Xingning}}
+  - {{id: xixiangtang, name: 西乡塘基站, name_en: Xixiangtang}}
 assets:
-  - {{id: bs-yunyan, site: yunyan, system: radio, kind: tetra_bs, address: 127.0.0.1}}
-  - {{id: bs-huaxi, site: huaxi, system: radio, kind: tetra_bs, address: 127.0.0.1}}
+  - {{id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, address: 127.0.0.1}}
+  - {{id: bs-xixiangtang, site: xixiangtang, system: radio, kind: tetra_bs, address: 127.0.0.1}}
   - {{id: e1-gw-110, site: hq, system: line, kind: e1_gateway, address: 127.0.0.1}}
   - {{id: core-sw-1, site: hq, system: network, kind: switch, address: 127.0.0.1}}
 """

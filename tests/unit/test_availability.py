@@ -347,7 +347,7 @@ def november() -> AvailabilityReport:
         assets=m.ASSETS,
         maintenance=m.MAINTENANCE,
         unreachable=m.unreachable_series(),
-        site_names={"yunyan": "云岩区基站"},
+        site_names={"xingning": "兴宁区基站"},
     )
 
 
@@ -368,11 +368,11 @@ def test_the_simulated_month_gives_the_hand_computed_figures_to_the_second(
         assert r.availability == up / (m.PERIOD_S - maintenance - unknown)
         assert r.mttr_seconds == down / len(outages)
         assert r.mtbf_seconds == up / len(outages)
-    # Two figures written out: bs-yunyan 2,580,428 s up of 2,584,800 known, unplanned;
+    # Two figures written out: bs-xingning 2,580,428 s up of 2,584,800 known, unplanned;
     # MTTR 4,372 / 3 s, MTBF 2,580,428 / 3 s.
-    yunyan = row(november, "asset", "bs-yunyan")
-    assert yunyan.availability == pytest.approx(0.998308573, abs=1e-9)
-    assert yunyan.mttr_seconds == pytest.approx(1_457.333333, abs=1e-6)
+    xingning = row(november, "asset", "bs-xingning")
+    assert xingning.availability == pytest.approx(0.998308573, abs=1e-9)
+    assert xingning.mttr_seconds == pytest.approx(1_457.333333, abs=1e-6)
     assert row(november, "asset", "core-rtr-1").mtbf_seconds == 2_591_400
 
 
@@ -380,25 +380,28 @@ def test_the_simulated_months_outages_name_their_root_asset(november: Availabili
     def causes(level: str, ident: str) -> list[tuple[str, str | None]]:
         return [(o.cause.kind, o.cause.root) for o in row(november, level, ident).outages]
 
-    assert causes("asset", "bs-yunyan") == [
-        ("down", "bs-yunyan"),
+    assert causes("asset", "bs-xingning") == [
+        ("down", "bs-xingning"),
         ("unreachable", "core-rtr-1"),
-        ("down", "bs-yunyan"),  # the part of the planned work that overran the window
+        ("down", "bs-xingning"),  # the part of the planned work that overran the window
     ]
-    # bs-xifeng fell silent 39 s before bs-yunyan on the 3rd (polled earlier in the minute).
-    assert causes("asset", "bs-xifeng") == [
-        ("unreachable", "bs-yunyan"),
+    # bs-shanglin fell silent 39 s before bs-xingning on the 3rd (polled earlier in the minute).
+    assert causes("asset", "bs-shanglin") == [
+        ("unreachable", "bs-xingning"),
         ("unreachable", "core-rtr-1"),
-        ("unreachable", "bs-yunyan"),
+        ("unreachable", "bs-xingning"),
     ]
-    assert causes("asset", "ups-yunyan") == [("unreachable", "sw-yunyan"), ("down", "ups-yunyan")]
+    assert causes("asset", "ups-xingning") == [
+        ("unreachable", "sw-xingning"),
+        ("down", "ups-xingning"),
+    ]
     assert causes("asset", "e1-gw-110") == [("unreachable", "core-rtr-1"), ("down", "e1-gw-110")]
     hq = row(november, "site", "hq").outages[0]
     assert (hq.cause, hq.assets) == (Cause("down", "core-rtr-1"), ("core-rtr-1", "e1-gw-110"))
-    assert row(november, "site", "yunyan").name == "云岩区基站"
+    assert row(november, "site", "xingning").name == "兴宁区基站"
     assert [(r.id, o.start) for r, o in november.outages][:2] == [
-        ("bs-xifeng", int(m.at(3, 10, 0, 43).timestamp()) * 1000),
-        ("bs-yunyan", int(m.at(3, 10, 1, 7).timestamp()) * 1000),
+        ("bs-shanglin", int(m.at(3, 10, 0, 43).timestamp()) * 1000),
+        ("bs-xingning", int(m.at(3, 10, 1, 7).timestamp()) * 1000),
     ]
 
 

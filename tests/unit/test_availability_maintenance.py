@@ -27,10 +27,10 @@ centre: {{name: 测试中心, timezone: Asia/Shanghai}}
 server: {{data_dir: {data_dir}}}
 sites:
   - {{id: hq, name: 市应急联动中心, backhaul: core-rtr-1}}
-  - {{id: yunyan, name: 云岩区基站, parent: hq, backhaul: bs-yunyan}}
+  - {{id: xingning, name: 兴宁区基站, parent: hq, backhaul: bs-xingning}}
 assets:
   - {{id: core-rtr-1, site: hq, system: network, kind: router, address: 127.0.0.1:1}}
-  - {{id: bs-yunyan, site: yunyan, system: radio, kind: tetra_bs, address: 127.0.0.1:2}}
+  - {{id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, address: 127.0.0.1:2}}
 inspections:
 """
 
@@ -55,7 +55,7 @@ async def test_a_fault_inside_a_recorded_window_is_maintenance_not_an_outage(
     state["matrix"] = [
         {"metric": base | {"site": "hq", "asset": "core-rtr-1"},
          "values": [[t, "0" if 600 <= t - t0 < 900 else "1"] for t in polls]},
-        {"metric": base | {"site": "yunyan", "asset": "bs-yunyan"},
+        {"metric": base | {"site": "xingning", "asset": "bs-xingning"},
          "values": [[t, "0" if 3600 <= t - t0 < 3900 else "1"] for t in polls]},
     ]  # fmt: skip
     out = tmp_path / "report.json"
@@ -64,7 +64,7 @@ async def test_a_fault_inside_a_recorded_window_is_maintenance_not_an_outage(
     )
     assert code == 0, err
     rows = {(r["level"], r["id"]): r for r in json.loads(out.read_text(encoding="utf-8"))}
-    router, station = rows[("asset", "core-rtr-1")], rows[("asset", "bs-yunyan")]
+    router, station = rows[("asset", "core-rtr-1")], rows[("asset", "bs-xingning")]
     assert (router["maintenance_seconds"], router["outages"], router["down_seconds"]) == (
         300, [], 0,
     )  # fmt: skip

@@ -69,25 +69,25 @@ def test_json_is_a_list_of_rows_per_asset_site_and_system(november: Availability
     assert all(set(r) >= CONTRACT for r in rows)
     assert {r["level"] for r in rows} == {"asset", "site", "system"}
     assert sum(r["level"] == "asset" for r in rows) == len(m.ASSETS)
-    yunyan = next(r for r in rows if r["id"] == "bs-yunyan")
-    assert (yunyan["up_seconds"], yunyan["down_seconds"]) == (2_580_428, 4_372)
-    assert (yunyan["maintenance_seconds"], yunyan["unknown_seconds"]) == (7_200, 0)
-    assert yunyan["availability"] == 2_580_428 / (m.PERIOD_S - 7_200)
-    assert yunyan["mttr_seconds"] == 1_457.333 and yunyan["mtbf_seconds"] == 860_142.667
-    assert yunyan["outages"][2] == {
+    xingning = next(r for r in rows if r["id"] == "bs-xingning")
+    assert (xingning["up_seconds"], xingning["down_seconds"]) == (2_580_428, 4_372)
+    assert (xingning["maintenance_seconds"], xingning["unknown_seconds"]) == (7_200, 0)
+    assert xingning["availability"] == 2_580_428 / (m.PERIOD_S - 7_200)
+    assert xingning["mttr_seconds"] == 1_457.333 and xingning["mtbf_seconds"] == 860_142.667
+    assert xingning["outages"][2] == {
         "start": "2026-11-15T11:00:00+08:00",  # the end of the maintenance window
         "end": "2026-11-15T11:15:22+08:00",
         "duration_seconds": 922,
         "cause": "down",
-        "root": "bs-yunyan",
-        "assets": ["bs-yunyan"],
+        "root": "bs-xingning",
+        "assets": ["bs-xingning"],
     }
     e1 = next(r for r in rows if r["id"] == "e1-gw-110")
     assert e1["unknown_seconds"] == 21_325 and e1["mttr_seconds"] == 365
     assert e1["e1_lines"][0]["severely_errored_seconds"] == m.E1_TOTALS["severely_errored"]
     radio = next(r for r in rows if (r["level"], r["id"]) == ("system", "radio"))
-    assert radio["assets"] == ["bs-xifeng", "bs-yunyan"]
-    assert radio["outages"][0]["assets"] == ["bs-xifeng", "bs-yunyan"]
+    assert radio["assets"] == ["bs-shanglin", "bs-xingning"]
+    assert radio["outages"][0]["assets"] == ["bs-shanglin", "bs-xingning"]
 
 
 def test_csv_has_one_line_per_row_and_an_empty_cell_for_no_value() -> None:
@@ -107,7 +107,7 @@ def test_the_page_is_self_contained_bilingual_and_escapes_names(
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "可用率报告" in page and "Availability report" in page and "测试中心" in page
     assert "不可达 unreachable" in page and "故障 down" in page
-    assert "2026-11-03 10:01:07" in page and "47 min 15 s" in page  # bs-yunyan's own outage
+    assert "2026-11-03 10:01:07" in page and "47 min 15 s" in page  # bs-xingning's own outage
     assert "battery replacement" in page
     # The E1 line: ES, SES, UAS of the month.
     assert "e1-gw-110/E1-1" in page and '<td>527</td>\n<td class="bad">103</td>' in page
@@ -201,8 +201,8 @@ async def test_the_period_is_read_in_bounded_chunks_of_range_selectors(
 
 async def test_a_centre_scopes_every_query(fake_prometheus: tuple[str, dict[str, Any]]) -> None:
     url, state = fake_prometheus
-    await PrometheusSamples(url, centre="guiyang", chunk=timedelta(days=2)).fetch(DAY)
-    assert state["queries"] and all('centre="guiyang"' in q["query"] for q in state["queries"])
+    await PrometheusSamples(url, centre="nanning", chunk=timedelta(days=2)).fetch(DAY)
+    assert state["queries"] and all('centre="nanning"' in q["query"] for q in state["queries"])
 
 
 async def test_replicas_are_told_apart_by_their_other_labels(
@@ -320,12 +320,12 @@ async def test_the_configuration_names_the_assets_reported_and_leaves_out_the_ot
 centre: {name: 测试中心, timezone: Asia/Shanghai}
 sites:
   - {id: hq, name: 市应急联动中心, backhaul: core-rtr-1}
-  - {id: yunyan, name: 云岩区基站, name_en: Yunyan, parent: hq, backhaul: bs-yunyan}
+  - {id: xingning, name: 兴宁区基站, name_en: Xingning, parent: hq, backhaul: bs-xingning}
 assets:
   - {id: core-rtr-1, site: hq, system: network, kind: router, address: 127.0.0.1:1}
-  - {id: bs-yunyan, site: yunyan, system: radio, kind: tetra_bs, name: 云岩基站,
+  - {id: bs-xingning, site: xingning, system: radio, kind: tetra_bs, name: 兴宁基站,
      address: 127.0.0.1:2}
-  - {id: bs-new, site: yunyan, system: radio, kind: tetra_bs, address: 127.0.0.1:3}
+  - {id: bs-new, site: xingning, system: radio, kind: tetra_bs, address: 127.0.0.1:3}
 """,
         encoding="utf-8",
     )
@@ -335,7 +335,7 @@ assets:
     base = {"__name__": "trunkwatch_probe_success", "probe": "snmp"}
     state["matrix"] = [
         {"metric": base | {"site": "hq", "asset": "core-rtr-1"}, "values": down},
-        {"metric": base | {"site": "yunyan", "asset": "bs-yunyan"}, "values": down},
+        {"metric": base | {"site": "xingning", "asset": "bs-xingning"}, "values": down},
     ]
     out = tmp_path / "day.json"
     # The command runs its own event loop: in a thread, beside the fake server's.
@@ -346,11 +346,11 @@ assets:
     rows = {(r["level"], r["id"]): r for r in json.loads(out.read_text(encoding="utf-8"))}
     # bs-new sent nothing in the period: configured since, it has no history to report.
     assert ("asset", "bs-new") not in rows
-    assert rows[("asset", "bs-yunyan")]["name"] == "云岩基站"
-    assert rows[("site", "yunyan")]["name"] == "云岩区基站 Yunyan"
-    # bs-yunyan's parent is core-rtr-1 (its site's backhaul is itself; the parent site's is
-    # the router): both fail together, so bs-yunyan is unreachable behind it.
-    (outage,) = rows[("asset", "bs-yunyan")]["outages"]
+    assert rows[("asset", "bs-xingning")]["name"] == "兴宁基站"
+    assert rows[("site", "xingning")]["name"] == "兴宁区基站 Xingning"
+    # bs-xingning's parent is core-rtr-1 (its site's backhaul is itself; the parent site's is
+    # the router): both fail together, so bs-xingning is unreachable behind it.
+    (outage,) = rows[("asset", "bs-xingning")]["outages"]
     assert (outage["cause"], outage["root"], outage["duration_seconds"]) == (
         "unreachable",
         "core-rtr-1",

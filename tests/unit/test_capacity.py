@@ -545,7 +545,7 @@ def _site(name: str, carriers: int, start: float, growth: float, weeks: int = 6)
 
 
 def test_forecast_and_recommendation_for_an_overloading_site() -> None:
-    site = _site("bs-yunyan", 2, 3.0, 0.04)
+    site = _site("bs-xingning", 2, 3.0, 0.04)
     horizon = date(2017, 1, 1)
     outlook = forecast(site, horizon)
     assert outlook.channels == 7
@@ -563,7 +563,7 @@ def test_forecast_and_recommendation_for_an_overloading_site() -> None:
 
 
 def test_a_quiet_site_needs_nothing_added() -> None:
-    site = _site("bs-huaxi", 3, 1.0, 0.0)
+    site = _site("bs-xixiangtang", 3, 1.0, 0.0)
     outlook = forecast(site, date(2017, 1, 1))
     assert outlook.breach is None
     assert outlook.predicted_gos < site.gos.target
@@ -571,7 +571,7 @@ def test_a_quiet_site_needs_nothing_added() -> None:
 
 
 def test_measured_gos_counts_the_busy_hours_of_ordinary_days() -> None:
-    site = _site("bs-wudang", 2, 3.0, 0.0, weeks=1)
+    site = _site("bs-yongning", 2, 3.0, 0.0, weeks=1)
     assert site.measured_gos() == pytest.approx(3 / 100)
 
 

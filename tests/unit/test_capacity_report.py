@@ -157,7 +157,7 @@ def test_breach_date_is_the_analytic_crossing_within_a_day() -> None:
 
 
 def test_a_flat_site_never_breaches_and_needs_nothing() -> None:
-    report = analyse_group(synthetic("huaxi", erlangs=2.0, growth=0.0))
+    report = analyse_group(synthetic("xixiangtang", erlangs=2.0, growth=0.0))
     assert report.forecast is not None
     assert report.forecast.breach is None
     assert report.units_to_add == 0
@@ -166,8 +166,8 @@ def test_a_flat_site_never_breaches_and_needs_nothing() -> None:
 
 def test_incident_day_is_flagged_shown_apart_and_kept_out_of_the_plan() -> None:
     surge_day = START.date() + timedelta(days=30)  # a Wednesday
-    plain = analyse_group(synthetic("nanming", erlangs=2.0, growth=0.04))
-    surged = analyse_group(synthetic("nanming", erlangs=2.0, growth=0.04, surges={surge_day: 3.0}))
+    plain = analyse_group(synthetic("qingxiu", erlangs=2.0, growth=0.04))
+    surged = analyse_group(synthetic("qingxiu", erlangs=2.0, growth=0.04, surges={surge_day: 3.0}))
     assert [d.day for d in surged.incidents] == [surge_day]
     week = next(p for p in surged.periods if p.start <= surge_day <= p.end)
     assert [d.day for d in week.incidents] == [surge_day]
@@ -178,7 +178,7 @@ def test_incident_day_is_flagged_shown_apart_and_kept_out_of_the_plan() -> None:
     assert surged.units_to_add == plain.units_to_add
     # Without the flag the surge would be among the week's worst days and lift its load.
     blind = analyse_group(
-        synthetic("nanming", erlangs=2.0, growth=0.04, surges={surge_day: 3.0}),
+        synthetic("qingxiu", erlangs=2.0, growth=0.04, surges={surge_day: 3.0}),
         PlanningOptions(detect_incidents=False),
     )
     blind_week = next(p for p in blind.periods if p.start == week.start)
@@ -189,7 +189,7 @@ def test_incident_day_is_flagged_shown_apart_and_kept_out_of_the_plan() -> None:
 def test_incident_log_days_are_excluded_even_when_unremarkable() -> None:
     quiet_day = START.date() + timedelta(days=12)
     report = analyse_group(
-        synthetic("baiyun", erlangs=1.0, growth=0.02),
+        synthetic("liangqing", erlangs=1.0, growth=0.02),
         PlanningOptions(incident_days=frozenset({quiet_day})),
     )
     assert [d.day for d in report.incidents] == [quiet_day]
@@ -317,10 +317,13 @@ def test_window_turns_readings_between_boundaries_into_exact_hours() -> None:
     for i in range(3 * 60 + 1):
         t = t0 + 60.0 * i
         history.observe_samples(
-            site="yunyan", asset="bs-yunyan", t=t, samples=bs_samples(rate * (t - t0), (t - t0) / 8)
+            site="xingning",
+            asset="bs-xingning",
+            t=t,
+            samples=bs_samples(rate * (t - t0), (t - t0) / 8),
         )
     [group] = history.groups()
-    assert group.system == "radio" and group.site == "yunyan"
+    assert group.system == "radio" and group.site == "xingning"
     assert group.traffic.plan == ChannelPlan.tetra(2)
     # Hours 01:00 and 02:00 are whole; 00:00 started before the first reading.
     assert [h.start.hour for h in group.traffic.hours] == [1, 2]
@@ -427,19 +430,19 @@ def test_window_is_a_result_store_listener_and_ignores_failures() -> None:
 def city() -> list[MeasuredGroup]:
     surge_day = START.date() + timedelta(days=40)
     return [
-        synthetic("yunyan", erlangs=2.6, growth=0.04, units=2, noise=0.05, seed=4),
-        synthetic("huaxi", erlangs=1.5, growth=0.0, units=2),  # no noise: flat for ever
-        synthetic("beizhan", erlangs=1.8, units=2, noise=0.05, seed=6, surges={surge_day: 2.5}),
+        synthetic("xingning", erlangs=2.6, growth=0.04, units=2, noise=0.05, seed=4),
+        synthetic("xixiangtang", erlangs=1.5, growth=0.0, units=2),  # no noise: flat for ever
+        synthetic("longan", erlangs=1.8, units=2, noise=0.05, seed=6, surges={surge_day: 2.5}),
         synthetic("e1-gw-110", erlangs=10.2, units=2, system="line", hold_s=95.0, noise=0.05),
     ]
 
 
 def test_report_names_the_groups_that_need_expansion() -> None:
     report = analyse(city(), PlanningOptions(horizon=timedelta(weeks=26)))
-    assert [g.name for g in report.expansions] == ["yunyan"]
-    assert [g.name for g in report.radio] == ["beizhan", "huaxi", "yunyan"]
+    assert [g.name for g in report.expansions] == ["xingning"]
+    assert [g.name for g in report.radio] == ["longan", "xingning", "xixiangtang"]
     assert [g.name for g in report.lines] == ["e1-gw-110"]
-    assert [(g.name, len(g.incidents)) for g in report.groups if g.incidents] == [("beizhan", 1)]
+    assert [(g.name, len(g.incidents)) for g in report.groups if g.incidents] == [("longan", 1)]
 
 
 def test_collector_exports_the_report_per_group() -> None:
@@ -459,22 +462,22 @@ def test_collector_exports_the_report_per_group() -> None:
         }
         return registry.get_sample_value(metric, labels)
 
-    yunyan = by_name["yunyan"]
-    assert yunyan.forecast is not None and yunyan.forecast.breach is not None
-    assert value("trunkwatch_capacity_carriers_to_add", "yunyan") == yunyan.units_to_add
-    assert value("trunkwatch_capacity_busy_hour_erlangs", "yunyan") == pytest.approx(
-        yunyan.forecast.busy_hour_erlangs
+    xingning = by_name["xingning"]
+    assert xingning.forecast is not None and xingning.forecast.breach is not None
+    assert value("trunkwatch_capacity_carriers_to_add", "xingning") == xingning.units_to_add
+    assert value("trunkwatch_capacity_busy_hour_erlangs", "xingning") == pytest.approx(
+        xingning.forecast.busy_hour_erlangs
     )
-    assert value("trunkwatch_capacity_at_target_erlangs", "yunyan") == pytest.approx(3.8155, 1e-3)
-    breach = datetime.combine(yunyan.forecast.breach, datetime.min.time(), SHANGHAI)
-    assert value("trunkwatch_capacity_breach_timestamp_seconds", "yunyan") == breach.timestamp()
-    assert value("trunkwatch_capacity_breach_timestamp_seconds", "huaxi") == math.inf
-    assert value("trunkwatch_capacity_predicted_gos_ratio", "yunyan", at="horizon") == (
-        pytest.approx(yunyan.horizon_gos)
+    assert value("trunkwatch_capacity_at_target_erlangs", "xingning") == pytest.approx(3.8155, 1e-3)
+    breach = datetime.combine(xingning.forecast.breach, datetime.min.time(), SHANGHAI)
+    assert value("trunkwatch_capacity_breach_timestamp_seconds", "xingning") == breach.timestamp()
+    assert value("trunkwatch_capacity_breach_timestamp_seconds", "xixiangtang") == math.inf
+    assert value("trunkwatch_capacity_predicted_gos_ratio", "xingning", at="horizon") == (
+        pytest.approx(xingning.horizon_gos)
     )
     assert value("trunkwatch_capacity_e1_spans_to_add", "e1-gw-110") == 0
     assert value("trunkwatch_capacity_carriers_to_add", "e1-gw-110") is None
-    assert value("trunkwatch_capacity_incident_days", "beizhan") == 1
+    assert value("trunkwatch_capacity_incident_days", "longan") == 1
     assert registry.get_sample_value("trunkwatch_capacity_report_timestamp_seconds") == (
         report.generated.timestamp()
     )
@@ -508,7 +511,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def test_html_is_self_contained_with_every_group_and_valid_inline_svg() -> None:
     report = analyse(city())
-    text = render_html(report, centre="贵阳市应急联动中心")
+    text = render_html(report, centre="南宁市城市应急联动中心")
     for g in report.groups:
         assert f'id="{g.system}-{g.name}"' in text
         assert g.group.title in text
@@ -523,8 +526,8 @@ def test_html_is_self_contained_with_every_group_and_valid_inline_svg() -> None:
         assert root.tag == f"{SVG}svg"
         assert root.findall(f".//{SVG}circle"), "daily busy hours drawn"
         assert root.findall(f".//{SVG}polyline"), "hourly traffic and trend drawn"
-    beizhan = next(s for s in svgs if "Beizhan" in s)
-    assert len(ET.fromstring(beizhan).findall(f".//{SVG}rect")) >= 1, "incident day marked"
+    longan = next(s for s in svgs if "Longan" in s)
+    assert len(ET.fromstring(longan).findall(f".//{SVG}rect")) >= 1, "incident day marked"
 
 
 def test_html_escapes_names() -> None:
@@ -607,10 +610,10 @@ async def fake_prometheus() -> AsyncIterator[tuple[str, dict[str, Any]]]:
         result = []
         if query.startswith("site:trunkwatch_bs_traffic_erlangs"):
             values = [[t, str((t - START.timestamp()) / 3600)] for t in range(start, end + 1, 3600)]
-            result = [{"metric": {"site": "yunyan"}, "values": values}]
+            result = [{"metric": {"site": "xingning"}, "values": values}]
         elif "trunkwatch_bs_calls_total" in query:
             values = [[t, "360"] for t in range(start, end + 1, 3600)]
-            result = [{"metric": {"site": "yunyan"}, "values": values}]
+            result = [{"metric": {"site": "xingning"}, "values": values}]
         return web.json_response(
             {"status": "success", "data": {"resultType": "matrix", "result": result}}
         )
@@ -619,11 +622,11 @@ async def fake_prometheus() -> AsyncIterator[tuple[str, dict[str, Any]]]:
         q = request.query["query"]
         result = []
         if "trunkwatch_bs_carriers" in q:
-            result = [{"metric": {"site": "yunyan", "asset": "bs-yunyan"}, "value": [0, "3"]}]
+            result = [{"metric": {"site": "xingning", "asset": "bs-xingning"}, "value": [0, "3"]}]
         elif "trunkwatch_bs_traffic_channels" in q:
-            result = [{"metric": {"site": "yunyan", "asset": "bs-yunyan"}, "value": [0, "11"]}]
+            result = [{"metric": {"site": "xingning", "asset": "bs-xingning"}, "value": [0, "11"]}]
         elif "trunkwatch_site_info" in q:
-            result = [{"metric": {"site": "yunyan", "name": "云岩区基站"}, "value": [0, "1"]}]
+            result = [{"metric": {"site": "xingning", "name": "兴宁区基站"}, "value": [0, "1"]}]
         return web.json_response(
             {"status": "success", "data": {"resultType": "vector", "result": result}}
         )
@@ -652,7 +655,7 @@ async def test_prometheus_history_maps_each_evaluation_to_the_hour_before_it(
         START, START + timedelta(days=3), progress=lambda d, t, _: seen.append((d, t))
     )
     [group] = groups
-    assert group.title == "云岩区基站" and group.assets == ("bs-yunyan",)
+    assert group.title == "兴宁区基站" and group.assets == ("bs-xingning",)
     assert group.traffic.plan == ChannelPlan.tetra(3)
     hours = group.traffic.hours
     assert len(hours) == 72

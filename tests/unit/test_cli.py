@@ -53,7 +53,7 @@ def closed_tcp_port() -> int:
         (["simulate", "--speed", "-2"], "argument --speed: must be a number above 0"),
         (["simulate", "--control", "host:port"], "the port in 'host:port' is not a number"),
         (["drill", "mains_failure"], "the following arguments are required: --site"),
-        (["drill", "flood", "--site", "bs-yunyan"], "argument fault: invalid choice: 'flood'"),
+        (["drill", "flood", "--site", "bs-xingning"], "argument fault: invalid choice: 'flood'"),
         (["drill", "site_down", "--site", "x", "--timeout", "0"], "argument --timeout"),
         (["probe", "--target", "127.0.0.1:1", "--module", "tcp", "--timeout", "nan"], "--timeout"),
         (["probe", "--target", "h", "--module", "if_mib", "--v3-auth-proto", "SHA3"], "SHA-256"),

@@ -107,29 +107,29 @@ async def test_the_simulation_moves_only_what_is_taken_and_says_where() -> None:
 def test_relocate_points_addresses_and_probe_ports_at_the_moved_services() -> None:
     config = load_config(SHIPPED)
     moved = {
-        (HOST, 16100): (HOST, 40100),  # bs-yunyan's agent, shared with ups-yunyan
+        (HOST, 16100): (HOST, 40100),  # bs-xingning's agent, shared with ups-xingning
         (HOST, 16300): (HOST, 40300),  # sip-110-telecom
         (HOST, 16400): (HOST, 40400),  # srv-cad-1's health page (a probe's port)
     }
     new = relocate(config, moved, traps_listen=f"{HOST}:0")
     address = {a.id: a.address for a in new.assets}
-    assert address["bs-yunyan"] == address["ups-yunyan"] == f"{HOST}:40100"
+    assert address["bs-xingning"] == address["ups-xingning"] == f"{HOST}:40100"
     assert address["sip-110-telecom"] == f"{HOST}:40300"
     assert address["srv-cad-1"] == f"{HOST}:16116"  # its SNMP agent did not move
-    assert address["bs-nanming"] == f"{HOST}:16101"
+    assert address["bs-qingxiu"] == f"{HOST}:16101"
     cad = next(a for a in new.assets if a.id == "srv-cad-1")
     assert [p.params.get("port") for p in cad.probes] == [None, 40400]
     new_traps = TRAPS.of(new)
     assert new_traps is not None and new_traps.listen == f"{HOST}:0"
     # Only the addresses differ; the file and the loaded original are untouched.
     changed = {a.id for a, b in zip(config.assets, new.assets, strict=True) if a != b}
-    assert changed == {"bs-yunyan", "ups-yunyan", "sip-110-telecom", "srv-cad-1"}
+    assert changed == {"bs-xingning", "ups-xingning", "sip-110-telecom", "srv-cad-1"}
     traps = TRAPS.of(config)
     assert traps is not None and traps.listen == f"{HOST}:9162"
     assert load_config(SHIPPED).assets == config.assets
     targets = {a.id: (a.target.host, a.target.port) for a in build_inventory(new).assets.values()}
-    assert targets["ups-yunyan"] == (HOST, 40100)
-    assert split_address(address["bs-xifeng"]) == (HOST, 16108)
+    assert targets["ups-xingning"] == (HOST, 40100)
+    assert split_address(address["bs-shanglin"]) == (HOST, 16108)
 
 
 def test_banner_names_every_port_taken_elsewhere() -> None:
@@ -138,7 +138,7 @@ def test_banner_names_every_port_taken_elsewhere() -> None:
         base="http://127.0.0.1:41000",
         control="http://127.0.0.1:41001",
         traps=(HOST, 41002),
-        devices={"bs-yunyan": {"snmp": "127.0.0.1:41003"}},
+        devices={"bs-xingning": {"snmp": "127.0.0.1:41003"}},
         moved=[
             Moved("monitor HTTP tcp", (HOST, 9750), (HOST, 41000)),
             Moved("trap receiver udp", (HOST, 9162), (HOST, 41002)),
@@ -160,7 +160,7 @@ def test_banner_names_every_port_taken_elsewhere() -> None:
         )
     )
     assert "ports taken" not in quiet
-    assert "trunkwatch drill mains_failure --site bs-yunyan\n" in quiet
+    assert "trunkwatch drill mains_failure --site bs-xingning\n" in quiet
 
 
 # -- tokens -----------------------------------------------------------------------------------

@@ -57,8 +57,8 @@ async def drill(sim: Simulation, monitor: str, fault: Fault, site: str) -> str:
 async def test_a_fault_the_device_cannot_have_is_named_in_words(
     simulation: Simulation, monitor: str
 ) -> None:
-    text = await drill(simulation, monitor, Fault.E1_LOS, "bs-yunyan")
-    assert text == "bs-yunyan is a base station; e1_los needs an E1 gateway"
+    text = await drill(simulation, monitor, Fault.E1_LOS, "bs-xingning")
+    assert text == "bs-xingning is a base station; e1_los needs an E1 gateway"
     text = await drill(simulation, monitor, Fault.MAINS_FAILURE, "sip-119-fire")
     assert text == "sip-119-fire is a SIP trunk; mains_failure needs a base station"
 
@@ -68,7 +68,7 @@ async def test_an_unknown_site_is_named_with_the_devices_there_are(
 ) -> None:
     text = await drill(simulation, monitor, Fault.SITE_DOWN, "bs-nowhere")
     assert text.startswith("no simulated device 'bs-nowhere' (the devices: ")
-    assert "bs-yunyan" in text and "e1-gw-110" in text
+    assert "bs-xingning" in text and "e1-gw-110" in text
     assert "http" not in text
 
 
@@ -79,7 +79,7 @@ async def test_no_monitor_or_no_simulator_is_said_plainly(
     with pytest.raises(DrillError) as caught:
         await run_drill(
             Fault.SITE_DOWN,
-            "bs-yunyan",
+            "bs-xingning",
             {},
             control=f"http://127.0.0.1:{simulation.control_port}",
             monitor=f"http://127.0.0.1:{closed}",
@@ -90,7 +90,7 @@ async def test_no_monitor_or_no_simulator_is_said_plainly(
     with pytest.raises(DrillError) as caught:
         await run_drill(
             Fault.SITE_DOWN,
-            "bs-yunyan",
+            "bs-xingning",
             {},
             control=monitor,  # not a simulator
             monitor=monitor,
@@ -118,7 +118,7 @@ def test_the_report_path_is_checked_before_anything_is_injected(
     closed = closed_tcp_port()
     code, out, err = run(
         capsys,
-        "drill", "mains_failure", "--site", "bs-yunyan", "--report", report.format(tmp=tmp_path),
+        "drill", "mains_failure", "--site", "bs-xingning", "--report", report.format(tmp=tmp_path),
         "--monitor", f"http://127.0.0.1:{closed}", "--control-url", f"http://127.0.0.1:{closed}",
     )  # fmt: skip
     assert code == 2
@@ -132,7 +132,7 @@ def test_a_drill_without_a_monitor_is_one_line_and_exit_1(
     closed = closed_tcp_port()
     code, _, err = run(
         capsys,
-        "drill", "site_down", "--site", "bs-yunyan",
+        "drill", "site_down", "--site", "bs-xingning",
         "--monitor", f"http://127.0.0.1:{closed}", "--control-url", f"http://127.0.0.1:{closed}",
     )  # fmt: skip
     assert code == 1

@@ -33,12 +33,12 @@ def test_a_window_is_started_listed_and_ended_as_the_tokens_person(
     config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, err = run(
-        capsys, "maintenance", "start", "-c", config, "--asset", "bs-yunyan", "--for", "90m",
+        capsys, "maintenance", "start", "-c", config, "--asset", "bs-xingning", "--for", "90m",
         "--reason", "天馈线扫频 antenna sweep",
     )  # fmt: skip
     assert (code, err) == (0, "")
     window_id = out.split()[0]
-    assert "asset:bs-yunyan" in out
+    assert "asset:bs-xingning" in out
     assert "owner lina" in out
 
     code, out, _ = run(capsys, "maintenance", "list", "-c", config, "--json")
@@ -78,31 +78,31 @@ def test_an_unreachable_alertmanager_leaves_the_window_standing_and_says_so(
     )
     monkeypatch.setenv("TRUNKWATCH_TOKEN", TOKENS["zhangwei"])
     code, out, err = run(
-        capsys, "maintenance", "start", "-c", str(path), "--site", "huaxi", "--for", "2h",
+        capsys, "maintenance", "start", "-c", str(path), "--site", "xixiangtang", "--for", "2h",
         "--reason", "发电机试运行",
     )  # fmt: skip
     assert code == 0
-    assert "site:huaxi" in out
+    assert "site:xixiangtang" in out
     assert err == (
         f"    silence pending: cannot reach Alertmanager (127.0.0.1:{port}: connection refused);"
         " the daemon retries\n"
     )
     code, out, _ = run(capsys, "maintenance", "list", "-c", str(path), "--json")
-    assert [w["target"] for w in json.loads(out)] == ["huaxi"]
+    assert [w["target"] for w in json.loads(out)] == ["xixiangtang"]
 
 
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        (["--asset", "bs-yunyan", "--for", "2x", "--reason", "r"],
+        (["--asset", "bs-xingning", "--for", "2x", "--reason", "r"],
          "argument --for: expected a duration such as 30s, 5m or 1h, got '2x'"),
-        (["--asset", "bs-yunyan", "--site", "huaxi", "--for", "2h", "--reason", "r"],
+        (["--asset", "bs-xingning", "--site", "xixiangtang", "--for", "2h", "--reason", "r"],
          "argument --site: not allowed with argument --asset"),
         (["--for", "2h", "--reason", "r"], "one of the arguments --asset --site is required"),
         (["--asset", "bs-nowhere", "--for", "2h", "--reason", "r"],
          "no asset 'bs-nowhere' in the configuration"),
-        (["--site", "huaxi", "--for", "10s", "--reason", "r"], "for: between 1m and 7d"),
-        (["--site", "huaxi", "--for", "2h", "--reason", "  "], "reason: 须说明原因 / say why"),
+        (["--site", "xixiangtang", "--for", "10s", "--reason", "r"], "for: between 1m and 7d"),
+        (["--site", "xixiangtang", "--for", "2h", "--reason", "  "], "reason: 须说明原因 / say why"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(
@@ -124,7 +124,7 @@ def test_who_cannot_start_a_window(
         "-c",
         config,
         "--site",
-        "huaxi",
+        "xixiangtang",
         "--for",
         "1h",
         "--reason",

@@ -66,8 +66,8 @@ class City:
             "bs-b": make_job(bs_b),
         }
         sites = {
-            "hq": Site("hq", "中心", "Centre", None, (26.58, 106.71), None, "rtr"),
-            "a": Site("a", "甲站", "Site A", None, (26.60, 106.70), "hq", "bs-a"),
+            "hq": Site("hq", "中心", "Centre", None, (22.82, 108.37), None, "rtr"),
+            "a": Site("a", "甲站", "Site A", None, (22.84, 108.36), "hq", "bs-a"),
             "b": Site("b", "乙站", None, None, None, "a", "bs-b"),
         }
         assets = {j.asset.id: j.asset for j in self.jobs.values()}
@@ -271,19 +271,20 @@ def test_the_demo_city_is_drawn_with_north_up_and_no_label_over_another() -> Non
     sites = demo_sites()
     check_map(sites)
     at = {p.id: p for p in site_map(sites).sites}
-    # Xifeng and Kaiyang are the northern counties, Huaxi the south; Qingzhen lies west.
-    assert at["xifeng"].y < at["hq"].y < at["huaxi"].y
-    assert at["qingzhen"].x < at["hq"].x < at["kaiyang"].x
-    # Bearings from the centre are kept (distances are compressed): Longdongbao airport lies
-    # south-east of the centre, Baiyun north-west.
-    assert at["longdongbao"].x > at["hq"].x and at["longdongbao"].y > at["hq"].y
-    assert at["baiyun"].x < at["hq"].x and at["baiyun"].y < at["hq"].y
+    # Mashan and Shanglin are the northern counties, Hengzhou the south-east; Long'an lies
+    # west.
+    assert at["mashan"].y < at["hq"].y < at["hengzhou"].y
+    assert at["longan"].x < at["hq"].x < at["hengzhou"].x
+    # Bearings from the centre are kept (distances are compressed): Binyang lies north-east
+    # of the centre, Jiangnan south-west.
+    assert at["binyang"].x > at["hq"].x and at["binyang"].y < at["hq"].y
+    assert at["jiangnan"].x < at["hq"].x and at["jiangnan"].y > at["hq"].y
 
 
 def test_twenty_sites_in_one_district_still_get_a_label_each() -> None:
-    sites = [MapSite("hq", "市应急联动中心", "Emergency Linkage Centre", (26.58, 106.71), None)]
+    sites = [MapSite("hq", "市应急联动中心", "Emergency Linkage Centre", (22.82, 108.37), None)]
     for n in range(19):
         angle = n * 2 * math.pi / 19
-        lat, lon = 26.58 + 0.02 * math.sin(angle) * (1 + n % 3), 106.71 + 0.02 * math.cos(angle)
+        lat, lon = 22.82 + 0.02 * math.sin(angle) * (1 + n % 3), 108.37 + 0.02 * math.cos(angle)
         sites.append(MapSite(f"s{n}", f"第{n}号基站", f"Site {n}", (lat, lon), "hq"))
     check_map(sites)

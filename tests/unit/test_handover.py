@@ -109,7 +109,7 @@ def _hm(t: float) -> str:
 
 
 def radio_up(results: ResultStore, at: float) -> None:
-    for asset, site in (("bs-yunyan", "yunyan"), ("bs-huaxi", "huaxi")):
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
         put_result(results, asset, site=site, at=at)
 
 
@@ -119,17 +119,17 @@ def test_two_shifts_log_exactly_what_happened_and_are_handed_over_by_two_people(
     handover = service.handover
     zhangwei, lina = service.person("zhangwei"), service.person("lina")
     wangqiang, zhaomin = service.person("wangqiang"), service.person("zhaomin")
-    known = {"bs-huaxi", "bs-yunyan", "e1-gw-110", "core-sw-1"}
+    known = {"bs-xixiangtang", "bs-xingning", "e1-gw-110", "core-sw-1"}
 
     # -- the day shift, 03-01 08:00–20:00 ----------------------------------------------------
     clock.set(2028, 3, 1, 9, 0, 5)
     handover.observe(
-        [problem("bs-huaxi", "huaxi", "SiteMainsFailure", local(2028, 3, 1, 9))], known
+        [problem("bs-xixiangtang", "xixiangtang", "SiteMainsFailure", local(2028, 3, 1, 9))], known
     )
     clock.set(2028, 3, 1, 9, 30)
     handover.observe([], known)  # mains back
     clock.set(2028, 3, 1, 10)
-    service.maintenance.start("lina", "site", "yunyan", 3600.0, "更换整流模块 rectifier swap")
+    service.maintenance.start("lina", "site", "xingning", 3600.0, "更换整流模块 rectifier swap")
     clock.set(2028, 3, 1, 10, 30)
     radio_up(results, clock.t)
     service.record(zhangwei, "daily-radio", "radio", {"test-call": {"value": "yes"}})
@@ -161,11 +161,11 @@ def test_two_shifts_log_exactly_what_happened_and_are_handed_over_by_two_people(
     log = handover.log(day)
     assert log.as_of == clock.t and not log.complete
     assert lines(log) == [
-        ("01 09:00", "fault_raised", "bs-huaxi"),
-        ("01 09:30", "fault_cleared", "bs-huaxi"),
-        ("01 10:00", "maintenance_started", "yunyan"),
+        ("01 09:00", "fault_raised", "bs-xixiangtang"),
+        ("01 09:30", "fault_cleared", "bs-xixiangtang"),
+        ("01 10:00", "maintenance_started", "xingning"),
         ("01 10:30", "inspection_done", "daily-radio"),
-        ("01 11:00", "maintenance_ended", "yunyan"),
+        ("01 11:00", "maintenance_ended", "xingning"),
         ("01 13:00", "drill", "hq"),
         ("01 14:00", "config_reload", "trunkwatch"),
         ("01 14:59", "fault_raised", "e1-gw-110"),

@@ -20,23 +20,23 @@ from monitor.inspections.checklist import (
 from monitor.inspections.records import Outcome
 
 VSWR = [
-    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-yunyan", "carrier": "1"}, 1.21),
-    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-yunyan", "carrier": "2"}, 1.62),
-    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-yunyan", "carrier": "3"}, 1.35),
-    ("trunkwatch_bs_tx_power_watts", {"asset": "bs-yunyan", "carrier": "1"}, 25.0),
+    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-xingning", "carrier": "1"}, 1.21),
+    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-xingning", "carrier": "2"}, 1.62),
+    ("trunkwatch_bs_vswr_ratio", {"asset": "bs-xingning", "carrier": "3"}, 1.35),
+    ("trunkwatch_bs_tx_power_watts", {"asset": "bs-xingning", "carrier": "1"}, 25.0),
 ]
 
 
 def test_parse_condition_with_alias_matchers_and_quantifier() -> None:
     condition = parse_condition(
-        'any $vswr{carrier=~"[12]", asset!="bs-huaxi"} <= 1.5',
+        'any $vswr{carrier=~"[12]", asset!="bs-xixiangtang"} <= 1.5',
         {"vswr": "trunkwatch_bs_vswr_ratio"},
     )
     assert condition.quantifier == "any"
     assert condition.selector.metric == "trunkwatch_bs_vswr_ratio"
     assert condition.selector.matchers == (
         LabelMatcher("carrier", "=~", "[12]"),
-        LabelMatcher("asset", "!=", "bs-huaxi"),
+        LabelMatcher("asset", "!=", "bs-xixiangtang"),
     )
     assert (condition.op, condition.threshold) == ("<=", 1.5)
 

@@ -225,7 +225,7 @@ def test_the_shipped_demo_plans_are_valid_for_a_fleet_of_every_system(tmp_path: 
         "daily", "monthly", "quarterly", "yearly", "rrule",
     }  # fmt: skip
     assert [t.key for t in setup.plans["quarterly-vswr"].targets] == [
-        "asset:bs-yunyan", "asset:bs-huaxi",
+        "asset:bs-xingning", "asset:bs-xixiangtang",
     ]  # fmt: skip
     # Every metric alias is used by some check, and every check reads an alias, so the names
     # to align with the probe profiles are all in the one `metrics:` map.

@@ -61,7 +61,7 @@ RADIO: Labels = {"plan": "daily-radio", "site": "", "asset": "", "system": "radi
 
 
 def radio_up(results: ResultStore, at: float) -> None:
-    for asset, site in (("bs-yunyan", "yunyan"), ("bs-huaxi", "huaxi")):
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
         put_result(results, asset, site=site, at=at, samples=[
             ("trunkwatch_bs_vswr_ratio", {"carrier": "1"}, 1.2),
             ("trunkwatch_bs_vswr_ratio", {"carrier": "2"}, 1.3),
@@ -132,31 +132,31 @@ def test_signing_within_grace_is_done_and_counts_as_compliant(
 def test_quarter_and_year_boundaries_switch_periods_at_local_midnight(
     service: InspectionService, clock: SetClock, results: ResultStore, registry: CollectorRegistry
 ) -> None:
-    yunyan = {"plan": "quarterly-vswr", "site": "yunyan", "asset": "bs-yunyan",
+    xingning = {"plan": "quarterly-vswr", "site": "xingning", "asset": "bs-xingning",
               "system": "radio", "owner": "radio"}  # fmt: skip
-    huaxi = {**yunyan, "site": "huaxi", "asset": "bs-huaxi"}
+    xixiangtang = {**xingning, "site": "xixiangtang", "asset": "bs-xixiangtang"}
     clock.set(2027, 12, 31, 23, 59, 59)
-    q4 = entry(service, "quarterly-vswr", "asset:bs-yunyan")
+    q4 = entry(service, "quarterly-vswr", "asset:bs-xingning")
     assert (q4.period.key, q4.state.value) == ("2027-Q4", "overdue")
     clock.set(2028, 1, 1, 0, 0, 0)
-    q1 = entry(service, "quarterly-vswr", "asset:bs-yunyan")
+    q1 = entry(service, "quarterly-vswr", "asset:bs-xingning")
     assert (q1.period.key, q1.state.value) == ("2028-Q1", "open")
-    assert sample(registry, "due_timestamp_seconds", **yunyan) == local(2028, 1, 21)
+    assert sample(registry, "due_timestamp_seconds", **xingning) == local(2028, 1, 21)
 
     clock.set(2028, 1, 22, 23, 0)  # due on the 21st, 2 days of grace: still on time
     radio_up(results, clock.t)
-    service.record(service.person("zhangwei"), "quarterly-vswr", "bs-yunyan",
+    service.record(service.person("zhangwei"), "quarterly-vswr", "bs-xingning",
                    {"feeder": {"value": "yes"}})  # fmt: skip
     clock.set(2028, 1, 23, 0, 0)
-    assert state(service, "quarterly-vswr", "asset:bs-yunyan") == "done"
-    assert state(service, "quarterly-vswr", "asset:bs-huaxi") == "overdue"
-    assert sample(registry, "overdue", **yunyan) == 0
-    assert sample(registry, "overdue", **huaxi) == 1
+    assert state(service, "quarterly-vswr", "asset:bs-xingning") == "done"
+    assert state(service, "quarterly-vswr", "asset:bs-xixiangtang") == "overdue"
+    assert sample(registry, "overdue", **xingning) == 0
+    assert sample(registry, "overdue", **xixiangtang) == 1
 
     clock.set(2028, 4, 1, 0, 0)
     q1_rounds = service.due_between(local(2028, 1, 1), local(2028, 2, 1))
     assert {(e.target.asset, e.state.value) for e in q1_rounds
-            if e.plan.id == "quarterly-vswr"} == {("bs-yunyan", "done"), ("bs-huaxi", "missed")}  # fmt: skip
+            if e.plan.id == "quarterly-vswr"} == {("bs-xingning", "done"), ("bs-xixiangtang", "missed")}  # fmt: skip
 
 
 def test_failed_reading_needs_a_note_opens_a_follow_up_and_is_exported(
@@ -195,9 +195,9 @@ def test_only_owner_deputy_team_or_supervisor_may_sign(
     radio_up(results, clock.t)
     items = {"battery-voltage": {"value": "54.1"}, "condition": {"value": "yes"}}
     with pytest.raises(NotAllowed):
-        service.record(service.person("wangqiang"), "monthly-power", "yunyan", items)
-    by_team = service.record(service.person("lina"), "monthly-power", "yunyan", items)
-    by_supervisor = service.record(service.person("zhaomin"), "monthly-power", "huaxi", items)
+        service.record(service.person("wangqiang"), "monthly-power", "xingning", items)
+    by_team = service.record(service.person("lina"), "monthly-power", "xingning", items)
+    by_supervisor = service.record(service.person("zhaomin"), "monthly-power", "xixiangtang", items)
     assert (by_team.signed_by, by_supervisor.signed_by) == ("lina", "zhaomin")
 
 
@@ -207,14 +207,14 @@ def test_reading_off_the_live_value_is_a_discrepancy_in_the_record_and_metrics(
     clock.set(2028, 3, 3, 9, 0)
     radio_up(results, clock.t)  # live battery voltage 54.0 V
     record = service.record(
-        service.person("lina"), "monthly-power", "site:yunyan",
+        service.person("lina"), "monthly-power", "site:xingning",
         {"battery-voltage": {"value": "52.6"}, "condition": {"value": "yes"}},
     )  # fmt: skip
     item = record.item("battery-voltage")
     assert item is not None
     assert (item.outcome.value, item.discrepancy, item.live_value) == ("pass", True, 54.0)
     assert record.discrepancies == 1
-    labels = {"plan": "monthly-power", "site": "yunyan", "asset": "", "system": "",
+    labels = {"plan": "monthly-power", "site": "xingning", "asset": "", "system": "",
               "owner": "radio"}  # fmt: skip
     assert sample(registry, "discrepancies", **labels) == 1
 
@@ -224,7 +224,7 @@ def test_a_reading_saved_in_a_draft_is_checked_against_the_live_value_at_sign_of
 ) -> None:
     clock.set(2028, 3, 3, 9, 0)
     lina = service.person("lina")
-    draft = service.open_round(lina, "monthly-power", "site:yunyan")
+    draft = service.open_round(lina, "monthly-power", "site:xingning")
     saved = service.save(lina, draft.id, {"battery-voltage": {"value": "52.6"}})
     assert saved.item("battery-voltage").discrepancy is False  # type: ignore[union-attr]
     radio_up(results, clock.t)  # live 54.0 V from now on
@@ -242,20 +242,22 @@ def test_automated_items_are_evaluated_at_open_and_again_at_sign_off(
     draft = service.open_round(zhangwei, "daily-radio", "system:radio")
     assert draft.item("reachable").outcome.value == "no_data"  # type: ignore[union-attr]
     radio_up(results, clock.t)
-    put_result(results, "bs-huaxi", site="huaxi", success=False, at=clock.t, probe="tcp")
+    put_result(
+        results, "bs-xixiangtang", site="xixiangtang", success=False, at=clock.t, probe="tcp"
+    )
     clock.set(2028, 2, 28, 9, 0)
     with pytest.raises(InvalidEntry) as caught:
         service.save(zhangwei, draft.id, {"test-call": {"value": "yes"}}, sign=True)
     assert caught.value.problems == {"reachable": "不合格项须填写说明 / a failed item needs a note"}
     signed = service.save(
         zhangwei, draft.id,
-        {"test-call": {"value": "yes"}, "reachable": {"note": "花溪基站 TCP 不通，已报修"}},
+        {"test-call": {"value": "yes"}, "reachable": {"note": "西乡塘基站 TCP 不通，已报修"}},
         sign=True,
     )  # fmt: skip
     reachable = signed.item("reachable")
     assert reachable is not None
     assert reachable.outcome.value == "fail"
-    assert "asset=bs-huaxi" in reachable.detail
+    assert "asset=bs-xixiangtang" in reachable.detail
     assert reachable.evaluated_at == local(2028, 2, 28, 9)
 
 
@@ -340,7 +342,7 @@ def test_monthly_report_counts_per_person_site_and_plan(
     by_person = {r.key: r for r in report.sections[0].rows}
     assert by_person["zhangwei"].due == 29
     by_site = {r.key: r.name for r in report.sections[1].rows}
-    assert by_site["yunyan"] == "云岩基站 Yunyan"
+    assert by_site["xingning"] == "兴宁基站 Xingning"
     html = render_html(report)
     assert "巡检合规月报" in html
     assert "6.9%" in html  # 2 of 29

@@ -25,7 +25,7 @@ from monitor.inspections.store import open_store
 from tests.unit.inspections_fleet import PLANS, ROSTER, SetClock, local, write_config
 
 START = local(2028, 3, 1, 9)
-SITE = [Matcher("site", "huaxi"), Matcher("alertname", "Inspection.*", True, False)]
+SITE = [Matcher("site", "xixiangtang"), Matcher("alertname", "Inspection.*", True, False)]
 
 
 @dataclass
@@ -117,15 +117,17 @@ def active(registry: CollectorRegistry, asset: str, site: str, system: str, kind
 def test_a_site_window_takes_every_asset_of_the_site_out_of_service_for_its_duration(
     service: MaintenanceService, clock: SetClock, am: FakeSilences, registry: CollectorRegistry
 ) -> None:
-    window = service.start("zhangwei", "site", "huaxi", 7200, "  更换整流模块\n rectifier swap ")
+    window = service.start(
+        "zhangwei", "site", "xixiangtang", 7200, "  更换整流模块\n rectifier swap "
+    )
 
     assert (window.starts_at, window.ends_at) == (START, START + 7200)
     assert (window.owner, window.reason, window.site) == (
-        "zhangwei", "更换整流模块 rectifier swap", "huaxi",
+        "zhangwei", "更换整流模块 rectifier swap", "xixiangtang",
     )  # fmt: skip
-    assert set(service.in_force()) == {"bs-huaxi"}
-    assert active(registry, "bs-huaxi", "huaxi", "radio", "tetra_bs") == 1
-    assert active(registry, "bs-yunyan", "yunyan", "radio", "tetra_bs") == 0
+    assert set(service.in_force()) == {"bs-xixiangtang"}
+    assert active(registry, "bs-xixiangtang", "xixiangtang", "radio", "tetra_bs") == 1
+    assert active(registry, "bs-xingning", "xingning", "radio", "tetra_bs") == 0
     assert active(registry, "e1-gw-110", "hq", "line", "e1_gateway") == 0
     assert registry.get_sample_value("trunkwatch_maintenance_windows") == 1
 
@@ -139,10 +141,10 @@ def test_a_site_window_takes_every_asset_of_the_site_out_of_service_for_its_dura
     assert service.get(window.id).silence_id == "s1"
 
     clock.set_time(START + 7199)
-    assert set(service.in_force()) == {"bs-huaxi"}
+    assert set(service.in_force()) == {"bs-xixiangtang"}
     clock.set_time(START + 7200)  # over as planned: nothing to expire, Alertmanager ends it
     assert service.in_force() == {}
-    assert active(registry, "bs-huaxi", "huaxi", "radio", "tetra_bs") == 0
+    assert active(registry, "bs-xixiangtang", "xixiangtang", "radio", "tetra_bs") == 0
     assert service.get(window.id).state(clock.t) is WindowState.OVER
     assert service.reconcile() == 0
     assert am.expired == []
@@ -151,9 +153,9 @@ def test_a_site_window_takes_every_asset_of_the_site_out_of_service_for_its_dura
 def test_an_asset_window_ended_early_expires_its_silence_once_and_cannot_end_again(
     inspections: InspectionService, service: MaintenanceService, clock: SetClock, am: FakeSilences
 ) -> None:
-    window = service.start("lina", "asset", "bs-yunyan", 1800, "天馈线扫频 antenna sweep")
+    window = service.start("lina", "asset", "bs-xingning", 1800, "天馈线扫频 antenna sweep")
     assert [m.name for m in am.specs[0].matchers] == ["asset", "alertname"]
-    assert am.specs[0].matchers[0].value == "bs-yunyan"
+    assert am.specs[0].matchers[0].value == "bs-xingning"
 
     clock.set_time(START + 600)
     ended = service.end("zhangwei", window.id)
@@ -181,10 +183,10 @@ def test_bad_windows_are_refused_with_every_reason(service: MaintenanceService) 
     with pytest.raises(NotFound, match="no site 'moon'"):
         service.start("zhangwei", "site", "moon", 3600, "x")
     with pytest.raises(InvalidEntry) as caught:
-        service.start("zhangwei", "site", "huaxi", 30, "   ")
+        service.start("zhangwei", "site", "xixiangtang", 30, "   ")
     assert set(caught.value.problems) == {"for", "reason"}
     with pytest.raises(InvalidEntry) as caught:
-        service.start("zhangwei", "site", "huaxi", 8 * 86400, "x" * 501)
+        service.start("zhangwei", "site", "xixiangtang", 8 * 86400, "x" * 501)
     assert caught.value.problems == {"for": "between 1m and 7d", "reason": "at most 500 characters"}
     with pytest.raises(NotFound, match="no maintenance window nope"):
         service.end("zhangwei", "nope")
@@ -200,11 +202,11 @@ def test_alertmanager_down_keeps_the_window_and_a_later_pass_makes_exactly_one_s
 ) -> None:
     am.down = True
     caplog.set_level(logging.INFO, logger="trunkwatch.maintenance")
-    window = service.start("zhangwei", "site", "huaxi", 3600, "发电机试运行 generator run")
+    window = service.start("zhangwei", "site", "xixiangtang", 3600, "发电机试运行 generator run")
 
     assert window.silence_id is None
     assert service.get(window.id).silence_id is None  # stored, without a silence
-    assert set(service.in_force()) == {"bs-huaxi"}  # the board shows it all the same
+    assert set(service.in_force()) == {"bs-xixiangtang"}  # the board shows it all the same
     for _ in range(3):
         clock.set_time(clock.t + 5)
         assert service.reconcile() == 1
@@ -246,7 +248,7 @@ def test_a_silence_made_but_never_recorded_is_adopted_not_made_twice(
 ) -> None:
     # As if a process had made the silence and died before writing down its id.
     am.down = True
-    window = service.start("zhangwei", "site", "huaxi", 3600, "割接 cut-over")
+    window = service.start("zhangwei", "site", "xixiangtang", 3600, "割接 cut-over")
     am.down = False
     am.create(service.spec(window))
 
@@ -269,7 +271,7 @@ def test_two_processes_making_one_windows_silence_at_once_leave_one_standing(
     # While the first is inside Alertmanager's create, the second runs its whole pass: it finds
     # no silence yet for the window, makes its own and records it first.
     am.during_create = two.reconcile
-    window = one.start("zhangwei", "site", "huaxi", 3600, "割接 cut-over")
+    window = one.start("zhangwei", "site", "xixiangtang", 3600, "割接 cut-over")
 
     assert len(am.specs) == 2
     assert am.standing() == ["s1"]  # the second's, recorded first; the first's own expired
@@ -284,10 +286,10 @@ def test_no_alertmanager_configured_means_windows_without_silences(
     setup = build_setup(load_config(write_config(tmp_path)))
     service = MaintenanceService(setup.maintenance, open_store(None, setup.data_dir), clock)
     assert service.silences is None
-    window = service.start("zhangwei", "site", "huaxi", 3600, "x")
+    window = service.start("zhangwei", "site", "xixiangtang", 3600, "x")
     assert window.silence_id is None
     assert service.reconcile() == 0
-    assert set(service.in_force()) == {"bs-huaxi"}
+    assert set(service.in_force()) == {"bs-xixiangtang"}
 
 
 def test_another_instances_window_is_seen_after_a_refresh(
@@ -296,16 +298,16 @@ def test_another_instances_window_is_seen_after_a_refresh(
     setup = build_setup(load_config(write_config(tmp_path)))
     here = MaintenanceService(setup.maintenance, open_store(None, setup.data_dir), clock)
     there = MaintenanceService(setup.maintenance, open_store(None, setup.data_dir), clock)
-    there.start("zhangwei", "asset", "bs-yunyan", 3600, "x")
+    there.start("zhangwei", "asset", "bs-xingning", 3600, "x")
     assert here.in_force() == {}
     here.refresh()
-    assert set(here.in_force()) == {"bs-yunyan"}
+    assert set(here.in_force()) == {"bs-xingning"}
 
 
 OFFLINE_PLAN = """\
     - id: quarterly-generator
       title: 油机季检
-      scope: {per: site, site: [huaxi]}
+      scope: {per: site, site: [xixiangtang]}
       recurrence: quarterly
       due: {month: 1, day: 20}
       grace: 2d
@@ -325,18 +327,18 @@ def test_an_offline_item_opens_the_rounds_window_at_opening_and_the_signature_en
     lina = service.person("lina")
     clock.set(2028, 1, 10, 9)
 
-    draft = service.open_round(lina, "quarterly-generator", "site:huaxi")
+    draft = service.open_round(lina, "quarterly-generator", "site:xixiangtang")
     window = service.store.window_of_round(draft.id)
     assert window is not None
     assert (window.key, window.owner, window.ends_at - window.starts_at) == (
-        "site:huaxi", "lina", 7200,
+        "site:xixiangtang", "lina", 7200,
     )  # fmt: skip
     assert window.reason == "油机季检: 油机带载试运行 (巡检 round 2028-Q1)"
-    assert set(service.maintenance.in_force()) == {"bs-huaxi"}
+    assert set(service.maintenance.in_force()) == {"bs-xixiangtang"}
     assert am.standing() == ["s1"]
 
     clock.set(2028, 1, 10, 9, 30)
-    assert service.open_round(lina, "quarterly-generator", "site:huaxi").id == draft.id
+    assert service.open_round(lina, "quarterly-generator", "site:xixiangtang").id == draft.id
     assert len(service.store.windows()) == 1  # resumed: the window it had, no second one
 
     clock.set(2028, 1, 10, 10, 15)

@@ -45,11 +45,11 @@ async def call(
 async def test_the_owner_is_the_tokens_person_not_the_body(service: InspectionService) -> None:
     status, window = await call(
         service, "POST", PATH, headers=bearer("lina"),
-        json={"site": "huaxi", "for": "2h", "reason": "割接 cut-over", "owner": "zhaomin"},
+        json={"site": "xixiangtang", "for": "2h", "reason": "割接 cut-over", "owner": "zhaomin"},
     )  # fmt: skip
     assert status == 201
     assert (window["owner"], window["target"], window["name"], window["silence"]) == (
-        "lina", "huaxi", "花溪基站 Huaxi", "s1",
+        "lina", "xixiangtang", "西乡塘基站 Xixiangtang", "s1",
     )  # fmt: skip
     assert window["ends_at"] - window["starts_at"] == 7200
     assert window["silence_pending"] is None
@@ -72,18 +72,18 @@ async def test_the_owner_is_the_tokens_person_not_the_body(service: InspectionSe
     [
         ({}, {"asset": "give one of asset or site", "for": "expected a duration such as 30s, "
               "5m or 1h (how long, such as 2h)", "reason": "须说明原因 / say why"}),
-        ({"asset": "bs-yunyan", "site": "huaxi", "for": 3600, "reason": "r"},
+        ({"asset": "bs-xingning", "site": "xixiangtang", "for": 3600, "reason": "r"},
          {"asset": "give one of asset or site"}),
-        ({"asset": ["bs-yunyan"], "for": "1h", "reason": "r"},
+        ({"asset": ["bs-xingning"], "for": "1h", "reason": "r"},
          {"asset": "an id as monitor.yaml spells it"}),
         ({"site": "x" * 100_000, "for": "1h", "reason": "r"},
          {"site": "an id as monitor.yaml spells it"}),
-        ({"site": "huaxi", "for": True, "reason": "r"},
+        ({"site": "xixiangtang", "for": True, "reason": "r"},
          {"for": "expected a duration such as 30s, 5m or 1h (how long, such as 2h)"}),
-        ({"site": "huaxi", "for": "30s", "reason": "r"}, {"for": "between 1m and 7d"}),
-        ({"site": "huaxi", "for": "1h", "reason": "a\u0000b"},
+        ({"site": "xixiangtang", "for": "30s", "reason": "r"}, {"for": "between 1m and 7d"}),
+        ({"site": "xixiangtang", "for": "1h", "reason": "a\u0000b"},
          {"reason": "text without control characters"}),
-        ({"site": "huaxi", "for": "1h", "reason": 42}, {"reason": "须说明原因 / say why"}),
+        ({"site": "xixiangtang", "for": "1h", "reason": 42}, {"reason": "须说明原因 / say why"}),
     ],
 )  # fmt: skip
 async def test_every_bad_field_is_named_in_one_answer(
@@ -97,7 +97,7 @@ async def test_every_bad_field_is_named_in_one_answer(
 
 
 async def test_no_token_or_another_origin_changes_nothing(service: InspectionService) -> None:
-    body = {"site": "huaxi", "for": "1h", "reason": "r"}
+    body = {"site": "xixiangtang", "for": "1h", "reason": "r"}
     status, answer = await call(service, "POST", PATH, json=body)
     assert (status, answer["error"]) == (
         401, "a valid personal token is required (Authorization: Bearer …)",

@@ -204,9 +204,12 @@ def test_amtool_check_config_passes() -> None:
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
-        ("alertname=SiteDown severity=critical system=radio site=xiuwen", "radio-page"),
-        ("alertname=SiteMainsFailure severity=critical system=radio site=huaxi", "radio-page"),
-        ("alertname=UpsOnBattery severity=warning system=power site=huaxi", "radio-ticket"),
+        ("alertname=SiteDown severity=critical system=radio site=binyang", "radio-page"),
+        (
+            "alertname=SiteMainsFailure severity=critical system=radio site=xixiangtang",
+            "radio-page",
+        ),
+        ("alertname=UpsOnBattery severity=warning system=power site=xixiangtang", "radio-ticket"),
         ("alertname=UpsOnBattery severity=warning system=power site=hq", "platform-ticket"),
         ("alertname=SiteBatteryLow severity=critical system=power site=hq", "platform-page"),
         ("alertname=E1LineDown severity=critical system=line site=hq", "lines-page"),
@@ -218,7 +221,7 @@ def test_amtool_check_config_passes() -> None:
         ),
         ("alertname=ServiceDown severity=critical system=platform site=hq", "platform-page"),
         ("alertname=TrunkwatchDown severity=critical system=platform", "platform-page"),
-        ("alertname=SiteUnreachable severity=info site=xifeng root=bs-xiuwen", "noc-info"),
+        ("alertname=SiteUnreachable severity=info site=shanglin root=bs-binyang", "noc-info"),
         ("alertname=Watchdog severity=info system=platform", "deadmans-switch"),
         (
             "alertname=InspectionOverdue severity=warning route=owner owner=zhangwei",

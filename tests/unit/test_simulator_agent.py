@@ -54,7 +54,7 @@ async def test_get_answers_values_and_v2_exceptions() -> None:
     await source.advance(60)
     answer = ask(
         agent,
-        "bs-yunyan",
+        "bs-xingning",
         request(PduType.GET, (*O.SYS_NAME, 0), (*O.TSIM_CALL_ATTEMPTS, 0), (*O.SYS_NAME, 1),
                 (1, 3, 6, 1, 2, 1, 99999, 0)),
     )  # fmt: skip
@@ -63,7 +63,7 @@ async def test_get_answers_values_and_v2_exceptions() -> None:
     assert [vb.tag for vb in answer.varbinds] == [
         Tag.OCTET_STRING, Tag.COUNTER64, Tag.NO_SUCH_INSTANCE, Tag.NO_SUCH_OBJECT
     ]  # fmt: skip
-    assert answer.varbinds[0].value == b"bs-yunyan"
+    assert answer.varbinds[0].value == b"bs-xingning"
 
 
 def test_getnext_and_getbulk_walk_in_order() -> None:
@@ -86,12 +86,12 @@ def test_getnext_and_getbulk_walk_in_order() -> None:
 
 def test_v1_walk_skips_counter64_and_fails_with_no_such_name() -> None:
     agent, _ = make_agent()
-    step = ask(agent, "bs-yunyan", request(PduType.GETNEXT, (*O.TSIM_REGISTERED_TERMINALS, 0),
+    step = ask(agent, "bs-xingning", request(PduType.GETNEXT, (*O.TSIM_REGISTERED_TERMINALS, 0),
                                            version=0))  # fmt: skip
     assert step.varbinds[0].oid == (*O.TSIM_LATITUDE, 0)
     missing = ask(
         agent,
-        "bs-yunyan",
+        "bs-xingning",
         request(PduType.GET, (*O.SYS_NAME, 0), (*O.TSIM_CALL_ATTEMPTS, 0), version=0),
     )
     assert (missing.error_status, missing.error_index) == (ErrorStatus.NO_SUCH_NAME, 2)
@@ -107,14 +107,14 @@ def test_set_is_refused() -> None:
 def test_silence_for_bad_community_garbage_and_unreachable_devices() -> None:
     agent, _ = make_agent()
     get = request(PduType.GET, (*O.SYS_NAME, 0))
-    assert agent.answer("bs-xifeng", request(PduType.GET, (*O.SYS_NAME, 0),
+    assert agent.answer("bs-shanglin", request(PduType.GET, (*O.SYS_NAME, 0),
                                              community=b"private")) is None  # fmt: skip
-    assert agent.answer("bs-xifeng", b"\x30\x03\x02\x01") is None
-    assert agent.answer("bs-xifeng", get) is not None
-    agent.fleet.inject(Fault.BACKHAUL_DOWN, "bs-xiuwen")
-    assert agent.answer("bs-xifeng", get) is None
-    assert agent.answer("bs-xiuwen", get) is None
-    assert agent.answer("bs-yunyan", get) is not None
+    assert agent.answer("bs-shanglin", b"\x30\x03\x02\x01") is None
+    assert agent.answer("bs-shanglin", get) is not None
+    agent.fleet.inject(Fault.BACKHAUL_DOWN, "bs-binyang")
+    assert agent.answer("bs-shanglin", get) is None
+    assert agent.answer("bs-binyang", get) is None
+    assert agent.answer("bs-xingning", get) is not None
 
 
 def test_bulk_answer_is_trimmed_to_the_datagram_limit() -> None:

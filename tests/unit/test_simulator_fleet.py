@@ -86,11 +86,11 @@ def test_default_fleet_is_a_twelve_site_city_with_lines_network_and_servers() ->
     assert kinds == {"base_station", "e1_gateway", "sip_trunk", "switch", "router", "server"}
     assert {s.spec.carriers for s in fleet.sites} == {1, 2, 3}
     for s in fleet.sites:
-        assert distance_km(26.647, 106.630, s.spec.lat, s.spec.lon) < 60
+        assert distance_km(22.95, 108.45, s.spec.lat, s.spec.lon) < 100
         assert s.name  # Chinese display name
     # Every SNMP device has its own agent port; SIP trunks have none.
     assert len(set(fleet.ports.values())) == len(fleet.ports) == len(fleet) - 4
-    assert fleet.device("bs-yunyan").name == "云岩区"
+    assert fleet.device("bs-xingning").name == "兴宁区"
     with pytest.raises(UnknownAsset):
         fleet.device("bs-nowhere")
 
@@ -100,14 +100,14 @@ async def test_same_seed_same_fleet_readings() -> None:
     b, source_b = make_fleet()
     await source_a.advance(3 * 3600)
     await source_b.advance(3 * 3600)
-    for asset in ("bs-yunyan", "e1-gw-110", "core-sw-1", "srv-cad-1"):
+    for asset in ("bs-xingning", "e1-gw-110", "core-sw-1", "srv-cad-1"):
         view_a, view_b = a.poll(asset), b.poll(asset)
         assert view_a is not None and view_b is not None
         assert list(view_a.walk()) == list(view_b.walk())
     other = Fleet({**DEFAULT_FLEET, "start": T0, "seed": 7}, source=ManualClock())
-    other_view = other.poll("bs-yunyan", T0 + 3 * 3600)
+    other_view = other.poll("bs-xingning", T0 + 3 * 3600)
     assert other_view is not None
-    view = a.poll("bs-yunyan")
+    view = a.poll("bs-xingning")
     assert view is not None
     assert view.get((*O.TSIM_CALL_ATTEMPTS, 0)) != other_view.get((*O.TSIM_CALL_ATTEMPTS, 0))
 
@@ -126,7 +126,7 @@ def test_config_errors_name_every_bad_field() -> None:
     fields = [field for field, _ in info.value.problems]
     assert "simulator.sites[0]" in fields
     assert "simulator.sites[1].colour" in fields
-    assert "bs-guanshanhu.parent" in fields
+    assert "bs-jiangnan.parent" in fields
     assert "e1-gw-110.parent_port" in fields
     assert "simulator.sites[12].id" in fields
     assert "simulator.speed" in fields
@@ -161,7 +161,7 @@ def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
                 "start": "2016-07-01T08:00:00+08:00",
                 "speed": 60,
                 "agent": {"base_port": 20000},
-                "sites": [{"id": "bs-a", "lat": 26.6, "lon": 106.7, "port": 20555}],
+                "sites": [{"id": "bs-a", "lat": 22.8, "lon": 108.4, "port": 20555}],
                 "switches": [{"id": "sw-a", "ports": 8}],
             }
         },
@@ -175,14 +175,14 @@ def test_config_accepts_the_simulator_section_of_monitor_yaml() -> None:
 
 async def test_backhaul_down_hides_the_site_and_the_sites_behind_it() -> None:
     fleet, source = make_fleet()
-    fleet.inject(Fault.BACKHAUL_DOWN, "bs-wudang")
+    fleet.inject(Fault.BACKHAUL_DOWN, "bs-yongning")
     await source.advance(60)
-    assert fleet.poll("bs-wudang") is None
-    assert fleet.poll("bs-kaiyang") is None  # over bs-wudang's microwave
-    assert fleet.poll("bs-xifeng") is not None
+    assert fleet.poll("bs-yongning") is None
+    assert fleet.poll("bs-hengzhou") is None  # over bs-yongning's microwave
+    assert fleet.poll("bs-shanglin") is not None
     assert fleet.poll("core-sw-1") is not None
-    fleet.clear(Fault.BACKHAUL_DOWN, "bs-wudang")
-    assert fleet.reachable("bs-kaiyang")
+    fleet.clear(Fault.BACKHAUL_DOWN, "bs-yongning")
+    assert fleet.reachable("bs-hengzhou")
     assert fleet.active_faults() == []
 
 
@@ -190,7 +190,7 @@ def test_switch_port_down_hides_what_hangs_off_it() -> None:
     fleet, _ = make_fleet()
     fleet.inject(Fault.PORT_DOWN, "core-sw-1", port=3)
     assert not fleet.reachable("e1-gw-110")
-    assert fleet.reachable("bs-yunyan")
+    assert fleet.reachable("bs-xingning")
     view = fleet.poll("core-sw-1")
     assert view is not None
     assert view.get((*O.IF_OPER_STATUS, 3)).value == 2
@@ -204,12 +204,12 @@ def test_switch_port_down_hides_what_hangs_off_it() -> None:
 async def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
     fleet, source = make_fleet()
     await source.advance(3600)
-    fleet.inject("site_down", "bs-nanming")
-    assert fleet.poll("bs-nanming") is None
+    fleet.inject("site_down", "bs-qingxiu")
+    assert fleet.poll("bs-qingxiu") is None
     await source.advance(600)
-    fleet.clear("site_down", "bs-nanming")
+    fleet.clear("site_down", "bs-qingxiu")
     await source.advance(5)
-    view = fleet.poll("bs-nanming")
+    view = fleet.poll("bs-qingxiu")
     assert view is not None
     assert view.get((*O.SYS_UP_TIME, 0)).value == 500
     attempts = view.get((*O.TSIM_CALL_ATTEMPTS, 0)).value
@@ -218,10 +218,10 @@ async def test_site_down_silences_the_agent_and_reboots_on_clear() -> None:
 
 async def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
     fleet, source = make_fleet()
-    site = fleet.site("bs-baiyun")
-    fault = fleet.inject(Fault.MAINS_FAILURE, "bs-baiyun")
+    site = fleet.site("bs-liangqing")
+    fault = fleet.inject(Fault.MAINS_FAILURE, "bs-liangqing")
     assert fault.since == T0
-    view = fleet.poll("bs-baiyun")
+    view = fleet.poll("bs-liangqing")
     assert view is not None
     assert view.get((*O.UPS_OUTPUT_SOURCE, 0)).value == 5  # battery
     assert view.get((*O.TSIM_MAINS_STATE, 0)).value == 2
@@ -229,32 +229,32 @@ async def test_mains_failure_runs_the_site_down_and_clearing_boots_it() -> None:
     minutes = view.get((*O.UPS_ESTIMATED_MINUTES_REMAINING, 0)).value
     assert isinstance(minutes, int) and minutes > 60
     await source.advance(minutes * 60 / 2)
-    view = fleet.poll("bs-baiyun")
+    view = fleet.poll("bs-liangqing")
     assert view is not None
     half = view.get((*O.TSIM_BATTERY_CHARGE, 0)).value
     assert isinstance(half, int) and 49 <= half <= 51
     await source.advance(minutes * 60)
-    assert fleet.poll("bs-baiyun") is None
+    assert fleet.poll("bs-liangqing") is None
     assert not site.powered
-    fleet.clear(Fault.MAINS_FAILURE, "bs-baiyun")
-    assert fleet.poll("bs-baiyun") is not None
+    fleet.clear(Fault.MAINS_FAILURE, "bs-liangqing")
+    assert fleet.poll("bs-liangqing") is not None
     assert site.uptime_s == 0.0
 
 
 def test_carrier_and_vswr_faults_show_in_the_carrier_table() -> None:
     fleet, _ = make_fleet()
-    fleet.inject(Fault.CARRIER_FAILURE, "bs-yunyan", carrier=1)
-    fleet.inject(Fault.VSWR_HIGH, "bs-yunyan", carrier=2, vswr=3.0)
-    view = fleet.poll("bs-yunyan")
+    fleet.inject(Fault.CARRIER_FAILURE, "bs-xingning", carrier=1)
+    fleet.inject(Fault.VSWR_HIGH, "bs-xingning", carrier=2, vswr=3.0)
+    view = fleet.poll("bs-xingning")
     assert view is not None
     assert view.get((*O.TSIM_TCH_AVAILABLE, 0)).value == 7
     assert view.get((*O.TSIM_MCCH_CARRIER, 0)).value == 2
     assert view.get((*O.TSIM_CARRIER_STATE, 1)).value == 2
     assert view.get((*O.TSIM_CARRIER_VSWR, 2)).value == 300
     assert len(fleet.active_faults()) == 2
-    fleet.clear(Fault.CARRIER_FAILURE, "bs-yunyan")
-    fleet.clear(Fault.VSWR_HIGH, "bs-yunyan", carrier=2)
-    view = fleet.poll("bs-yunyan")
+    fleet.clear(Fault.CARRIER_FAILURE, "bs-xingning")
+    fleet.clear(Fault.VSWR_HIGH, "bs-xingning", carrier=2)
+    view = fleet.poll("bs-xingning")
     assert view is not None
     assert view.get((*O.TSIM_TCH_AVAILABLE, 0)).value == 11
     vswr = view.get((*O.TSIM_CARRIER_VSWR, 2)).value
@@ -278,25 +278,32 @@ def test_line_faults_reach_their_devices() -> None:
     fleet.clear(Fault.SIP_503, "sip-119-fire")
     assert (during, trunk.state) == (SipState.UNAVAILABLE, SipState.OK)
     with pytest.raises(FaultError):
-        fleet.inject(Fault.E1_AIS, "bs-yunyan")
+        fleet.inject(Fault.E1_AIS, "bs-xingning")
     with pytest.raises(FaultError):
-        fleet.inject(Fault.CARRIER_FAILURE, "bs-baiyun", carrier=3)
+        fleet.inject(Fault.CARRIER_FAILURE, "bs-liangqing", carrier=3)
     with pytest.raises(FaultError):
         fleet.inject(Fault.PORT_DOWN, "core-sw-1")
 
 
 def test_traffic_surge_covers_neighbours_within_the_radius() -> None:
     fleet, _ = make_fleet()
-    fault = fleet.inject(Fault.TRAFFIC_SURGE, "bs-yunyan", multiplier=4.0, radius_km=5.0)
-    # 南明 is 4.1 km away, 乌当 4.8 km; 观山湖 and the airport are further.
-    assert set(fault.affected) == {"bs-yunyan", "bs-nanming", "bs-wudang", "bs-beizhan"}
+    centre = fleet.site("bs-xingning").spec
+    near = {
+        s.asset_id
+        for s in fleet.sites
+        if distance_km(centre.lat, centre.lon, s.spec.lat, s.spec.lon) <= 7.0
+    }
+    # 青秀 is 5.1 km away, 西乡塘 6.8 km; 江南 and the outer counties are further.
+    assert near == {"bs-xingning", "bs-qingxiu", "bs-xixiangtang"}
+    fault = fleet.inject(Fault.TRAFFIC_SURGE, "bs-xingning", multiplier=4.0, radius_km=7.0)
+    assert set(fault.affected) == near
     surges = {s.asset_id: s.offered.surge for s in fleet.sites}
-    assert surges["bs-nanming"] == 4.0 and surges["bs-guanshanhu"] == 1.0
-    fleet.inject(Fault.TRAFFIC_SURGE, "bs-nanming", multiplier=2.0, radius_km=0.0)
-    assert fleet.site("bs-nanming").offered.surge == 8.0
-    fleet.clear(Fault.TRAFFIC_SURGE, "bs-yunyan")
-    assert fleet.site("bs-nanming").offered.surge == 2.0
-    assert fleet.site("bs-yunyan").offered.surge == 1.0
+    assert surges["bs-qingxiu"] == 4.0 and surges["bs-jiangnan"] == 1.0
+    fleet.inject(Fault.TRAFFIC_SURGE, "bs-qingxiu", multiplier=2.0, radius_km=0.0)
+    assert fleet.site("bs-qingxiu").offered.surge == 8.0
+    fleet.clear(Fault.TRAFFIC_SURGE, "bs-xingning")
+    assert fleet.site("bs-qingxiu").offered.surge == 2.0
+    assert fleet.site("bs-xingning").offered.surge == 1.0
 
 
 def test_two_hundred_sites_for_a_simulated_hour() -> None:
@@ -305,8 +312,8 @@ def test_two_hundred_sites_for_a_simulated_hour() -> None:
     sites = [
         {
             "id": f"bs-{i:03d}",
-            "lat": 26.6 + rng.uniform(-0.4, 0.4),
-            "lon": 106.7 + rng.uniform(-0.4, 0.4),
+            "lat": 22.8 + rng.uniform(-0.4, 0.4),
+            "lon": 108.4 + rng.uniform(-0.4, 0.4),
             "carriers": rng.randint(1, 4),
             "busy_hour_erlangs": rng.uniform(0.5, 8.0),
             "mean_hold_s": rng.choice([5.0, 20.0]),

@@ -24,7 +24,7 @@ T0 = datetime(2016, 7, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 
 def site(carriers: int = 2, **overrides: object) -> BaseStation:
     spec = SiteSpec(
-        "bs-test", "测试站", 26.6, 106.7, carriers=carriers, busy_hour_erlangs=2.0,
+        "bs-test", "测试站", 22.8, 108.4, carriers=carriers, busy_hour_erlangs=2.0,
         **overrides,  # type: ignore[arg-type]
     )  # fmt: skip
     return BaseStation(spec, start=T0, seed=42, profile=DailyProfile())

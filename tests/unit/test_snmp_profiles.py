@@ -590,8 +590,8 @@ async def test_base_station_profile_maps_the_simulator_mib() -> None:
     agent = FakeAgent(
         {
             SYS_UPTIME: ticks(10),
-            f"{base}.1.1.0": (Tag.OCTET_STRING, b"bs-yunyan"),
-            f"{base}.1.2.0": (Tag.OCTET_STRING, "云岩基站".encode()),
+            f"{base}.1.1.0": (Tag.OCTET_STRING, b"bs-xingning"),
+            f"{base}.1.2.0": (Tag.OCTET_STRING, "兴宁基站".encode()),
             f"{base}.1.5.0": (Tag.GAUGE32, 7),
             f"{base}.1.7.0": (Tag.GAUGE32, 3),
             f"{base}.1.15.0": (Tag.COUNTER64, 86400),
@@ -606,7 +606,9 @@ async def test_base_station_profile_maps_the_simulator_mib() -> None:
         }
     )
     samples = (await poller(["trunked_bs"]).poll(agent)).samples
-    assert value(samples, "trunkwatch_bs_site_info", site_id="bs-yunyan", site_name="云岩基站") == 1
+    assert (
+        value(samples, "trunkwatch_bs_site_info", site_id="bs-xingning", site_name="兴宁基站") == 1
+    )
     assert value(samples, "trunkwatch_bs_traffic_channels") == 7
     assert value(samples, "trunkwatch_bs_channel_seconds_total") == 86400
     assert value(samples, "trunkwatch_bs_carrier_up", carrier="1") == 1

@@ -86,7 +86,7 @@ class FakeTransport:
 SOURCES = {
     "10.20.0.2": [TrapSource("core-sw-1", "hq", "network", "switch", "10.20.0.2")],
     "10.30.0.5": [TrapSource("e1-gw-1", "hq", "line", "e1_gateway", "10.30.0.5")],
-    "10.40.0.9": [TrapSource("bs-yunyan", "yunyan", "radio", "tetra_bs", "10.40.0.9")],
+    "10.40.0.9": [TrapSource("bs-xingning", "xingning", "radio", "tetra_bs", "10.40.0.9")],
 }
 
 
@@ -882,16 +882,16 @@ async def test_the_service_follows_reloads_keeping_counts_across_a_new_address(
 
 def test_assets_become_trap_sources_with_their_labels() -> None:
     asset = Asset(
-        "bs-yunyan",
-        "yunyan",
+        "bs-xingning",
+        "xingning",
         "radio",
         "tetra_bs",
-        "云岩区基站",
-        Target("bs-yunyan", "10.40.0.9", 16101, MappingProxyType({"community": "x"})),
+        "兴宁区基站",
+        Target("bs-xingning", "10.40.0.9", 16101, MappingProxyType({"community": "x"})),
         None,
     )
     source = TrapSource.from_asset(asset)
-    assert source == TrapSource("bs-yunyan", "yunyan", "radio", "tetra_bs", "10.40.0.9", 16101)
+    assert source == TrapSource("bs-xingning", "xingning", "radio", "tetra_bs", "10.40.0.9", 16101)
 
 
 def test_a_replicas_trap_series_carry_its_process_labels() -> None:
