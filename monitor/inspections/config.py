@@ -26,11 +26,15 @@ its own. Example::
             - {id: vswr, kind: automated, title: 各载波驻波比 ≤ 1.5, check: "all $vswr <= 1.5"}
             - {id: vswr-meter, kind: reading, title: 驻波比实测, unit: "", accept: {le: 1.5},
                live: {metric: $vswr, tolerance: 0.1}}
-            - {id: feeder, kind: confirmation, title: 馈线接头无松动、无进水}
-            - {id: sweep, kind: confirmation, title: 天馈线扫频测试, offline: 30m}
+            - {id: feeder, kind: confirmation, title: 馈线接头无松动、无进水, photo: optional}
+            - {id: sweep, kind: confirmation, title: 天馈线扫频测试, offline: 30m, photo: required}
+      labels: {base_url: "https://trunkwatch.centre.example"}   # what the QR labels open
 
 An item with ``offline:`` takes the equipment off line: opening its round opens a planned
-maintenance window on the round's asset or site for that long, and signing ends it.
+maintenance window on the round's asset or site for that long, and signing ends it. An item
+with ``photo: required`` cannot be signed without a photo taken on the round page (``optional``:
+photos may be added). ``labels.base_url`` is how the tablets reach this server: the QR labels
+of ``trunkwatch inspections labels`` open ``BASE_URL/inspections/asset/ID``.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -65,11 +71,13 @@ __all__ = [
     "DutySettings",
     "InspectionPlan",
     "InspectionsConfig",
+    "LabelSettings",
     "Person",
     "ReadingItem",
     "Scope",
     "SiteLike",
     "build_schedule",
+    "check_base_url",
     "select_targets",
     "validate_inspections",
 ]
@@ -212,6 +220,9 @@ class _Item(Strict):
     #: battery discharge): opening the round opens a maintenance window on its target for
     #: this long, and signing it ends the window.
     offline: Duration | None = None
+    #: Photos taken on the round page: ``required`` (no signature without one) or
+    #: ``optional``; none when absent.
+    photo: Literal["required", "optional"] | None = None
 
 
 class AutomatedItem(_Item):
@@ -293,8 +304,41 @@ class DutySettings(Strict):
     supervisor: Identifier | None = None
 
 
+def check_base_url(value: str) -> str:
+    """An http(s) URL the tablets reach this server at: no credentials, query or fragment; a
+    path is the prefix a reverse proxy serves it under."""
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL such as https://trunkwatch.example")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("credentials in the URL are not accepted")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError("expected the base URL, without ?query or #fragment")
+    if any(c.isspace() or ord(c) < 0x20 for c in text):
+        raise ValueError("the URL has a space or a control character")
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:
+        raise ValueError(f"bad port: {exc}") from None
+    return text.rstrip("/")
+
+
+BaseUrl = Annotated[str, AfterValidator(check_base_url)]
+
+
+class LabelSettings(Strict):
+    """The QR labels on the equipment (``trunkwatch inspections labels``): the URL the tablets
+    reach this server at, and the CJK font the PDF sheet embeds (default: Noto Sans CJK from
+    Debian's fonts-noto-cjk)."""
+
+    base_url: BaseUrl | None = None
+    font: str | None = None
+
+
 class InspectionsConfig(Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)
+    labels: LabelSettings = Field(default_factory=LabelSettings)
     metrics: dict[Identifier, MetricName] = Field(default_factory=dict)
     roster: list[Person] = Field(default_factory=list)
     plans: list[InspectionPlan] = Field(default_factory=list)

@@ -8,6 +8,9 @@ name plans, rounds, items and people, never a token::
     ├── NotFound              no such plan, target, round or follow-up        HTTP 404
     ├── NotAllowed            the person may not do this (not owner/deputy)   HTTP 403
     ├── InvalidEntry          bad or missing item values, missing notes       HTTP 422
+    │                         or photos, too many photos
+    ├── TooLarge              an upload over its size or pixel limit          HTTP 413
+    ├── UnsupportedMedia      a photo that is not a JPEG or PNG image         HTTP 415
     ├── Conflict              already signed, period closed, not yet open     HTTP 409
     │   └── RecordImmutable   a signed record or the audit log was to change  HTTP 409
     └── StoreError            the store failed                                HTTP 503
@@ -26,6 +29,8 @@ __all__ = [
     "RecordImmutable",
     "StoreError",
     "StoreUnavailable",
+    "TooLarge",
+    "UnsupportedMedia",
 ]
 
 
@@ -55,6 +60,14 @@ class InvalidEntry(InspectionError):
     def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.problems = dict(problems or {})
+
+
+class TooLarge(InspectionError):
+    status = 413
+
+
+class UnsupportedMedia(InspectionError):
+    status = 415
 
 
 class Conflict(InspectionError):

@@ -23,6 +23,7 @@ from monitor.inspections.config import (
     AutomatedItem,
     InspectionPlan,
     InspectionsConfig,
+    LabelSettings,
     Person,
     ReadingItem,
     build_schedule,
@@ -149,6 +150,9 @@ class InspectionSetup:
     maintenance: MaintenanceSetup = field(default_factory=MaintenanceSetup)
     #: The duty shifts and their handover; None without ``inspections.duty``.
     duty: DutySetup | None = None
+    #: The QR labels: base URL, and the PDF's font (a path relative to the configuration
+    #: resolved).
+    labels: LabelSettings = field(default_factory=LabelSettings)
 
     def responsible(self, plan: ScheduledPlan, target: RoundTarget) -> tuple[str, ...]:
         """Everyone named as owner or deputy of this round (teams expanded)."""
@@ -246,6 +250,10 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
         )
     url = resolve_secret(model.store.url, base) if model.store.url else None
     data_dir = Path(config.model.server.data_dir).expanduser()
+    labels = model.labels
+    if labels.font is not None:
+        font = Path(labels.font).expanduser()
+        labels = labels.model_copy(update={"font": str(font if font.is_absolute() else base / font)})
     return InspectionSetup(
         zone=zone,
         roster=build_roster(model, base, read_tokens=sign_in),
@@ -257,4 +265,5 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
         site_names={s.id: f"{s.name} {s.name_en}" if s.name_en else s.name for s in config.sites},
         maintenance=build_maintenance_setup(config),
         duty=None if model.duty is None else build_duty_setup(model.duty, zone),
+        labels=labels,
     )

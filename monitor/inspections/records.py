@@ -67,6 +67,9 @@ class ItemResult:
     note: str = ""
     detail: str = ""
     evaluated_at: float | None = None
+    #: The SHA-256 of each photo the item shows, in the order they were added (kept in the
+    #: store's photo tables, not written with the item).
+    photos: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -86,6 +89,7 @@ class ItemResult:
             "note": self.note,
             "detail": self.detail,
             "evaluated_at": self.evaluated_at,
+            "photos": list(self.photos),
         }
 
 

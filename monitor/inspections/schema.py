@@ -6,7 +6,9 @@ follow-up. Version 2 adds the duty page's sign-in sessions, shared by every inst
 database; a session's person and tokens never change once written. Version 3 adds planned
 maintenance windows, which only ever end early, once, and the Alertmanager silence of each.
 Version 4 adds the shift log (the duty board's faults, drills, notes, reloads) and the shift
-handovers, signed once and acknowledged once.
+handovers, signed once and acknowledged once. Version 6 adds the photos of checklist items,
+stored once each by their SHA-256, and which item of which round shows which photo: a stored
+photo never changes, and neither a photo nor its link to a signed round is ever removed.
 ``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
@@ -100,6 +102,8 @@ _NO_DELETE_MAINTENANCE = "maintenance records are never deleted"
 _FAULT_CLEARS = "a duty fault only ever clears, once"
 _DUTY_LOG = "the shift log is append-only"
 _HANDOVER = "a signed handover is only ever acknowledged, once"
+_PHOTO = "a stored photo never changes"
+_PHOTO_SIGNED = "a photo of a signed record is kept as it was"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
 REFUSALS = (
     _SIGNED,
@@ -113,6 +117,8 @@ REFUSALS = (
     _FAULT_CLEARS,
     _DUTY_LOG,
     _HANDOVER,
+    _PHOTO,
+    _PHOTO_SIGNED,
 )
 
 _SQLITE_V1 = (
@@ -484,17 +490,112 @@ _PG_V4 = (
     ),
 )
 
+# Photos of checklist items (现场照片): each stored once, under the SHA-256 of its stored bytes
+# (EXIF stripped, re-encoded: ``monitor.inspections.photos.image``), with a thumbnail; and which
+# item of which round shows which photo. A stored photo never changes. A draft's photos may be
+# removed (and a photo no round shows any more with them); a signed round's never.
+_PHOTO_LINKS = """CREATE TABLE round_item_photos (
+        round_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES photos (sha256),
+        added_at DOUBLE PRECISION NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (round_id, item_id, sha256),
+        FOREIGN KEY (round_id, item_id) REFERENCES round_items (round_id, item_id)
+    )"""
+_PHOTO_LINKS_BY_PHOTO = "CREATE INDEX round_item_photos_by_photo ON round_item_photos (sha256)"
+
+
+def _photos_table(blob: str, length: str) -> str:
+    return f"""CREATE TABLE photos (
+        sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+        media_type TEXT NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
+        size INTEGER NOT NULL CHECK (size > 0),
+        width INTEGER NOT NULL CHECK (width > 0),
+        height INTEGER NOT NULL CHECK (height > 0),
+        content {blob} NOT NULL,
+        thumbnail {blob} NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        created_by TEXT NOT NULL,
+        CHECK ({length}(content) = size)
+    )"""
+
+
+_SIGNED_LINK = """EXISTS (SELECT 1 FROM round_item_photos l JOIN rounds r ON r.id = l.round_id
+          WHERE l.sha256 = OLD.sha256 AND r.signed_at IS NOT NULL)"""
+
+_SQLITE_V6 = (
+    _photos_table("BLOB", "length"),
+    _PHOTO_LINKS,
+    _PHOTO_LINKS_BY_PHOTO,
+    f"""CREATE TRIGGER photos_fixed BEFORE UPDATE ON photos
+        BEGIN SELECT RAISE(ABORT, '{_PHOTO}'); END""",
+    f"""CREATE TRIGGER photos_kept BEFORE DELETE ON photos
+        WHEN {_SIGNED_LINK}
+        BEGIN SELECT RAISE(ABORT, '{_PHOTO_SIGNED}'); END""",
+    f"""CREATE TRIGGER round_item_photos_signed_insert BEFORE INSERT ON round_item_photos
+        WHEN (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_PHOTO_SIGNED}'); END""",
+    f"""CREATE TRIGGER round_item_photos_signed_update BEFORE UPDATE ON round_item_photos
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+          OR (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_PHOTO_SIGNED}'); END""",
+    f"""CREATE TRIGGER round_item_photos_signed_delete BEFORE DELETE ON round_item_photos
+        WHEN (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_PHOTO_SIGNED}'); END""",
+)
+
+_PG_V6 = (
+    _photos_table("BYTEA", "octet_length"),
+    _PHOTO_LINKS,
+    _PHOTO_LINKS_BY_PHOTO,
+    f"""CREATE FUNCTION trunkwatch_photos_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'UPDATE' THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{_PHOTO}';
+          END IF;
+          IF {_SIGNED_LINK} THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{_PHOTO_SIGNED}';
+          END IF;
+          RETURN OLD;
+        END $$""",
+    f"""CREATE FUNCTION trunkwatch_photo_links_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT'
+             AND (SELECT signed_at FROM rounds WHERE id = OLD.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{_PHOTO_SIGNED}';
+          END IF;
+          IF TG_OP <> 'DELETE'
+             AND (SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{_PHOTO_SIGNED}';
+          END IF;
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END $$""",
+    """CREATE TRIGGER photos_guard BEFORE UPDATE OR DELETE ON photos
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_photos_guard()""",
+    """CREATE TRIGGER round_item_photos_guard BEFORE INSERT OR UPDATE OR DELETE
+        ON round_item_photos FOR EACH ROW EXECUTE FUNCTION trunkwatch_photo_links_guard()""",
+    *(
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_PHOTO_SIGNED}')"""
+        for table in ("photos", "round_item_photos")
+    ),
+)
+
 SQLITE_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),
     Migration(2, "duty page sessions", _SQLITE_V2),
     Migration(3, "planned maintenance windows and their silences", _SQLITE_V3),
     Migration(4, "shift log and handovers", _SQLITE_V4),
+    Migration(6, "photos of checklist items", _SQLITE_V6),
 )
 POSTGRES_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),
     Migration(2, "duty page sessions", _PG_V2),
     Migration(3, "planned maintenance windows and their silences", _PG_V3),
     Migration(4, "shift log and handovers", _PG_V4),
+    Migration(6, "photos of checklist items", _PG_V6),
 )
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
 assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION

@@ -46,6 +46,7 @@ from monitor.inspections.ledger import (
 )
 from monitor.inspections.maintenance.service import MaintenanceService
 from monitor.inspections.maintenance.silences import SilenceApi
+from monitor.inspections.photos.service import PhotoService, missing_photos
 from monitor.inspections.plans import InspectionSetup, ScheduledPlan, build_setup
 from monitor.inspections.records import (
     FollowUp,
@@ -193,6 +194,8 @@ class InspectionService:
         )
         #: Shift handover (交接班); ``problems`` (set by the daemon) is the duty board's.
         self.handover = HandoverService(self)
+        #: Photos of checklist items (现场照片).
+        self.photos = PhotoService(self)
         self.problems: Problems | None = None
         if registry is not None:
             from monitor.inspections.handover.metrics import HandoverCollector
@@ -407,14 +410,15 @@ class InspectionService:
             except ValueError as exc:
                 problems[item.id] = str(exc)
                 continue
-            out.append(result)
+            # The photos live in tables of their own; a judged item keeps those it shows.
+            out.append(replace(result, photos=old.photos) if old else result)
         if problems:
             raise InvalidEntry("部分检查项无法接受 / some items cannot be accepted", problems)
         return out
 
     @staticmethod
-    def _check_complete(items: Sequence[ItemResult]) -> None:
-        problems: dict[str, str] = {}
+    def _check_complete(plan: ScheduledPlan, items: Sequence[ItemResult]) -> None:
+        problems = missing_photos(plan, items)
         for item in items:
             if item.outcome is Outcome.PENDING:
                 problems[item.item_id] = "未填写 / not filled in"
@@ -548,7 +552,7 @@ class InspectionService:
             return self.store.save_items(round_id, items, person.id, now)
         series = self.live_series(target) if live is None else live
         items = self._fill(plan, record.items, entries, series, now)
-        self._check_complete(items)
+        self._check_complete(plan, items)
         follow_ups = self._follow_ups(round_id, plan, target, items, person, now)
         signed = self.store.sign(round_id, items, person.id, now, follow_ups)
         log.info(
@@ -595,7 +599,7 @@ class InspectionService:
                 "更正须说明原因 / a correction needs a reason", {"reason": "required"}
             )
         items = self._fill(plan, old.items, entries, None, now)
-        self._check_complete(items)
+        self._check_complete(plan, items)
         new_id = _new_id()
         failed_before = {i.item_id for i in old.items if i.failed}
         follow_ups = self._follow_ups(new_id, plan, target, items, person, now, failed_before)

@@ -7,7 +7,9 @@ a closed follow-up. Each audit line carries the SHA-256 of the line before, so a
 edit made outside SQL shows in ``verify_audit_chain``. The duty page's sign-in sessions live
 here too, so every instance on one database knows them, and the planned maintenance windows
 (``monitor.inspections.maintenance.tables``), and the shift log and handovers
-(``monitor.inspections.handover.tables``). ``leader_lock`` elects the one instance
+(``monitor.inspections.handover.tables``), and the photos of checklist items
+(``monitor.inspections.photos.tables``), whose SHA-256 hashes the audit line of a signature
+names. ``leader_lock`` elects the one instance
 that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
 SQLite, one file and one daemon, the lock is always held). Every write is one transaction,
 committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors
@@ -19,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +37,7 @@ from monitor.inspections.errors import (
 from monitor.inspections.handover.tables import HandoverStore, HandoverTables
 from monitor.inspections.leadership import AdvisoryLeader, LeaderLock, SoleLeader
 from monitor.inspections.maintenance.tables import MaintenanceStore, MaintenanceTables
+from monitor.inspections.photos.tables import PhotoStore, PhotoTables
 from monitor.inspections.records import (
     AuditEntry,
     FollowUp,
@@ -67,7 +71,7 @@ __all__ = [
 ]
 
 
-class InspectionStore(MaintenanceStore, HandoverStore, Protocol):
+class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, Protocol):
     """What the service needs from a store; both implementations below provide it."""
 
     dialect: str
@@ -117,7 +121,7 @@ class InspectionStore(MaintenanceStore, HandoverStore, Protocol):
     def close(self) -> None: ...
 
 
-class _SqlStore(MaintenanceTables, HandoverTables):
+class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
     """The store's logic, written once; the subclasses bring the connection, the dialect's
     placeholders, transaction start and error mapping."""
 
@@ -247,7 +251,7 @@ class _SqlStore(MaintenanceTables, HandoverTables):
             self._draft(round_id)
             self._put_items(round_id, items)
             self._mark_signed(round_id, self._items_of(round_id), signer, at)
-            self._audit(at, signer, "sign", round_id, items=_item_log(items))
+            self._audit(at, signer, "sign", round_id, **self._signed_log(round_id, items))
             self._put_follow_ups(follow_ups, at)
         return self._must_get(round_id)
 
@@ -267,6 +271,7 @@ class _SqlStore(MaintenanceTables, HandoverTables):
                 raise Conflict(f"round {record.corrects} is not signed; edit it instead")
             self._insert_round(record)
             self._put_items(record.id, record.items)
+            self._copy_photos(record.corrects, record.id)
             self._mark_signed(record.id, record.items, record.signed_by, record.signed_at)
             self._audit(
                 record.signed_at,
@@ -275,7 +280,7 @@ class _SqlStore(MaintenanceTables, HandoverTables):
                 record.id,
                 corrects=record.corrects,
                 reason=record.reason,
-                items=_item_log(record.items),
+                **self._signed_log(record.id, record.items),
             )
             self._put_follow_ups(follow_ups, record.signed_at)
         return self._must_get(record.id)
@@ -306,7 +311,14 @@ class _SqlStore(MaintenanceTables, HandoverTables):
             f"SELECT {ITEM_COLUMNS} FROM round_items WHERE round_id = ? ORDER BY item_id",  # noqa: S608
             (round_id,),
         ).fetchall()
-        return [item_from_row(r) for r in rows]
+        photos = self._photo_links("round_id = ?", (round_id,)).get(round_id, {})
+        return [_with_photos(item_from_row(r), photos) for r in rows]
+
+    def _signed_log(self, round_id: str, items: Sequence[ItemResult]) -> dict[str, Any]:
+        """What the audit line of a signature says of the record: each item's outcome, and
+        the SHA-256 of each photo it shows (as linked in this transaction)."""
+        photos = self._photo_log(round_id)
+        return {"items": _item_log(items), **({"photos": photos} if photos else {})}
 
     def _must_get(self, round_id: str) -> RoundRecord:
         record = self.get_round(round_id)
@@ -356,12 +368,14 @@ class _SqlStore(MaintenanceTables, HandoverTables):
             ).fetchall()
             items: dict[str, list[ItemResult]] = {}
             if with_items and rows:
+                photos = self._photo_links(f"round_id IN (SELECT id FROM rounds{condition})", params)
                 for item_row in self._execute(
                     f"SELECT {ITEM_COLUMNS} FROM round_items WHERE round_id IN "  # noqa: S608
                     f"(SELECT id FROM rounds{condition}) ORDER BY round_id, item_id",
                     params,
                 ).fetchall():
-                    items.setdefault(item_row[0], []).append(item_from_row(item_row))
+                    item = _with_photos(item_from_row(item_row), photos.get(item_row[0], {}))
+                    items.setdefault(item_row[0], []).append(item)
         return [round_from_row(r, tuple(items.get(r[0], ()))) for r in rows]
 
     def last_signed(self) -> dict[tuple[str, str], float]:
@@ -479,6 +493,11 @@ class _SqlStore(MaintenanceTables, HandoverTables):
 
 def _item_log(items: Sequence[ItemResult]) -> dict[str, str]:
     return {i.item_id: i.outcome.value for i in items}
+
+
+def _with_photos(item: ItemResult, photos: Mapping[str, tuple[str, ...]]) -> ItemResult:
+    found = photos.get(item.item_id, ())
+    return replace(item, photos=found) if found else item
 
 
 class SqliteStore(_SqlStore):
