@@ -1,4 +1,4 @@
-"""``trunkwatch inspections list|due|record|report|token|audit``.
+"""``trunkwatch inspections list|due|record|report|token|audit|labels``.
 
 Who signs from the command line: the person whose token is presented, read from
 ``$TRUNKWATCH_TOKEN`` or ``--token-file`` (never from an argument, which other users of the
@@ -9,6 +9,10 @@ By default ``record`` writes to the store directly (SQLite file or PostgreSQL of
 configuration) and reads automated items from the running daemon's /metrics; with
 ``--api URL`` it posts to the daemon instead, which then decides the signer from the token
 alone and ``--as`` is refused.
+
+``labels`` writes the sheet of QR labels for the equipment (PDF or HTML, by the name of
+``--out``); each opens ``BASE_URL/inspections/asset/ID``, with the base URL from
+``inspections.labels.base_url`` or ``--base-url``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from monitor.cli.problems import print_problems
 from monitor.config import load_config
 from monitor.core.clock import SystemClock
 from monitor.core.sources import ConfigError
+from monitor.inspections.config import check_base_url
 from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
+from monitor.inspections.labels.pdf import render_pdf
+from monitor.inspections.labels.sheet import build_labels, render_sheet
 from monitor.inspections.plans import build_setup, hash_token
 from monitor.inspections.report import monthly_report, render_csv, render_html
 from monitor.inspections.service import ExpositionLive, InspectionService
@@ -280,6 +287,41 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    setup = build_setup(load_config(args.config), sign_in=False)
+    base_url = args.base_url or setup.labels.base_url
+    if not base_url:
+        raise UsageError(
+            "labels need the URL the tablets reach this server at: "
+            "set inspections.labels.base_url or give --base-url"
+        )
+    out = Path(args.out)
+    kind = out.suffix.lower()
+    if kind not in (".pdf", ".html", ".htm"):
+        raise UsageError(f"--out names a .pdf or .html file, not {out.name!r}")
+    labels = build_labels(setup, base_url, args.site)
+    if kind == ".pdf":
+        body = render_pdf(labels, setup.labels, centre=setup.centre)
+    else:
+        body = render_sheet(labels, centre=setup.centre, base_url=base_url).encode()
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        print(f"trunkwatch inspections: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    sites = len({label.site for label in labels})
+    print(f"{out}: {len(labels)} labels, {sites} sites, opening {base_url}/inspections/asset/…")
+    return EXIT_OK
+
+
+def _base_url(text: str) -> str:
+    """argparse type: the base URL the labels open, checked as in the configuration."""
+    try:
+        return check_base_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
@@ -389,6 +431,23 @@ def register(subparsers: Subparsers, add_config: AddConfig) -> None:
     p = sub.add_parser("token", help="make a new personal token and its hash for the roster")
     p.add_argument("person")
     p.set_defaults(func=_guard(cmd_token))
+
+    p = sub.add_parser(
+        "labels",
+        help="print a sheet of QR labels for the equipment (PDF or HTML)",
+        description="A QR label per inspected asset (name, id, site, in Chinese and English); "
+        "scanning one on a tablet opens that asset's current rounds. Example: trunkwatch "
+        "inspections labels --site xingning --out labels.pdf",
+    )
+    add_config(p)
+    p.add_argument("--site", action="append", default=[], help="only this site (repeatable)")
+    p.add_argument(
+        "--base-url",
+        type=_base_url,
+        help="the URL the tablets reach this server at (default: inspections.labels.base_url)",
+    )
+    p.add_argument("--out", required=True, help="labels.pdf or labels.html")
+    p.set_defaults(func=_guard(cmd_labels))
 
     p = sub.add_parser("audit", help="verify the audit log's chain and show its last lines")
     add_config(p)

@@ -334,6 +334,8 @@ class LabelSettings(Strict):
 
     base_url: BaseUrl | None = None
     font: str | None = None
+    #: Which font of a collection (.ttc) ``font`` names; 0 for a single font.
+    font_index: Annotated[int, Field(ge=0, le=63)] = 0
 
 
 class InspectionsConfig(Strict):

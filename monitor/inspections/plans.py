@@ -253,7 +253,8 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
     labels = model.labels
     if labels.font is not None:
         font = Path(labels.font).expanduser()
-        labels = labels.model_copy(update={"font": str(font if font.is_absolute() else base / font)})
+        font = font if font.is_absolute() else base / font
+        labels = labels.model_copy(update={"font": str(font)})
     return InspectionSetup(
         zone=zone,
         roster=build_roster(model, base, read_tokens=sign_in),

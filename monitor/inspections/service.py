@@ -661,16 +661,20 @@ class InspectionService:
     # -- HTTP ------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        """The duty page, the JSON API, the iCalendar feed, planned maintenance and shift
-        handover."""
+        """The duty page with its photos and the pages the QR labels open, the JSON API, the
+        iCalendar feed, planned maintenance and shift handover."""
         from monitor.inspections import api, web
         from monitor.inspections.handover import api as handover_api
         from monitor.inspections.handover import web as handover_web
+        from monitor.inspections.labels import web as labels_web
         from monitor.inspections.maintenance import api as maintenance_api
         from monitor.inspections.maintenance import web as maintenance_web
+        from monitor.inspections.photos import web as photos_web
 
         return [
             *web.routes(self),
+            *photos_web.routes(web.DutyPages(self)),
+            *labels_web.routes(web.DutyPages(self)),
             *api.routes(self),
             *maintenance_api.routes(self.maintenance, self.authenticate),
             *maintenance_web.routes(web.DutyPages(self)),

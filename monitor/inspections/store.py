@@ -368,7 +368,8 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
             ).fetchall()
             items: dict[str, list[ItemResult]] = {}
             if with_items and rows:
-                photos = self._photo_links(f"round_id IN (SELECT id FROM rounds{condition})", params)
+                rounds = f"round_id IN (SELECT id FROM rounds{condition})"  # noqa: S608
+                photos = self._photo_links(rounds, params)
                 for item_row in self._execute(
                     f"SELECT {ITEM_COLUMNS} FROM round_items WHERE round_id IN "  # noqa: S608
                     f"(SELECT id FROM rounds{condition}) ORDER BY round_id, item_id",

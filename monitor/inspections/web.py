@@ -5,7 +5,9 @@ The token is exchanged once for a random session id in an HttpOnly, SameSite=Str
 every form POST also carries the session's CSRF token, and a POST whose Origin names another
 host is refused (``monitor.web.guard``). Pages carry the security headers of that module.
 Sessions live in the inspection store (``monitor.inspections.sessions``), so any instance
-sharing it serves a signed-in person. A write the store cannot take (PostgreSQL down or
+sharing it serves a signed-in person. A page opened before sign-in (a QR label scanned on a
+tablet) is where sign-in returns to: ``next``, a path of these pages on this server only
+(``safe_next``), never another site. A write the store cannot take (PostgreSQL down or
 restarting) answers 503 with ``Retry-After`` and the form again with what was typed; nothing of
 it was written, and submitting it again is the retry.
 """
@@ -15,16 +17,17 @@ from __future__ import annotations
 import hmac
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
 from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
+from monitor.inspections.photos.image import MAX_PHOTOS_PER_ITEM
 from monitor.inspections.records import RoundRecord
 from monitor.inspections.sessions import SESSION_SECONDS, Session, Sessions
 from monitor.inspections.templates import render
-from monitor.web.guard import SECURITY_HEADERS, require_same_origin
+from monitor.web.guard import SECURITY_HEADERS, require_same_origin, with_sources
 
 if TYPE_CHECKING:
     from monitor.inspections.config import Person
@@ -32,18 +35,60 @@ if TYPE_CHECKING:
     from monitor.inspections.plans import ScheduledPlan
     from monitor.inspections.service import InspectionService
 
-__all__ = ["COOKIE", "SESSION_SECONDS", "DutyPages", "Sessions", "html_page", "routes", "see_other"]
+__all__ = [
+    "COOKIE",
+    "LOGIN",
+    "ROUND_POLICY",
+    "SESSION_SECONDS",
+    "DutyPages",
+    "Sessions",
+    "html_page",
+    "routes",
+    "safe_next",
+    "see_other",
+]
 
 log = logging.getLogger("trunkwatch.inspections")
 
 COOKIE = "trunkwatch_inspections"
+HOME = "/inspections"
+LOGIN = "/inspections/login"
+#: The round page runs its own script (photos.js, from this server: scaling and uploading
+#: photos) and shows the photos it stores; every other rule of the pages stays.
+ROUND_POLICY = with_sources(
+    SECURITY_HEADERS["Content-Security-Policy"],
+    img_src="'self'",
+    script_src="'self'",
+    connect_src="'self'",
+)
 
 
-def html_page(text: str, status: int = 200) -> web.Response:
+def html_page(text: str, status: int = 200, *, policy: str | None = None) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(SECURITY_HEADERS)
+    if policy is not None:
+        response.headers["Content-Security-Policy"] = policy
     return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """Where sign-in may return to: a path of the duty pages on this server, or None. Never
+    another site (``//host``, ``/\\host``, ``https://…``), never a control character or
+    space (which browsers drop, or which would split the Location header)."""
+    if not target or len(target) > 2000:
+        return None
+    if "\\" in target or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.fragment:
+        return None
+    if parts.path != HOME and not parts.path.startswith(HOME + "/"):
+        return None
+    # Dot segments climb out of the duty pages once the browser resolves them.
+    if any(segment in (".", "..") for segment in unquote(parts.path).split("/")):
+        return None
+    return None if parts.path == LOGIN else target
 
 
 def _unavailable(response: web.Response) -> web.Response:
@@ -86,10 +131,14 @@ class DutyPages:
     async def require(
         self, request: web.Request, *, remembered: bool = False
     ) -> tuple[Person, Session]:
-        """The signed-in person and their session; else a redirect to the sign-in page."""
+        """The signed-in person and their session; else a redirect to the sign-in page, which
+        returns to the page asked for (a GET) once signed in."""
         found = await self._session(request, remembered=remembered)
         if found is None:
-            raise web.HTTPSeeOther("/inspections/login")
+            back = safe_next(request.path_qs) if request.method == "GET" else None
+            if back is None or back == HOME:
+                raise web.HTTPSeeOther(LOGIN)
+            raise web.HTTPSeeOther(f"{LOGIN}?next={quote(back, safe='/')}")
         return found
 
     async def form(self, request: web.Request, session: Session | None) -> dict[str, str]:
@@ -106,22 +155,26 @@ class DutyPages:
         return data
 
     async def login_page(self, request: web.Request) -> web.Response:
+        back = safe_next(request.query.get("next"))
         if await self._session(request) is not None:
-            return see_other("/inspections")
-        return html_page(render("login.html", error=None))
+            return see_other(back or HOME)
+        return html_page(render("login.html", error=None, next=back))
 
     async def login(self, request: web.Request) -> web.Response:
         data = await self.form(request, None)
+        back = safe_next(data.get("next"))
         person = self.service.authenticate(data.get("token", "").strip())
         if person is None:
             log.info("duty page sign-in refused from %s", request.remote)
-            return html_page(render("login.html", error="令牌无效 Unknown token"), status=401)
+            page = render("login.html", error="令牌无效 Unknown token", next=back)
+            return html_page(page, status=401)
         try:
             sid, _ = await self.service.run(self.service.sessions.create, person.id)
         except StoreError as exc:
-            return _unavailable(html_page(render("login.html", error=str(exc)), status=exc.status))
+            page = render("login.html", error=str(exc), next=back)
+            return _unavailable(html_page(page, status=exc.status))
         log.info("duty page sign-in person=%s", person.id)
-        response = see_other("/inspections")
+        response = see_other(back or HOME)
         response.set_cookie(
             COOKIE,
             sid,
@@ -242,6 +295,7 @@ class DutyPages:
         plan, target = service.plan_of(record)
         entry = service.entry_for(plan, target, service.now()) if not record.signed else None
         items = _items_view(plan, record, typed, problems)
+        readonly = record.signed and not correcting
         if record.signed:
             state = self._signed_state(record)
         else:
@@ -269,7 +323,10 @@ class DutyPages:
                 corrected_by=corrected_by,
                 round_id=record.id,
                 items=items,
-                readonly=record.signed and not correcting,
+                readonly=readonly,
+                # Photos are taken on a draft; a correction carries the record's over.
+                photo_forms=not record.signed,
+                max_photos=MAX_PHOTOS_PER_ITEM,
                 correcting=correcting,
                 can_correct=record.signed
                 and corrected_by is None
@@ -279,6 +336,7 @@ class DutyPages:
                 error=error,
             ),
             status=status,
+            policy=ROUND_POLICY,
         )
 
     def _unreadable_view(
@@ -307,6 +365,8 @@ class DutyPages:
             round_id=round_id,
             items=_items_view(plan, None, typed, None),
             readonly=False,
+            photo_forms=False,
+            max_photos=MAX_PHOTOS_PER_ITEM,
             correcting=typed.get("action") == "correct",
             can_correct=False,
             reason_input=typed.get("reason", ""),
@@ -473,6 +533,8 @@ def _items_view(
                 "value": value,
                 "note": note,
                 "problem": (problems or {}).get(item.id),
+                "photo": item.photo,
+                "photos": list(result.photos) if result else [],
             }
         )
     return items

@@ -32,8 +32,7 @@ def missing_photos(plan: ScheduledPlan, items: Iterable[ItemResult]) -> dict[str
     return {
         entry.id: REQUIRED
         for entry in plan.plan.checklist
-        if entry.photo == "required"
-        and not (entry.id in shown and shown[entry.id].photos)
+        if entry.photo == "required" and not (entry.id in shown and shown[entry.id].photos)
     }
 
 
@@ -72,10 +71,12 @@ class PhotoService:
             )
         return plan.id, entry.kind
 
-    def add(self, person: Person, round_id: str, item_id: str, data: bytes) -> StoredPhoto:
-        """Check, strip and keep an uploaded photo on an item of a draft round. Raises
-        TooLarge, UnsupportedMedia, InvalidEntry (no photos here, too many), NotAllowed,
-        Conflict."""
+    def add(
+        self, person: Person, round_id: str, item_id: str, data: bytes
+    ) -> tuple[StoredPhoto, bool]:
+        """Check, strip and keep an uploaded photo on an item of a draft round; whether it was
+        added (not when the item shows it already). Raises TooLarge, UnsupportedMedia,
+        InvalidEntry (no photos here, too many), NotAllowed, Conflict."""
         service = self.service
         plan_id, kind = self._draft_item(person, round_id, item_id)
         photo = prepare_photo(data)
@@ -92,7 +93,7 @@ class PhotoService:
                 photo.size,
                 person.id,
             )
-        return photo
+        return photo, added
 
     def remove(self, person: Person, round_id: str, item_id: str, sha256: str) -> None:
         """Take a photo off an item of a draft round."""

@@ -52,7 +52,8 @@ class PhotoTables(SqlBase):
             raise NotFound(f"no round {round_id}")
         if row[0] is not None:
             raise RecordImmutable(
-                f"已签字的记录不能更改照片 / round {round_id} is signed; its photos stay as they were"
+                f"已签字的记录不能更改照片 / round {round_id} is signed; "
+                "its photos stay as they were"
             )
 
     def add_photo(
