@@ -3,7 +3,8 @@ responsible person, per site and per plan, as printable HTML and as CSV (UTF-8 w
 order mark, so spreadsheet programs read the Chinese).
 
 A round counts as due once its deadline has passed or it was signed; it is compliant when
-signed by its deadline (due time plus grace).
+signed by its deadline (due time plus grace). The CSV of the rounds names the SHA-256 of each
+photo a record shows, as its signature's audit line does.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class MonthlyReport:
     sections: list[Section]
     entries: list[CalendarEntry]
     exceptions: list[dict[str, str]]
+    #: Record id → item id → the SHA-256 of its photos.
+    photos: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def parse_month(text: str | None, service: InspectionService) -> tuple[datetime, datetime]:
@@ -159,6 +162,7 @@ def monthly_report(service: InspectionService, month: str | None = None) -> Mont
         if e.state in (RoundState.DONE_LATE, RoundState.OVERDUE, RoundState.MISSED)
     ]
     as_of = min(now, end.timestamp())
+    records = [e.record.id for e in entries if e.record is not None]
     return MonthlyReport(
         month=f"{start:%Y-%m}",
         centre=service.setup.centre,
@@ -167,6 +171,7 @@ def monthly_report(service: InspectionService, month: str | None = None) -> Mont
         sections=sections,
         entries=entries,
         exceptions=exceptions,
+        photos=service.store.photos_of(records),
     )
 
 
@@ -211,6 +216,7 @@ DETAIL_HEADER = [
     "failed_items",
     "discrepancies",
     "record",
+    "photos",
 ]
 
 
@@ -262,6 +268,11 @@ def render_csv(
                 record.failed_items if record else 0,
                 record.discrepancies if record else 0,
                 record.id if record else "",
+                " ".join(
+                    f"{item}:{sha256}"
+                    for item, hashes in (report.photos.get(record.id, {}) if record else {}).items()
+                    for sha256 in hashes
+                ),
             ]
         )
     return out.getvalue()

@@ -498,6 +498,7 @@ _PHOTO_LINKS = """CREATE TABLE round_item_photos (
         round_id TEXT NOT NULL,
         item_id TEXT NOT NULL,
         sha256 TEXT NOT NULL REFERENCES photos (sha256),
+        position INTEGER NOT NULL,
         added_at DOUBLE PRECISION NOT NULL,
         added_by TEXT NOT NULL,
         PRIMARY KEY (round_id, item_id, sha256),

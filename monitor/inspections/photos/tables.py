@@ -17,7 +17,11 @@ from monitor.inspections.errors import InvalidEntry, NotFound, RecordImmutable
 from monitor.inspections.photos.image import StoredPhoto
 from monitor.inspections.sqlbase import SqlBase
 
-__all__ = ["PhotoLinks", "PhotoStore", "PhotoTables"]
+__all__ = ["PHOTOS_SINCE", "PhotoLinks", "PhotoStore", "PhotoTables"]
+
+#: The schema version that added the photo tables. A store built for an older schema (an
+#: older trunkwatch, as the upgrade tests build one) reads no photos.
+PHOTOS_SINCE = 6
 
 #: Round id → item id → the SHA-256 of its photos, in the order they were added.
 PhotoLinks = dict[str, dict[str, tuple[str, ...]]]
@@ -41,9 +45,14 @@ class PhotoStore(Protocol):
         self, round_id: str, item_id: str, sha256: str, actor: str, at: float
     ) -> None: ...
     def photo_bytes(self, sha256: str, *, thumbnail: bool = False) -> tuple[str, bytes] | None: ...
+    def photos_of(self, round_ids: Sequence[str]) -> PhotoLinks: ...
 
 
 class PhotoTables(SqlBase):
+    @property
+    def _photos_kept(self) -> bool:
+        return bool(self.migrations) and self.migrations[-1].version >= PHOTOS_SINCE
+
     # -- writes ----------------------------------------------------------------------------
 
     def _unsigned(self, round_id: str) -> None:
@@ -72,7 +81,7 @@ class PhotoTables(SqlBase):
         with self._transaction():
             self._unsigned(round_id)
             linked = self._execute(
-                "SELECT sha256 FROM round_item_photos WHERE round_id = ? AND item_id = ?",
+                "SELECT sha256, position FROM round_item_photos WHERE round_id = ? AND item_id = ?",
                 (round_id, item_id),
             ).fetchall()
             if any(row[0] == photo.sha256 for row in linked):
@@ -104,10 +113,12 @@ class PhotoTables(SqlBase):
                     actor,
                 ),
             )
+            position = max((int(row[1]) for row in linked), default=0) + 1
             self._execute(
-                "INSERT INTO round_item_photos (round_id, item_id, sha256, added_at, added_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (round_id, item_id, photo.sha256, at, actor),
+                "INSERT INTO round_item_photos "
+                "(round_id, item_id, sha256, position, added_at, added_by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (round_id, item_id, photo.sha256, position, at, actor),
             )
             self._audit(
                 at, actor, "photo_add", round_id, item=item_id, sha256=photo.sha256, size=photo.size
@@ -134,9 +145,13 @@ class PhotoTables(SqlBase):
 
     def _copy_photos(self, from_round: str, to_round: str) -> None:
         """Show a record's photos on its correction too (inside the caller's transaction)."""
+        if not self._photos_kept:
+            return
         self._execute(
-            "INSERT INTO round_item_photos (round_id, item_id, sha256, added_at, added_by) "
-            "SELECT ?, l.item_id, l.sha256, l.added_at, l.added_by FROM round_item_photos l "
+            "INSERT INTO round_item_photos "
+            "(round_id, item_id, sha256, position, added_at, added_by) "
+            "SELECT ?, l.item_id, l.sha256, l.position, l.added_at, l.added_by "
+            "FROM round_item_photos l "
             "JOIN round_items i ON i.round_id = ? AND i.item_id = l.item_id "
             "WHERE l.round_id = ?",
             (to_round, to_round, from_round),
@@ -154,12 +169,22 @@ class PhotoTables(SqlBase):
             ).fetchone()
         return None if row is None else (str(row[1]), bytes(row[0]))
 
+    def photos_of(self, round_ids: Sequence[str]) -> PhotoLinks:
+        """The photos of these rounds: round id → item id → SHA-256 hashes."""
+        if not round_ids:
+            return {}
+        marks = ", ".join("?" for _ in round_ids)
+        with self._guard():
+            return self._photo_links(f"round_id IN ({marks})", round_ids)
+
     def _photo_links(self, where: str, params: Sequence[Any]) -> PhotoLinks:
         """The photos of the rounds ``where`` selects (a fixed clause over round_id)."""
         links: PhotoLinks = {}
+        if not self._photos_kept:
+            return links
         rows = self._execute(
             "SELECT round_id, item_id, sha256 FROM round_item_photos "  # noqa: S608
-            f"WHERE {where} ORDER BY round_id, item_id, added_at, sha256",
+            f"WHERE {where} ORDER BY round_id, item_id, position",
             params,
         ).fetchall()
         for round_id, item_id, sha256 in rows:
