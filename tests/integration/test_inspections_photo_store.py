@@ -18,10 +18,14 @@ from monitor.inspections.records import ItemKind, ItemResult, Outcome
 from monitor.inspections.schema import SQLITE_MIGRATIONS
 from monitor.inspections.store import SCHEMA_VERSION, SqliteStore, open_store
 from tests.integration.inspections_pg import PostgresCluster, postgres  # noqa: F401
-from tests.integration.test_inspections_store import Backend, backend, draft  # noqa: F401
+from tests.integration.test_inspections_store import Backend, draft
+from tests.integration.test_inspections_store import backend as store_backend
 from tests.photos import camera_jpeg, exif_of
 
 pytestmark = pytest.mark.integration
+
+#: On SQLite and on PostgreSQL, with a raw connection beside the store.
+backend = store_backend
 
 KEPT = "a photo of a signed record is kept as it was"
 
