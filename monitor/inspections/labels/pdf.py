@@ -10,7 +10,9 @@ nowhere else.
 
 from __future__ import annotations
 
+import gc
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,10 +82,19 @@ def render_pdf(labels: Sequence[Label], settings: LabelSettings, *, centre: str)
     pdf.set_margins(0, 0, 0)
     pdf.set_creator("trunkwatch")
     pdf.set_title(f"设备二维码 Equipment QR labels — {centre}")
-    try:
-        pdf.add_font(_FAMILY, fname=path, collection_font_number=index)
-    except Exception as exc:  # fontTools and fpdf2 refuse a bad font in their own ways
-        raise InvalidEntry(f"cannot use the font {path} for the PDF labels: {exc}") from None
+    failure = None
+    # fontTools leaves open the file of a font it refuses: it is closed here, quietly, once the
+    # refusal (whose traceback holds it) is dropped.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            pdf.add_font(_FAMILY, fname=path, collection_font_number=index)
+        except Exception as exc:  # fontTools and fpdf2 refuse a bad font in their own ways
+            failure = str(exc)
+        if failure is not None:
+            gc.collect()
+    if failure is not None:
+        raise InvalidEntry(f"cannot use the font {path} for the PDF labels: {failure}")
     for i, label in enumerate(labels):
         if i % LAYOUT.per_page == 0:
             pdf.add_page()
