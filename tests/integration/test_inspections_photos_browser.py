@@ -44,6 +44,7 @@ from tests.integration.browser import (  # noqa: F401
     fixture_chromium,
     fixture_tablet,
     listening_port,
+    png_size,
     wait_for_probes,
 )
 from tests.integration.daemons import start_daemon
@@ -225,6 +226,10 @@ def test_a_scanned_label_leads_to_the_round_where_a_photo_is_taken_stripped_and_
     assert thumb.evaluate("img => img.complete && img.naturalWidth") > 0
     # What was typed stayed on the page through the upload.
     assert page.locator("#value-vswr-measured").input_value() == "1.2"
+    # Nothing wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=tmp_path / "round-on-a-phone.png", full_page=True)
+    assert png_size((tmp_path / "round-on-a-phone.png").read_bytes())[0] == PHONE["width"]
 
     tap_and_load(page, "#sign")
     assert page.url == f"{daemon.base}/inspections?signed={round_id}"
