@@ -226,6 +226,19 @@ def test_a_scanned_label_leads_to_the_round_where_a_photo_is_taken_stripped_and_
     assert thumb.evaluate("img => img.complete && img.naturalWidth") > 0
     # What was typed stayed on the page through the upload.
     assert page.locator("#value-vswr-measured").input_value() == "1.2"
+    # A photo taken by mistake is removed again, on the page and in the store.
+    page.locator("#camera-feeder").set_input_files(
+        {"name": "IMG_2.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg(300, 200)}
+    )
+    page.locator("#thumbs-feeder li").first.wait_for()
+    assert [i["photos"] for i in api(daemon, f"/rounds/{round_id}")["items"]
+            if i["item"] == "feeder"] != [[]]  # fmt: skip
+    page.locator("#thumbs-feeder li button").tap()
+    page.locator("#thumbs-feeder li").wait_for(state="detached")
+    assert page.locator("#photo-status-feeder").inner_text() == "已删除 Removed"
+    assert page.locator("#photo-count-feeder").inner_text() == "0"
+    assert [i["photos"] for i in api(daemon, f"/rounds/{round_id}")["items"]
+            if i["item"] == "feeder"] == [[]]  # fmt: skip
     # Nothing wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=tmp_path / "round-on-a-phone.png", full_page=True)
@@ -244,7 +257,11 @@ def test_a_scanned_label_leads_to_the_round_where_a_photo_is_taken_stripped_and_
     [signed] = [e for e in entries if e["action"] == "sign"]
     assert signed["round"] == round_id
     assert signed["detail"]["photos"] == {"vswr-measured": [sha256]}
-    assert [e["detail"]["sha256"] for e in entries if e["action"] == "photo_add"] == [sha256]
+    photo_lines = [(e["action"], e["detail"]["item"]) for e in entries if "sha256" in e["detail"]]
+    assert photo_lines == [
+        ("photo_add", "vswr-measured"), ("photo_add", "feeder"), ("photo_remove", "feeder"),
+    ]  # fmt: skip
+    assert entries[-1]["action"] == "sign"
 
     # The stored photo: scaled by the page, no EXIF, no GPS position.
     raw = sqlite3.connect(f"file:{daemon.store}?mode=ro", uri=True)

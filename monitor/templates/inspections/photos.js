@@ -34,12 +34,21 @@
     status.classList.toggle("error", Boolean(failed));
   }
 
+  // The server's answer as {error, problems} or the photo; a session that ended is
+  // redirected to the sign-in page, which is no answer to this.
   async function answer(response) {
-    try {
-      return await response.json();
-    } catch (_) {
-      return { error: response.status + " " + response.statusText };
+    const type = response.headers.get("Content-Type") || "";
+    if (type.startsWith("application/json")) {
+      try {
+        return await response.json();
+      } catch (_) {
+        // fall through to the status
+      }
     }
+    if (response.redirected) {
+      return { error: "登录已过期，请重新登录 / signed out: sign in again" };
+    }
+    return { error: response.status + " " + response.statusText };
   }
 
   function reason(body) {
@@ -62,8 +71,9 @@
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     });
-    if (!response.ok) {
-      say(item, reason(await answer(response)), true);
+    const body = await answer(response);
+    if (!response.ok || body.error) {
+      say(item, reason(body), true);
       return;
     }
     entry.remove();
@@ -112,7 +122,7 @@
         credentials: "same-origin",
       });
       const body = await answer(response);
-      if (!response.ok) {
+      if (!response.ok || body.error) {
         say(item, reason(body), true);
         return;
       }
