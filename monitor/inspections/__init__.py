@@ -6,8 +6,10 @@ The parts, one concept each: ``config`` (the ``inspections:`` section), ``calend
 (periods, due times, states), ``checklist`` (items and their conditions), ``plans`` (what
 the service runs), ``store`` (records, on the plumbing of ``sqlbase``), ``ledger`` (calendar
 joined with records), ``service`` (the decisions), ``metrics``, ``web``, ``api``, ``feed``,
-``report``, ``cli``; and ``maintenance`` (planned maintenance windows, kept in the same store
-by the same people, with their Alertmanager silences).
+``report``, ``cli``; ``maintenance`` (planned maintenance windows, kept in the same store
+by the same people, with their Alertmanager silences); ``photos`` (photos of checklist items,
+stripped and kept by their SHA-256); and ``labels`` (the equipment's QR labels and the page
+they open).
 """
 
 from __future__ import annotations

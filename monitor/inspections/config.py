@@ -44,11 +44,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -59,6 +57,7 @@ from monitor.config import resolve_secret
 from monitor.core.sources import Problem, SourceMap, Strict, pydantic_problems, read_secret_file
 from monitor.inspections.calendar import DueRule, Frequency, Schedule, parse_rrule
 from monitor.inspections.checklist import parse_condition, parse_selector
+from monitor.inspections.labels.settings import LabelSettings, check_base_url
 from monitor.inspections.records import RoundTarget
 
 __all__ = [
@@ -302,40 +301,6 @@ class DutySettings(Strict):
     sign_from: Duration = timedelta(hours=1)
     sign_within: Duration = Field(default=timedelta(minutes=30), gt=timedelta(0))
     supervisor: Identifier | None = None
-
-
-def check_base_url(value: str) -> str:
-    """An http(s) URL the tablets reach this server at: no credentials, query or fragment; a
-    path is the prefix a reverse proxy serves it under."""
-    text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http:// or https:// URL such as https://trunkwatch.example")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("credentials in the URL are not accepted")
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        raise ValueError("expected the base URL, without ?query or #fragment")
-    if any(c.isspace() or ord(c) < 0x20 for c in text):
-        raise ValueError("the URL has a space or a control character")
-    try:
-        parts.port  # noqa: B018 - raises for a port out of range
-    except ValueError as exc:
-        raise ValueError(f"bad port: {exc}") from None
-    return text.rstrip("/")
-
-
-BaseUrl = Annotated[str, AfterValidator(check_base_url)]
-
-
-class LabelSettings(Strict):
-    """The QR labels on the equipment (``trunkwatch inspections labels``): the URL the tablets
-    reach this server at, and the CJK font the PDF sheet embeds (default: Noto Sans CJK from
-    Debian's fonts-noto-cjk)."""
-
-    base_url: BaseUrl | None = None
-    font: str | None = None
-    #: Which font of a collection (.ttc) ``font`` names; 0 for a single font.
-    font_index: Annotated[int, Field(ge=0, le=63)] = 0
 
 
 class InspectionsConfig(Strict):
