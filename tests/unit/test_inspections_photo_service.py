@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli import main
 from monitor.inspections.errors import Conflict, InvalidEntry, NotAllowed, UnsupportedMedia
 from monitor.inspections.photos.image import MAX_PHOTOS_PER_ITEM
 from monitor.inspections.records import RoundRecord
@@ -211,3 +212,18 @@ def test_the_monthly_csv_of_rounds_names_each_records_photos(
     by_target = {r["target"]: r for r in rows}
     assert by_target["asset:bs-xingning"]["photos"] == f"vswr-measured:{photo.sha256}"
     assert by_target["asset:bs-xixiangtang"]["photos"] == ""
+
+
+def test_the_audit_command_shows_the_photo_hashes_of_a_signature(
+    tmp_path: Path, service: InspectionService, draft: RoundRecord,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    lina = service.person("lina")
+    photo, _ = service.photos.add(lina, draft.id, "vswr-measured", camera_jpeg())
+    service.save(lina, draft.id, VALUES, sign=True)
+    assert main(["inspections", "audit", "-c", str(tmp_path / "monitor.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [sign] = [line for line in lines if " sign " in line]
+    assert f'"photos": {{"vswr-measured": ["{photo.sha256}"]}}' in sign
+    assert draft.id in sign
+    assert lines[-1] == "audit log intact: 4 lines"
