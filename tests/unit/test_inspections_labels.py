@@ -201,6 +201,8 @@ def test_the_labels_command_writes_a_pdf_or_html_sheet(
         (["--base-url", "ftp://x", "--out", "x.pdf"],
          "argument --base-url: expected an http:// or https:// URL"),
         (["--base-url", "https://u:p@x", "--out", "x.pdf"], "credentials in the URL are not accepted"),
+        (["--base-url", "https://x.example/" + "a" * 120, "--out", "x.pdf"],
+         "longer than 120 characters: too long for a QR label"),
         (["--base-url", BASE, "--site", "mars", "--out", "x.pdf"], "no site 'mars'"),
     ],
 )  # fmt: skip

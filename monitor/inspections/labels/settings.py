@@ -11,13 +11,18 @@ from pydantic import AfterValidator, Field
 
 from monitor.core.sources import Strict
 
-__all__ = ["BaseUrl", "LabelSettings", "check_base_url"]
+__all__ = ["MAX_BASE_URL", "BaseUrl", "LabelSettings", "check_base_url"]
+
+#: Characters of a base URL: with the asset's path it stays a QR code a phone reads at 30 mm.
+MAX_BASE_URL = 120
 
 
 def check_base_url(value: str) -> str:
     """An http(s) URL the tablets reach this server at: no credentials, query or fragment; a
     path is the prefix a reverse proxy serves it under."""
     text = value.strip()
+    if len(text) > MAX_BASE_URL:
+        raise ValueError(f"longer than {MAX_BASE_URL} characters: too long for a QR label")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL such as https://trunkwatch.example")
