@@ -54,9 +54,10 @@ panels = [
         ),
         "{{site_name}}",
         at(0, 1, 24, 5),
-        "每个基站一块：正常 / 部分故障 / 不可达（上游故障）/ 中断；点击打开基站详情。"
-        " One tile per radio site: up, degraded, unreachable (behind a failed asset) or down;"
-        " click for the site's board.",
+        "每个基站一块：正常 / 维护（计划检修中）/ 部分故障 / 不可达（上游故障）/ 中断；"
+        "点击打开基站详情。"
+        " One tile per radio site: up, maintenance (planned work in force), degraded,"
+        " unreachable (behind a failed asset) or down; click for the site's board.",
         [board_link("基站详情 Site detail", "site", site=SITE)],
     ),
     tiles(
@@ -101,12 +102,13 @@ panels = [
             ' max by (district, latitude, longitude) (trunkwatch_site_info{district!=""}))',
             "district",
         ),
-        description="颜色表示站点状态（绿 正常，黄 部分故障，橙 不可达，红 中断），"
+        description="颜色表示站点状态（绿 正常，蓝 维护，黄 部分故障，橙 不可达，红 中断），"
         "点击站点打开其详情。"
         " 底图为 Grafana 自带的离线轮廓（可改为本地瓦片服务）。"
-        " Colour is the site's status (green up, yellow degraded, orange unreachable, red down);"
-        " click a site for its board. The base layer is an outline Grafana serves itself"
-        " (or the centre's own tile server), so the map works on a closed network.",
+        " Colour is the site's status (green up, blue maintenance, yellow degraded, orange"
+        " unreachable, red down); click a site for its board. The base layer is an outline"
+        " Grafana serves itself (or the centre's own tile server), so the map works on a"
+        " closed network.",
     ),
     alert_table(
         "当前故障 Active problems",

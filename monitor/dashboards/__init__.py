@@ -117,7 +117,6 @@ BOARD_UIDS = {
 GREEN, ORANGE, YELLOW, RED, BLUE = "green", "orange", "yellow", "red", "blue"
 
 
-#: asset:trunkwatch_status:code and site:trunkwatch_status:code, for status tiles and maps.
 def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
     """A Grafana value mapping: each (raw value, text, colour) in order of severity."""
     options = {
@@ -132,17 +131,22 @@ def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
 #: unreachable orange, down red).
 SEVERITY_COLOURS = (GREEN, BLUE, YELLOW, ORANGE, RED)
 
+#: The codes of ``asset:trunkwatch_status:code`` (alerts/recording.rules.yml), in the duty
+#: board's words and colours: an asset in planned maintenance shows blue whatever its probes
+#: say, and a site takes its worst asset's code.
 STATUS_MAPPINGS = value_mappings(
     (0, "正常 Up", GREEN),
-    (1, "部分故障 Degraded", YELLOW),
-    (2, "不可达 Unreachable", ORANGE),
-    (3, "中断 Down", RED),
+    (1, "维护 Maintenance", BLUE),
+    (2, "部分故障 Degraded", YELLOW),
+    (3, "不可达 Unreachable", ORANGE),
+    (4, "中断 Down", RED),
 )
 STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": GREEN, "value": None},
-    {"color": YELLOW, "value": 1},
-    {"color": ORANGE, "value": 2},
-    {"color": RED, "value": 3},
+    {"color": BLUE, "value": 1},
+    {"color": YELLOW, "value": 2},
+    {"color": ORANGE, "value": 3},
+    {"color": RED, "value": 4},
 ]
 
 
