@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -284,3 +286,28 @@ def test_gos_capacity_table_matches_monitor_capacity() -> None:
         value = float(found.group(1))
         # Rounded down to 0.001 E, so the table never promises more than the target allows.
         assert value == math.floor(exact * 1000) / 1000, (labels, value, exact)
+
+
+# -- the calendar of the month to date ------------------------------------------------------
+
+
+def test_the_month_to_date_turns_at_midnight_in_the_configured_time_zone() -> None:
+    """Prometheus' date functions read UTC: the calendar month rule shifts ``time()`` by the
+    centre's offset, which must be that of the shipped configuration's ``centre.timezone`` on
+    every day of the year (a zone with daylight saving time cannot be one constant)."""
+    zone = ZoneInfo(_load(ALERTS.parent / "monitor.yaml")["centre"]["timezone"])
+    (rule,) = [
+        rule
+        for group in _load(ALERTS / "recording.rules.yml")["groups"]
+        for rule in group["rules"]
+        if rule.get("record") == "trunkwatch:calendar_month:info"
+    ]
+    shifts = {int(s) for s in re.findall(r"time\(\)\s*\+\s*(\d+)", rule["expr"])}
+    offsets = {
+        (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=d)).astimezone(zone).utcoffset()
+        for d in range(366)
+    }
+    assert len(offsets) == 1, f"{zone} changes its offset during the year: {offsets}"
+    (offset,) = offsets
+    assert offset is not None
+    assert shifts == {int(offset.total_seconds())}, (shifts, offset)
