@@ -585,6 +585,8 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     maximum: float | None = attr.ib(default=None)
     orientation: str = attr.ib(default="horizontal")
     display_mode: str = attr.ib(default="gradient")
+    decimals: int | None = attr.ib(default=None)
+    overrides: list[dict[str, Any]] = attr.ib(factory=list)
 
     def to_json_data(self) -> dict[str, Any]:
         result: dict[str, Any] = self.panel_json(
@@ -595,10 +597,11 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                         "unit": self.unit,
                         "min": self.minimum,
                         "max": self.maximum,
+                        "decimals": self.decimals,
                         "color": {"mode": "thresholds"},
                         "mappings": [],
                     },
-                    "overrides": [],
+                    "overrides": self.overrides,
                 },
                 "options": {
                     "displayMode": self.display_mode,
@@ -634,7 +637,11 @@ def bargauge(
     thresholds: list[dict[str, Any]] | None = None,
     description: str = "",
     links: Sequence[Mapping[str, Any]] = (),
+    decimals: int | None = None,
+    overrides: list[dict[str, Any]] | None = None,
 ) -> BarGauge:
+    """Horizontal bars of instant values; ``overrides`` set a field's own options (its name,
+    its thresholds) by Grafana's field matchers."""
     # grafanalib's Panel fields are invisible to mypy (the library is untyped): pass them on.
     common: dict[str, Any] = {
         "title": title,
@@ -646,7 +653,14 @@ def bargauge(
         "maxDataPoints": None,
         "extraJson": _with_links(links),
     }
-    return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
+    return BarGauge(
+        unit=unit,
+        minimum=minimum,
+        maximum=maximum,
+        decimals=decimals,
+        overrides=overrides or [],
+        **common,
+    )
 
 
 # -- build --------------------------------------------------------------------------------
