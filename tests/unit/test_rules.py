@@ -193,6 +193,39 @@ def test_alerts_carry_the_labels_their_inhibition_rules_compare() -> None:
     assert not problems, "\n".join(sorted(set(problems)))
 
 
+def _duration_s(text: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    assert match and any(match.groups()), text
+    h, m, s = (int(g or 0) for g in match.groups())
+    return 3600 * h + 60 * m + s
+
+
+def test_a_trap_alarm_ends_a_minute_before_every_polled_alert_that_silences_it() -> None:
+    """Alertmanager silences a trap alarm only while the polled alert of the same fault fires.
+    Were the trap alarm held as long after the repair as that alert, which of the two ended
+    first would be left to which saw the repair first (rule groups evaluated at their own
+    moments, a clearing trap counted late under load), and the trap alarm would now and then
+    page alone after the repair: it is held a minute less than every alert that silences it."""
+    trap = [r for _, r in _alert_rules() if r["alert"] == "SnmpTrapAlarm"]
+    (trap_hold,) = {_duration_s(str(r.get("keep_firing_for", "0s"))) for r in trap}
+    silencers = [
+        rule["source_matchers"]
+        for rule in _load(ALERTS / "alertmanager.yml")["inhibit_rules"]
+        if any(m.startswith('alertname="SnmpTrapAlarm"') for m in rule["target_matchers"])
+    ]
+    assert len(silencers) >= 5
+    checked = 0
+    for matchers in silencers:
+        for _, rule in _alert_rules():
+            labels = {"alertname": rule["alert"], **rule.get("labels", {})}
+            if rule["alert"] == "SnmpTrapAlarm" or not _matches(matchers, labels):
+                continue
+            hold = _duration_s(str(rule.get("keep_firing_for", "0s")))
+            assert hold - trap_hold >= 60, (rule["alert"], hold, trap_hold)
+            checked += 1
+    assert checked >= 8
+
+
 # -- Alertmanager ---------------------------------------------------------------------------
 
 
