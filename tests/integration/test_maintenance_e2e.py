@@ -198,7 +198,10 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
         return (states, page) if states.get("bs-xixiangtang") == "maintenance" else None
 
     states, page = wait_until(in_maintenance, 30, "the board to show xixiangtang in maintenance")
-    assert {a for a, s in states.items() if s == "maintenance"} == {"bs-xixiangtang", "ups-xixiangtang"}
+    assert {a for a, s in states.items() if s == "maintenance"} == {
+        "bs-xixiangtang",
+        "ups-xixiangtang",
+    }
     assert '<section class="tile maintenance" id="site-xixiangtang"' in page
     assert (
         'id="site-xingning"' in page
@@ -214,7 +217,9 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     assert gauge["bs-xingning"] == 0
     # The Grafana boards' status codes: 1, maintenance (monitor.dashboards.STATUS_MAPPINGS).
     wait_until(
-        lambda: status_codes(stack, "xixiangtang") == {"bs-xixiangtang": 1.0, "ups-xixiangtang": 1.0},
+        lambda: (
+            status_codes(stack, "xixiangtang") == {"bs-xixiangtang": 1.0, "ups-xixiangtang": 1.0}
+        ),
         30,
         "Prometheus' status codes to show xixiangtang in maintenance",
     )
