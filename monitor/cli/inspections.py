@@ -92,7 +92,7 @@ def _fmt(service: InspectionService, t: float | None) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     service = _service(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plan in service.setup.plans.values():
         rows.append(
             {
