@@ -272,9 +272,10 @@ class InspectionPlan(Strict):
     recurrence: str
     #: The first occurrence of an RRULE (its DTSTART).
     starts: datetime | date | None = None
-    #: From when rounds are owed: one due before it is not applicable (never overdue, never
-    #: missed, not counted). None: from when the plan first appeared in the store.
-    start: datetime | date | None = None
+    #: From when rounds are owed (the day's start, in the centre's time zone): one due before
+    #: it is not applicable (never overdue, never missed, not counted). None: from when the
+    #: plan first appeared in the store.
+    start: date | None = None
     due: DueWindow
     grace: Duration = timedelta(0)
     owner: Identifier
@@ -386,16 +387,11 @@ def build_schedule(plan: InspectionPlan, zone: ZoneInfo) -> Schedule:
 
 
 def plan_start(plan: InspectionPlan, zone: ZoneInfo) -> float | None:
-    """The configured ``start`` as a Unix time: a date is its local midnight, a time without
-    a zone is local."""
+    """The configured ``start`` as a Unix time: the local midnight that begins the day."""
     start = plan.start
     if start is None:
         return None
-    if not isinstance(start, datetime):
-        start = datetime(start.year, start.month, start.day)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=zone)
-    return start.timestamp()
+    return datetime(start.year, start.month, start.day, tzinfo=zone).timestamp()
 
 
 def select_targets(
