@@ -21,12 +21,12 @@ from typing import Any, Final
 from monitor.duty.sitemap import MapSite, site_map
 
 __all__ = [
+    "PROBLEM_ORDER",
     "REASONS",
     "SEVERITIES",
     "STATES",
     "SUMMARY_STATES",
     "SYSTEMS",
-    "PROBLEM_ORDER",
     "WORST_FIRST",
     "active_problems",
     "board",
