@@ -191,11 +191,6 @@ class InspectionSetup:
         """Owner and deputy (or their team members) sign their rounds; a supervisor any."""
         return person.role == "supervisor" or person.id in self.responsible(plan, target)
 
-    @property
-    def unstarted(self) -> list[str]:
-        """The plans without a configured ``start``."""
-        return [p.id for p in self.plans.values() if p.start is None]
-
     def started(self, first_seen: Mapping[str, float]) -> InspectionSetup:
         """This setup with each plan that has no configured ``start`` owing rounds from when
         it first appeared in the store (``first_seen``, plan id → Unix time)."""

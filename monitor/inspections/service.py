@@ -251,11 +251,8 @@ class InspectionService:
             # A reload while the store cannot be written: the plans keep the starts they
             # ran with, and a new one owes rounds from now (recorded at the next start).
             log.error("when the plans first appeared cannot be recorded: %s", exc)
-            first_seen = {
-                plan_id: plan.start if plan.start is not None else now
-                for plan_id, plan in running.plans.items()
-            }
-            first_seen = {plan_id: first_seen.get(plan_id, now) for plan_id in setup.plans}
+            ran = {p.id: p.start for p in running.plans.values() if p.start is not None}
+            first_seen = {plan_id: ran.get(plan_id, now) for plan_id in setup.plans}
         return setup.started(first_seen)
 
     def reconfigure(self, config: Config) -> None:

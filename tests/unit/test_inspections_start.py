@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.config import load_config
 from monitor.inspections.calendar import RoundState
-from monitor.inspections.errors import Conflict
+from monitor.inspections.errors import Conflict, StoreUnavailable
 from monitor.inspections.handover.shiftlog import collect
 from monitor.inspections.handover.shifts import Shift
 from monitor.inspections.ledger import CalendarEntry
@@ -176,3 +176,23 @@ def test_a_plan_added_by_a_reload_owes_rounds_from_the_reload(tmp_path: Path) ->
     assert (radio.period.key, radio.state) == ("2028-02-10", RoundState.OVERDUE)
     # A setup built without a store owes every round: only the service knows the starts.
     assert build_setup(load_config(path)).plans["daily-line"].start is None
+
+
+def test_a_reload_while_the_store_cannot_be_written_keeps_the_starts_it_ran_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SetClock(local(2028, 2, 10, 9, 0))
+    path = write_config(tmp_path, inspections=ROSTER + PLANS)
+    service = make_service(path, clock)
+
+    def unavailable(plan_ids: object, at: float) -> dict[str, float]:
+        raise StoreUnavailable("cannot reach the PostgreSQL inspection store: refused")
+
+    monkeypatch.setattr(service.store, "plan_starts", unavailable)
+    clock.set(2028, 2, 10, 13, 0)
+    write_config(tmp_path, inspections=ROSTER + PLANS + LINE_CHECK)
+    service.reconfigure(load_config(path))
+    starts = {p.id: p.start for p in service.setup.plans.values()}
+    assert starts["quarterly-vswr"] == local(2028, 2, 10, 9, 0)
+    assert starts["daily-line"] == local(2028, 2, 10, 13, 0)
+    assert "when the plans first appeared cannot be recorded" in caplog.text
