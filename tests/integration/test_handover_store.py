@@ -112,5 +112,5 @@ def test_a_version_3_store_is_upgraded_in_place_and_keeps_its_records(tmp_path: 
     assert old.migrate() == 3
     old.close()
     store = SqliteStore(tmp_path / "inspections.sqlite3")
-    assert store.migrate() == SCHEMA_VERSION == 4
+    assert store.migrate() == SCHEMA_VERSION
     assert store.sign_handover(handover()).shift == SHIFT

@@ -267,6 +267,10 @@ def test_amtool_check_config_passes() -> None:
             "inspection-supervisor",
         ),
         (
+            "alertname=InspectionFollowUpOverdue severity=warning route=owner owner=chenjing",
+            "inspection-owner",
+        ),
+        (
             "alertname=DutyHandoverOverdue severity=warning route=supervisor stage=outgoing",
             "inspection-supervisor",
         ),
