@@ -1,11 +1,8 @@
 """值班总览 NOC overview: every site, line group, network segment and platform server as a
-status tile, the sites on a map, the alerts firing now, today's inspection rounds, and the
-availability of each system over 30 days. The duty technician's one screen."""
+status tile, the sites on a map, the alerts firing now, today's inspection rounds, and each
+system's availability this month against its target. The duty technician's one screen."""
 
 from monitor.dashboards import (
-    GREEN,
-    ORANGE,
-    RED,
     STATUS_MAPPINGS,
     STATUS_THRESHOLDS,
     asset_names,
@@ -15,13 +12,13 @@ from monitor.dashboards import (
     row,
     site_names,
     stat,
-    steps,
     table,
     target,
     variable,
 )
 from monitor.dashboards import dashboard as make_dashboard
 from monitor.dashboards.alerts import FAULT_DETAILS, INSPECTION_DETAILS, alert_table
+from monitor.dashboards.availability import availability_against_targets
 from monitor.dashboards.map import geomap
 
 SYSTEMS = ["radio", "line", "network", "platform", "power"]
@@ -54,9 +51,10 @@ panels = [
         ),
         "{{site_name}}",
         at(0, 1, 24, 5),
-        "每个基站一块：正常 / 部分故障 / 不可达（上游故障）/ 中断；点击打开基站详情。"
-        " One tile per radio site: up, degraded, unreachable (behind a failed asset) or down;"
-        " click for the site's board.",
+        "每个基站一块：正常 / 维护（计划检修中）/ 部分故障 / 不可达（上游故障）/ 中断；"
+        "点击打开基站详情。"
+        " One tile per radio site: up, maintenance (planned work in force), degraded,"
+        " unreachable (behind a failed asset) or down; click for the site's board.",
         [board_link("基站详情 Site detail", "site", site=SITE)],
     ),
     tiles(
@@ -101,12 +99,13 @@ panels = [
             ' max by (district, latitude, longitude) (trunkwatch_site_info{district!=""}))',
             "district",
         ),
-        description="颜色表示站点状态（绿 正常，黄 部分故障，橙 不可达，红 中断），"
+        description="颜色表示站点状态（绿 正常，蓝 维护，黄 部分故障，橙 不可达，红 中断），"
         "点击站点打开其详情。"
         " 底图为 Grafana 自带的离线轮廓（可改为本地瓦片服务）。"
-        " Colour is the site's status (green up, yellow degraded, orange unreachable, red down);"
-        " click a site for its board. The base layer is an outline Grafana serves itself"
-        " (or the centre's own tile server), so the map works on a closed network.",
+        " Colour is the site's status (green up, blue maintenance, yellow degraded, orange"
+        " unreachable, red down); click a site for its board. The base layer is an outline"
+        " Grafana serves itself (or the centre's own tile server), so the map works on a"
+        " closed network.",
     ),
     alert_table(
         "当前故障 Active problems",
@@ -167,21 +166,7 @@ panels = [
         description="逾期、不合格与读数不符的巡检，与故障分开显示。"
         " Overdue rounds, failed items and readings that disagree, kept apart from the faults.",
     ),
-    stat(
-        "可用率（30 天）Availability (30 days)",
-        [
-            target(
-                'avg_over_time(system:trunkwatch_availability:ratio_avg1h{system=~"$system"}[30d])',
-                "{{system}}",
-                instant=True,
-            )
-        ],
-        at(18, 27, 6, 9),
-        unit="percentunit",
-        decimals=3,
-        thresholds=steps((RED, None), (ORANGE, 0.99), (GREEN, 0.999)),
-        description="各系统设备有响应的时间比例。 Share of time each system's devices answered.",
-    ),
+    availability_against_targets("本月可用率 Availability this month", at(18, 27, 6, 9)),
 ]
 
 dashboard = make_dashboard(

@@ -241,6 +241,11 @@ class Daemon:
             for asset, w in self.inspections.maintenance.in_force().items()
         }
 
+    def _overdue_follow_ups(self) -> list[dict[str, Any]]:
+        """The inspection follow-ups open past their due date: problems of the board (not
+        faults of the shift log, which follows the equipment)."""
+        return [] if self.inspections is None else self.inspections.follow_ups.overdue()
+
     def _board_problems(self) -> tuple[list[Mapping[str, Any]], set[str]]:
         """The duty board's problems now, and the assets whose state is known (have a
         result): what the shift log's faults follow."""
@@ -263,7 +268,11 @@ class Daemon:
             exposition=self.exposition.render,
             results=self.collector,
             status=lambda: estate_status(
-                self.inventory, self.store, self._maintenance(), book=self.conditions
+                self.inventory,
+                self.store,
+                self._maintenance(),
+                book=self.conditions,
+                follow_ups=self._overdue_follow_ups(),
             ),
             ready=lambda: self.ready,
             reload=self.request_reload,

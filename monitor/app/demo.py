@@ -165,6 +165,7 @@ def format_banner(banner: Banner) -> str:
         f"  duty board    {base}/",
         f"  metrics       {base}/metrics",
         f"  inspections   {base}/inspections   (巡检: sign in with a token, see below)",
+        f"  handover      {base}/duty   (交接班: the shift log, sign over and take over)",
         f"  status API    {base}/api/v1/status",
         f"  simulator     {control}/api/v1/faults",
         f"  devices       {devices} services; where: {control}/api/v1/devices",

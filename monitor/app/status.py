@@ -11,7 +11,7 @@ daemon subscribes to its result store.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monitor.duty import ConditionBook
@@ -49,15 +49,18 @@ def estate_status(
     store: ResultStore,
     maintenance: Mapping[str, Mapping[str, Any]] | None = None,
     book: ConditionBook | None = None,
+    follow_ups: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Every site and every asset with its state and the last run of each of its probes, as
     ``/api/v1/status`` answers it and the duty board draws it. ``maintenance`` maps the assets
     in a maintenance window now to what the board says of it (window, until, owner, reason);
     ``book`` adds each asset's degraded conditions and since when they and its failures
-    hold."""
+    hold; ``follow_ups`` are the inspection follow-ups (整改) open past their due date, as
+    ``monitor.inspections.followups`` names them."""
     maintenance = maintenance or {}
+    overdue = [dict(f) for f in follow_ups]
     if inventory is None:
-        return {"sites": [], "assets": []}
+        return {"sites": [], "assets": [], "follow_ups": overdue}
     assets = []
     for asset in inventory.assets.values():
         results = store.asset_results(asset.id)
@@ -118,7 +121,7 @@ def estate_status(
         }
         for s in inventory.sites.values()
     ]
-    return {"generated_at": time.time(), "sites": sites, "assets": assets}
+    return {"generated_at": time.time(), "sites": sites, "assets": assets, "follow_ups": overdue}
 
 
 def _failed_upstream(inventory: Inventory, store: ResultStore, asset_id: str) -> str | None:

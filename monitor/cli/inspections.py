@@ -99,7 +99,7 @@ def _fmt(service: InspectionService, t: float | None) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     service = _service(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plan in service.setup.plans.values():
         rows.append(
             {
@@ -110,6 +110,9 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "owner": plan.plan.owner,
                 "deputy": plan.plan.deputy or "",
                 "items": len(plan.plan.checklist),
+                # From when its rounds are owed: the configured start, else when the store
+                # first saw the plan.
+                "start": plan.start,
             }
         )
     if args.json:
@@ -118,7 +121,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         print(
             f"{r['plan']:<24} {r['frequency']:<9} targets={r['targets']:<3} "
-            f"items={r['items']:<2} owner={r['owner']:<12} {r['title']}"
+            f"items={r['items']:<2} owner={r['owner']:<12} from={_fmt(service, r['start']):<16} "
+            f"{r['title']}"
         )
     return EXIT_OK
 

@@ -117,7 +117,6 @@ BOARD_UIDS = {
 GREEN, ORANGE, YELLOW, RED, BLUE = "green", "orange", "yellow", "red", "blue"
 
 
-#: asset:trunkwatch_status:code and site:trunkwatch_status:code, for status tiles and maps.
 def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
     """A Grafana value mapping: each (raw value, text, colour) in order of severity."""
     options = {
@@ -132,17 +131,22 @@ def value_mappings(*states: tuple[int | str, str, str]) -> list[dict[str, Any]]:
 #: unreachable orange, down red).
 SEVERITY_COLOURS = (GREEN, BLUE, YELLOW, ORANGE, RED)
 
+#: The codes of ``asset:trunkwatch_status:code`` (alerts/recording.rules.yml), in the duty
+#: board's words and colours: an asset in planned maintenance shows blue whatever its probes
+#: say, and a site takes its worst asset's code.
 STATUS_MAPPINGS = value_mappings(
     (0, "正常 Up", GREEN),
-    (1, "部分故障 Degraded", YELLOW),
-    (2, "不可达 Unreachable", ORANGE),
-    (3, "中断 Down", RED),
+    (1, "维护 Maintenance", BLUE),
+    (2, "部分故障 Degraded", YELLOW),
+    (3, "不可达 Unreachable", ORANGE),
+    (4, "中断 Down", RED),
 )
 STATUS_THRESHOLDS: list[dict[str, Any]] = [
     {"color": GREEN, "value": None},
-    {"color": YELLOW, "value": 1},
-    {"color": ORANGE, "value": 2},
-    {"color": RED, "value": 3},
+    {"color": BLUE, "value": 1},
+    {"color": YELLOW, "value": 2},
+    {"color": ORANGE, "value": 3},
+    {"color": RED, "value": 4},
 ]
 
 
@@ -581,6 +585,8 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
     maximum: float | None = attr.ib(default=None)
     orientation: str = attr.ib(default="horizontal")
     display_mode: str = attr.ib(default="gradient")
+    decimals: int | None = attr.ib(default=None)
+    overrides: list[dict[str, Any]] = attr.ib(factory=list)
 
     def to_json_data(self) -> dict[str, Any]:
         result: dict[str, Any] = self.panel_json(
@@ -591,10 +597,11 @@ class BarGauge(g.Panel):  # type: ignore[misc]  # grafanalib is untyped
                         "unit": self.unit,
                         "min": self.minimum,
                         "max": self.maximum,
+                        "decimals": self.decimals,
                         "color": {"mode": "thresholds"},
                         "mappings": [],
                     },
-                    "overrides": [],
+                    "overrides": self.overrides,
                 },
                 "options": {
                     "displayMode": self.display_mode,
@@ -630,7 +637,11 @@ def bargauge(
     thresholds: list[dict[str, Any]] | None = None,
     description: str = "",
     links: Sequence[Mapping[str, Any]] = (),
+    decimals: int | None = None,
+    overrides: list[dict[str, Any]] | None = None,
 ) -> BarGauge:
+    """Horizontal bars of instant values; ``overrides`` set a field's own options (its name,
+    its thresholds) by Grafana's field matchers."""
     # grafanalib's Panel fields are invisible to mypy (the library is untyped): pass them on.
     common: dict[str, Any] = {
         "title": title,
@@ -642,7 +653,14 @@ def bargauge(
         "maxDataPoints": None,
         "extraJson": _with_links(links),
     }
-    return BarGauge(unit=unit, minimum=minimum, maximum=maximum, **common)
+    return BarGauge(
+        unit=unit,
+        minimum=minimum,
+        maximum=maximum,
+        decimals=decimals,
+        overrides=overrides or [],
+        **common,
+    )
 
 
 # -- build --------------------------------------------------------------------------------

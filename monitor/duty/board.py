@@ -4,9 +4,11 @@ each with its reason in Chinese and English, since when, and its runbook.
 
 A problem is one thing a duty technician acts on: an asset that does not answer, one that is
 unreachable behind a failed asset (named), a probe that fails while the rest of the asset
-answers, or a degraded condition of the alert rules (``monitor.duty.conditions``). Assets in
-planned maintenance are listed apart and raise no problem. Problems are sorted by severity
-(critical first), then by state (down before unreachable before degraded), newest first.
+answers, a degraded condition of the alert rules (``monitor.duty.conditions``), or an
+inspection follow-up (整改) open past its due date (the status's ``follow_ups``: the item, its
+owner, overdue since when). Assets in planned maintenance are listed apart and raise no
+problem. Problems are sorted by severity (critical first), then by state (down before
+unreachable before degraded before overdue), newest first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Final
 from monitor.duty.sitemap import MapSite, site_map
 
 __all__ = [
+    "PROBLEM_ORDER",
     "REASONS",
     "SEVERITIES",
     "STATES",
@@ -41,7 +44,11 @@ STATES: Final = {
     "unreachable": ("不可达", "unreachable"),
     "maintenance": ("维护", "maintenance"),
     "pending": ("等待", "pending"),
+    # Of a problem only: an inspection follow-up past its due date.
+    "overdue": ("逾期", "overdue"),
 }
+#: The order of the problems' states, worst first.
+PROBLEM_ORDER: Final = (*WORST_FIRST, "overdue")
 #: The columns of the summary; "pending" joins them only while some asset has no result.
 SUMMARY_STATES: Final = ("up", "degraded", "down", "unreachable", "maintenance")
 SYSTEMS: Final = {
@@ -85,10 +92,11 @@ def active_problems(status: Mapping[str, Any]) -> list[dict[str, Any]]:
     names = {a["id"]: a["name"] for a in assets}
     sites_by_id = {s["id"]: s for s in status["sites"]}
     problems = [p for a in assets for p in _problems(a, names, sites_by_id)]
+    problems += [_follow_up(f, sites_by_id) for f in status.get("follow_ups", ())]
     problems.sort(
         key=lambda p: (
             list(SEVERITIES).index(p["severity"]),
-            WORST_FIRST.index(p["state"]),
+            PROBLEM_ORDER.index(p["state"]),
             -(p["since"] or 0.0),
             p["asset"],
         )
@@ -263,6 +271,36 @@ def _problems(
             }
         )
     return found
+
+
+def _follow_up(
+    follow_up: Mapping[str, Any], sites: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """An inspection follow-up past its due date, as a problem: where (the site, else the
+    system), what (the item of which plan), who acts on it, overdue since its due date."""
+    f = follow_up
+    site = sites.get(f["site"], {}) if f["site"] else {}
+    system_zh, system_en = SYSTEMS.get(f["system"], (f["system"], f["system"]))
+    plan_en = f["plan_title_en"] or f["plan_title"]
+    item_en = f["item_title_en"] or f["item_title"]
+    return {
+        "asset": f["asset"],
+        # The asset a round per asset inspects, else the plan (a site's or system's round).
+        "asset_name": f["target_name"] if f["asset"] else f["plan_title"],
+        "site": f["site"],
+        "site_name": site.get("name", f["site"]) if f["site"] else system_zh,
+        "site_name_en": site.get("name_en") if f["site"] else system_en,
+        "system": f["system"],
+        "state": "overdue",
+        "key": f"follow-up {f['id']}",
+        "alert": "InspectionFollowUpOverdue",
+        "severity": "warning",
+        "zh": f"整改逾期：{f['item_title']}（{f['plan_title']}），责任人 {f['owner_name']}",
+        "en": f"Follow-up overdue: {item_en} ({plan_en}), owner {f['owner_name']}",
+        "since": f["due_at"],
+        "detail": f["note"],
+        "runbook": f"{RUNBOOKS}InspectionFollowUpOverdue.md",
+    }
 
 
 def _problem(

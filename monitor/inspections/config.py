@@ -12,16 +12,20 @@ its own. Example::
       roster:
         - {id: zhangwei, name: 张伟, name_en: Zhang Wei, team: radio, token_env: TW_TOKEN_ZHANGWEI}
         - {id: zhaomin, name: 赵敏, role: supervisor, token_sha256: 5e88…}
+      teams:                                  # optional: how pages name a team (else "radio 组")
+        - {id: radio, name: 无线组, name_en: Radio team}
       plans:
         - id: quarterly-vswr
           title: 天馈驻波比季检
           title_en: Quarterly antenna VSWR check
           scope: {per: asset, system: radio}
           recurrence: quarterly               # daily|weekly|monthly|quarterly|yearly|FREQ=…
+          start: 2028-04-01                   # optional: no round due before it is owed
           due: {month: 1, day: 20}            # by the end of the 20th of the first month
           grace: 1d
           owner: radio                         # a person or a team
           deputy: zhaomin
+          follow_up_within: 7d                 # a failed item's follow-up is due this long after
           checklist:
             - {id: vswr, kind: automated, title: 各载波驻波比 ≤ 1.5, check: "all $vswr <= 1.5"}
             - {id: vswr-meter, kind: reading, title: 驻波比实测, unit: "", accept: {le: 1.5},
@@ -35,6 +39,11 @@ maintenance window on the round's asset or site for that long, and signing ends 
 with ``photo: required`` cannot be signed without a photo taken on the round page (``optional``:
 photos may be added). ``labels.base_url`` is how the tablets reach this server: the QR labels
 of ``trunkwatch inspections labels`` open ``BASE_URL/inspections/asset/ID``.
+
+A plan owes the rounds due from its ``start`` (a date in the centre's time zone) on; without
+one, from when it first appeared in the inspection store, so a new plan (or a new install)
+does not begin with rounds overdue from before anyone kept them. ``starts`` is something else:
+the first occurrence an RRULE counts from (its DTSTART), which may lie long before.
 """
 
 from __future__ import annotations
@@ -75,8 +84,10 @@ __all__ = [
     "ReadingItem",
     "Scope",
     "SiteLike",
+    "Team",
     "build_schedule",
     "check_base_url",
+    "plan_start",
     "select_targets",
     "validate_inspections",
 ]
@@ -148,6 +159,18 @@ class Person(Strict):
         if sum(x is not None for x in given) > 1:
             raise ValueError("give one of token_env, token_file, token_sha256")
         return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.name_en}" if self.name_en else self.name
+
+
+class Team(Strict):
+    """How the pages name a team of the roster (the ``team`` its people share)."""
+
+    id: Identifier
+    name: Text
+    name_en: str | None = None
 
     @property
     def label(self) -> str:
@@ -257,12 +280,19 @@ class InspectionPlan(Strict):
     title_en: str | None = None
     scope: Scope = Field(default_factory=Scope)
     recurrence: str
+    #: The first occurrence of an RRULE (its DTSTART).
     starts: datetime | date | None = None
+    #: From when rounds are owed (the day's start, in the centre's time zone): one due before
+    #: it is not applicable (never overdue, never missed, not counted). None: from when the
+    #: plan first appeared in the store.
+    start: date | None = None
     due: DueWindow
     grace: Duration = timedelta(0)
     owner: Identifier
     deputy: Identifier | None = None
     by_site: dict[Identifier, Assignment] = Field(default_factory=dict)
+    #: How long the follow-up (整改) a failed item opens has before it is overdue.
+    follow_up_within: Duration = Field(default=timedelta(days=7), gt=timedelta(0))
     checklist: Annotated[list[ChecklistItem], Field(min_length=1)]
 
     @property
@@ -308,6 +338,7 @@ class InspectionsConfig(Strict):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     metrics: dict[Identifier, MetricName] = Field(default_factory=dict)
     roster: list[Person] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
     plans: list[InspectionPlan] = Field(default_factory=list)
     duty: DutySettings | None = None
 
@@ -364,6 +395,14 @@ def build_schedule(plan: InspectionPlan, zone: ZoneInfo) -> Schedule:
             frequency, zone, rule, plan.grace, rule=parse_rrule(plan.recurrence, starts)
         )
     return Schedule(frequency, zone, rule, plan.grace)
+
+
+def plan_start(plan: InspectionPlan, zone: ZoneInfo) -> float | None:
+    """The configured ``start`` as a Unix time: the local midnight that begins the day."""
+    start = plan.start
+    if start is None:
+        return None
+    return datetime(start.year, start.month, start.day, tzinfo=zone).timestamp()
 
 
 def select_targets(
@@ -463,7 +502,10 @@ def _check_due(
         if given - allowed or required - given:
             return
     if plan.starts is not None and frequency is not Frequency.RRULE:
-        yield smap.problem((*at, "starts"), "only an RRULE plan has a start")
+        yield smap.problem(
+            (*at, "starts"),
+            "only an RRULE plan has a first occurrence; `start` says from when rounds are owed",
+        )
     try:
         schedule = build_schedule(plan, zone)
     except ValueError as exc:
@@ -628,6 +670,14 @@ def validate_inspections(
             except ValueError as exc:
                 problems.append(smap.problem((*path_prefix, "roster", i, "token_file"), str(exc)))
     teams = {p.team for p in model.roster if p.team is not None}
+    named: set[str] = set()
+    for i, team in enumerate(model.teams):
+        where = (*path_prefix, "teams", i, "id")
+        if team.id in named:
+            problems.append(smap.problem(where, f"team {team.id!r} is named twice"))
+        elif team.id not in teams:
+            problems.append(smap.problem(where, f"no one on the roster has team: {team.id}"))
+        named.add(team.id)
     for i, person in enumerate(model.roster):
         if person.id in teams:
             problems.append(

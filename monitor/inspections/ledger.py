@@ -1,6 +1,11 @@
 """The calendar joined with the records: for each plan, target and period, who owns it, when
 it is due, what was recorded and the resulting state.
 
+Only the rounds a plan owes are here: a period due before the plan's start
+(``ScheduledPlan.owes``) is not applicable, so every reader of the calendar (the duty page,
+metrics and alerts, the report, the shift log, the CLI) leaves it out alike. A plan's
+current round is the period containing now if it is owed, else the first owed one to come.
+
 A period's original record decides when the round was completed; a correction replaces the
 record's content (failed items, values) but not that time, since it fixes data and does not
 redo the inspection.
@@ -26,10 +31,11 @@ __all__ = [
     "upcoming_entries",
 ]
 
-#: Overdue first, then what can be done now, then the rest: the duty page's order.
+#: The duty page's order: what can be done now, then what is late, then what is to come,
+#: then what is done.
 STATE_ORDER = {
-    RoundState.OVERDUE: 0,
-    RoundState.OPEN: 1,
+    RoundState.OPEN: 0,
+    RoundState.OVERDUE: 1,
     RoundState.UPCOMING: 2,
     RoundState.DONE_LATE: 3,
     RoundState.DONE: 4,
@@ -103,7 +109,15 @@ class CalendarEntry:
 
     @property
     def sort_key(self) -> tuple[int, float, str, str]:
-        return (STATE_ORDER[self.state], self.deadline_at, self.plan.id, self.target.key)
+        """Open rounds due soonest first, overdue ones longest overdue first, upcoming ones
+        opening soonest first, then the signed."""
+        if self.state is RoundState.OVERDUE:
+            when = self.deadline_at
+        elif self.state is RoundState.UPCOMING:
+            when = self.opens_at
+        else:
+            when = self.due_at
+        return (STATE_ORDER[self.state], when, self.plan.id, self.target.key)
 
     def as_json(self) -> dict[str, Any]:
         record = self.record
@@ -180,14 +194,14 @@ def current_entries(
     person: str | None = None,
     plans: Sequence[str] | None = None,
 ) -> list[CalendarEntry]:
-    """The current period of every plan and target (only ``person``'s rounds if given),
-    overdue first."""
+    """The current round of every plan and target (only ``person``'s rounds if given), in the
+    duty page's order (``CalendarEntry.sort_key``)."""
     keep = _for_person(setup, person)
     out: list[CalendarEntry] = []
     for plan in setup.plans.values():
         if plans is not None and plan.id not in plans:
             continue
-        period = plan.schedule.period_at(now)
+        period = plan.current(now)
         targets = [t for t in plan.targets if keep(plan, t)]
         if period is None or not targets:
             continue
@@ -220,7 +234,9 @@ def entries_between(
         # A due time lies inside its period, so the period containing ``start`` is the first
         # whose due time can fall in the range.
         periods = [
-            p for p in schedule.periods(start, end) if start <= schedule.due(p).timestamp() < end
+            p
+            for p in schedule.periods(start, end)
+            if start <= schedule.due(p).timestamp() < end and plan.owes(p)
         ]
         if not periods:
             continue
@@ -247,7 +263,7 @@ def entries_overlapping(
     log's: a shift sees a few periods of each plan, not a year of them)."""
     out: list[CalendarEntry] = []
     for plan in setup.plans.values():
-        periods = list(plan.schedule.periods(start, end))
+        periods = [p for p in plan.schedule.periods(start, end) if plan.owes(p)]
         if not periods:
             continue
         slots = index_rounds(
@@ -280,7 +296,7 @@ def upcoming_entries(
         targets = [t for t in plan.targets if keep(plan, t)]
         if not targets:
             continue
-        periods = list(plan.schedule.periods(now, until))[:limit]
+        periods = [p for p in plan.schedule.periods(now, until) if plan.owes(p)][:limit]
         if not periods:
             continue
         slots = index_rounds(

@@ -13,6 +13,10 @@ per-system round site="" and asset=""):
   of the current or previous period
 - ``trunkwatch_inspection_follow_ups_open`` — follow-ups (整改) not yet closed
 
+Per plan, target and owner of open follow-ups (the same labels; the owner is the round's, or
+whoever opened it for a plan removed since): ``trunkwatch_inspection_followups_overdue`` —
+open follow-ups past their due date (0 while every open one is within it).
+
 Per plan and owner: ``trunkwatch_inspection_compliance_ratio`` — of this month's rounds whose
 deadline has passed or that were signed, the share signed on time (1 when none was due yet).
 ``trunkwatch_inspection_store_up`` is 0 while the store cannot be read.
@@ -32,6 +36,7 @@ from prometheus_client.registry import Collector
 
 from monitor.inspections.calendar import RoundState
 from monitor.inspections.errors import StoreError
+from monitor.inspections.followups import follow_up_owner, follow_up_place
 from monitor.inspections.ledger import index_rounds
 
 if TYPE_CHECKING:
@@ -82,6 +87,10 @@ def _families() -> dict[str, GaugeMetricFamily]:
             "discrepancies", "Readings that disagree with the live value in the latest record."
         ),
         "follow_ups": gauge("follow_ups_open", "Follow-ups (整改) opened and not yet closed."),
+        "follow_ups_overdue": gauge(
+            "followups_overdue",
+            "Open follow-ups (整改) past their due date, per owner and target.",
+        ),
         "compliance": gauge(
             "compliance_ratio",
             "Share of this month's due rounds signed on time (合规率), per plan and owner.",
@@ -137,7 +146,13 @@ class InspectionCollector(Collector):
         families = _families()
         entries = service.calendar(now=now)
         last = store.last_signed()
-        open_follow_ups = Counter((f.plan_id, f.target) for f in store.follow_ups(open_only=True))
+        still_open = store.follow_ups(open_only=True)
+        open_follow_ups = Counter((f.plan_id, f.target) for f in still_open)
+        overdue_follow_ups: Counter[tuple[str, str, str, str, str]] = Counter()
+        for f in still_open:
+            place = follow_up_place(setup, f)
+            where = (f.plan_id, place.site, place.asset, place.system, follow_up_owner(setup, f))
+            overdue_follow_ups[where] += f.overdue(now)
 
         latest: dict[tuple[str, str], tuple[int, int]] = {}
         for plan in setup.plans.values():
@@ -168,6 +183,9 @@ class InspectionCollector(Collector):
             families["failed"].add_metric(labels, failed)
             families["discrepancies"].add_metric(labels, discrepancies)
             families["follow_ups"].add_metric(labels, open_follow_ups.get(key, 0))
+
+        for follow_up_labels, n in sorted(overdue_follow_ups.items()):
+            families["follow_ups_overdue"].add_metric(list(follow_up_labels), n)
 
         start, end = month_bounds(service.local(now))
         counted: Counter[tuple[str, str]] = Counter()

@@ -1,8 +1,11 @@
 """The inspections as the service runs them: each plan with its schedule, its targets from the
-inventory and its parsed checks, and the roster with the SHA-256 of each person's token.
+inventory, its parsed checks and from when it owes rounds, and the roster with the SHA-256 of
+each person's token and the names of its teams.
 
 Built from a loaded ``monitor.config.Config``; tokens are read from their environment
-variable or file once, hashed, and the plaintext dropped.
+variable or file once, hashed, and the plaintext dropped. A plan without a configured
+``start`` owes rounds from when it first appeared in the store, which the service fills in
+(``InspectionSetup.started``).
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.config import Config, resolve_secret
 from monitor.core.sources import ConfigError, read_secret_file
-from monitor.inspections.calendar import Frequency, Schedule
+from monitor.inspections.calendar import Frequency, Period, Schedule
 from monitor.inspections.checklist import Condition, Selector, parse_condition, parse_selector
 from monitor.inspections.config import (
     AutomatedItem,
@@ -27,6 +30,7 @@ from monitor.inspections.config import (
     Person,
     ReadingItem,
     build_schedule,
+    plan_start,
     select_targets,
     validate_inspections,
 )
@@ -72,10 +76,35 @@ class ScheduledPlan:
     targets: tuple[RoundTarget, ...]
     conditions: Mapping[str, Condition]
     live: Mapping[str, Selector]
+    #: From when rounds are owed (Unix time): the configured ``start``, else when the plan
+    #: first appeared in the store; None owes every round (a setup not yet on a store).
+    start: float | None = None
 
     @property
     def id(self) -> str:
         return self.plan.id
+
+    def owes(self, period: Period) -> bool:
+        """Whether the round of ``period`` is owed: it is due at or after the plan's start.
+        One due before is not applicable: never overdue, never missed, never counted."""
+        return self.start is None or self.schedule.due(period).timestamp() >= self.start
+
+    def current(self, now: float) -> Period | None:
+        """The round that stands for the plan at ``now``: the period containing ``now`` when
+        it is owed, else the first owed one after it (still to come). None before an
+        RRULE's first occurrence."""
+        period = self.schedule.period_at(now)
+        if period is None or self.owes(period):
+            return period
+        # Every due time lies inside its period, so this walks at most to the period that
+        # contains the start, and one further.
+        assert self.start is not None
+        period = self.schedule.period_at(self.start) or next(
+            self.schedule.periods(self.start, float("inf"))
+        )
+        while not self.owes(period):
+            period = self.schedule.following(period)
+        return period
 
     @property
     def title(self) -> str:
@@ -105,6 +134,8 @@ class Roster:
     people: Mapping[str, Person]
     teams: Mapping[str, tuple[str, ...]]
     _by_hash: Mapping[str, str] = field(repr=False)
+    #: Team id → "name name_en", from ``inspections.teams``.
+    team_names: Mapping[str, str] = field(default_factory=dict)
 
     def authenticate(self, token: str | None) -> Person | None:
         """The person whose token this is, or None."""
@@ -131,7 +162,7 @@ class Roster:
             return ""
         if who in self.people:
             return self.people[who].label
-        return f"{who} 组"
+        return self.team_names.get(who) or f"{who} 组"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +194,17 @@ class InspectionSetup:
     def may_sign(self, person: Person, plan: ScheduledPlan, target: RoundTarget) -> bool:
         """Owner and deputy (or their team members) sign their rounds; a supervisor any."""
         return person.role == "supervisor" or person.id in self.responsible(plan, target)
+
+    def started(self, first_seen: Mapping[str, float]) -> InspectionSetup:
+        """This setup with each plan that has no configured ``start`` owing rounds from when
+        it first appeared in the store (``first_seen``, plan id → Unix time)."""
+        plans = {
+            plan_id: replace(plan, start=first_seen[plan_id])
+            if plan.start is None and plan_id in first_seen
+            else plan
+            for plan_id, plan in self.plans.items()
+        }
+        return replace(self, plans=plans)
 
 
 def _read_token(person: Person, base: Path) -> str | None:
@@ -212,7 +254,12 @@ def build_roster(model: InspectionsConfig, base: Path, *, read_tokens: bool = Tr
             by_hash[digest] = ""
             continue
         by_hash[digest] = person.id
-    return Roster(people, teams, {h: p for h, p in by_hash.items() if p})
+    return Roster(
+        people,
+        teams,
+        {h: p for h, p in by_hash.items() if p},
+        {t.id: t.label for t in model.teams},
+    )
 
 
 def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
@@ -247,6 +294,7 @@ def build_setup(config: Config, *, sign_in: bool = True) -> InspectionSetup:
             tuple(select_targets(plan.scope, config.assets, sites)),
             conditions,
             live,
+            plan_start(plan, zone),
         )
     url = resolve_secret(model.store.url, base) if model.store.url else None
     data_dir = Path(config.model.server.data_dir).expanduser()

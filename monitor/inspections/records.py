@@ -166,10 +166,16 @@ class FollowUp:
     closed_at: float | None = None
     closed_by: str | None = None
     close_note: str = ""
+    #: By when it should be closed (fixed when it is opened); None: no date.
+    due_at: float | None = None
 
     @property
     def open(self) -> bool:
         return self.closed_at is None
+
+    def overdue(self, now: float) -> bool:
+        """Still open past its due date."""
+        return self.closed_at is None and self.due_at is not None and now >= self.due_at
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -184,6 +190,7 @@ class FollowUp:
             "closed_at": self.closed_at,
             "closed_by": self.closed_by,
             "close_note": self.close_note,
+            "due_at": self.due_at,
         }
 
 

@@ -33,7 +33,7 @@ ITEM_COLUMNS = (
 SESSION_COLUMNS = "token_hash, person, csrf, created_at, last_seen_at, expires_at"
 FOLLOW_UP_COLUMNS = (
     "id, round_id, plan_id, target, item_id, opened_at, opened_by, note, closed_at, closed_by, "
-    "close_note"
+    "close_note, due_at"
 )
 
 

@@ -6,9 +6,11 @@ follow-up. Version 2 adds the duty page's sign-in sessions, shared by every inst
 database; a session's person and tokens never change once written. Version 3 adds planned
 maintenance windows, which only ever end early, once, and the Alertmanager silence of each.
 Version 4 adds the shift log (the duty board's faults, drills, notes, reloads) and the shift
-handovers, signed once and acknowledged once. Version 6 adds the photos of checklist items,
-stored once each by their SHA-256, and which item of which round shows which photo: a stored
-photo never changes, and neither a photo nor its link to a signed round is ever removed.
+handovers, signed once and acknowledged once. Version 5 records when each plan first appeared
+in the store (rounds due before it are not owed) and gives every follow-up a due date. Version 6
+adds the photos of checklist items, stored once each by their SHA-256, and which item of which
+round shows which photo: a stored photo never changes, and neither a photo nor its link to a
+signed round is ever removed.
 ``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
@@ -102,6 +104,7 @@ _NO_DELETE_MAINTENANCE = "maintenance records are never deleted"
 _FAULT_CLEARS = "a duty fault only ever clears, once"
 _DUTY_LOG = "the shift log is append-only"
 _HANDOVER = "a signed handover is only ever acknowledged, once"
+_PLAN_SEEN = "when a plan first appeared is recorded once"
 _PHOTO = "a stored photo never changes"
 _PHOTO_SIGNED = "a photo of a signed record is kept as it was"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
@@ -117,6 +120,7 @@ REFUSALS = (
     _FAULT_CLEARS,
     _DUTY_LOG,
     _HANDOVER,
+    _PLAN_SEEN,
     _PHOTO,
     _PHOTO_SIGNED,
 )
@@ -490,6 +494,68 @@ _PG_V4 = (
     ),
 )
 
+# When each plan first appeared in the store: a plan owes no round due before it (unless its
+# configuration says from when it applies). Written once per plan, by whichever instance sees
+# it first, and never changed. A store upgraded to this version already knew the plans that
+# have rounds: they appeared no later than the first period recorded for them.
+_PLAN_STARTS = """CREATE TABLE plan_starts (
+        plan_id TEXT PRIMARY KEY,
+        first_seen DOUBLE PRECISION NOT NULL
+    )"""
+_PLAN_STARTS_FROM_ROUNDS = """INSERT INTO plan_starts (plan_id, first_seen)
+        SELECT plan_id, MIN(period_start) FROM rounds GROUP BY plan_id"""
+# A follow-up's due date is fixed when it is opened (the plan's follow_up_within then). Those
+# opened before this version are due seven days after opening, the default.
+_FOLLOW_UP_DUE = "ALTER TABLE follow_ups ADD COLUMN due_at DOUBLE PRECISION"
+_FOLLOW_UP_DUE_BACKFILL = "UPDATE follow_ups SET due_at = opened_at + 604800 WHERE due_at IS NULL"
+_FOLLOW_UPS_BY_DUE = """CREATE INDEX follow_ups_open_by_due ON follow_ups (due_at)
+        WHERE closed_at IS NULL"""
+
+_SQLITE_V5 = (
+    _PLAN_STARTS,
+    _PLAN_STARTS_FROM_ROUNDS,
+    f"""CREATE TRIGGER plan_starts_no_update BEFORE UPDATE ON plan_starts
+        BEGIN SELECT RAISE(ABORT, '{_PLAN_SEEN}'); END""",
+    f"""CREATE TRIGGER plan_starts_no_delete BEFORE DELETE ON plan_starts
+        BEGIN SELECT RAISE(ABORT, '{_PLAN_SEEN}'); END""",
+    # The close-once trigger is made again so that it also holds the due date; the backfill
+    # runs between, while nothing guards the table (the migration is one transaction).
+    "DROP TRIGGER follow_ups_close_once",
+    _FOLLOW_UP_DUE,
+    _FOLLOW_UP_DUE_BACKFILL,
+    _FOLLOW_UPS_BY_DUE,
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        WHEN OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS NOT OLD.id OR NEW.round_id IS NOT OLD.round_id
+          OR NEW.plan_id IS NOT OLD.plan_id OR NEW.target IS NOT OLD.target
+          OR NEW.item_id IS NOT OLD.item_id OR NEW.opened_at IS NOT OLD.opened_at
+          OR NEW.opened_by IS NOT OLD.opened_by OR NEW.note IS NOT OLD.note
+          OR NEW.due_at IS NOT OLD.due_at
+        BEGIN SELECT RAISE(ABORT, 'a follow-up is only ever closed, once'); END""",
+)
+
+_PG_V5 = (
+    _PLAN_STARTS,
+    _PLAN_STARTS_FROM_ROUNDS,
+    f"""CREATE TRIGGER plan_starts_no_update BEFORE UPDATE OR DELETE ON plan_starts
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_PLAN_SEEN}')""",
+    f"""CREATE TRIGGER plan_starts_no_truncate BEFORE TRUNCATE ON plan_starts
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_PLAN_SEEN}')""",
+    "DROP TRIGGER follow_ups_close_once ON follow_ups",
+    _FOLLOW_UP_DUE,
+    _FOLLOW_UP_DUE_BACKFILL,
+    _FOLLOW_UPS_BY_DUE,
+    """CREATE TRIGGER follow_ups_close_once BEFORE UPDATE ON follow_ups
+        FOR EACH ROW WHEN (OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+          OR NEW.id IS DISTINCT FROM OLD.id OR NEW.round_id IS DISTINCT FROM OLD.round_id
+          OR NEW.plan_id IS DISTINCT FROM OLD.plan_id OR NEW.target IS DISTINCT FROM OLD.target
+          OR NEW.item_id IS DISTINCT FROM OLD.item_id
+          OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
+          OR NEW.opened_by IS DISTINCT FROM OLD.opened_by OR NEW.note IS DISTINCT FROM OLD.note
+          OR NEW.due_at IS DISTINCT FROM OLD.due_at)
+        EXECUTE FUNCTION trunkwatch_reject('a follow-up is only ever closed, once')""",
+)
+
 # Photos of checklist items (现场照片): each stored once, under the SHA-256 of its stored bytes
 # (EXIF stripped, re-encoded: ``monitor.inspections.photos.image``), with a thumbnail; and which
 # item of which round shows which photo. A stored photo never changes. A draft's photos may be
@@ -589,6 +655,7 @@ SQLITE_MIGRATIONS = (
     Migration(2, "duty page sessions", _SQLITE_V2),
     Migration(3, "planned maintenance windows and their silences", _SQLITE_V3),
     Migration(4, "shift log and handovers", _SQLITE_V4),
+    Migration(5, "when each plan first appeared; follow-up due dates", _SQLITE_V5),
     Migration(6, "photos of checklist items", _SQLITE_V6),
 )
 POSTGRES_MIGRATIONS = (
@@ -596,6 +663,7 @@ POSTGRES_MIGRATIONS = (
     Migration(2, "duty page sessions", _PG_V2),
     Migration(3, "planned maintenance windows and their silences", _PG_V3),
     Migration(4, "shift log and handovers", _PG_V4),
+    Migration(5, "when each plan first appeared; follow-up due dates", _PG_V5),
     Migration(6, "photos of checklist items", _PG_V6),
 )
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version

@@ -5,6 +5,12 @@ Everything that decides (who may sign, which period a round belongs to, whether 
 passed) happens here, once, for the web page, the JSON API and the CLI alike. The signer of
 a record is always the authenticated person handed in by the caller, never a value from a
 request body.
+
+The service records in the store when each configured plan first appeared there and runs
+its setup with those starts (``InspectionSetup.started``), so no reader of the calendar sees
+a round due before its plan existed. A failed item opens a follow-up (整改) due the plan's
+``follow_up_within`` later; the open ones past that are the duty board's problems
+(``monitor.inspections.followups``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from monitor.inspections.errors import (
     InvalidEntry,
     NotAllowed,
     NotFound,
+    StoreError,
 )
+from monitor.inspections.followups import FollowUpBook
 from monitor.inspections.handover.service import HandoverService, Problems
 from monitor.inspections.leader import INTERVAL_SECONDS, OnceOnly
 from monitor.inspections.ledger import (
@@ -171,9 +179,12 @@ class InspectionService:
         leader_interval: float = INTERVAL_SECONDS,
         silences: SilenceApi | None = None,
     ) -> None:
-        self.setup = config if isinstance(config, InspectionSetup) else build_setup(config)
+        setup = config if isinstance(config, InspectionSetup) else build_setup(config)
         self.store = store
         self.clock = clock
+        self.setup = self._started(setup, None)
+        #: The open follow-ups, named for the duty board (its overdue ones are problems).
+        self.follow_ups = FollowUpBook(lambda: self.setup, store, clock)
         if results is None:
             self.live: LiveSource = NoLive()
         elif isinstance(results, ResultStore):
@@ -223,12 +234,29 @@ class InspectionService:
                 self.handover.watch(self.problems, lambda: self.once_only.leading),
                 name="shift log",
             )
+            group.create_task(self.follow_ups.watch(), name="follow-ups")
 
     def install(self, setup: InspectionSetup) -> None:
         """Run with a new setup (a reloaded configuration); records stay where they are."""
-        self.setup = setup
+        self.setup = self._started(setup, self.setup)
         self.maintenance.install(setup.maintenance)
         self._changed()
+
+    def _started(self, setup: InspectionSetup, running: InspectionSetup | None) -> InspectionSetup:
+        """``setup`` with each plan that has no configured start owing rounds from when it
+        first appeared in the store; a plan the store has not seen appears now."""
+        now = self.now()
+        try:
+            first_seen = self.store.plan_starts(list(setup.plans), now)
+        except StoreError as exc:
+            if running is None:
+                raise
+            # A reload while the store cannot be written: the plans keep the starts they
+            # ran with, and a new one owes rounds from now (recorded at the next start).
+            log.error("when the plans first appeared cannot be recorded: %s", exc)
+            ran = {p.id: p.start for p in running.plans.values() if p.start is not None}
+            first_seen = {plan_id: ran.get(plan_id, now) for plan_id in setup.plans}
+        return setup.started(first_seen)
 
     def reconfigure(self, config: Config) -> None:
         """Install a reloaded configuration. Raises ConfigError and keeps the running one."""
@@ -317,7 +345,8 @@ class InspectionService:
         return upcoming_entries(self.setup, self.store, now, now + days * 86400, person=person)
 
     def entry_for(self, plan: ScheduledPlan, target: RoundTarget, now: float) -> CalendarEntry:
-        period = plan.schedule.period_at(now)
+        """The plan's current round on ``target``: the one the duty page shows."""
+        period = plan.current(now)
         if period is None:
             raise Conflict(f"plan {plan.id} has not started yet")
         slots = index_rounds(
@@ -438,8 +467,19 @@ class InspectionService:
         already: Iterable[str] = (),
     ) -> list[FollowUp]:
         skip = set(already)
+        due = now + plan.plan.follow_up_within.total_seconds()
         return [
-            FollowUp(_new_id(), record_id, plan.id, target.key, i.item_id, now, person.id, i.note)
+            FollowUp(
+                _new_id(),
+                record_id,
+                plan.id,
+                target.key,
+                i.item_id,
+                now,
+                person.id,
+                i.note,
+                due_at=due,
+            )
             for i in items
             if i.failed and i.item_id not in skip
         ]

@@ -7,7 +7,8 @@ a closed follow-up. Each audit line carries the SHA-256 of the line before, so a
 edit made outside SQL shows in ``verify_audit_chain``. The duty page's sign-in sessions live
 here too, so every instance on one database knows them, and the planned maintenance windows
 (``monitor.inspections.maintenance.tables``), and the shift log and handovers
-(``monitor.inspections.handover.tables``), and the photos of checklist items
+(``monitor.inspections.handover.tables``), when each plan first appeared in the store
+(``plan_starts``: the calendar owes no round due before it), and the photos of checklist items
 (``monitor.inspections.photos.tables``), whose SHA-256 hashes the audit line of a signature
 names. ``leader_lock`` elects the one instance
 that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
@@ -106,10 +107,15 @@ class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, Protocol):
     ) -> list[RoundRecord]: ...
     def last_signed(self) -> dict[tuple[str, str], float]: ...
     def follow_ups(
-        self, *, open_only: bool = False, round_id: str | None = None
+        self,
+        *,
+        open_only: bool = False,
+        round_id: str | None = None,
+        due_before: float | None = None,
     ) -> list[FollowUp]: ...
     def follow_up(self, follow_up_id: str) -> FollowUp | None: ...
     def close_follow_up(self, follow_up_id: str, by: str, at: float, note: str) -> FollowUp: ...
+    def plan_starts(self, plan_ids: Sequence[str], at: float) -> dict[str, float]: ...
     def audit_log(self, *, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
     def verify_audit_chain(self) -> int: ...
     def create_session(self, session: WebSession, limit: int) -> None: ...
@@ -186,7 +192,7 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
         for f in follow_ups:
             self._execute(
                 f"INSERT INTO follow_ups ({FOLLOW_UP_COLUMNS}) VALUES "  # noqa: S608
-                "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '')",
+                "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?)",
                 (
                     f.id,
                     f.round_id,
@@ -196,10 +202,17 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
                     f.opened_at,
                     f.opened_by,
                     f.note,
+                    f.due_at,
                 ),
             )
             self._audit(
-                at, f.opened_by, "follow_up_open", f.round_id, follow_up=f.id, item=f.item_id
+                at,
+                f.opened_by,
+                "follow_up_open",
+                f.round_id,
+                follow_up=f.id,
+                item=f.item_id,
+                due=f.due_at,
             )
 
     def _mark_signed(
@@ -304,6 +317,29 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
         assert found is not None
         return found
 
+    def plan_starts(self, plan_ids: Sequence[str], at: float) -> dict[str, float]:
+        """When each plan first appeared in the store: those not seen before appear ``at``
+        (the first instance to write one wins, another's try changes nothing). Returns every
+        plan id given with its first appearance."""
+        wanted = sorted(set(plan_ids))
+        with self._guard():
+            known = self._plan_starts()
+        missing = [p for p in wanted if p not in known]
+        if missing:
+            with self._transaction():
+                for plan_id in missing:
+                    self._execute(
+                        "INSERT INTO plan_starts (plan_id, first_seen) VALUES (?, ?) "
+                        "ON CONFLICT (plan_id) DO NOTHING",
+                        (plan_id, at),
+                    )
+                known = self._plan_starts()
+        return {p: known[p] for p in wanted}
+
+    def _plan_starts(self) -> dict[str, float]:
+        rows = self._execute("SELECT plan_id, first_seen FROM plan_starts").fetchall()
+        return {r[0]: float(r[1]) for r in rows}
+
     # -- reads -----------------------------------------------------------------------------
 
     def _items_of(self, round_id: str) -> list[ItemResult]:
@@ -389,9 +425,20 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
             ).fetchall()
         return {(r[0], r[1]): float(r[2]) for r in rows}
 
-    def follow_ups(self, *, open_only: bool = False, round_id: str | None = None) -> list[FollowUp]:
+    def follow_ups(
+        self,
+        *,
+        open_only: bool = False,
+        round_id: str | None = None,
+        due_before: float | None = None,
+    ) -> list[FollowUp]:
+        """Follow-ups, oldest first: only the open ones, those of one round, or those open
+        and due by ``due_before``."""
         where: list[str] = []
         params: list[Any] = []
+        if due_before is not None:
+            where.append("closed_at IS NULL AND due_at <= ?")
+            params.append(due_before)
         if open_only:
             where.append("closed_at IS NULL")
         if round_id is not None:

@@ -1,5 +1,11 @@
-"""The duty page at /inspections: sign in with a personal token, see today's rounds (overdue
-first), fill them in and sign, on a tablet, in Chinese and English.
+"""The duty page at /inspections: sign in with a personal token, see today's rounds, fill them
+in and sign, on a tablet, in Chinese and English.
+
+Today's rounds are those open now (due soonest first), then the overdue (longest overdue
+first), then those opening within the coming week, then the signed; when each is due is said
+in words relative to now (今天 18:00 截止 / due today 18:00, 已逾期 2 天 / 2 days overdue), and
+owners by their names (a team by its ``inspections.teams`` name). Rounds that open later are
+counted, not listed.
 
 The token is exchanged once for a random session id in an HttpOnly, SameSite=Strict cookie;
 every form POST also carries the session's CSRF token, and a POST whose Origin names another
@@ -16,17 +22,28 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from monitor.inspections.calendar import Frequency, RoundState
 from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
+from monitor.inspections.followups import follow_up_owner
 from monitor.inspections.photos.image import MAX_PHOTOS_PER_ITEM
-from monitor.inspections.records import RoundRecord
+from monitor.inspections.records import FollowUp, RoundRecord
 from monitor.inspections.sessions import SESSION_SECONDS, Session, Sessions
 from monitor.inspections.templates import render
+from monitor.inspections.wording import (
+    Words,
+    day_and_time,
+    due_words,
+    opens_words,
+    overdue_words,
+)
 from monitor.web.guard import SECURITY_HEADERS, require_same_origin, with_sources
 
 if TYPE_CHECKING:
@@ -61,6 +78,8 @@ ROUND_POLICY = with_sources(
     script_src="'self'",
     connect_src="'self'",
 )
+#: Rounds that open within this many days are listed on today's page; later ones counted.
+UPCOMING_DAYS = 7
 
 
 def html_page(text: str, status: int = 200, *, policy: str | None = None) -> web.Response:
@@ -200,10 +219,11 @@ class DutyPages:
 
     # -- pages -----------------------------------------------------------------------------
 
-    def _entry_view(self, e: CalendarEntry, person: Person) -> dict[str, Any]:
+    def _entry_view(self, e: CalendarEntry, person: Person, now: float) -> dict[str, Any]:
         service = self.service
         roster = service.setup.roster
         grace = e.plan.schedule.grace
+        when = _when(e, now, service.setup.zone)
         return {
             "plan_id": e.plan.id,
             "target": e.target.key,
@@ -211,9 +231,11 @@ class DutyPages:
             "title": e.plan.title,
             "frequency": e.plan.frequency_name,
             "target_name": e.target.name,
-            "period": e.period.key,
+            "period": _period_name(e),
             "state": e.state.value,
             "due": service.due_text(e.due_at),
+            "when_zh": when.zh,
+            "when_en": when.en,
             "grace": _human(grace.total_seconds()) if grace.total_seconds() else "",
             "owner": roster.label(e.owner),
             "deputy": roster.label(e.deputy) if e.deputy else "",
@@ -225,11 +247,39 @@ class DutyPages:
             and service.setup.may_sign(person, e.plan, e.target),
         }
 
+    def _follow_up_view(self, f: FollowUp, now: float) -> dict[str, Any]:
+        service = self.service
+        roster = service.setup.roster
+        due: Words | None = None
+        if f.due_at is not None:
+            due = (
+                overdue_words(f.due_at, now)
+                if f.overdue(now)
+                else due_words(f.due_at, now, service.setup.zone)
+            )
+        return {
+            "id": f.id,
+            **_follow_up_names(service, f.plan_id, f.target, f.item_id),
+            "opened": f"{service.local(f.opened_at):%m-%d %H:%M}",
+            "opened_by": roster.label(f.opened_by),
+            "owner": roster.label(follow_up_owner(service.setup, f)),
+            "overdue": f.overdue(now),
+            "due_zh": due.zh if due else "",
+            "due_en": due.en if due else "",
+            "note": f.note,
+        }
+
     async def index(self, request: web.Request) -> web.Response:
         person, session = await self.require(request)
         service = self.service
         show_all = person.role == "supervisor" or request.query.get("all") == "1"
-        entries = await service.run(service.calendar, person=None if show_all else person.id)
+        now = service.now()
+        entries = await service.run(
+            service.calendar, person=None if show_all else person.id, now=now
+        )
+        horizon = now + UPCOMING_DAYS * 86400
+        later = [e for e in entries if e.state is RoundState.UPCOMING and e.opens_at >= horizon]
+        shown = [e for e in entries if e not in later]
         follow_ups = await service.run(service.store.follow_ups, open_only=True)
         mine = [
             f
@@ -244,19 +294,12 @@ class DutyPages:
                 person=person,
                 csrf=session.csrf,
                 centre=service.setup.centre,
-                now=f"{service.local(service.now()):%Y-%m-%d %H:%M}",
+                now=f"{service.local(now):%Y-%m-%d %H:%M}",
                 show_all=show_all,
-                entries=[self._entry_view(e, person) for e in entries],
-                follow_ups=[
-                    {
-                        "id": f.id,
-                        **_follow_up_names(service, f.plan_id, f.target, f.item_id),
-                        "opened": f"{service.local(f.opened_at):%m-%d %H:%M}",
-                        "opened_by": service.setup.roster.label(f.opened_by),
-                        "note": f.note,
-                    }
-                    for f in mine
-                ],
+                entries=[self._entry_view(e, person, now) for e in shown],
+                later=len(later),
+                upcoming_days=UPCOMING_DAYS,
+                follow_ups=[self._follow_up_view(f, now) for f in mine],
                 feed_url=_feed_url(service, person.id),
                 flash="已签字确认 Signed and recorded." if flash else None,
                 error=request.query.get("error"),
@@ -538,6 +581,30 @@ def _items_view(
             }
         )
     return items
+
+
+def _when(e: CalendarEntry, now: float, zone: ZoneInfo) -> Words:
+    """When the round is due, in words: how late an overdue one is, when an upcoming one
+    opens, how long the grace of one past its due time lasts."""
+    if e.state is RoundState.OVERDUE:
+        return overdue_words(e.deadline_at, now)
+    due = due_words(e.due_at, now, zone)
+    if e.state is RoundState.UPCOMING:
+        opens = opens_words(e.opens_at, now, zone)
+        return Words(f"{opens.zh}，{due.zh}", f"{opens.en}, {due.en}")
+    if e.state is RoundState.OPEN and now >= e.due_at:
+        until = day_and_time(e.deadline_at, now, zone)
+        return Words(f"已过截止时间，宽限至 {until.zh}", f"past due, grace until {until.en}")
+    return due
+
+
+def _period_name(e: CalendarEntry) -> str:
+    """The period as people name it: its key (2028-Q1, 2028-03 …), or for an RRULE plan the
+    days it spans."""
+    if e.plan.schedule.frequency is not Frequency.RRULE:
+        return e.period.key
+    last = e.period.end - timedelta(days=1)
+    return f"{e.period.start:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
 def _responsible_for(service: InspectionService, person: str, plan_id: str, target: str) -> bool:

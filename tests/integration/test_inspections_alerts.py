@@ -38,7 +38,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_checks_the_rules() -> None:
     done = run("check", "rules", str(RULES))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 7 rules found" in done.stdout
+    assert "SUCCESS: 8 rules found" in done.stdout
 
 
 def test_promtool_rule_tests_pass() -> None:
@@ -51,8 +51,8 @@ def test_every_rule_has_severity_bilingual_text_and_a_runbook() -> None:
     rules = [r for g in groups for r in g["rules"]]
     assert {r["alert"] for r in rules} == {
         "InspectionOverdue", "InspectionOverdueEscalated", "InspectionItemFailed",
-        "InspectionDiscrepancy", "InspectionComplianceLow", "InspectionStoreDown",
-        "DutyHandoverOverdue",
+        "InspectionFollowUpOverdue", "InspectionDiscrepancy", "InspectionComplianceLow",
+        "InspectionStoreDown", "DutyHandoverOverdue",
     }  # fmt: skip
     for rule in rules:
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), rule["alert"]

@@ -1,12 +1,15 @@
 """A duty technician records a daily round on the duty page in headless Chromium on a tablet:
-signs in with a personal token, finds today's rounds overdue first, starts one, types a
-reading and answers a confirmation, is refused while a failed item lacks a note, and signs.
-The record is then read back through the JSON API and straight from the SQLite file.
+signs in with a personal token, finds today's rounds (what is open now first, then what is
+overdue, each due time in words), starts one, types a reading and answers a confirmation, is
+refused while a failed item lacks a note, and signs. The record is then read back through the
+JSON API and straight from the SQLite file. A failed item's follow-up left open past its due
+date shows on the duty board among the active problems and on the duty page as overdue.
 
 The daemon runs as a real process with TCP probes against loopback listeners, so the
 automated item is judged from live results. It has no injected clock, so the centre's time
 zone is chosen to put "now" between 12:00 and 13:00 local time: one plan (due 06:00, one hour
-of grace) is then overdue and the other (due 23:00) open, whatever the hour of the run.
+of grace, owed since its configured start) is then overdue and the other (due 23:00) open,
+whatever the hour of the run.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from monitor.inspections.web import COOKIE
-from tests.helpers import http_get
+from tests.helpers import http_get, wait_until
 from tests.integration.browser import (  # noqa: F401
     TABLET,
     TabletPage,
@@ -78,18 +81,21 @@ inspections:
       due: {{time: "23:00"}}
       grace: 30m
       owner: zhangwei
+      follow_up_within: 2s
       checklist:
         - {{id: reachable, kind: automated, title: 基站可达, title_en: Base stations reachable,
             check: "all trunkwatch_probe_success == 1"}}
         - {{id: cabinet-temp, kind: reading, title: 机柜温度, title_en: Cabinet temperature,
             unit: °C, accept: {{ge: 5, le: 35}}}}
         - {{id: test-call, kind: confirmation, title: 试呼正常, title_en: Test call}}
-    # Second in the file, first on the page: it is overdue.
+    # Its 06:00 round was due before the daemon first ran: owed only because its start says
+    # so. Second on the page, after the round open now: it is overdue.
     - id: daily-line
       title: 有线通信系统日检
       title_en: Daily line check
       scope: {{per: system, system: line}}
       recurrence: daily
+      start: 2020-01-01
       due: {{time: "06:00"}}
       grace: 1h
       owner: zhangwei
@@ -186,23 +192,29 @@ def test_a_round_is_filled_in_and_signed_on_a_tablet(
         "/inspections",
     )
 
-    # Today's rounds, at noon in the centre's zone: the overdue one first, though the file
-    # lists it second.
+    # Today's rounds, at noon in the centre's zone: the one open now first, then the overdue
+    # one, each due time in words.
     assert re.match(r"\d{4}-\d\d-\d\d 1[23]:\d\d ", page.locator("p.meta").inner_text())
     cards = page.locator("section.card")
     assert [cards.nth(i).get_attribute("data-state") for i in range(cards.count())] == [
-        "overdue",
         "open",
+        "overdue",
     ]
-    assert cards.nth(0).get_attribute("id") == "round-daily-line--line"
-    assert cards.nth(1).get_attribute("id") == "round-daily-radio--radio"
-    overdue = cards.nth(0).inner_text()
+    assert cards.nth(0).get_attribute("id") == "round-daily-radio--radio"
+    assert cards.nth(1).get_attribute("id") == "round-daily-line--line"
+    assert "待检 open" in cards.nth(0).inner_text()
+    assert page.locator("#when-daily-radio--radio").inner_text() == (
+        "今天 23:00 截止 · due today 23:00"
+    )
+    overdue = cards.nth(1).inner_text()
     assert "逾期 overdue" in overdue
-    assert cards.nth(0).locator("h2").inner_text() == "有线通信系统日检 Daily line check"
+    assert cards.nth(1).locator("h2").inner_text() == "有线通信系统日检 Daily line check"
     assert "宽限 grace 1h" in overdue
     assert "责任人 owner 张伟 Zhang Wei" in overdue
-    assert re.search(r"截止 due \d{4}-\d\d-\d\d 06:00", overdue), overdue
-    assert "待检 open" in cards.nth(1).inner_text()
+    # Deadline 07:00, now 12:xx: five whole hours late; the due time itself on touch and hold.
+    when = page.locator("#when-daily-line--line")
+    assert when.inner_text() == "已逾期 5 小时 · 5 hours overdue"
+    assert re.fullmatch(r"截止 due \d{4}-\d\d-\d\d 06:00", when.get_attribute("title") or "")
     # Touch-sized controls, and nothing wider than the screen.
     assert touch_height(page, "#start-daily-radio--radio") >= MIN_TOUCH_PX
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["viewport"]["width"]
@@ -355,4 +367,55 @@ def test_a_round_signed_after_its_deadline_reads_done_late(
     assert page.locator("#state").inner_text() == "逾期完成 done late"
     assert page.locator("#state").get_attribute("class") == "badge done_late"
     assert api(duty, f"/rounds/{round_id}")["state"] == "done_late"
+    assert tablet.errors == []
+
+
+def test_a_follow_up_left_open_past_its_date_is_a_problem_on_the_board(
+    tablet: TabletPage, duty: DutyDaemon, tmp_path: Path
+) -> None:
+    page = tablet.page
+    sign_in(page, duty, duty.token)
+    tap_and_load(page, "#start-daily-radio--radio")
+    page.locator("#value-cabinet-temp").fill("24.5")
+    page.locator("#value-test-call-no").tap()
+    note = "3号手台无应答，已报修 handset 3 silent, reported"
+    page.locator("#note-test-call").fill(note)
+    tap_and_load(page, "#sign")
+    [follow_up] = api(duty, "/follow-ups?open=1")["follow_ups"]
+    assert follow_up["due_at"] == pytest.approx(follow_up["opened_at"] + 2)
+
+    # Two seconds later it is overdue; the board lists it once the service has read it again.
+    def listed() -> dict[str, Any] | None:
+        status, body = http_get(f"{duty.base}/api/v1/board", timeout=2)
+        assert status == 200, body
+        found = [
+            p for p in json.loads(body)["problems"] if p["alert"] == "InspectionFollowUpOverdue"
+        ]
+        return found[0] if found else None
+
+    problem = wait_until(listed, 15.0, "the overdue follow-up on the board")
+    assert problem["key"] == f"follow-up {follow_up['id']}"
+    assert (problem["severity"], problem["since"]) == ("warning", follow_up["due_at"])
+    assert problem["zh"] == "整改逾期：试呼正常（无线集群系统日检），责任人 张伟 Zhang Wei"
+    assert problem["detail"] == note
+
+    page.goto(f"{duty.base}/")
+    item = page.locator('#problem-list li[data-alert="InspectionFollowUpOverdue"]')
+    assert item.count() == 1
+    text = item.inner_text()
+    assert "整改逾期：试呼正常" in text
+    assert "Follow-up overdue: Test call (Daily radio check), owner 张伟 Zhang Wei" in text
+    assert item.locator("a.runbook").get_attribute("href") == (
+        "/runbooks/InspectionFollowUpOverdue.md"
+    )
+    page.screenshot(path=tmp_path / "board-follow-up.png")
+
+    # The duty page says the same of it.
+    page.goto(f"{duty.base}/inspections")
+    card = page.locator(f"#follow-up-{follow_up['id']}")
+    assert card.get_attribute("data-state") == "overdue"
+    assert re.fullmatch(
+        r"已逾期 (\d+) 分钟 · \1 minutes? overdue", card.locator(".when").inner_text()
+    )
+    assert "责任人 owner 张伟 Zhang Wei" in card.inner_text()
     assert tablet.errors == []

@@ -156,6 +156,12 @@ def pages_at(stack: Stack, site: str, since: float) -> list[tuple[float, str, st
     ]
 
 
+def status_codes(stack: Stack, site: str) -> dict[str, float]:
+    """Asset → ``asset:trunkwatch_status:code`` in Prometheus (the Grafana tiles' and map's)."""
+    result = stack.prometheus.query(f'asset:trunkwatch_status:code{{site="{site}"}}')
+    return {r["metric"]["asset"]: float(r["value"][1]) for r in result}
+
+
 def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_the_board(
     stack: Stack,
 ) -> None:
@@ -209,6 +215,15 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     }
     assert {a for a, v in gauge.items() if v == 1} == {"bs-xixiangtang", "ups-xixiangtang"}
     assert gauge["bs-xingning"] == 0
+    # The Grafana boards' status codes: 1, maintenance (monitor.dashboards.STATUS_MAPPINGS).
+    wait_until(
+        lambda: (
+            status_codes(stack, "xixiangtang") == {"bs-xixiangtang": 1.0, "ups-xixiangtang": 1.0}
+        ),
+        30,
+        "Prometheus' status codes to show xixiangtang in maintenance",
+    )
+    assert status_codes(stack, "xingning")["bs-xingning"] != 1.0
 
     # The drill: mains fails at the site during the window. Prometheus fires, Alertmanager
     # holds the alert silenced by the window's silence, and nobody is paged.
@@ -235,6 +250,14 @@ def test_a_site_in_maintenance_is_silenced_for_exactly_its_window_and_shown_on_t
     states, page = board(stack)
     assert states["bs-xixiangtang"] != "maintenance"
     assert '<section class="tile maintenance"' not in page
+    wait_until(
+        lambda: (
+            set(status_codes(stack, "xixiangtang")) == {"bs-xixiangtang", "ups-xixiangtang"}
+            and 1.0 not in status_codes(stack, "xixiangtang").values()
+        ),
+        30,
+        "Prometheus' status codes to leave maintenance",
+    )
     assert scrape(f"{base}/metrics")[
         ("trunkwatch_maintenance_active",
          (("asset", "bs-xixiangtang"), ("kind", "tetra_bs"), ("site", "xixiangtang"), ("system", "radio")))

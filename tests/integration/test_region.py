@@ -113,7 +113,7 @@ def test_two_live_centres_stay_apart_in_one_store_and_on_every_board(tmp_path: P
             return {(r["metric"]["centre"], DOWN_SITE): float(r["value"][1]) for r in result}
 
         wait_until(
-            lambda: site_states() == {("liuzhou", DOWN_SITE): 3.0, ("nanning", DOWN_SITE): 0.0},
+            lambda: site_states() == {("liuzhou", DOWN_SITE): 4.0, ("nanning", DOWN_SITE): 0.0},
             90,
             "VictoriaMetrics to hold xixiangtang down in liuzhou and up in nanning",
         )
@@ -123,7 +123,7 @@ def test_two_live_centres_stay_apart_in_one_store_and_on_every_board(tmp_path: P
             result = vm_query(vm, _expand(tile, {"centre": centre, "site": ".*"}))
             assert {r["metric"]["centre"] for r in result} == {centre}
             by_centre[centre] = {r["metric"]["site"]: float(r["value"][1]) for r in result}
-        assert by_centre["liuzhou"][DOWN_SITE] == 3.0
+        assert by_centre["liuzhou"][DOWN_SITE] == 4.0  # down (STATUS_MAPPINGS)
         assert by_centre["nanning"][DOWN_SITE] == 0.0
         assert set(by_centre["liuzhou"]) == set(by_centre["nanning"])  # the same site ids
 

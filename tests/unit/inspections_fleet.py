@@ -54,7 +54,8 @@ ROSTER = f"""\
     - {{id: zhaomin, name: 赵敏, name_en: Zhao Min, role: supervisor, token_sha256: {hash_token(TOKENS["zhaomin"])}}}
 """
 
-#: A plan of each recurrence, on this fleet.
+#: A plan of each recurrence, on this fleet, each owed since 2020 (``start:``): the tests set
+#: the clock to any instant, also before the store first saw the plans, or run on the real one.
 PLANS = """\
   metrics:
     vswr: trunkwatch_bs_vswr_ratio
@@ -65,6 +66,7 @@ PLANS = """\
       title_en: Daily radio check
       scope: {per: system, system: radio}
       recurrence: daily
+      start: 2020-01-01
       due: {time: "10:00"}
       grace: 2h
       owner: zhangwei
@@ -76,6 +78,7 @@ PLANS = """\
       title: 蓄电池月检
       scope: {per: site, system: radio}
       recurrence: monthly
+      start: 2020-01-01
       due: {day: 5}
       grace: 1d
       owner: radio
@@ -92,6 +95,7 @@ PLANS = """\
       title: 天馈驻波比季检
       scope: {per: asset, system: radio}
       recurrence: quarterly
+      start: 2020-01-01
       due: {month: 1, day: 20}
       grace: 2d
       owner: radio
@@ -102,6 +106,7 @@ PLANS = """\
       title: 接地电阻年检
       scope: {per: site, site: [hq]}
       recurrence: yearly
+      start: 2020-01-01
       due: {month: 4, day: 30}
       grace: 7d
       owner: wangqiang

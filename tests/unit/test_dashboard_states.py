@@ -71,18 +71,38 @@ def test_every_ds1_line_condition_has_a_non_green_state_on_the_e1_timeline() -> 
     )
 
 
+#: The codes of asset:trunkwatch_status:code (alerts/recording.rules.yml; promtool tests in
+#: alerts/tests/boards.test.yml) and the duty board's word and colour for each.
+STATUS_CODES = {
+    0: ("正常", "green"),
+    1: ("维护", "blue"),
+    2: ("部分故障", "yellow"),
+    3: ("不可达", "orange"),
+    4: ("中断", "red"),
+}
+
+
 def test_status_tiles_and_map_colour_a_worse_state_more_severely() -> None:
     for board, title in [
         ("noc-overview", "基站 Radio sites"),
+        ("noc-overview", "有线通信 Lines"),
         ("noc-overview", "站点地图 Site map"),
         ("site-detail", "站点状态 Status"),
+        ("site-detail", "站点设备 Assets at the site"),
+        ("network", "网络设备 Network devices"),
     ]:
         panel = _panel(board, title)
         mapping = _mapping(panel)
-        assert sorted(mapping) == [0, 1, 2, 3], (board, title)
+        assert sorted(mapping) == sorted(STATUS_CODES), (board, title)
+        for code, (word, colour) in STATUS_CODES.items():
+            assert mapping[code]["text"].startswith(word), (board, title, code)
+            assert mapping[code]["color"] == colour, (board, title, code)
         assert _rises(mapping), (board, title)
-        assert [mapping[v]["color"] for v in (0, 3)] == ["green", "red"]
-        assert len({mapping[v]["color"] for v in mapping}) == 4, (board, title)
+        # Where a value has no mapping, the thresholds colour it the same way.
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert {s["value"] or 0: s["color"] for s in steps} == {
+            code: colour for code, (_, colour) in STATUS_CODES.items()
+        }, (board, title)
 
 
 def test_errored_seconds_read_as_counts_not_durations() -> None:

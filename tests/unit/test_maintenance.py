@@ -309,6 +309,7 @@ OFFLINE_PLAN = """\
       title: 油机季检
       scope: {per: site, site: [xixiangtang]}
       recurrence: quarterly
+      start: 2020-01-01
       due: {month: 1, day: 20}
       grace: 2d
       owner: radio

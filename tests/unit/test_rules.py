@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -191,6 +193,39 @@ def test_alerts_carry_the_labels_their_inhibition_rules_compare() -> None:
     assert not problems, "\n".join(sorted(set(problems)))
 
 
+def _duration_s(text: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    assert match and any(match.groups()), text
+    h, m, s = (int(g or 0) for g in match.groups())
+    return 3600 * h + 60 * m + s
+
+
+def test_a_trap_alarm_ends_a_minute_before_every_polled_alert_that_silences_it() -> None:
+    """Alertmanager silences a trap alarm only while the polled alert of the same fault fires.
+    Were the trap alarm held as long after the repair as that alert, which of the two ended
+    first would be left to which saw the repair first (rule groups evaluated at their own
+    moments, a clearing trap counted late under load), and the trap alarm would now and then
+    page alone after the repair: it is held a minute less than every alert that silences it."""
+    trap = [r for _, r in _alert_rules() if r["alert"] == "SnmpTrapAlarm"]
+    (trap_hold,) = {_duration_s(str(r.get("keep_firing_for", "0s"))) for r in trap}
+    silencers = [
+        rule["source_matchers"]
+        for rule in _load(ALERTS / "alertmanager.yml")["inhibit_rules"]
+        if any(m.startswith('alertname="SnmpTrapAlarm"') for m in rule["target_matchers"])
+    ]
+    assert len(silencers) >= 5
+    checked = 0
+    for matchers in silencers:
+        for _, rule in _alert_rules():
+            labels = {"alertname": rule["alert"], **rule.get("labels", {})}
+            if rule["alert"] == "SnmpTrapAlarm" or not _matches(matchers, labels):
+                continue
+            hold = _duration_s(str(rule.get("keep_firing_for", "0s")))
+            assert hold - trap_hold >= 60, (rule["alert"], hold, trap_hold)
+            checked += 1
+    assert checked >= 8
+
+
 # -- Alertmanager ---------------------------------------------------------------------------
 
 
@@ -230,6 +265,10 @@ def test_amtool_check_config_passes() -> None:
         (
             "alertname=InspectionOverdueEscalated severity=critical route=supervisor",
             "inspection-supervisor",
+        ),
+        (
+            "alertname=InspectionFollowUpOverdue severity=warning route=owner owner=chenjing",
+            "inspection-owner",
         ),
         (
             "alertname=DutyHandoverOverdue severity=warning route=supervisor stage=outgoing",
@@ -291,3 +330,28 @@ def test_gos_capacity_table_matches_monitor_capacity() -> None:
         value = float(found.group(1))
         # Rounded down to 0.001 E, so the table never promises more than the target allows.
         assert value == math.floor(exact * 1000) / 1000, (labels, value, exact)
+
+
+# -- the calendar of the month to date ------------------------------------------------------
+
+
+def test_the_month_to_date_turns_at_midnight_in_the_configured_time_zone() -> None:
+    """Prometheus' date functions read UTC: the calendar month rule shifts ``time()`` by the
+    centre's offset, which must be that of the shipped configuration's ``centre.timezone`` on
+    every day of the year (a zone with daylight saving time cannot be one constant)."""
+    zone = ZoneInfo(_load(ALERTS.parent / "monitor.yaml")["centre"]["timezone"])
+    (rule,) = [
+        rule
+        for group in _load(ALERTS / "recording.rules.yml")["groups"]
+        for rule in group["rules"]
+        if rule.get("record") == "trunkwatch:calendar_month:info"
+    ]
+    shifts = {int(s) for s in re.findall(r"time\(\)\s*\+\s*(\d+)", rule["expr"])}
+    offsets = {
+        (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=d)).astimezone(zone).utcoffset()
+        for d in range(366)
+    }
+    assert len(offsets) == 1, f"{zone} changes its offset during the year: {offsets}"
+    (offset,) = offsets
+    assert offset is not None
+    assert shifts == {int(offset.total_seconds())}, (shifts, offset)

@@ -74,7 +74,7 @@ class AssetPage:
                 csrf=session.csrf,
                 asset=asset,
                 site_name=service.setup.maintenance.sites.get(asset.site, asset.site),
-                entries=[self.duty._entry_view(e, person) for e in entries],
+                entries=[self.duty._entry_view(e, person, service.now()) for e in entries],
             )
         )
 
