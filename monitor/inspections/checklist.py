@@ -28,6 +28,7 @@ __all__ = [
     "Accept",
     "Condition",
     "LabelMatcher",
+    "LiveValue",
     "Selector",
     "Series",
     "evaluate",
@@ -291,6 +292,19 @@ class Accept:
         if self.le is not None:
             parts.append(f"≤ {self.le:g}")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveValue:
+    """A reading's live value (the mean of its series) and when it was measured."""
+
+    value: float
+    at: float
+
+    @property
+    def text(self) -> str:
+        """The value as the reading's input shows it, to confirm or correct."""
+        return f"{self.value:g}"
 
 
 def live_mean(

@@ -16,6 +16,7 @@ __all__ = [
     "Outcome",
     "RoundRecord",
     "RoundTarget",
+    "Submission",
     "WebSession",
 ]
 
@@ -118,6 +119,9 @@ class RoundRecord:
     failed_items: int = 0
     discrepancies: int = 0
     items: tuple[ItemResult, ...] = field(default=())
+    #: When a round signed off line reached the server (``signed_at`` is when it was signed
+    #: on the tablet); None: it arrived as it was signed.
+    received_at: float | None = None
 
     @property
     def signed(self) -> bool:
@@ -143,6 +147,8 @@ class RoundRecord:
             "opened_by": self.opened_by,
             "signed_at": self.signed_at,
             "signed_by": self.signed_by,
+            "received_at": self.received_at if self.received_at is not None else self.signed_at,
+            "signed_offline": self.received_at is not None,
             "corrects": self.corrects,
             "reason": self.reason,
             "failed_items": self.failed_items,
@@ -192,6 +198,19 @@ class FollowUp:
             "close_note": self.close_note,
             "due_at": self.due_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A round signed off line as it arrived: whose it was, under which key (the page's
+    UUID), a digest of what was sent, and when it was signed and when it arrived."""
+
+    person: str
+    key: str
+    round_id: str
+    digest: str
+    signed_at: float
+    received_at: float
 
 
 @dataclass(frozen=True, slots=True)

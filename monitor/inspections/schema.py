@@ -10,7 +10,10 @@ handovers, signed once and acknowledged once. Version 5 records when each plan f
 in the store (rounds due before it are not owed) and gives every follow-up a due date. Version 6
 adds the photos of checklist items, stored once each by their SHA-256, and which item of which
 round shows which photo: a stored photo never changes, and neither a photo nor its link to a
-signed round is ever removed.
+signed round is ever removed. Version 7 adds the rounds signed off line
+(``round_submissions``): who sent each, under which idempotency key, when it was signed on the
+tablet and when it arrived; a submission is recorded once, with its round's signature, and
+never changes.
 ``monitor.inspections.store`` applies these migrations in order and records each in
 ``schema_migrations``.
 """
@@ -107,6 +110,7 @@ _HANDOVER = "a signed handover is only ever acknowledged, once"
 _PLAN_SEEN = "when a plan first appeared is recorded once"
 _PHOTO = "a stored photo never changes"
 _PHOTO_SIGNED = "a photo of a signed record is kept as it was"
+_SUBMISSION = "an offline submission is recorded once, with the signature of its round"
 #: What the triggers say when they refuse a change: the store maps these to RecordImmutable.
 REFUSALS = (
     _SIGNED,
@@ -123,6 +127,7 @@ REFUSALS = (
     _PLAN_SEEN,
     _PHOTO,
     _PHOTO_SIGNED,
+    _SUBMISSION,
 )
 
 _SQLITE_V1 = (
@@ -650,6 +655,55 @@ _PG_V6 = (
     ),
 )
 
+# Rounds signed off line (离线签字): the page queues the round with a key of its own (a UUID)
+# and sends it when the network returns. The key is the person's: one person's retry finds the
+# stored result, another's key never collides with it. ``signed_at`` is the round's signature
+# (the time on the tablet, bounded by the service), ``received_at`` the server's when it
+# arrived; ``digest`` is the SHA-256 of what was sent, so a key sent again with other content
+# is told apart from a retry. Written in the transaction that signs the round, never changed.
+_SUBMISSIONS = """CREATE TABLE round_submissions (
+        person TEXT NOT NULL,
+        key TEXT NOT NULL CHECK (length(key) = 36),
+        round_id TEXT NOT NULL UNIQUE REFERENCES rounds (id),
+        digest TEXT NOT NULL CHECK (length(digest) = 64),
+        signed_at DOUBLE PRECISION NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (person, key),
+        CHECK (received_at >= signed_at)
+    )"""
+_SUBMISSION_SIGNED = "(SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS NOT NEW.signed_at"
+_PG_SUBMISSION_SIGNED = (
+    "(SELECT signed_at FROM rounds WHERE id = NEW.round_id) IS DISTINCT FROM NEW.signed_at"
+)
+
+_SQLITE_V7 = (
+    _SUBMISSIONS,
+    f"""CREATE TRIGGER round_submissions_signed BEFORE INSERT ON round_submissions
+        WHEN {_SUBMISSION_SIGNED}
+        BEGIN SELECT RAISE(ABORT, '{_SUBMISSION}'); END""",
+    f"""CREATE TRIGGER round_submissions_no_update BEFORE UPDATE ON round_submissions
+        BEGIN SELECT RAISE(ABORT, '{_SUBMISSION}'); END""",
+    f"""CREATE TRIGGER round_submissions_no_delete BEFORE DELETE ON round_submissions
+        BEGIN SELECT RAISE(ABORT, '{_SUBMISSION}'); END""",
+)
+
+_PG_V7 = (
+    _SUBMISSIONS,
+    f"""CREATE FUNCTION trunkwatch_submission_signed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF {_PG_SUBMISSION_SIGNED} THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = '{_SUBMISSION}';
+          END IF;
+          RETURN NEW;
+        END $$""",
+    """CREATE TRIGGER round_submissions_signed BEFORE INSERT ON round_submissions
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_submission_signed()""",
+    f"""CREATE TRIGGER round_submissions_fixed BEFORE UPDATE OR DELETE ON round_submissions
+        FOR EACH ROW EXECUTE FUNCTION trunkwatch_reject('{_SUBMISSION}')""",
+    f"""CREATE TRIGGER round_submissions_no_truncate BEFORE TRUNCATE ON round_submissions
+        FOR EACH STATEMENT EXECUTE FUNCTION trunkwatch_reject('{_SUBMISSION}')""",
+)
+
 SQLITE_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _SQLITE_V1),
     Migration(2, "duty page sessions", _SQLITE_V2),
@@ -657,6 +711,7 @@ SQLITE_MIGRATIONS = (
     Migration(4, "shift log and handovers", _SQLITE_V4),
     Migration(5, "when each plan first appeared; follow-up due dates", _SQLITE_V5),
     Migration(6, "photos of checklist items", _SQLITE_V6),
+    Migration(7, "rounds signed off line", _SQLITE_V7),
 )
 POSTGRES_MIGRATIONS = (
     Migration(1, "rounds, items, follow-ups, audit log", _PG_V1),
@@ -665,6 +720,7 @@ POSTGRES_MIGRATIONS = (
     Migration(4, "shift log and handovers", _PG_V4),
     Migration(5, "when each plan first appeared; follow-up due dates", _PG_V5),
     Migration(6, "photos of checklist items", _PG_V6),
+    Migration(7, "rounds signed off line", _PG_V7),
 )
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1].version
 assert POSTGRES_MIGRATIONS[-1].version == SCHEMA_VERSION

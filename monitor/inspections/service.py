@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from monitor.core.clock import Clock
 from monitor.inspections.checklist import (
     Accept,
+    LiveValue,
     evaluate,
     judge_confirmation,
     judge_reading,
@@ -54,6 +55,7 @@ from monitor.inspections.ledger import (
 )
 from monitor.inspections.maintenance.service import MaintenanceService
 from monitor.inspections.maintenance.silences import SilenceApi
+from monitor.inspections.offline.service import OfflineRounds
 from monitor.inspections.photos.service import PhotoService, missing_photos
 from monitor.inspections.plans import InspectionSetup, ScheduledPlan, build_setup
 from monitor.inspections.records import (
@@ -101,6 +103,10 @@ class LiveSource(Protocol):
 
     def series(self, assets: Sequence[str]) -> list[LiveSeries]: ...
 
+    def measured_at(self, assets: Sequence[str]) -> float | None:
+        """When the newest of those series was measured (None: as of now)."""
+        ...
+
 
 class ResultsLive:
     """Live series from the daemon's result store: each sample with its asset's labels, plus
@@ -136,6 +142,10 @@ class ResultsLive:
                     )
         return out
 
+    def measured_at(self, assets: Sequence[str]) -> float | None:
+        times = [r.finished_at for a in assets for r in self._results.asset_results(a)]
+        return max(times, default=None)
+
 
 class ExpositionLive:
     """Live series parsed from a /metrics text (the CLI reads the running daemon's)."""
@@ -155,10 +165,16 @@ class ExpositionLive:
     def series(self, assets: Sequence[str]) -> list[LiveSeries]:
         return [s for a in assets for s in self._by_asset.get(a, ())]
 
+    def measured_at(self, assets: Sequence[str]) -> float | None:
+        return None
+
 
 class NoLive:
     def series(self, assets: Sequence[str]) -> list[LiveSeries]:
         return []
+
+    def measured_at(self, assets: Sequence[str]) -> float | None:
+        return None
 
 
 def _new_id() -> str:
@@ -207,6 +223,8 @@ class InspectionService:
         self.handover = HandoverService(self)
         #: Photos of checklist items (现场照片).
         self.photos = PhotoService(self)
+        #: Rounds filled in and signed off line (离线巡检).
+        self.offline = OfflineRounds(self)
         self.problems: Problems | None = None
         if registry is not None:
             from monitor.inspections.handover.metrics import HandoverCollector
@@ -365,7 +383,21 @@ class InspectionService:
     def live_series(self, target: RoundTarget) -> list[LiveSeries]:
         return self.live.series(target.assets)
 
-    def _fill(
+    def live_readings(self, plan: ScheduledPlan, target: RoundTarget) -> dict[str, LiveValue]:
+        """Item id → the live value of each reading tied to a metric that has one now, with
+        when it was measured: what the round page offers to confirm or correct."""
+        if not plan.live:
+            return {}
+        series = self.live_series(target)
+        at = self.live.measured_at(target.assets)
+        out: dict[str, LiveValue] = {}
+        for item_id, selector in plan.live.items():
+            value = live_mean(selector, series)
+            if value is not None:
+                out[item_id] = LiveValue(value, self.now() if at is None else at)
+        return out
+
+    def fill(
         self,
         plan: ScheduledPlan,
         base: Iterable[ItemResult],
@@ -446,7 +478,7 @@ class InspectionService:
         return out
 
     @staticmethod
-    def _check_complete(plan: ScheduledPlan, items: Sequence[ItemResult]) -> None:
+    def check_complete(plan: ScheduledPlan, items: Sequence[ItemResult]) -> None:
         problems = missing_photos(plan, items)
         for item in items:
             if item.outcome is Outcome.PENDING:
@@ -456,7 +488,7 @@ class InspectionService:
         if problems:
             raise InvalidEntry("尚不能签字确认 / the round cannot be signed yet", problems)
 
-    def _follow_ups(
+    def new_follow_ups(
         self,
         record_id: str,
         plan: ScheduledPlan,
@@ -514,7 +546,7 @@ class InspectionService:
             )
         series = self.live_series(target) if live is None else live
         if entry.draft is not None:
-            items = self._fill(plan, entry.draft.items, {}, series, now)
+            items = self.fill(plan, entry.draft.items, {}, series, now)
             saved = self.store.save_items(entry.draft.id, items, person.id, now)
             self._take_off_line(person, plan, target, saved)
             return saved
@@ -533,7 +565,7 @@ class InspectionService:
             deadline_at=entry.deadline_at,
             opened_at=now,
             opened_by=person.id,
-            items=tuple(self._fill(plan, (), {}, series, now)),
+            items=tuple(self.fill(plan, (), {}, series, now)),
         )
         stored = self.store.open_round(record, person.id)
         log.info(
@@ -588,12 +620,12 @@ class InspectionService:
                 f"已漏检 / the period {record.period_key} has ended: the round was missed"
             )
         if not sign:
-            items = self._fill(plan, record.items, entries, None, now)
+            items = self.fill(plan, record.items, entries, None, now)
             return self.store.save_items(round_id, items, person.id, now)
         series = self.live_series(target) if live is None else live
-        items = self._fill(plan, record.items, entries, series, now)
-        self._check_complete(plan, items)
-        follow_ups = self._follow_ups(round_id, plan, target, items, person, now)
+        items = self.fill(plan, record.items, entries, series, now)
+        self.check_complete(plan, items)
+        follow_ups = self.new_follow_ups(round_id, plan, target, items, person, now)
         signed = self.store.sign(round_id, items, person.id, now, follow_ups)
         log.info(
             "round signed plan=%s target=%s period=%s by=%s failed=%d",
@@ -603,13 +635,18 @@ class InspectionService:
             person.id,
             signed.failed_items,
         )
+        self.signed(person, round_id)
+        return signed
+
+    def signed(self, person: Person, round_id: str) -> None:
+        """What follows a signature: the metrics see it, and the round's maintenance window
+        (if it opened one) ends."""
         self._changed()
         try:
             self.maintenance.close_for_round(person.id, round_id)
         except InspectionError as exc:
             # The signature stands; the window ends at its planned time instead.
             log.error("round %s signed, but its maintenance window stays open: %s", round_id, exc)
-        return signed
 
     def record(
         self,
@@ -638,11 +675,11 @@ class InspectionService:
             raise InvalidEntry(
                 "更正须说明原因 / a correction needs a reason", {"reason": "required"}
             )
-        items = self._fill(plan, old.items, entries, None, now)
-        self._check_complete(plan, items)
+        items = self.fill(plan, old.items, entries, None, now)
+        self.check_complete(plan, items)
         new_id = _new_id()
         failed_before = {i.item_id for i in old.items if i.failed}
-        follow_ups = self._follow_ups(new_id, plan, target, items, person, now, failed_before)
+        follow_ups = self.new_follow_ups(new_id, plan, target, items, person, now, failed_before)
         correction = replace(
             old,
             id=new_id,
@@ -709,11 +746,13 @@ class InspectionService:
         from monitor.inspections.labels import web as labels_web
         from monitor.inspections.maintenance import api as maintenance_api
         from monitor.inspections.maintenance import web as maintenance_web
+        from monitor.inspections.offline import web as offline_web
         from monitor.inspections.photos import web as photos_web
 
         return [
             *web.routes(self),
             *photos_web.routes(web.DutyPages(self)),
+            *offline_web.routes(web.DutyPages(self)),
             *labels_web.routes(web.DutyPages(self)),
             *api.routes(self),
             *maintenance_api.routes(self.maintenance, self.authenticate),

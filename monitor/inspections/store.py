@@ -38,12 +38,14 @@ from monitor.inspections.errors import (
 from monitor.inspections.handover.tables import HandoverStore, HandoverTables
 from monitor.inspections.leadership import AdvisoryLeader, LeaderLock, SoleLeader
 from monitor.inspections.maintenance.tables import MaintenanceStore, MaintenanceTables
+from monitor.inspections.offline.tables import SubmissionStore, SubmissionTables
 from monitor.inspections.photos.tables import PhotoStore, PhotoTables
 from monitor.inspections.records import (
     AuditEntry,
     FollowUp,
     ItemResult,
     RoundRecord,
+    Submission,
     WebSession,
 )
 from monitor.inspections.rows import (
@@ -72,7 +74,7 @@ __all__ = [
 ]
 
 
-class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, Protocol):
+class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, SubmissionStore, Protocol):
     """What the service needs from a store; both implementations below provide it."""
 
     dialect: str
@@ -90,6 +92,8 @@ class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, Protocol):
         signer: str,
         at: float,
         follow_ups: Sequence[FollowUp] = (),
+        *,
+        submission: Submission | None = None,
     ) -> RoundRecord: ...
     def record_correction(
         self, record: RoundRecord, follow_ups: Sequence[FollowUp] = ()
@@ -127,7 +131,7 @@ class InspectionStore(MaintenanceStore, HandoverStore, PhotoStore, Protocol):
     def close(self) -> None: ...
 
 
-class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
+class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables, SubmissionTables):
     """The store's logic, written once; the subclasses bring the connection, the dialect's
     placeholders, transaction start and error mapping."""
 
@@ -259,13 +263,25 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
         signer: str,
         at: float,
         follow_ups: Sequence[FollowUp] = (),
+        *,
+        submission: Submission | None = None,
     ) -> RoundRecord:
+        """Sign a draft at ``at``. A round signed off line comes with its ``submission``
+        (signed ``at`` on the tablet, arrived at its ``received_at``): its audit line is
+        written when it arrived and names both times and the key."""
         with self._transaction():
             self._draft(round_id)
             self._put_items(round_id, items)
             self._mark_signed(round_id, self._items_of(round_id), signer, at)
-            self._audit(at, signer, "sign", round_id, **self._signed_log(round_id, items))
-            self._put_follow_ups(follow_ups, at)
+            detail = self._signed_log(round_id, items)
+            logged_at = at
+            if submission is not None:
+                assert submission.signed_at == at
+                self._record_submission(submission)
+                logged_at = submission.received_at
+                detail |= {"signed_at": at, "received_at": logged_at, "key": submission.key}
+            self._audit(logged_at, signer, "sign", round_id, **detail)
+            self._put_follow_ups(follow_ups, logged_at)
         return self._must_get(round_id)
 
     def record_correction(
@@ -370,7 +386,9 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
             ).fetchone()
             if row is None:
                 return None
-            return round_from_row(row, tuple(self._items_of(round_id)))
+            record = round_from_row(row, tuple(self._items_of(round_id)))
+            arrived = self._arrivals("round_id = ?", (round_id,)).get(round_id)
+        return record if arrived is None else replace(record, received_at=arrived)
 
     def rounds(
         self,
@@ -413,7 +431,15 @@ class _SqlStore(MaintenanceTables, HandoverTables, PhotoTables):
                 ).fetchall():
                     item = _with_photos(item_from_row(item_row), photos.get(item_row[0], {}))
                     items.setdefault(item_row[0], []).append(item)
-        return [round_from_row(r, tuple(items.get(r[0], ()))) for r in rows]
+            arrived = (
+                self._arrivals(f"round_id IN (SELECT id FROM rounds{condition})", params)  # noqa: S608
+                if rows
+                else {}
+            )
+        return [
+            replace(round_from_row(r, tuple(items.get(r[0], ()))), received_at=arrived.get(r[0]))
+            for r in rows
+        ]
 
     def last_signed(self) -> dict[tuple[str, str], float]:
         """When each (plan, target) was last completed: the original records' signatures

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from monitor.inspections.calendar import Frequency, RoundState
+from monitor.inspections.checklist import LiveValue
 from monitor.inspections.config import ReadingItem
 from monitor.inspections.errors import InspectionError, InvalidEntry, StoreError
 from monitor.inspections.followups import follow_up_owner
@@ -70,13 +72,15 @@ log = logging.getLogger("trunkwatch.inspections")
 COOKIE = "trunkwatch_inspections"
 HOME = "/inspections"
 LOGIN = "/inspections/login"
-#: The round page runs its own script (photos.js, from this server: scaling and uploading
-#: photos) and shows the photos it stores; every other rule of the pages stays.
+#: The round page runs its own scripts (from this server: photos.js scales and uploads
+#: photos, offline.js queues the round off line) and service worker (offline-worker.js), and
+#: shows the photos it stores; every other rule of the pages stays.
 ROUND_POLICY = with_sources(
     SECURITY_HEADERS["Content-Security-Policy"],
-    img_src="'self'",
+    img_src="'self' blob:",
     script_src="'self'",
     connect_src="'self'",
+    worker_src="'self'",
 )
 #: Rounds that open within this many days are listed on today's page; later ones counted.
 UPCOMING_DAYS = 7
@@ -146,6 +150,11 @@ class DutyPages:
             return None
         person = service.setup.roster.people.get(session.person)
         return None if person is None else (person, session)
+
+    async def signed_in(self, request: web.Request) -> tuple[Person, Session] | None:
+        """The signed-in person and their session, or None (for handlers that answer JSON
+        rather than redirect to the sign-in page)."""
+        return await self._session(request)
 
     async def require(
         self, request: web.Request, *, remembered: bool = False
@@ -336,8 +345,10 @@ class DutyPages:
     ) -> web.Response:
         service = self.service
         plan, target = service.plan_of(record)
-        entry = service.entry_for(plan, target, service.now()) if not record.signed else None
-        items = _items_view(plan, record, typed, problems)
+        now = service.now()
+        entry = service.entry_for(plan, target, now) if not record.signed else None
+        live = None if readonly_record(record, correcting) else service.live_readings(plan, target)
+        items = _items_view(plan, record, typed, problems, live, service.setup.zone)
         readonly = record.signed and not correcting
         if record.signed:
             state = self._signed_state(record)
@@ -360,6 +371,11 @@ class DutyPages:
                 signed_by=roster.label(record.signed_by) if record.signed_by else "",
                 signed_at=(
                     f"{service.local(record.signed_at):%Y-%m-%d %H:%M}" if record.signed_at else ""
+                ),
+                received_at=(
+                    f"{service.local(record.received_at):%Y-%m-%d %H:%M}"
+                    if record.received_at is not None
+                    else ""
                 ),
                 corrects=record.corrects,
                 reason=record.reason,
@@ -547,13 +563,20 @@ class DutyPages:
 _NOT_SAVED = "未保存，请稍后重新提交 / nothing was saved: submit the form again shortly"
 
 
+def readonly_record(record: RoundRecord, correcting: bool) -> bool:
+    return record.signed and not correcting
+
+
 def _items_view(
     plan: ScheduledPlan,
     record: RoundRecord | None,
     typed: dict[str, str] | None,
     problems: dict[str, str] | None,
+    live: Mapping[str, LiveValue] | None = None,
+    zone: ZoneInfo | None = None,
 ) -> list[dict[str, Any]]:
-    """The checklist's controls: the record's values, overlaid with what was typed."""
+    """The checklist's controls: the record's values, overlaid with what was typed; a reading
+    tied to a metric and not yet filled in shows the live value, to confirm or correct."""
     items = []
     for item in plan.plan.checklist:
         result = record.item(item.id) if record else None
@@ -562,6 +585,9 @@ def _items_view(
         if typed is not None:
             value = typed.get(f"value.{item.id}", value)
             note = typed.get(f"note.{item.id}", note)
+        reading = (live or {}).get(item.id)
+        if value is None and reading is not None:
+            value = reading.text
         items.append(
             {
                 "id": item.id,
@@ -578,9 +604,16 @@ def _items_view(
                 "problem": (problems or {}).get(item.id),
                 "photo": item.photo,
                 "photos": list(result.photos) if result else [],
+                "live": _live_text(item, reading, zone) if reading else "",
             }
         )
     return items
+
+
+def _live_text(item: object, reading: LiveValue, zone: ZoneInfo | None) -> str:
+    """实测 12.1 V · 14:05: the live value and when it was measured."""
+    unit = f" {item.unit}" if isinstance(item, ReadingItem) and item.unit else ""
+    return f"实测 live {reading.text}{unit} · {datetime.fromtimestamp(reading.at, zone):%H:%M}"
 
 
 def _when(e: CalendarEntry, now: float, zone: ZoneInfo) -> Words:
