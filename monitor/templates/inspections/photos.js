@@ -3,7 +3,8 @@
 // travel instead of the camera's megabytes, uploaded at once, and shown as a thumbnail; a
 // photo is removed the same way. What was typed into the round stays on the page: nothing
 // reloads it. Without this script the same forms upload the original, which the server checks,
-// scales and strips of its metadata alike (it does so for these uploads too).
+// scales and strips of its metadata alike (it does so for these uploads too). Off line, a
+// photo goes to the round's queue (offline.js) instead.
 "use strict";
 (function () {
   const MAX_SIDE = 1600;
@@ -109,6 +110,19 @@
       // A picture this browser cannot draw (HEIC, say) goes as it is: the server says why
       // it cannot take it.
       picture = file;
+    }
+    if (!navigator.onLine && window.trunkwatchOffline) {
+      // Off line: offline.js keeps it with the round and uploads it first when back online.
+      await window.trunkwatchOffline.queuePhoto(item, picture);
+      const entry = document.createElement("li");
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(picture);
+      img.alt = "照片（待上传）photo (to upload)";
+      entry.appendChild(img);
+      document.getElementById("thumbs-" + item).appendChild(entry);
+      say(item, "已存于本机，联网后上传 / kept on this tablet, uploaded when back online", false);
+      input.value = "";
+      return;
     }
     const data = new FormData();
     data.append("csrf", form.elements.csrf.value);
