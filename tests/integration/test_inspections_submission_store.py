@@ -75,7 +75,7 @@ def test_the_database_keeps_each_submission_once_and_unchanged(backend: Backend)
         sign_off_line(store, other.id, key=key, signed=other.opened_at + 60,
                       received=other.opened_at + 120)  # fmt: skip
     assert not store.get_round(other.id).signed
-    assert store.submission("wangqiang", key).round_id == record.id  # type: ignore[union-attr]
+    assert store.submission("wangqiang", key).round_id == record.id
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
