@@ -213,6 +213,7 @@ DETAIL_HEADER = [
     "owner",
     "signed_at",
     "signed_by",
+    "received_at",
     "failed_items",
     "discrepancies",
     "record",
@@ -265,6 +266,8 @@ def render_csv(
                 e.owner,
                 fmt(e.completed_at) if e.completed_at else "",
                 e.completed_by or "",
+                # A round signed off line: when it arrived (signed_at is the tablet's time).
+                fmt(record.received_at) if record and record.received_at is not None else "",
                 record.failed_items if record else 0,
                 record.discrepancies if record else 0,
                 record.id if record else "",

@@ -5,6 +5,8 @@ reading tied to a metric offers to confirm or correct (``InspectionService.live_
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from monitor.inspections.offline.service import (
     parse_queued,
 )
 from monitor.inspections.records import RoundRecord
+from monitor.inspections.report import monthly_report, render_csv
 from monitor.inspections.service import InspectionService
 from monitor.inspections.web import _items_view
 from monitor.results import ResultStore
@@ -240,3 +243,20 @@ def test_confirming_the_offered_value_is_no_discrepancy_and_changing_it_is(
     assert item is not None
     assert (item.discrepancy, item.live_value) == (discrepancy, 54.2)
     assert signed.discrepancies == int(discrepancy)
+
+
+def test_the_monthly_report_says_when_a_round_signed_off_line_arrived(
+    service: InspectionService, clock: SetClock
+) -> None:
+    draft = opened(service)
+    signed_on_tablet = clock.t + 60
+    clock.set(2028, 2, 20, 9)
+    service.offline.take(service.person("zhangwei"), draft.id, queued(signed_on_tablet))
+    service.record(service.person("zhangwei"), PLAN, "site:xixiangtang", ENTRIES)
+    rows = list(csv.DictReader(io.StringIO(
+        render_csv(monthly_report(service, "2028-02"), detail=True).lstrip("\ufeff")
+    )))  # fmt: skip
+    by_target = {r["target"]: r for r in rows if r["plan"] == PLAN}
+    assert by_target[TARGET]["signed_at"] == f"{signed_on_tablet:.0f}"
+    assert by_target[TARGET]["received_at"] == f"{clock.t:.0f}"
+    assert by_target["site:xixiangtang"]["received_at"] == ""
