@@ -180,3 +180,53 @@ def test_a_round_signed_off_line_arrives_once_with_both_times(
     )
     assert page.locator("#signed-by").inner_text() == "张伟 Zhang Wei"
     assert tablet.errors == []
+
+
+SEND = """async ([round, body]) => {
+  const response = await fetch(`/inspections/rounds/${round}/sync`, {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  return [response.status, await response.json()];
+}"""
+
+
+def test_the_sync_endpoint_wants_the_form_token_and_answers_a_retry_and_a_conflict(
+    tablet: TabletPage, daemon: Daemon
+) -> None:
+    page = tablet.page
+    page.goto(f"{daemon.base}/inspections")
+    page.locator("#token").fill(daemon.token)
+    tap_and_load(page, "#login")
+    tap_and_load(page, "#start-daily-bs--bs-xingning")
+    round_id = page.url.rsplit("/", 1)[1]
+    csrf = page.locator("#round-form input[name=csrf]").input_value()
+    body = {
+        "key": "6f1c1f7e-3d2a-4b8e-9a51-0c2d3e4f5a6b",
+        "filled_by": "zhangwei",
+        "entries": {"link": {"value": "1"}, "feeder": {"value": "yes"}},
+        "signed_at_client": time.time(),
+    }
+    status, answer = page.evaluate(SEND, [round_id, body])
+    assert (status, answer["error"]) == (403, "stale or missing form token; reload the page")
+    status, first = page.evaluate(SEND, [round_id, {**body, "csrf": csrf}])
+    assert status == 201, first
+    assert (first["replayed"], first["round"]["signed_offline"]) == (False, True)
+    status, again = page.evaluate(SEND, [round_id, {**body, "csrf": csrf}])
+    assert (status, again["replayed"], again["round"]) == (200, True, first["round"])
+    other = {**body, "csrf": csrf, "key": "0b7a2c44-5e6f-4a1b-8c9d-e0f1a2b3c4d5"}
+    status, conflict = page.evaluate(SEND, [round_id, other])
+    assert (status, conflict["conflict"], conflict["signed_by_name"]) == (
+        409,
+        True,
+        "张伟 Zhang Wei",
+    )
+    assert conflict["round"]["signed_at"] == first["round"]["signed_at"]
+    tablet.context.clear_cookies()
+    status, signed_out = page.evaluate(SEND, [round_id, {**body, "csrf": csrf}])
+    assert (status, signed_out["sign_in"]) == (
+        401,
+        f"/inspections/login?next=/inspections/rounds/{round_id}",
+    )
+    with sqlite3.connect(daemon.store) as db:
+        assert db.execute(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sign' AND round_id = ?", (round_id,)
+        ).fetchone() == (1,)
