@@ -10,7 +10,8 @@ here too, so every instance on one database knows them, and the planned maintena
 (``monitor.inspections.handover.tables``), when each plan first appeared in the store
 (``plan_starts``: the calendar owes no round due before it), and the photos of checklist items
 (``monitor.inspections.photos.tables``), whose SHA-256 hashes the audit line of a signature
-names. ``leader_lock`` elects the one instance
+names, and the rounds signed off line (``monitor.inspections.offline.tables``: who sent each under
+which key, when it was signed and when it arrived). ``leader_lock`` elects the one instance
 that does once-only work: a PostgreSQL session advisory lock on a connection of its own (with
 SQLite, one file and one daemon, the lock is always held). Every write is one transaction,
 committed (SQLite: ``synchronous=FULL``) before the call returns. sqlite3 and psycopg errors
