@@ -332,6 +332,7 @@ class _Builder:
         resolved_first = self._resolved_first
         awaiting = _AWAITING_KEY
         scalar_event = yaml.ScalarEvent
+        strings: dict[str, str] = {}
         try:
             while (event := parser.get_event()) is not None:
                 if (
@@ -348,6 +349,8 @@ class _Builder:
                 if event.implicit[0] and (resolved_first is None or text[:1] in resolved_first):
                     self.feed(event)  # a number, boolean, null … or a string that may be one
                     continue
+                # Keys and most values repeat from entry to entry: keep one copy of each.
+                text = strings.setdefault(text, text)
                 self.values += 1
                 top = stack[-1]
                 key = top.key
