@@ -501,59 +501,51 @@ def measure_size(
 # -- report ----------------------------------------------------------------------------------
 
 
-def _growth(
-    results: Sequence[SizeResult], i: int, value: float, get: Callable[[SizeResult], float]
-) -> str:
+def _growth(results: Sequence[SizeResult], i: int, get: Callable[[SizeResult], float]) -> str:
     """log(value / previous) / log(N / previous N): 1 is linear, 2 quadratic."""
     if i == 0:
         return "-"
-    prev = results[i - 1]
-    before = get(prev)
-    if before <= 0 or value <= 0 or prev.assets == results[i].assets:
+    before, now = get(results[i - 1]), get(results[i])
+    if before <= 0 or now <= 0 or results[i - 1].assets == results[i].assets:
         return "-"
-    return f"{math.log(value / before) / math.log(results[i].assets / prev.assets):.2f}"
+    return f"{math.log(now / before) / math.log(results[i].assets / results[i - 1].assets):.2f}"
 
 
 def _per_file_byte(phase: dict[str, Any], file_bytes: int) -> float:
-    grown = float(phase["peak_rss_mib"]) - float(phase["rss_before_mib"])
-    return grown * 2**20 / file_bytes
+    """How many times the file's size the load's peak grew above the process before it."""
+    return _held(phase) * 2**20 / file_bytes
 
 
-COLUMNS = (
-    "assets", "file MiB", "lines", "load s", "load CPU s", "load peak MiB", "load ×file",
-    "daemon s", "daemon peak MiB", "check-config s", "check-config MiB", "µs/asset",
-    "time growth", "mem growth",
-)  # fmt: skip
+def _held(phase: dict[str, Any]) -> float:
+    return float(phase["peak_rss_mib"]) - float(phase["rss_before_mib"])
+
+
+#: (title, cell) of each column; growths compare a row with the one above it.
+COLUMNS: tuple[tuple[str, Callable[[Sequence[SizeResult], int], str]], ...] = (
+    ("assets", lambda rs, i: f"{rs[i].assets:,}"),
+    ("file MiB", lambda rs, i: f"{rs[i].file_bytes / 2**20:.1f}"),
+    ("lines", lambda rs, i: f"{rs[i].file_lines:,}"),
+    ("load s", lambda rs, i: f"{rs[i].load['wall_s']:.2f}"),
+    ("load CPU s", lambda rs, i: f"{rs[i].load['cpu_s']:.2f}"),
+    ("CPU µs/asset", lambda rs, i: f"{rs[i].load['cpu_s'] / rs[i].assets * 1e6:.0f}"),
+    ("load peak MiB", lambda rs, i: f"{rs[i].load['peak_rss_mib']:.0f}"),
+    ("growth ×file", lambda rs, i: f"{_per_file_byte(rs[i].load, rs[i].file_bytes):.0f}"),
+    ("daemon s", lambda rs, i: f"{rs[i].daemon['wall_s']:.2f}"),
+    ("daemon CPU s", lambda rs, i: f"{rs[i].daemon['cpu_s']:.2f}"),
+    ("daemon peak MiB", lambda rs, i: f"{rs[i].daemon['peak_rss_mib']:.0f}"),
+    ("check-config s", lambda rs, i: f"{rs[i].check_config['wall_s']:.2f}"),
+    ("check-config CPU s", lambda rs, i: f"{rs[i].check_config['cpu_s']:.2f}"),
+    ("check-config MiB", lambda rs, i: f"{rs[i].check_config['peak_rss_mib']:.0f}"),
+    ("CPU growth", lambda rs, i: _growth(rs, i, lambda r: float(r.load["cpu_s"]))),
+    ("memory growth", lambda rs, i: _growth(rs, i, lambda r: _held(r.load))),
+    ("preempted", lambda rs, i: f"{rs[i].check_config['preempted']}"),
+)
 
 
 def table(results: Sequence[SizeResult]) -> str:
-    rows = [list(COLUMNS)]
-    results = [r for r in results if not r.problems]
-    for i, r in enumerate(results):
-        check = r.check_config
-        rows.append(
-            [
-                f"{r.assets:,}",
-                f"{r.file_bytes / 2**20:.1f}",
-                f"{r.file_lines:,}",
-                f"{r.load['wall_s']:.2f}",
-                f"{r.load['cpu_s']:.2f}",
-                f"{r.load['peak_rss_mib']:.0f}",
-                f"{_per_file_byte(r.load, r.file_bytes):.0f}",
-                f"{r.daemon['wall_s']:.2f}",
-                f"{r.daemon['peak_rss_mib']:.0f}",
-                f"{check['wall_s']:.2f}",
-                f"{check['peak_rss_mib']:.0f}",
-                f"{r.load['wall_s'] / r.assets * 1e6:.0f}",
-                _growth(results, i, r.load["wall_s"], lambda x: x.load["wall_s"]),
-                _growth(
-                    results,
-                    i,
-                    r.load["peak_rss_mib"] - r.load["rss_before_mib"],
-                    lambda x: x.load["peak_rss_mib"] - x.load["rss_before_mib"],
-                ),
-            ]
-        )
+    measured = [r for r in results if not r.problems]
+    rows = [[title for title, _ in COLUMNS]]
+    rows += [[cell(measured, i) for _, cell in COLUMNS] for i in range(len(measured))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows

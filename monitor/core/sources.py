@@ -3,19 +3,23 @@ is ``file:line: field: reason``, and pydantic's errors turned into such problems
 
 Files are read only when they are regular files of bounded size (``read_bounded``), so a FIFO,
 ``/dev/zero`` or a runaway file is a one-line problem instead of a hang. The YAML event
-stream is turned into plain Python values in one pass without recursion, and each path (a
-tuple of mapping keys and sequence indexes) is mapped to the line it starts on. The values
-built are bounded in nesting depth and in number, counting what an alias expands to before
-copying it, so an alias bomb or a 1,000-deep list is refused at its line within the bounds.
+stream (libyaml's parser) is turned into plain Python values in one pass without recursion.
+Where each path (a tuple of mapping keys and sequence indexes) starts is found only when a
+problem asks for it: the source map keeps the file's bytes and reads them again then, so a
+clean load of 10,000 assets spends neither the time nor the memory of a line per value. The
+values built are bounded in nesting depth and in number, counting what an alias expands to
+before copying it, so an alias bomb or a 1,000-deep list is refused at its line within the
+bounds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -211,10 +215,10 @@ class SourceMap:
             return self._lines
         lines: dict[PathKey, int] = {}
         data, self._data = self._data or b"", None
-        try:
+        # Only text that loaded gets here; should it fail all the same, what was recorded up
+        # to there still holds.
+        with contextlib.suppress(ConfigError, yaml.YAMLError, UnicodeDecodeError):
             _Builder(self.file, record=(lines, self._key_lines)).build(data.decode("utf-8"))
-        except (ConfigError, yaml.YAMLError, UnicodeDecodeError):
-            pass  # the load refused it first; what was recorded up to there still holds
         self._lines = lines
         return lines
 
@@ -361,9 +365,9 @@ class _Builder:
                     top.size += 1
                     top.key = awaiting
                     if key not in top.value:
-                        top.value[key] = text  # type: ignore[call-overload]
+                        top.value[key] = text
                 elif text in top.value:
-                    self._attach(text, event.start_mark.line + 1, 1, 0)  # reports the duplicate
+                    self._attach(text, _line(event), 1, 0)  # reports the duplicate
                 else:
                     top.size += 1
                     top.key = text
@@ -372,8 +376,7 @@ class _Builder:
         return self.root
 
     def feed(self, event: yaml.Event) -> None:
-        mark = event.start_mark
-        line = mark.line + 1 if mark is not None else 1
+        line = _line(event)
         kind = type(event)
         if kind is yaml.ScalarEvent:
             assert isinstance(event, yaml.ScalarEvent)
@@ -506,6 +509,11 @@ class _Builder:
     def _range_problem(self, line: int) -> Problem:
         reason = f"integer out of range (more than {MAX_INT_BITS} bits)"
         return self._problem(line, self._next_path(), reason)
+
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 1
 
 
 def _copy(value: Any) -> Any:

@@ -60,20 +60,14 @@ def large_file(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     for i in range(ASSETS):
         if i == 4_999:
             block = asset_lines(i, system="radar")
-            where["system"] = len(lines) + 1 + next(
-                n for n, line in enumerate(block) if "system:" in line
-            )
         elif i == ASSETS - 1:
             block = asset_lines(i, site="nowhere", address="127.0.0.1:99999")
-            for name in ("site", "address"):
-                where[name] = len(lines) + 1 + next(
-                    n for n, line in enumerate(block) if line.startswith(f"    {name}:")
-                )
-            where["profile"] = len(lines) + 1 + next(
-                n for n, line in enumerate(block) if "profile:" in line
-            )
         else:
             block = asset_lines(i)
+        if i in (4_999, ASSETS - 1):
+            for n, line in enumerate(block):
+                name = line.strip().removeprefix("- ").partition(":")[0]
+                where.setdefault(name if i == ASSETS - 1 else f"{name}@4999", len(lines) + 1 + n)
         lines += block
     path = tmp_path / "monitor.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -87,7 +81,7 @@ def test_problems_in_the_ten_thousandth_asset_name_their_exact_lines(tmp_path: P
         load_config(path)
     last = f"assets[{ASSETS - 1}]"
     assert [str(p) for p in info.value.problems] == [
-        f"{path}:{where['system']}: assets[4999].system: Input should be 'radio', 'line', "
+        f"{path}:{where['system@4999']}: assets[4999].system: Input should be 'radio', 'line', "
         "'network', 'platform' or 'power'",
         f"{path}:{where['site']}: {last}.site: no site 'nowhere'",
         f"{path}:{where['address']}: {last}.address: bad port in address '127.0.0.1:99999'",
@@ -182,10 +176,5 @@ def test_any_dumped_document_reads_as_safe_load_reads_it(
     text = yaml.safe_dump(document, allow_unicode=True, default_flow_style=flow)
     path = tmp_path_factory.mktemp("dumped") / "doc.yaml"
     path.write_text(text, encoding="utf-8")
-    try:
-        loaded, _ = load_yaml(path)
-    except ConfigError as exc:
-        # Refused only for what the loader refuses on purpose: characters YAML forbids.
-        assert all("(file)" in str(p) for p in exc.problems), exc.problems
-        return
+    loaded, _ = load_yaml(path)
     assert _same(loaded, yaml.safe_load(text))
