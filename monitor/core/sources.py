@@ -189,51 +189,60 @@ def format_path(path: Sequence[str | int]) -> str:
     return out or "(document)"
 
 
+ChildLines = dict[Any, int] | list[int]
+"""The lines of a collection's children: of each key of a mapping, of each item of a sequence."""
+
+
 class SourceMap:
     """Where each path of a loaded document starts, for error messages.
 
     Lines are looked up only when a problem is reported, and most loads report none: the map
-    keeps the file's bytes, and the first lookup parses them once more, recording the line of
-    every path (the load itself records none, which saves a path and a line per value, about
-    as much memory as the document). Values copied from an alias have no lines of their own:
-    they are reported at the line where the alias is used.
+    keeps the file's bytes, and the first lookup parses them once more, recording the lines of
+    every collection's children (the load itself records none, which saves a path and a line
+    per value, about as much memory as the document). A mapping's value is found at its key's
+    line. Values copied from an alias have no lines of their own: they are reported at the line
+    where the alias is used.
     """
 
-    __slots__ = ("_data", "_key_lines", "_lines", "file")
+    __slots__ = ("_children", "_data", "_root_line", "file")
 
     def __init__(self, file: str, data: bytes | None = None) -> None:
         self.file = file
         self._data = data
-        self._lines: dict[PathKey, int] | None = None if data is not None else {}
-        self._key_lines: dict[PathKey, int] = {}
+        #: Path of each collection → the lines of its children.
+        self._children: dict[PathKey, ChildLines] | None = None if data is not None else {}
+        self._root_line = 1
 
     def __repr__(self) -> str:
         return f"SourceMap({self.file!r})"
 
-    def _index(self) -> dict[PathKey, int]:
-        if self._lines is not None:
-            return self._lines
-        lines: dict[PathKey, int] = {}
+    def _index(self) -> dict[PathKey, ChildLines]:
+        if self._children is not None:
+            return self._children
+        children: dict[PathKey, ChildLines] = {}
         data, self._data = self._data or b"", None
+        builder = _Builder(self.file, record=children)
         # Only text that loaded gets here; should it fail all the same, what was recorded up
         # to there still holds.
         with contextlib.suppress(ConfigError, yaml.YAMLError, UnicodeDecodeError):
-            _Builder(self.file, record=(lines, self._key_lines)).build(data.decode("utf-8"))
-        self._lines = lines
-        return lines
+            builder.build(data.decode("utf-8"))
+        self._children, self._root_line = children, builder.root_line
+        return children
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of the deepest part of ``path`` that exists in the document."""
-        lines = self._index()
-        key_lines = self._key_lines
+        children = self._index()
         key = tuple(path)
         while key:
-            if key in key_lines:
-                return key_lines[key]
-            if key in lines:
-                return lines[key]
+            lines = children.get(key[:-1])
+            part = key[-1]
+            if isinstance(lines, dict):
+                if part in lines:
+                    return lines[part]
+            elif lines is not None and isinstance(part, int) and 0 <= part < len(lines):
+                return lines[part]
             key = key[:-1]
-        return lines.get((), 1)
+        return self._root_line
 
     def problem(self, path: Sequence[str | int], reason: str) -> Problem:
         return Problem(self.file, self.line_of(path), format_path(path), reason)
@@ -254,7 +263,8 @@ class _Collection:
     size: int = 1
     height: int = 1
     key: Any = _AWAITING_KEY
-    key_line: int = 0
+    #: The lines of its children, when the builder records them.
+    lines: ChildLines | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,16 +277,16 @@ class _Anchored:
 class _Builder:
     """Turns a stream of YAML events into one Python value.
 
-    With ``record`` (the lines of values and the lines of mapping keys, by path), it records
-    where each path starts; without, it builds no path but a collection's, so the common load
-    costs one step per event. A problem found here names its path, computed when it is found.
+    With ``record``, it records there the lines of the children of each collection, by the
+    collection's path (and the document's line in ``root_line``); without, it builds no path
+    but a collection's, so the common load costs one step per event. A problem found here
+    names its path, computed when it is found.
     """
 
-    def __init__(
-        self, file: str, record: tuple[dict[PathKey, int], dict[PathKey, int]] | None = None
-    ) -> None:
+    def __init__(self, file: str, record: dict[PathKey, ChildLines] | None = None) -> None:
         self.file = file
         self.record = record
+        self.root_line = 1
         self.problems: list[Problem] = []
         self.stack: list[_Collection] = []
         self.anchors: dict[str, _Anchored] = {}
@@ -318,18 +328,19 @@ class _Builder:
             raise self._fail(line, self._next_path(), reason)
 
     def _record(self, line: int) -> None:
-        """The line of the value about to be attached (a mapping key has its own, below)."""
-        assert self.record is not None
-        path = self._next_path()
-        if not path or path[-1] != "<key>":
-            self.record[0][path] = line
+        """The line of the value about to be attached, when it is a sequence's item or the
+        document (a mapping's value is found at its key's line, recorded in ``_attach``)."""
+        if not self.stack:
+            self.root_line = line
+        elif isinstance(lines := self.stack[-1].lines, list):
+            lines.append(line)
 
     def build(self, text: str) -> Any:
         """The document ``text`` holds (None for none). Raises ConfigError past a bound and
         yaml.YAMLError on malformed YAML; other problems are left in ``problems``.
 
         Most events are plain scalars inside a collection: they take the short path here, the
-        same steps as ``feed`` and ``_attach`` with nothing to record, check or copy.
+        same steps as ``feed`` and ``_attach`` with nothing to check or copy.
         """
         parser = _PARSER(text)
         stack = self.stack
@@ -337,13 +348,13 @@ class _Builder:
         awaiting = _AWAITING_KEY
         scalar_event = yaml.ScalarEvent
         strings: dict[str, str] = {}
+        record = self.record
         try:
             while (event := parser.get_event()) is not None:
                 if (
                     type(event) is not scalar_event
                     or event.tag is not None
                     or event.anchor is not None
-                    or self.record is not None
                     or not stack
                     or self.values >= MAX_VALUES
                 ):
@@ -359,6 +370,8 @@ class _Builder:
                 top = stack[-1]
                 key = top.key
                 if not top.is_map:
+                    if record is not None:
+                        top.lines.append(_line(event))  # type: ignore[union-attr]
                     top.size += 1
                     top.value.append(text)  # type: ignore[union-attr]
                 elif key is not awaiting:
@@ -369,6 +382,8 @@ class _Builder:
                 elif text in top.value:
                     self._attach(text, _line(event), 1, 0)  # reports the duplicate
                 else:
+                    if record is not None:
+                        top.lines.setdefault(text, _line(event))  # type: ignore[union-attr]
                     top.size += 1
                     top.key = text
         finally:
@@ -404,7 +419,10 @@ class _Builder:
                 self.open_anchors.add(event.anchor)
             is_map = kind is yaml.MappingStartEvent
             empty: dict[Any, Any] | list[Any] = {} if is_map else []
-            self.stack.append(_Collection(empty, is_map, path, line, event.anchor))
+            collection = _Collection(empty, is_map, path, line, event.anchor)
+            if self.record is not None:
+                collection.lines = self.record.setdefault(path, {} if is_map else [])
+            self.stack.append(collection)
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             done = self.stack.pop()
             if done.anchor is not None:
@@ -454,13 +472,13 @@ class _Builder:
             key = value if isinstance(value, str | int) else str(value)
             if key in mapping:
                 self.problems.append(self._problem(line, (*top.path, key), "duplicate key"))
-            top.key, top.key_line = key, line
+            elif isinstance(top.lines, dict):
+                top.lines.setdefault(key, line)
+            top.key = key
             return
         top.key = _AWAITING_KEY
         if key in mapping:
             return  # the first of a duplicate key stays
-        if self.record is not None:
-            self.record[1][(*top.path, key)] = top.key_line
         mapping[key] = value
 
     def _scalar(self, event: yaml.ScalarEvent, line: int) -> Any:

@@ -117,6 +117,14 @@ def test_lines_are_those_of_the_text_loaded_even_after_the_file_changes(tmp_path
     assert str(smap.problem(("sites", 0, "id"), "taken")) == f"{path}:2: sites[0].id: taken"
 
 
+def test_a_document_that_is_no_mapping_is_reported_where_it_starts(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text("# nothing but\n\njust text\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert [str(p) for p in info.value.problems] == [f"{path}:3: (document): expected a mapping"]
+
+
 # Plain scalars of every kind YAML 1.1 resolves, and strings that only look like some.
 SCALARS = [
     "hq", "bs-00001", "127.0.0.1:16100", "第1号基站", "a b c", "http://x/y?z=1", "-",
