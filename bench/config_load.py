@@ -13,7 +13,8 @@ that peak memory belongs to that N alone:
 - ``daemon load``: what ``trunkwatch run`` does at start and on every reload (``Daemon._load``:
   ``load_config``, the inspection setup, the cluster role and ``build_inventory``);
 - ``check-config``: ``trunkwatch check-config`` as a whole process, interpreter start and
-  imports included, its peak RSS from the kernel (``wait4``).
+  imports included, its peak RSS from the kernel (``wait4``); and again on a copy of the file
+  whose last asset has one problem, so that its line has to be found.
 
 It prints one row per N with wall and CPU time, peak RSS, the peak above the process's
 footprint before loading as a multiple of the file size, and how each grows from one N to the
@@ -447,6 +448,8 @@ class SizeResult:
     load: dict[str, Any]
     daemon: dict[str, Any]
     check_config: dict[str, Any]
+    #: check-config of the same file with one problem in its last asset (the lines are found).
+    one_problem: dict[str, Any]
     problems: list[str]
 
 
@@ -459,6 +462,16 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
+def with_one_problem(path: Path) -> Path:
+    """A copy of the file beside it whose last asset has a port out of range."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    last = max(i for i, line in enumerate(lines) if line.startswith("    address: "))
+    lines[last] = "    address: 127.0.0.1:99999"
+    broken = path.with_name("one-problem.yaml")
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return broken
+
+
 def measure_size(
     n: int, folder: Path, cpu: int | None, repeat: int, profile_stem: str | None, trace: bool
 ) -> SizeResult:
@@ -469,6 +482,10 @@ def measure_size(
     check = _best([check_config_process(path, cpu) for _ in range(repeat)])
     if check["exit"] != 0:
         problems.append(f"check-config exited {check['exit']}: {check['output']}")
+    broken = with_one_problem(path)
+    one_problem = _best([check_config_process(broken, cpu) for _ in range(repeat)])
+    if one_problem["output"] != f"1 problem(s) in {broken}":
+        problems.append(f"check-config of {broken.name}: {one_problem['output']}")
     for phase in PHASES:
         if problems:
             by_phase[phase] = {}
@@ -490,10 +507,11 @@ def measure_size(
         assets=n,
         file_bytes=len(data),
         file_lines=data.count(b"\n"),
-        jobs=by_phase["load"]["jobs"],
+        jobs=by_phase["load"].get("jobs", 0),
         load=by_phase["load"],
         daemon=by_phase["daemon"],
         check_config=check,
+        one_problem=one_problem,
         problems=problems,
     )
 
@@ -536,6 +554,8 @@ COLUMNS: tuple[tuple[str, Callable[[Sequence[SizeResult], int], str]], ...] = (
     ("check-config s", lambda rs, i: f"{rs[i].check_config['wall_s']:.2f}"),
     ("check-config CPU s", lambda rs, i: f"{rs[i].check_config['cpu_s']:.2f}"),
     ("check-config MiB", lambda rs, i: f"{rs[i].check_config['peak_rss_mib']:.0f}"),
+    ("1 problem s", lambda rs, i: f"{rs[i].one_problem['wall_s']:.2f}"),
+    ("1 problem MiB", lambda rs, i: f"{rs[i].one_problem['peak_rss_mib']:.0f}"),
     ("CPU growth", lambda rs, i: _growth(rs, i, lambda r: float(r.load["cpu_s"]))),
     ("memory growth", lambda rs, i: _growth(rs, i, lambda r: _held(r.load))),
     ("preempted", lambda rs, i: f"{rs[i].check_config['preempted']}"),
