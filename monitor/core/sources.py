@@ -198,8 +198,8 @@ class SourceMap:
 
     Lines are looked up only when a problem is reported, and most loads report none: the map
     keeps the file's bytes, and the first lookup parses them once more, recording the lines of
-    every collection's children (the load itself records none, which saves a path and a line
-    per value, about as much memory as the document). A mapping's value is found at its key's
+    every collection's children (the load itself records none: a path and a line per value
+    took twice the memory of the document itself). A mapping's value is found at its key's
     line. Values copied from an alias have no lines of their own: they are reported at the line
     where the alias is used.
     """
