@@ -16,6 +16,7 @@ from typing import Any
 
 from monitor.config import Config, ProbeConfig, probe_name
 from monitor.core.addresses import split_address
+from monitor.core.collection import collector_paused
 from probes import load_factory
 from probes.base import Probe, Target
 
@@ -174,6 +175,11 @@ def _probe_params(probes: Iterable[ProbeConfig]) -> list[dict[str, Any]]:
 
 def build_inventory(config: Config) -> Inventory:
     """Turn a validated Config into sites, assets and ready-to-run jobs."""
+    with collector_paused():
+        return _build(config)
+
+
+def _build(config: Config) -> Inventory:
     model = config.model
     sites = {
         s.id: Site(s.id, s.name, s.name_en, s.district, s.coordinates, s.parent, s.backhaul)

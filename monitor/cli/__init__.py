@@ -3,54 +3,71 @@
 Every command takes ``-c/--config`` (default ``monitor.yaml``) and exits non-zero with a
 one-line reason on bad input; ``check-config`` prints every problem as
 ``file:line: field: reason``. Each command group is one module of this package, with a
-``register(subparsers, add_config)`` that adds its commands; ``COMMAND_GROUPS`` lists them in
-the order ``trunkwatch --help`` shows them.
+``register(subparsers, add_config)`` that adds its commands; ``COMMAND_GROUPS`` lists them,
+with their commands, in the order ``trunkwatch --help`` shows them, and a run imports only the
+group of the command it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 import time
 from collections.abc import Sequence
+from types import ModuleType
 
 from monitor import __version__
-from monitor.cli import (
-    availability,
-    capacity,
-    cluster,
-    dashboards,
-    demo,
-    duty,
-    inspections,
-    maintenance,
-    mibs,
-    probe,
-    region,
-    rtp,
-    run,
-)
 from monitor.cli.args import EXIT_USAGE, CommandParser, add_config
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
-COMMAND_GROUPS = (
-    run,
-    probe,
-    demo,
-    inspections,
-    maintenance,
-    duty,
-    capacity,
-    availability,
-    rtp,
-    mibs,
-    dashboards,
-    cluster,
-    region,
+#: Each command group, a module of this package, with the commands it adds, in the order
+#: ``trunkwatch --help`` shows them. A run imports only the group of the command it runs:
+#: together they import the web server, the dashboards' library, the capacity plots and
+#: more, most of a second that ``check-config`` of a large file, say, has no use for.
+#: ``--help`` and a command not listed here build the whole parser. A test holds this table
+#: to what the modules register.
+COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("run", ("run",)),
+    ("check", ("check-config",)),
+    ("probe", ("probe",)),
+    ("demo", ("simulate", "demo", "drill")),
+    ("inspections", ("inspections",)),
+    ("maintenance", ("maintenance",)),
+    ("duty", ("duty",)),
+    ("capacity", ("capacity",)),
+    ("availability", ("availability",)),
+    ("rtp", ("rtp",)),
+    ("mibs", ("mibs",)),
+    ("dashboards", ("dashboards",)),
+    ("cluster", ("cluster",)),
+    ("region", ("region",)),
 )
+
+#: The options before the command that take a value (``--log-level debug run``).
+_VALUED_OPTIONS = frozenset({"--log-level"})
+
+
+def group_module(name: str) -> ModuleType:
+    """The module of a command group of COMMAND_GROUPS."""
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def _command_group(argv: Sequence[str]) -> str | None:
+    """The group of the command ``argv`` names (its first word that is not an option or an
+    option's value); None when it names none this table knows."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _VALUED_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            return next((g for g, commands in COMMAND_GROUPS if word in commands), None)
+    return None
 
 
 def _setup_logging(level: str) -> None:
@@ -61,7 +78,8 @@ def _setup_logging(level: str) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line with the commands of ``groups`` (default: every group)."""
     # Typed as the base class the command modules register on; sub-parsers are made of
     # type(parser), so every one reports a bad argument in one line.
     parser: argparse.ArgumentParser = CommandParser(
@@ -72,14 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trunkwatch {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("TRUNKWATCH_LOG_LEVEL", "info"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in COMMAND_GROUPS:
-        group.register(sub, add_config)
+    for name, _ in COMMAND_GROUPS:
+        if groups is None or name in groups:
+            group_module(name).register(sub, add_config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    group = _command_group(words)
+    parser = build_parser(None if group is None else [group])
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

@@ -1,4 +1,4 @@
-"""``trunkwatch run`` (the daemon) and ``trunkwatch check-config`` (validate only)."""
+"""``trunkwatch run``: the daemon (``check-config`` is in ``monitor.cli.check``)."""
 
 from __future__ import annotations
 
@@ -17,27 +17,12 @@ from monitor.cli.args import (
     listen_address,
 )
 from monitor.cli.problems import print_problems
-from monitor.config import load_config
 from monitor.core.addresses import parse_listen
 from monitor.core.listen import ListenError
 from monitor.core.sources import ConfigError
 from monitor.inspections.errors import StoreError
 
-__all__ = ["cmd_check_config", "cmd_run", "register"]
-
-
-def cmd_check_config(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print_problems(exc)
-        print(f"{len(exc.problems)} problem(s) in {args.config}", file=sys.stderr)
-        return EXIT_FAILED
-    jobs = sum(len(a.probes) for a in config.assets)
-    print(
-        f"{args.config}: OK ({len(config.sites)} sites, {len(config.assets)} assets, {jobs} probes)"
-    )
-    return EXIT_OK
+__all__ = ["cmd_run", "register"]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -68,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers, add_config: AddConfig) -> None:
-    """Add ``run`` and ``check-config``."""
+    """Add ``run``."""
     p = sub.add_parser("run", help="run the monitoring daemon")
     add_config(p)
     p.add_argument(
@@ -91,7 +76,3 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         help="this instance's member name, one of cluster.members",
     )
     p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("check-config", help="validate the configuration and exit")
-    add_config(p)
-    p.set_defaults(func=cmd_check_config)

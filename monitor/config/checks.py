@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monitor.config.schema import ConfigModel, probe_name
 from monitor.config.secrets import resolve_secret
@@ -81,6 +82,7 @@ def cross_checks(
             except ValueError as exc:
                 yield smap.problem(("credentials", name, key), str(exc))
 
+    probe_check = _ProbeChecks()
     for i, asset in enumerate(model.assets):
         where: tuple[str | int, ...] = ("assets", origin.assets[i])
         if asset.site not in site_ids:
@@ -111,14 +113,43 @@ def cross_checks(
                     f"interval {format_duration(interval)} is below the timeout "
                     f"{format_duration(timeout)}",
                 )
-            try:
-                factory = load_factory(probe.module)
-            except UnknownProbeModule as exc:
-                yield smap.problem((*pwhere, "module"), str(exc))
-                continue
-            try:
-                factory(probe.params, timeout=timeout)
-            except ProbeParamsError as exc:
-                for key, reason in exc.problems:
-                    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".")]
-                    yield smap.problem((*pwhere, *parts), reason)
+            for field, reason in probe_check(probe.module, probe.params, timeout):
+                yield smap.problem((*pwhere, *field), reason)
+
+
+class _ProbeChecks:
+    """The problems of each distinct probe entry, found once per load.
+
+    Whether a probe's module exists and accepts its parameters depends on nothing but the
+    module, the parameters and the timeout, and a fleet of thousands of assets has a handful
+    of distinct entries: each is checked once, by building the probe, and the answer reused.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, list[tuple[tuple[str | int, ...], str]]] = {}
+
+    def __call__(
+        self, module: str, params: dict[str, Any], timeout: float
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        key = repr((module, sorted(params.items()), timeout))
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = self._check(module, params, timeout)
+        return found
+
+    @staticmethod
+    def _check(
+        module: str, params: dict[str, Any], timeout: float
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        try:
+            factory = load_factory(module)
+        except UnknownProbeModule as exc:
+            return [(("module",), str(exc))]
+        try:
+            factory(params, timeout=timeout)
+        except ProbeParamsError as exc:
+            return [
+                (tuple(int(p) if p.isdigit() else p for p in key.split(".")), reason)
+                for key, reason in exc.problems
+            ]
+        return []

@@ -23,6 +23,7 @@ from monitor.config.checks import Origin, cross_checks
 from monitor.config.schema import Config, ConfigModel
 from monitor.config.secrets import resolve_secret
 from monitor.config.sections import ConfigSection, SectionUnavailable, load_section, section_keys
+from monitor.core.collection import collector_paused
 from monitor.core.sources import ConfigError, Problem, SourceMap, load_yaml, pydantic_problems
 
 __all__ = ["load_config", "reload_problems"]
@@ -99,7 +100,11 @@ def reload_problems(running: Config, new: Config) -> list[Problem]:
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a configuration file. Raises ConfigError listing every
     problem."""
-    path = Path(path)
+    with collector_paused():
+        return _load(Path(path))
+
+
+def _load(path: Path) -> Config:
     document, smap = load_yaml(path)
     if document is None:
         reason = f"missing, the file is empty: {_NO_ASSETS}"

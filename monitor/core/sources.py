@@ -3,19 +3,23 @@ is ``file:line: field: reason``, and pydantic's errors turned into such problems
 
 Files are read only when they are regular files of bounded size (``read_bounded``), so a FIFO,
 ``/dev/zero`` or a runaway file is a one-line problem instead of a hang. The YAML event
-stream is turned into plain Python values in one pass without recursion, and each path (a
-tuple of mapping keys and sequence indexes) is mapped to the line it starts on. The values
-built are bounded in nesting depth and in number, counting what an alias expands to before
-copying it, so an alias bomb or a 1,000-deep list is refused at its line within the bounds.
+stream (libyaml's parser) is turned into plain Python values in one pass without recursion.
+Where each path (a tuple of mapping keys and sequence indexes) starts is found only when a
+problem asks for it: the source map keeps the file's bytes and reads them again then, so a
+clean load of 10,000 assets spends neither the time nor the memory of a line per value. The
+values built are bounded in nesting depth and in number, counting what an alias expands to
+before copying it, so an alias bomb or a 1,000-deep list is refused at its line within the
+bounds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +47,13 @@ __all__ = [
 PathKey = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
-"""A configuration of 10,000 assets is about 2 MB; more is a mistake or an attack."""
+"""A configuration of 10,000 assets is 2–4 MB; more than 40,000 is a mistake or an attack."""
 MAX_DEPTH = 64
 """Nesting depth of any value, aliases expanded (the deepest real section uses about 8)."""
-MAX_VALUES = 1_000_000
-"""Scalars, mappings and sequences built, aliases expanded (10,000 assets build ~300,000)."""
+MAX_VALUES = 2_000_000
+"""Scalars, mappings and sequences built, aliases expanded. An asset written like the shipped
+ones builds about 40, so a file at the size bound builds ~1.7 M: real files meet the size bound
+first, and this one stops aliases that expand far beyond what is written."""
 MAX_INT_BITS = 64
 """No setting needs a larger integer; a longer one would only cost conversion time."""
 
@@ -55,6 +61,12 @@ MAX_INT_BITS = 64
 _MAX_INT_CHARS = 2 + MAX_INT_BITS + MAX_INT_BITS // 4
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
+#: Tags whose safe constructor returns the value itself (no generator, no recursion).
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
+)
+#: Distinct plain scalars whose resolved tag is remembered (numbers, durations, booleans …).
+_TAG_CACHE = 4096
 # Plain mappings and sequences; sets, ordered maps and language-specific objects have no use here.
 _COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _NON_PRINTABLE: re.Pattern[str] = yaml.reader.Reader.NON_PRINTABLE
@@ -177,28 +189,60 @@ def format_path(path: Sequence[str | int]) -> str:
     return out or "(document)"
 
 
-@dataclass(slots=True)
+ChildLines = dict[Any, int] | list[int]
+"""The lines of a collection's children: of each key of a mapping, of each item of a sequence."""
+
+
 class SourceMap:
     """Where each path of a loaded document starts, for error messages.
 
-    Values copied from an alias have no lines of their own: they are reported at the line
+    Lines are looked up only when a problem is reported, and most loads report none: the map
+    keeps the file's bytes, and the first lookup parses them once more, recording the lines of
+    every collection's children (the load itself records none: a path and a line per value
+    took twice the memory of the document itself). A mapping's value is found at its key's
+    line. Values copied from an alias have no lines of their own: they are reported at the line
     where the alias is used.
     """
 
-    file: str
-    lines: dict[PathKey, int] = field(default_factory=dict)
-    key_lines: dict[PathKey, int] = field(default_factory=dict)
+    __slots__ = ("_children", "_data", "_root_line", "file")
+
+    def __init__(self, file: str, data: bytes | None = None) -> None:
+        self.file = file
+        self._data = data
+        #: Path of each collection → the lines of its children.
+        self._children: dict[PathKey, ChildLines] | None = None if data is not None else {}
+        self._root_line = 1
+
+    def __repr__(self) -> str:
+        return f"SourceMap({self.file!r})"
+
+    def _index(self) -> dict[PathKey, ChildLines]:
+        if self._children is not None:
+            return self._children
+        children: dict[PathKey, ChildLines] = {}
+        data, self._data = self._data or b"", None
+        builder = _Builder(self.file, record=children)
+        # Only text that loaded gets here; should it fail all the same, what was recorded up
+        # to there still holds.
+        with contextlib.suppress(ConfigError, yaml.YAMLError, UnicodeDecodeError):
+            builder.build(data.decode("utf-8"))
+        self._children, self._root_line = children, builder.root_line
+        return children
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of the deepest part of ``path`` that exists in the document."""
+        children = self._index()
         key = tuple(path)
         while key:
-            if key in self.key_lines:
-                return self.key_lines[key]
-            if key in self.lines:
-                return self.lines[key]
+            lines = children.get(key[:-1])
+            part = key[-1]
+            if isinstance(lines, dict):
+                if part in lines:
+                    return lines[part]
+            elif lines is not None and isinstance(part, int) and 0 <= part < len(lines):
+                return lines[part]
             key = key[:-1]
-        return self.lines.get((), 1)
+        return self._root_line
 
     def problem(self, path: Sequence[str | int], reason: str) -> Problem:
         return Problem(self.file, self.line_of(path), format_path(path), reason)
@@ -212,13 +256,15 @@ class _Collection:
     """A mapping or sequence being filled, with what the bounds need to know about it."""
 
     value: dict[Any, Any] | list[Any]
+    is_map: bool
     path: PathKey
     line: int
     anchor: str | None
     size: int = 1
     height: int = 1
     key: Any = _AWAITING_KEY
-    key_line: int = 0
+    #: The lines of its children, when the builder records them.
+    lines: ChildLines | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +275,18 @@ class _Anchored:
 
 
 class _Builder:
-    """Turns a stream of YAML events into one Python value, recording each path's line."""
+    """Turns a stream of YAML events into one Python value.
 
-    def __init__(self, smap: SourceMap) -> None:
-        self.smap = smap
+    With ``record``, it records there the lines of the children of each collection, by the
+    collection's path (and the document's line in ``root_line``); without, it builds no path
+    but a collection's, so the common load costs one step per event. A problem found here
+    names its path, computed when it is found.
+    """
+
+    def __init__(self, file: str, record: dict[PathKey, ChildLines] | None = None) -> None:
+        self.file = file
+        self.record = record
+        self.root_line = 1
         self.problems: list[Problem] = []
         self.stack: list[_Collection] = []
         self.anchors: dict[str, _Anchored] = {}
@@ -242,145 +296,242 @@ class _Builder:
         self.documents = 0
         # One loader resolves and constructs every scalar the way safe_load would.
         self.loader = yaml.SafeLoader("")
+        resolvers = self.loader.yaml_implicit_resolvers
+        # A plain scalar whose first character no implicit resolver is registered for is a
+        # string (PyYAML's own rule), which spares the resolver's regular expressions for most
+        # values; with a resolver for any first character (None) every scalar is resolved.
+        self._resolved_first = None if None in resolvers else frozenset(resolvers)
         self._plain_tags: dict[str, str] = {}
+        self._constructors = self.loader.yaml_constructors
+
+    def _problem(self, line: int, path: PathKey, reason: str) -> Problem:
+        return Problem(self.file, line, format_path(path), reason)
 
     def _fail(self, line: int, path: PathKey, reason: str) -> ConfigError:
-        return ConfigError([Problem(self.smap.file, line, format_path(path), reason)])
+        return ConfigError([self._problem(line, path, reason)])
 
     def _next_path(self) -> PathKey:
         """Where the next value goes; it ends in '<key>' while a mapping waits for a key."""
         if not self.stack:
             return ()
         top = self.stack[-1]
-        if isinstance(top.value, list):
+        if not top.is_map:
             return (*top.path, len(top.value))
         if top.key is _AWAITING_KEY:
             return (*top.path, "<key>")
         return (*top.path, top.key)
 
-    def _count(self, size: int, line: int, path: PathKey, via: str) -> None:
+    def _count(self, size: int, line: int, via: str) -> None:
         self.values += size
         if self.values > MAX_VALUES:
-            raise self._fail(line, path, f"the document {via}more than {MAX_VALUES:,} values")
+            reason = f"the document {via}more than {MAX_VALUES:,} values"
+            raise self._fail(line, self._next_path(), reason)
+
+    def _record(self, line: int) -> None:
+        """The line of the value about to be attached, when it is a sequence's item or the
+        document (a mapping's value is found at its key's line, recorded in ``_attach``)."""
+        if not self.stack:
+            self.root_line = line
+        elif isinstance(lines := self.stack[-1].lines, list):
+            lines.append(line)
+
+    def build(self, text: str) -> Any:
+        """The document ``text`` holds (None for none). Raises ConfigError past a bound and
+        yaml.YAMLError on malformed YAML; other problems are left in ``problems``.
+
+        Most events are plain scalars inside a collection: they take the short path here, the
+        same steps as ``feed`` and ``_attach`` with nothing to check or copy.
+        """
+        parser = _PARSER(text)
+        stack = self.stack
+        resolved_first = self._resolved_first
+        awaiting = _AWAITING_KEY
+        scalar_event = yaml.ScalarEvent
+        strings: dict[str, str] = {}
+        record = self.record
+        try:
+            while (event := parser.get_event()) is not None:
+                if (
+                    type(event) is not scalar_event
+                    or event.tag is not None
+                    or event.anchor is not None
+                    or not stack
+                    or self.values >= MAX_VALUES
+                ):
+                    self.feed(event)
+                    continue
+                text = event.value
+                if event.implicit[0] and (resolved_first is None or text[:1] in resolved_first):
+                    self.feed(event)  # a number, boolean, null … or a string that may be one
+                    continue
+                # Keys and most values repeat from entry to entry: keep one copy of each.
+                text = strings.setdefault(text, text)
+                self.values += 1
+                top = stack[-1]
+                key = top.key
+                if not top.is_map:
+                    if record is not None:
+                        top.lines.append(_line(event))  # type: ignore[union-attr]
+                    top.size += 1
+                    top.value.append(text)  # type: ignore[union-attr]
+                elif key is not awaiting:
+                    top.size += 1
+                    top.key = awaiting
+                    if key not in top.value:
+                        top.value[key] = text
+                elif text in top.value:
+                    self._attach(text, _line(event), 1, 0)  # reports the duplicate
+                else:
+                    if record is not None:
+                        top.lines.setdefault(text, _line(event))  # type: ignore[union-attr]
+                    top.size += 1
+                    top.key = text
+        finally:
+            parser.dispose()
+        return self.root
 
     def feed(self, event: yaml.Event) -> None:
-        line = event.start_mark.line + 1 if event.start_mark is not None else 1
-        if isinstance(event, yaml.ScalarEvent):
-            path = self._next_path()
-            self._count(1, line, path, "holds ")
-            value = self._scalar(event, path, line)
+        line = _line(event)
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            assert isinstance(event, yaml.ScalarEvent)
+            self.values += 1
+            if self.values > MAX_VALUES:
+                self._count(0, line, "holds ")
+            if self.record is not None:
+                self._record(line)
+            value = self._scalar(event, line)
             if event.anchor is not None:
                 self.anchors[event.anchor] = _Anchored(value, 1, 0)
-            self._attach(value, line, path, 1, 0)
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            self._attach(value, line, 1, 0)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            assert isinstance(event, yaml.CollectionStartEvent)
+            self._count(1, line, "holds ")
             path = self._next_path()
-            self._count(1, line, path, "holds ")
             if len(self.stack) >= MAX_DEPTH:
                 raise self._fail(line, path, f"nested deeper than {MAX_DEPTH} levels")
-            if not path or path[-1] != "<key>":
-                self.smap.lines[path] = line
+            if self.record is not None:
+                self._record(line)
             if event.tag not in _COLLECTION_TAGS:
                 reason = f"could not determine a constructor for the tag {event.tag!r}"
-                self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
+                self.problems.append(self._problem(line, path, reason))
             if event.anchor is not None:
                 self.open_anchors.add(event.anchor)
-            empty: dict[Any, Any] | list[Any] = (
-                {} if isinstance(event, yaml.MappingStartEvent) else []
-            )
-            self.stack.append(_Collection(empty, path, line, event.anchor))
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            is_map = kind is yaml.MappingStartEvent
+            empty: dict[Any, Any] | list[Any] = {} if is_map else []
+            collection = _Collection(empty, is_map, path, line, event.anchor)
+            if self.record is not None:
+                collection.lines = self.record.setdefault(path, {} if is_map else [])
+            self.stack.append(collection)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             done = self.stack.pop()
             if done.anchor is not None:
                 self.open_anchors.discard(done.anchor)
                 self.anchors[done.anchor] = _Anchored(done.value, done.size, done.height)
-            self._attach(done.value, done.line, done.path, done.size, done.height)
-        elif isinstance(event, yaml.AliasEvent):
+            self._attach(done.value, done.line, done.size, done.height)
+        elif kind is yaml.AliasEvent:
+            assert isinstance(event, yaml.AliasEvent)
             self._alias(event, line)
-        elif isinstance(event, yaml.DocumentStartEvent):
+        elif kind is yaml.DocumentStartEvent:
             self.documents += 1
             if self.documents > 1:
                 raise self._fail(line, (), "expected a single document, found another")
 
     def _alias(self, event: yaml.AliasEvent, line: int) -> None:
-        path = self._next_path()
         name = event.anchor
         anchored = self.anchors.get(name) if name is not None else None
         if anchored is None:
             if name in self.open_anchors:
-                raise self._fail(line, path, f"alias *{name} is used inside its own anchor")
-            raise self._fail(line, path, f"undefined alias *{name}")
+                raise self._fail(
+                    line, self._next_path(), f"alias *{name} is used inside its own anchor"
+                )
+            raise self._fail(line, self._next_path(), f"undefined alias *{name}")
         if len(self.stack) + anchored.height > MAX_DEPTH:
-            raise self._fail(line, path, f"alias *{name} nests deeper than {MAX_DEPTH} levels")
+            reason = f"alias *{name} nests deeper than {MAX_DEPTH} levels"
+            raise self._fail(line, self._next_path(), reason)
         # Counted before copying: an alias bomb stops here, never past the bound.
-        self._count(anchored.size, line, path, "expands through aliases to ")
-        self._attach(_copy(anchored.value), line, path, anchored.size, anchored.height)
+        self._count(anchored.size, line, "expands through aliases to ")
+        if self.record is not None:
+            self._record(line)
+        self._attach(_copy(anchored.value), line, anchored.size, anchored.height)
 
-    def _attach(self, value: Any, line: int, path: PathKey, size: int, height: int) -> None:
+    def _attach(self, value: Any, line: int, size: int, height: int) -> None:
         if not self.stack:
             self.root = value
             return
         top = self.stack[-1]
         top.size += size
-        top.height = max(top.height, height + 1)
-        if isinstance(top.value, list):
-            top.value.append(value)
+        if height >= top.height:
+            top.height = height + 1
+        if not top.is_map:
+            top.value.append(value)  # type: ignore[union-attr]
             return
-        if top.key is _AWAITING_KEY:
+        mapping: dict[Any, Any] = top.value  # type: ignore[assignment]
+        key = top.key
+        if key is _AWAITING_KEY:
             key = value if isinstance(value, str | int) else str(value)
-            child = (*top.path, key)
-            if key in top.value:
-                self.problems.append(
-                    Problem(self.smap.file, line, format_path(child), "duplicate key")
-                )
-            top.key, top.key_line = key, line
+            if key in mapping:
+                self.problems.append(self._problem(line, (*top.path, key), "duplicate key"))
+            elif isinstance(top.lines, dict):
+                top.lines.setdefault(key, line)
+            top.key = key
             return
-        child = (*top.path, top.key)
-        if top.key in top.value:
-            top.key = _AWAITING_KEY  # the first of a duplicate key stays
-            return
-        self.smap.key_lines[child] = top.key_line
-        top.value[top.key] = value
         top.key = _AWAITING_KEY
+        if key in mapping:
+            return  # the first of a duplicate key stays
+        mapping[key] = value
 
-    def _scalar(self, event: yaml.ScalarEvent, path: PathKey, line: int) -> Any:
+    def _scalar(self, event: yaml.ScalarEvent, line: int) -> Any:
         tag = event.tag
+        text = event.value
         if tag is None or tag == "!":
             if not event.implicit[0]:
                 tag = _STR_TAG
-            elif (tag := self._plain_tags.get(event.value)) is None:
-                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-                self._plain_tags[event.value] = tag
-        if path and path[-1] != "<key>":
-            self.smap.lines[path] = line
+            elif self._resolved_first is not None and text[:1] not in self._resolved_first:
+                return text
+            elif (tag := self._plain_tags.get(text)) is None:
+                tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)  # type: ignore[no-untyped-call]
+                if len(self._plain_tags) < _TAG_CACHE:
+                    self._plain_tags[text] = tag
         if tag == _STR_TAG:
-            return event.value
-        if tag == _INT_TAG and len(event.value) > _MAX_INT_CHARS:
-            self.problems.append(self._range_problem(line, path))
+            return text
+        if tag == _INT_TAG and len(text) > _MAX_INT_CHARS:
+            self.problems.append(self._range_problem(line))
             return None
-        node = yaml.ScalarNode(tag, event.value, style=event.style)
+        node = yaml.ScalarNode(tag, text, style=event.style)
+        construct = self._constructors.get(tag)
         try:
-            value = self.loader.construct_object(node, deep=True)
+            if construct is not None and tag in _SCALAR_TAGS:
+                # The safe constructors of plain scalar tags return their value at once.
+                value = construct(self.loader, node)
+            else:
+                value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             reason = str(exc.problem or "cannot read this value")
-            self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
+            self.problems.append(self._problem(line, self._next_path(), reason))
             return None
         except Exception:
             # PyYAML's constructors fail on a value that does not fit an explicit tag with
             # whatever the parsing code hits (ValueError, AttributeError on a failed match …).
             kind = tag.rpartition(":")[2] or tag
             reason = f"not a valid {kind} value"
-            self.problems.append(Problem(self.smap.file, line, format_path(path), reason))
+            self.problems.append(self._problem(line, self._next_path(), reason))
             return None
         finally:
             self.loader.constructed_objects.clear()
         if isinstance(value, int) and abs(value).bit_length() > MAX_INT_BITS:
-            self.problems.append(self._range_problem(line, path))
+            self.problems.append(self._range_problem(line))
             return None
         return value
 
-    def _range_problem(self, line: int, path: PathKey) -> Problem:
+    def _range_problem(self, line: int) -> Problem:
         reason = f"integer out of range (more than {MAX_INT_BITS} bits)"
-        return Problem(self.smap.file, line, format_path(path), reason)
+        return self._problem(line, self._next_path(), reason)
+
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 1
 
 
 def _copy(value: Any) -> Any:
@@ -408,7 +559,6 @@ def load_yaml(path: Path, *, limit: int = MAX_FILE_BYTES) -> tuple[Any, SourceMa
     holds none. Raises ConfigError, naming the line, on an unreadable file, malformed YAML or
     a document beyond the bounds above."""
     name = str(path)
-    smap = SourceMap(name)
     try:
         data = read_bounded(path, limit)
     except UnreadableFile as exc:
@@ -422,15 +572,14 @@ def load_yaml(path: Path, *, limit: int = MAX_FILE_BYTES) -> tuple[Any, SourceMa
         line = text.count("\n", 0, bad.start()) + 1
         reason = f"character U+{ord(bad.group()):04X} is not allowed in YAML"
         raise ConfigError([Problem(name, line, "(file)", reason)])
-    builder = _Builder(smap)
+    builder = _Builder(name)
     try:
-        for event in yaml.parse(text, Loader=_PARSER):
-            builder.feed(event)
+        document = builder.build(text)
     except yaml.YAMLError as exc:
         raise ConfigError([_syntax_problem(name, text, exc)]) from None
     if builder.problems:
         raise ConfigError(builder.problems)
-    return builder.root, smap
+    return document, SourceMap(name, data)
 
 
 class Strict(BaseModel):

@@ -409,6 +409,7 @@ def select_targets(
     scope: Scope, assets: Sequence[AssetLike], sites: Mapping[str, SiteLike]
 ) -> list[RoundTarget]:
     """The rounds a scope asks for: one per matching asset, site or system, in config order."""
+    labels = scope.labels.items()
     chosen = [
         a
         for a in assets
@@ -416,7 +417,7 @@ def select_targets(
         and (not scope.kind or a.kind in scope.kind)
         and (not scope.site or a.site in scope.site)
         and (not scope.asset or a.id in scope.asset)
-        and all(a.labels.get(k) == v for k, v in scope.labels.items())
+        and (not labels or all(a.labels.get(k) == v for k, v in labels))
     ]
     if scope.per == "asset":
         return [
@@ -569,7 +570,7 @@ def _check_plan(
         yield from responsible(assignment.owner, (*at, "by_site", site_id, "owner"))
         yield from responsible(assignment.deputy, (*at, "by_site", site_id, "deputy"))
 
-    asset_ids = {a.id for a in assets}
+    asset_ids = {a.id for a in assets} if plan.scope.asset else set()
     for i, site_id in enumerate(plan.scope.site):
         if site_id not in site_ids:
             yield smap.problem((*at, "scope", "site", i), f"no site {site_id!r}")

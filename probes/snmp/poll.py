@@ -260,7 +260,16 @@ class DevicePoller:
         self.max_repetitions = max_repetitions
         self.tolerance = tolerance
         self.clock: Clock = clock or SystemClock()
-        self.state = DeviceState(len(plan.slots))
+        self._state: DeviceState | None = None
+
+    @property
+    def state(self) -> DeviceState:
+        """What the polls remember, made at the first poll: a load or reload builds every
+        probe of the fleet at once, and the per-slot tables of thousands of devices would
+        cost most of its time and memory before any of them is polled."""
+        if self._state is None:
+            self._state = DeviceState(len(self.plan.slots))
+        return self._state
 
     async def poll(
         self, transport: SnmpTransport, *, charset: str = DEFAULT_CHARSET

@@ -9,7 +9,9 @@ OIDs (``MODULE::object``) are resolved through ``probes.snmp.mibs`` when a profi
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,6 +254,9 @@ def load_profile(path: Path, resolver: MibResolver | None = None) -> Profile:
 # The library of profiles a probe can name
 
 
+_PROFILE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 class UnknownProfile(LookupError):
     """A probe names a profile no folder has."""
 
@@ -280,6 +285,7 @@ class ProfileLibrary:
         self._resolver: MibResolver | None = None
         self._profiles: dict[Path, tuple[tuple[int, int], Profile]] = {}
         self._plans: dict[tuple[tuple[Path, int, int], ...], PollPlan] = {}
+        self._candidates: dict[str, list[tuple[Path, str]]] = {}
 
     @property
     def resolver(self) -> MibResolver:
@@ -295,21 +301,39 @@ class ProfileLibrary:
         return sorted(names)
 
     def path(self, name: str) -> Path | None:
-        for folder in self.dirs:
-            candidate = folder / f"{name}.yaml"
-            if candidate.is_file():
-                return candidate
+        found = self._find(name)
+        return found[0] if found is not None else None
+
+    def _find(self, name: str) -> tuple[Path, tuple[int, int]] | None:
+        """The first file of this name in the folders, with its (mtime, size) stamp.
+
+        Asked once per probe built, thousands of times per load: the candidates are computed
+        once per name and each is looked at with a single stat.
+        """
+        candidates = self._candidates.get(name)
+        if candidates is None:
+            # A name that is not a plain word never names a file (no path tricks).
+            candidates = self._candidates[name] = [
+                (folder / f"{name}.yaml", os.fspath(folder / f"{name}.yaml"))
+                for folder in (self.dirs if _PROFILE_NAME.fullmatch(name) else ())
+            ]
+        for path, text in candidates:
+            try:
+                info = os.stat(text)
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISREG(info.st_mode):
+                return path, (info.st_mtime_ns, info.st_size)
         return None
 
     def profile(self, name: str) -> Profile:
         """One profile, loaded (or reused while its file is unchanged)."""
-        path = self.path(name) if re.fullmatch(r"[a-z][a-z0-9_]*", name) else None
-        if path is None:
+        found = self._find(name)
+        if found is None:
             raise UnknownProfile(
                 f"unknown profile {name!r} (available: {', '.join(self.available())})"
             )
-        info = path.stat()
-        stamp = (info.st_mtime_ns, info.st_size)
+        path, stamp = found
         cached = self._profiles.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]

@@ -403,7 +403,7 @@ HOSTILE: dict[str, Hostile] = {
     ),
     "alias-bomb": lambda folder, port: (
         ALIAS_BOMB.encode(),
-        "7: g[0]: the document expands through aliases to more than 1,000,000 values",
+        "7: g[2]: the document expands through aliases to more than 2,000,000 values",
     ),
     "nul-byte": lambda folder, port: (
         small_fleet(3, port).replace("name: HQ", "name: H\0Q").encode(),

@@ -101,7 +101,7 @@ def test_alias_bomb_is_refused_at_its_line_before_it_expands(tmp_path: Path) -> 
     with bounded():
         found = problems(path)
     assert found == [
-        f"{path}:7: g[0]: the document expands through aliases to more than {MAX_VALUES:,} values"
+        f"{path}:7: g[2]: the document expands through aliases to more than {MAX_VALUES:,} values"
     ]
 
 
