@@ -170,6 +170,15 @@ def _import(vm: VictoriaMetrics, centre: str, text: str) -> None:
         assert response.status == 204
 
 
+def _names(text: str) -> set[str]:
+    """The metric names of an exposition text."""
+    return {
+        re.split(r"[{ ]", line, maxsplit=1)[0]
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
 def run_region(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -196,6 +205,7 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
         },
     }
     sites = {"nanning": {"xingning": 1.0}, "liuzhou": {"xingning": 0.97}}
+    imported: dict[str, set[str]] = {}
     with start_victoria_metrics(tmp_path / "vm", "1s") as vm:
         for centre in CENTRES:
             keep = None if centre == "nanning" else re.compile(r'site="(xingning|hq)"')
@@ -213,20 +223,28 @@ def test_the_regional_report_reads_each_centre_of_the_store(tmp_path: Path) -> N
                     for t in hours
                 ]
             _import(vm, centre, "".join(lines))
+            imported[centre] = _names("".join(lines))
+        # Every metric of each centre searchable, not only one: VictoriaMetrics makes an
+        # import searchable part by part, and a report read in between misses a part.
         wait_until(
-            lambda: len(vm_query(vm, "count by (centre) (trunkwatch_bs_carriers[60d])")) == 2,
-            30,
+            lambda: all(
+                {r["metric"]["__name__"] for r in vm_query(
+                    vm, f'count by (__name__) ({{centre="{centre}"}}[60d])'
+                )} >= names
+                for centre, names in imported.items()
+            ),
+            60,
             "the imported history",
-        )
+        )  # fmt: skip
         # One centre's capacity report straight from the region's store.
-        capacity_out = io.StringIO()
-        with redirect_stdout(capacity_out), redirect_stderr(io.StringIO()):
+        capacity_out, capacity_err = io.StringIO(), io.StringIO()
+        with redirect_stdout(capacity_out), redirect_stderr(capacity_err):
             code = main(
                 ["capacity", "report", "--prometheus", vm.url, "--centre", "liuzhou",
                  "--days", str(PROM_DAYS), "--end", str((end - timedelta(days=1)).date()),
                  "--out", str(tmp_path / "liuzhou.html"), "-q"]
             )  # fmt: skip
-        assert code == 0
+        assert code == 0, capacity_err.getvalue()
         table = capacity_out.getvalue()
         assert "xingning" in table and "e1-gw-110" in table and "longan" not in table
         page = tmp_path / "region.html"
