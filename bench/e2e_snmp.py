@@ -24,8 +24,8 @@ of whole intervals, and scrapes both at the start of every interval inside it. P
   summed over its scrapes (it walks its lookup columns on every scrape, trunkwatch every
   ``label_refresh``, 15 minutes);
 - exported samples: device series in the scrape bodies, summed over the scrapes; not the
-  exporters' own bookkeeping (``snmp_scrape_*``; trunkwatch's ``trunkwatch_probe_*``,
-  ``trunkwatch_snmp_*`` and every series without an ``asset`` label);
+  exporters' own bookkeeping (``snmp_scrape_*``; trunkwatch's ``trunkwatch_probe_*``, its
+  varbind, invalid value and reboot counts, and every series without an ``asset`` label);
 - CPU per varbind and per sample, the ratio trunkwatch / exporter (goal: ≤ 0.5 per varbind,
   ≤ 0.4 per sample) and peak RSS (``VmHWM``) of both (goal: ≤ 3× the exporter's).
 
@@ -72,6 +72,13 @@ EXPORTER = "prometheus-snmp-exporter"
 PROFILES = ("if_mib", "host_resources", "v3")
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 TRUNKWATCH_CPU, EXPORTER_CPU = 0, 1
+#: trunkwatch's series about its polls rather than the device, like snmp_exporter's snmp_scrape_*.
+BOOKKEEPING = (
+    "trunkwatch_probe_",
+    "trunkwatch_snmp_varbinds",
+    "trunkwatch_snmp_invalid_values_total",
+    "trunkwatch_snmp_device_reboots_total",
+)
 
 
 # --- the exporter's module for a profile ------------------------------------------------------
@@ -319,7 +326,7 @@ def trunkwatch_counts(body: str) -> dict[str, float]:
         elif name == "trunkwatch_snmp_varbinds":
             varbinds += value
             devices += 1
-        if 'asset="' in labels and not name.startswith(("trunkwatch_probe_", "trunkwatch_snmp_")):
+        if 'asset="' in labels and not name.startswith(BOOKKEEPING):
             samples += 1
     return {"samples": samples, "lines": lines, "runs": runs,
             "varbinds_per_poll": varbinds / devices if devices else 0.0}  # fmt: skip
