@@ -8,6 +8,7 @@ site's backhaul …) decides whether a failure is the asset's own or it is merel
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,20 @@ def escape_label_value(value: str) -> str:
 
 
 def render_labels(pairs: Iterable[tuple[str, str]]) -> str:
+    if isinstance(pairs, tuple):
+        return _rendered(pairs)
+    return _render(pairs)
+
+
+def _render(pairs: Iterable[tuple[str, str]]) -> str:
     return ",".join(f'{name}="{escape_label_value(value)}"' for name, value in pairs)
+
+
+#: A device's rows carry the same labels poll after poll (and several families share a row's
+#: labels), so their escaped text is made once and looked up after: escaping every label of
+#: every sample of every poll was a quarter of the daemon's time polling large interface
+#: tables. Bounded, so label values that keep changing cannot grow it.
+_rendered = functools.lru_cache(maxsize=1 << 16)(_render)
 
 
 @dataclass(frozen=True, slots=True)

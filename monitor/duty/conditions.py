@@ -97,16 +97,32 @@ class Samples:
     def __init__(self, result: Result) -> None:
         self.result = result
         self._by_name: dict[str, list[tuple[Labels, float]]] = {}
+        #: (metric, label) → label value → rows: built on first use, so a lookup per port
+        #: or per state does not scan the whole table again.
+        self._index: dict[tuple[str, str], dict[str | None, list[tuple[Labels, float]]]] = {}
         for sample in result.samples:
             name = sample.family.name + sample.suffix
             if name in WATCHED:
                 self._by_name.setdefault(name, []).append((dict(sample.labels), sample.value))
 
     def rows(self, metric: str, **match: str) -> list[tuple[Labels, float]]:
+        found = self._by_name.get(metric, ())
+        if not match:
+            return list(found)
+        (key, wanted), *rest = match.items()
+        index = self._index.get((metric, key))
+        if index is None:
+            index = {}
+            for labels, value in found:
+                index.setdefault(labels.get(key), []).append((labels, value))
+            self._index[(metric, key)] = index
+        matching = index.get(wanted, [])
+        if not rest:
+            return list(matching)
         return [
             (labels, value)
-            for labels, value in self._by_name.get(metric, ())
-            if all(labels.get(k) == v for k, v in match.items())
+            for labels, value in matching
+            if all(labels.get(k) == v for k, v in rest)
         ]
 
     def value(self, metric: str, **match: str) -> float | None:
