@@ -13,7 +13,7 @@ redo the inspection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,6 +217,34 @@ def current_entries(
     return out
 
 
+def _entries_of(
+    plan: ScheduledPlan,
+    periods: Sequence[Period],
+    store: InspectionStore,
+    now: float,
+    keep: Callable[[ScheduledPlan, RoundTarget], bool],
+) -> list[CalendarEntry]:
+    """The rounds of ``plan`` in ``periods`` (in order) for the targets ``keep`` accepts,
+    with what the store holds for each."""
+    if not periods:
+        return []
+    slots = index_rounds(
+        store.rounds(
+            plan_id=plan.id,
+            period_from=periods[0].start_ts,
+            period_before=periods[-1].start_ts + 1,
+        )
+    )
+    return [
+        make_entry(
+            plan, target, period, now, slots.get(_key(plan.id, target.key, period.start_ts), Slot())
+        )
+        for period in periods
+        for target in plan.targets
+        if keep(plan, target)
+    ]
+
+
 def entries_between(
     setup: InspectionSetup,
     store: InspectionStore,
@@ -238,20 +266,7 @@ def entries_between(
             for p in schedule.periods(start, end)
             if start <= schedule.due(p).timestamp() < end and plan.owes(p)
         ]
-        if not periods:
-            continue
-        slots = index_rounds(
-            store.rounds(
-                plan_id=plan.id,
-                period_from=periods[0].start_ts,
-                period_before=periods[-1].start_ts + 1,
-            )
-        )
-        for period in periods:
-            for target in plan.targets:
-                if keep(plan, target):
-                    slot = slots.get(_key(plan.id, target.key, period.start_ts), Slot())
-                    out.append(make_entry(plan, target, period, now, slot))
+        out += _entries_of(plan, periods, store, now, keep)
     out.sort(key=lambda e: (e.due_at, e.plan.id, e.target.key))
     return out
 
@@ -261,22 +276,11 @@ def entries_overlapping(
 ) -> list[CalendarEntry]:
     """Every round whose period overlaps [start, end), as it stands at ``now`` (the shift
     log's: a shift sees a few periods of each plan, not a year of them)."""
+    keep = _for_person(setup, None)
     out: list[CalendarEntry] = []
     for plan in setup.plans.values():
         periods = [p for p in plan.schedule.periods(start, end) if plan.owes(p)]
-        if not periods:
-            continue
-        slots = index_rounds(
-            store.rounds(
-                plan_id=plan.id,
-                period_from=periods[0].start_ts,
-                period_before=periods[-1].start_ts + 1,
-            )
-        )
-        for period in periods:
-            for target in plan.targets:
-                slot = slots.get(_key(plan.id, target.key, period.start_ts), Slot())
-                out.append(make_entry(plan, target, period, now, slot))
+        out += _entries_of(plan, periods, store, now, keep)
     return out
 
 
