@@ -119,6 +119,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
         path = f"{PREFIX}/handover" + ("/acknowledge" if args.acknowledge else "")
         shift = call(args, "POST", path, body)
     else:
+        read_token(args)  # without one, say so before anything is loaded
         service = _service(args, sign_in=True)
         person = _person(service, args)
         handover = service.handover

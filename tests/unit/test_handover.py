@@ -304,8 +304,11 @@ def test_shift_names_and_refusals(service: InspectionService, clock: SetClock) -
     assert handover.shift().key == "2028-02-29T20:00"
     clock.set(2028, 3, 1, 8)
     assert handover.shift().key == "2028-03-01T08:00"
-    with pytest.raises(InvalidEntry, match="no shift begins at 2028-03-01T09:00"):
+    with pytest.raises(InvalidEntry) as not_a_shift:
         handover.shift("2028-03-01T09:00")
+    assert not_a_shift.value.problems == {
+        "shift": "no shift begins at 2028-03-01T09:00 (shifts begin at 08:00, 20:00)"
+    }
     with pytest.raises(NotFound):
         handover.shift("2028-03-01T20:00")  # not begun
     with pytest.raises(NotFound):

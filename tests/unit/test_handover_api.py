@@ -77,7 +77,8 @@ async def test_nobody_signs_as_another_and_nobody_takes_over_from_themselves(
         service, "POST", f"{PATH}/handover", headers=bearer("zhangwei"),
         json={"notes": "x", "shift": "2028-03-01T09:00"},
     )  # fmt: skip
-    assert status == 422 and "no shift begins at 2028-03-01T09:00" in body["error"]
+    assert (status, body["error"]) == (422, "班次无效 / not a shift")
+    assert body["problems"]["shift"].startswith("no shift begins at 2028-03-01T09:00")
 
     # Naming oneself is fine; the signer is the token's person.
     status, signed = await call(

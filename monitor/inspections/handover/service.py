@@ -127,7 +127,7 @@ class HandoverService:
         try:
             shift = rota.by_key(which)
         except ValueError as exc:
-            raise InvalidEntry(str(exc), {"shift": str(exc)}) from None
+            raise InvalidEntry("班次无效 / not a shift", {"shift": str(exc)}) from None
         if shift.start_ts > self.now():
             raise NotFound(f"the shift {which} has not begun")
         return shift
