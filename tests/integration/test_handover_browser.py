@@ -201,7 +201,14 @@ def test_a_shift_is_signed_over_and_taken_over_on_the_page(
         (url.split("/", 3)[-1], status) for url, status in tablet.statuses if status >= 400
     ] == [("inspections/duty/handover", 422)]
 
-    # The handover of this shift is complete: nothing is overdue.
+    # The shift before ended long past its 30 minutes, but before this daemon kept handovers:
+    # it is owed nothing, so neither signature is overdue.
     status, metrics = http_get(f"{daemon.base}/metrics")
     assert status == 200
-    assert 'trunkwatch_duty_handover_overdue{shift="' in metrics
+    previous = datetime.strptime(daemon.shift, "%Y-%m-%dT%H:%M") - timedelta(hours=12)
+    for stage in ("outgoing", "incoming"):
+        line = (
+            f'trunkwatch_duty_handover_overdue{{shift="{previous:%Y-%m-%dT%H:%M}",'
+            f'stage="{stage}",supervisor="supervisor"}} 0.0'
+        )
+        assert line in metrics, metrics[:2000]

@@ -63,7 +63,6 @@ class HandoverPages:
             "label": shift.label,
             "name": f"{zh} {en}",
             "opens": self._time(opens),
-            "from_text": self._time(opens),
             "due": self._time(due),
             "signable": now >= opens and handover is None,
             "overdue": not complete and now >= due,
@@ -139,9 +138,9 @@ class HandoverPages:
             ),
             None,
         )
-        signed = handovers[to_sign.key] if to_sign.key in handovers else service.handover(to_sign)
+        # to_hand_over is the current shift or the one before: both read above.
         opens = to_sign.end_ts - service.setup.sign_from
-        sign = to_sign if signed is None and now >= opens else None
+        sign = to_sign if handovers[to_sign.key] is None and now >= opens else None
         return {
             "enabled": True,
             "current": self._shift_view(current, handovers[current.key]),
