@@ -149,6 +149,12 @@ class Family:
         if self.type == "counter" and not self.name.endswith("_total"):
             raise ValueError(f"counter family {self.name!r} must end in _total")
 
+    def __hash__(self) -> int:
+        # Families key the dictionaries every result is grouped by: the name's hash is cached
+        # by the string, where the generated hash would hash all four fields each time.
+        # Equal families have equal names, so this agrees with the generated equality.
+        return hash(self.name)
+
 
 class Sample(NamedTuple):
     """One value of one series. ``labels`` are the series' own labels, beyond the asset's.

@@ -91,34 +91,57 @@ class Finding:
 Labels = dict[str, str]
 
 
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _label(pairs: Pairs, key: str) -> str | None:
+    """``dict(pairs).get(key)`` without the dictionary: the last pair is tried first, where a
+    state set or a table's own label (``state``, ``index``) usually is."""
+    if pairs and pairs[-1][0] == key:
+        return pairs[-1][1]
+    for name, value in reversed(pairs):
+        if name == key:
+            return value
+    return None
+
+
 class Samples:
-    """A result's samples by series name, for the conditions to look up."""
+    """A result's samples by series name, for the conditions to look up.
+
+    A table's rows are kept as the samples carry them and made into dictionaries only when a
+    condition asks for them: an interface table of 200 ports has 2,800 status series, of which
+    a condition reads the few in one state.
+    """
 
     def __init__(self, result: Result) -> None:
         self.result = result
-        self._by_name: dict[str, list[tuple[Labels, float]]] = {}
+        self._by_name: dict[str, list[tuple[Pairs, float]]] = {}
         #: (metric, label) → label value → rows: built on first use, so a lookup per port
         #: or per state does not scan the whole table again.
-        self._index: dict[tuple[str, str], dict[str | None, list[tuple[Labels, float]]]] = {}
-        for sample in result.samples:
-            name = sample.family.name + sample.suffix
-            if name in WATCHED:
-                self._by_name.setdefault(name, []).append((dict(sample.labels), sample.value))
+        self._index: dict[tuple[str, str], dict[str | None, list[tuple[Pairs, float]]]] = {}
+        watched, by_name = WATCHED, self._by_name
+        for family, value, pairs, suffix in result.samples:
+            name = family.name + suffix if suffix else family.name
+            if name in watched:
+                found = by_name.get(name)
+                if found is None:
+                    found = by_name[name] = []
+                found.append((pairs, value))
 
     def rows(self, metric: str, **match: str) -> list[tuple[Labels, float]]:
         found = self._by_name.get(metric, ())
         if not match:
-            return list(found)
+            return [(dict(pairs), value) for pairs, value in found]
         (key, wanted), *rest = match.items()
         index = self._index.get((metric, key))
         if index is None:
             index = {}
-            for labels, value in found:
-                index.setdefault(labels.get(key), []).append((labels, value))
+            for row in found:
+                index.setdefault(_label(row[0], key), []).append(row)
             self._index[(metric, key)] = index
-        matching = index.get(wanted, [])
+        matching = [(dict(pairs), value) for pairs, value in index.get(wanted, ())]
         if not rest:
-            return list(matching)
+            return matching
         return [
             (labels, value)
             for labels, value in matching

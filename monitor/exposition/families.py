@@ -27,6 +27,7 @@ __all__ = [
     "Series",
     "inventory_series",
     "result_series",
+    "standard_series",
 ]
 
 PROBE_SUCCESS = Family(
@@ -72,6 +73,17 @@ def result_series(result: Result) -> Iterator[Series]:
     The asset's own labels are added by the caller: the fast path splices its pre-rendered
     text, the collector its label pairs.
     """
+    yield from standard_series(result)
+    job = result.job
+    probe = (("probe", job.name),)
+    for sample in result.samples:
+        labels = (*probe, *sample.labels) if sample.family.per_probe else sample.labels
+        yield sample.family, sample.family.name + sample.suffix, labels, sample.value
+
+
+def standard_series(result: Result) -> Iterator[Series]:
+    """The series every run exports about itself (``STANDARD_FAMILIES``): the first of
+    ``result_series``, before the samples'."""
     job = result.job
     probe = (("probe", job.name),)
     yield PROBE_SUCCESS, PROBE_SUCCESS.name, probe, 1 if result.success else 0
@@ -81,9 +93,6 @@ def result_series(result: Result) -> Iterator[Series]:
         yield PROBE_FAILURE, PROBE_FAILURE.name, (*probe, ("reason", result.reason or "error")), 1
     for part, reason in result.partial:
         yield PROBE_PARTIAL, PROBE_PARTIAL.name, (*probe, ("part", part), ("reason", reason)), 1
-    for sample in result.samples:
-        labels = (*probe, *sample.labels) if sample.family.per_probe else sample.labels
-        yield sample.family, sample.family.name + sample.suffix, labels, sample.value
 
 
 def inventory_series(inventory: Inventory) -> Iterator[Series]:

@@ -7,6 +7,11 @@ every 15 s would take most of a core; this costs a string join. ``render_results
 path for a handful of results (``trunkwatch probe``), so the desk sees what Prometheus scrapes.
 
 A repeated series is refused (the first holder keeps it) and counted in ``duplicates``.
+
+A device's next poll brings the same series in the same order (its profile's mappers hand out
+the same label tuples poll after poll), so what comes before each value on a line (the sample
+name, the asset's labels, the series' own, and whether it repeats an earlier series) is worked
+out once per job and kept as its ``_Shape``; a result of the same shape only formats its values.
 """
 
 from __future__ import annotations
@@ -15,11 +20,19 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
+from operator import itemgetter
+from typing import Any
 
-from monitor.exposition.families import inventory_series, result_series
-from monitor.inventory import Inventory, render_labels
+from monitor.exposition.families import (
+    STANDARD_FAMILIES,
+    Series,
+    inventory_series,
+    result_series,
+    standard_series,
+)
+from monitor.inventory import Inventory, Job, render_labels
 from monitor.results import JobKey, Result, ResultStore
-from probes.base import Family
+from probes.base import Family, Sample
 
 __all__ = ["Exposition", "format_value", "render_results", "result_lines"]
 
@@ -39,6 +52,11 @@ def format_value(value: float) -> str:
     return repr(value)
 
 
+#: Integers print as themselves up to here (``format_value``); the common case of a device
+#: value, formatted without a call.
+_EXACT_INT = 2**53
+
+
 def _line(name: str, labels: str, value: float) -> str:
     return f"{name}{{{labels}}} {format_value(value)}\n"
 
@@ -54,10 +72,19 @@ def result_lines(result: Result, refused: Counter[str] | None = None) -> dict[Fa
     A repeated series (a table whose rows decode to the same labels, a profile included twice)
     keeps its first value; the repeats are counted in ``refused`` by family name.
     """
-    asset_labels = result.job.asset.label_text
     out: dict[Family, list[str]] = {}
+    _add_lines(result.job.asset.label_text, result_series(result), out, refused)
+    return out
+
+
+def _add_lines(
+    asset_labels: str,
+    series: Iterable[Series],
+    out: dict[Family, list[str]],
+    refused: Counter[str] | None,
+) -> None:
     seen: set[str] = set()
-    for family, name, labels, value in result_series(result):
+    for family, name, labels, value in series:
         text = f"{asset_labels},{render_labels(labels)}" if labels else asset_labels
         key = f"{name}{{{text}}}"
         if key in seen:
@@ -66,7 +93,76 @@ def result_lines(result: Result, refused: Counter[str] | None = None) -> dict[Fa
             continue
         seen.add(key)
         out.setdefault(family, []).append(f"{key} {format_value(value)}\n")
-    return out
+
+
+_FAMILY = itemgetter(0)
+_VALUE = itemgetter(1)
+_LABELS = itemgetter(2)
+_SUFFIX = itemgetter(3)
+_STANDARD_NAMES = frozenset(f.name for f in STANDARD_FAMILIES)
+
+
+class _Shape:
+    """The series of one job's samples, as the lines of its last result rendered them.
+
+    ``groups`` holds, per family in order of first appearance, each kept sample's position in
+    the result and the text of its line before the value; ``refused`` the repeats dropped,
+    counted again each time a result of this shape is rendered (as ``result_lines`` counts).
+    """
+
+    __slots__ = ("clash", "families", "groups", "job", "labels", "refused", "suffixes")
+
+    def __init__(
+        self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
+    ) -> None:
+        self.job = job
+        self.families = families
+        self.labels = labels
+        self.suffixes = suffixes
+        #: A sample of one of the run's own families (success, duration …): its series may
+        #: repeat one that depends on the result, so such results take the general path.
+        self.clash = any(f.name in _STANDARD_NAMES for f in set(families))
+        self.refused: Counter[str] = Counter()
+        self.groups: dict[Family, list[tuple[int, str]]] = {}
+        asset_labels = job.asset.label_text
+        probe = (("probe", job.name),)
+        seen: set[str] = set()
+        for i, (family, pairs, suffix) in enumerate(zip(families, labels, suffixes, strict=True)):
+            own: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
+            if family.per_probe:
+                own = (*probe, *own)
+            text = f"{asset_labels},{render_labels(own)}" if own else asset_labels
+            key = f"{family.name}{suffix}{{{text}}}"
+            if key in seen:
+                self.refused[family.name] += 1
+                continue
+            seen.add(key)
+            self.groups.setdefault(family, []).append((i, key + " "))
+
+    def fits(
+        self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
+    ) -> bool:
+        # List comparison checks identity before equality, item by item, in C: the label
+        # tuples of an unchanged device are the very same objects.
+        return (
+            job is self.job
+            and labels == self.labels
+            and families == self.families
+            and suffixes == self.suffixes
+        )
+
+    def lines(self, samples: tuple[Sample, ...]) -> dict[Family, list[str]]:
+        values: list[Any] = list(map(_VALUE, samples))
+        exact = _EXACT_INT
+        return {
+            family: [
+                f"{prefix}{v}\n"
+                if (v := values[i]).__class__ is int and -exact < v < exact
+                else f"{prefix}{format_value(v)}\n"
+                for i, prefix in entries
+            ]
+            for family, entries in self.groups.items()
+        }
 
 
 def _inventory_lines(inventory: Inventory) -> dict[Family, list[str]]:
@@ -95,6 +191,7 @@ class Exposition:
         #: Series refused as duplicates, by family name, since start.
         self.duplicates: Counter[str] = Counter()
         self._warned: set[tuple[JobKey, str]] = set()
+        self._shapes: dict[JobKey, _Shape] = {}
         store.subscribe(self._on_result)
 
     def set_inventory(self, inventory: Inventory) -> None:
@@ -170,15 +267,35 @@ class Exposition:
         names: list[str] = []
         if result is not None:
             # Replacing in place keeps each job's series where they were in their family.
-            for family, lines in result_lines(result, self.duplicates).items():
+            for family, lines in self._result_lines(key, result).items():
                 kept = self._unique(key, family.name, lines)
                 if not kept:
                     continue
                 self._add(family, key, "".join(kept))
                 names.append(family.name)
             self._of_job[key] = names
+        else:
+            self._shapes.pop(key, None)
         for name in set(old).difference(names):
             self._drop(name, key)
+
+    def _result_lines(self, key: JobKey, result: Result) -> dict[Family, list[str]]:
+        """``result_lines(result, self.duplicates)``, from the job's shape when it fits."""
+        samples, job = result.samples, result.job
+        families: list[Family] = list(map(_FAMILY, samples))
+        labels: list[object] = list(map(_LABELS, samples))
+        suffixes: list[str] = list(map(_SUFFIX, samples))
+        shape = self._shapes.get(key)
+        if shape is None or not shape.fits(job, families, labels, suffixes):
+            shape = self._shapes[key] = _Shape(job, families, labels, suffixes)
+        if shape.clash:
+            return result_lines(result, self.duplicates)
+        out: dict[Family, list[str]] = {}
+        _add_lines(job.asset.label_text, standard_series(result), out, self.duplicates)
+        out.update(shape.lines(samples))
+        if shape.refused:
+            self.duplicates.update(shape.refused)
+        return out
 
     def render(self) -> str:
         parts: list[str] = []

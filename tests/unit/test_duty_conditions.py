@@ -11,8 +11,17 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.duty.conditions import CONDITIONS, THRESHOLDS, Finding, evaluate, human_duration
+from monitor.duty.conditions import (
+    CONDITIONS,
+    THRESHOLDS,
+    Finding,
+    Samples,
+    evaluate,
+    human_duration,
+)
 from monitor.results import Result
 from probes.base import Family, Sample
 from tests.unit.fleet import ScriptedProbe, asset, job
@@ -316,3 +325,43 @@ def test_a_disk_over_the_rules_share_is_almost_full() -> None:
 )  # fmt: skip
 def test_durations_in_words(seconds: float, words: tuple[str, str]) -> None:
     assert human_duration(seconds) == words
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(
+                st.tuples(st.sampled_from(["index", "state", "name", "type"]), st.text(max_size=3)),
+                max_size=4,
+            ),
+            st.integers(0, 2),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["index", "state", "name"]),
+    st.text(max_size=3),
+    st.sampled_from(["index", "state", "name", "type"]),
+    st.text(max_size=3),
+)
+def test_samples_rows_are_the_samples_whose_labels_match(
+    rows: list[tuple[list[tuple[str, str]], int]], key: str, wanted: str, key2: str, wanted2: str
+) -> None:
+    # Rows as a reader of dictionaries would pick them: the last of a repeated label counts.
+    metric = "trunkwatch_if_oper_status"
+    family = Family(metric, "gauge", "Operational state.")
+    result = Result(
+        job(asset("sw-1"), ScriptedProbe(lambda t: None), name="snmp:if_mib"),
+        True,
+        0.1,
+        1.0,
+        tuple(Sample(family, value, tuple(pairs)) for pairs, value in rows),
+    )
+    samples = Samples(result)
+    every = [(dict(pairs), value) for pairs, value in rows]
+    assert samples.rows(metric) == every
+    assert samples.rows(metric, **{key: wanted}) == [r for r in every if r[0].get(key) == wanted]
+    both = {key: wanted, key2: wanted2}
+    assert samples.rows(metric, **both) == [
+        r for r in every if all(r[0].get(k) == v for k, v in both.items())
+    ]
