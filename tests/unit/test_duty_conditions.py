@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.duty.conditions import (
@@ -344,6 +344,7 @@ def test_durations_in_words(seconds: float, words: tuple[str, str]) -> None:
     st.sampled_from(["index", "state", "name", "type"]),
     st.text(max_size=3),
 )
+@example([([("index", "1"), ("index", "2"), ("state", "up")], 1)], "index", "2", "state", "up")
 def test_samples_rows_are_the_samples_whose_labels_match(
     rows: list[tuple[list[tuple[str, str]], int]], key: str, wanted: str, key2: str, wanted2: str
 ) -> None:
