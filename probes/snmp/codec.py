@@ -287,10 +287,24 @@ def encode_message(msg: Message) -> bytes:
 # raises IndexError, which is turned into CodecError("truncated") at the top.
 
 
+#: ``VarBind(...)`` without the generated ``__new__``'s call: a third of a varbind's decoding.
+_tuple_new = tuple.__new__
+
+#: Varbind names decoded before, by their encoding: a poll names the same objects as the one
+#: before (and a fleet's devices the same as each other), so most names are looked up, not
+#: decoded, and share one tuple. Emptied when full, so names that never repeat cannot grow it.
+_OID_CACHE: dict[bytes, OID] = {}
+_OID_CACHE_SIZE = 1 << 14
+#: Longer names (none a profile polls) are decoded each time: with this the cache holds at
+#: most a few MB whatever names arrive.
+_OID_CACHE_LONGEST = 40
+
+
 def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
     """Decode the VarBindList content between ``pos`` and ``end``: the hot loop."""
     out: list[VarBind] = []
     append = out.append
+    oids = _OID_CACHE
     while pos < end:
         # varbind SEQUENCE
         if data[pos] != 0x30:
@@ -312,7 +326,14 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         oend = ostart + n
         if oend > vend:
             raise CodecError(f"varbind name at offset {vstart} runs past its varbind")
-        oid = read_oid(data, ostart, oend)
+        raw = data[ostart:oend]
+        oid = oids.get(raw)
+        if oid is None:
+            oid = read_oid(data, ostart, oend)
+            if n <= _OID_CACHE_LONGEST:
+                if len(oids) >= _OID_CACHE_SIZE:
+                    oids.clear()
+                oids[raw] = oid
         # value
         if oend >= vend:
             raise CodecError(f"varbind at offset {pos} has no value")
@@ -328,7 +349,10 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         if tag == 0x04:
             value = data[start:stop]
         elif tag == 0x02:
-            value = read_int32(data, start, stop, "varbind value")
+            if 0 < n < 5:  # four bytes or fewer always hold an Integer32
+                value = int.from_bytes(data[start:stop], "big", signed=True)
+            else:
+                value = read_int32(data, start, stop, "varbind value")
         elif tag in _U32_TAGS:
             if 0 < n < 5 and data[start] < 0x80:
                 value = int.from_bytes(data[start:stop], "big")
@@ -337,7 +361,10 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         elif tag == 0x06:
             value = read_oid(data, start, stop)
         elif tag == 0x46:
-            value = read_unsigned(data, start, stop, 64, "Counter64 value")
+            if 0 < n < 9 and data[start] < 0x80:
+                value = int.from_bytes(data[start:stop], "big")
+            else:
+                value = read_unsigned(data, start, stop, 64, "Counter64 value")
         elif tag == 0x40:
             if n != 4:
                 raise CodecError(f"IpAddress of {n} bytes at offset {oend}")
@@ -352,7 +379,7 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
             raise CodecError(f"varbind value tag 0x{tag:02x} at offset {oend} is not a value")
         else:
             value = data[start:stop]
-        append(VarBind(oid, tag, value))
+        append(_tuple_new(VarBind, (oid, tag, value)))
         pos = vend
     return out
 

@@ -727,3 +727,25 @@ def test_a_cached_oid_does_not_let_an_equal_float_oid_through() -> None:
     floating = VarBind((1, 3.0, 6, 1), Tag.NULL, None)  # type: ignore[arg-type]
     with pytest.raises(CodecError, match="not an int"):
         encode_message(Message(1, b"c", PduType.GET, 1, 0, 0, [floating]))
+
+
+def test_names_decoded_before_are_shared_and_unknown_names_cannot_grow_memory() -> None:
+    from probes.snmp import codec
+
+    def reply(oids: list[OID]) -> bytes:
+        varbinds = [VarBind(o, Tag.INTEGER, 1) for o in oids]
+        return encode_message(Message(1, b"public", PduType.RESPONSE, 7, 0, 0, varbinds))
+
+    column = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+    first = decode_message(reply([(*column, 1), (*column, 2)]))
+    again = decode_message(reply([(*column, 1), (*column, 2)]))
+    assert [vb.oid for vb in again.varbinds] == [(*column, 1), (*column, 2)]
+    assert all(a.oid is b.oid for a, b in zip(first.varbinds, again.varbinds, strict=True))
+    # A stream of names never seen again (a hostile sender, a walk of a huge table).
+    for start in range(0, 3 * codec._OID_CACHE_SIZE, 500):
+        decoded = decode_message(reply([(*column, 7, i) for i in range(start, start + 500)]))
+        assert decoded.varbinds[-1].oid == (*column, 7, start + 499)
+        assert len(codec._OID_CACHE) <= codec._OID_CACHE_SIZE
+    long_name = (1, 3, 6, 1, 4, 1, *range(1000, 1040))
+    assert decode_message(reply([long_name])).varbinds[0].oid == long_name
+    assert not any(len(raw) > codec._OID_CACHE_LONGEST for raw in codec._OID_CACHE)
