@@ -52,6 +52,8 @@ _GAUGE32_MAX: Final = _U32 - 1
 _COUNTER32: Final = int(Tag.COUNTER32)
 # tuple.__new__ skips the NamedTuple's Python-level constructor: a third of the cost of a sample.
 _tuple_new = tuple.__new__
+#: Values a state set row keeps the samples of; a device sending ever new values cannot grow it.
+_STATE_VALUES_KEPT = 16
 
 
 ValueDecode = Literal["float32le", "float32be", "number"]
@@ -394,22 +396,33 @@ class StateSetMapper(Mapper):
     label: str = "state"
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
+        # A row's samples for one value are the same poll after poll: each row keeps them by
+        # value (a status takes few), made once, shared by every result that has them.
+        cache: dict[Index, tuple[tuple[tuple[int, Labels], ...], dict[int, tuple[Sample, ...]]]]
         cache = ctx.state.label_cache[slot]
         family = self.family
-        append = out.append
+        extend = out.extend
         for index, vb in self.values(ctx.cols):
             value = vb.value
             if value.__class__ is not int:
                 ctx.malformed.add(self.part)
                 continue
-            series = cache.get(index)
-            if series is None:
+            row = cache.get(index)
+            if row is None:
                 base = ctx.labels_for(group, self, index)
-                series = cache[index] = tuple(
+                series = tuple(
                     (code, (*base, (self.label, name))) for code, name in self.states.items()
                 )
-            for code, labels in series:
-                append(_tuple_new(Sample, (family, 1 if code == value else 0, labels, "")))
+                row = cache[index] = (series, {})
+            samples = row[1].get(value)
+            if samples is None:
+                if len(row[1]) >= _STATE_VALUES_KEPT:
+                    row[1].clear()
+                samples = row[1][value] = tuple(
+                    _tuple_new(Sample, (family, 1 if code == value else 0, labels, ""))
+                    for code, labels in row[0]
+                )
+            extend(samples)
 
 
 @dataclass(eq=False, slots=True, kw_only=True)

@@ -880,3 +880,21 @@ assets:
     assert [str(p) for p in info.value.problems] == [
         f"{config}:3: assets[0].charset: unknown character set 'klingon'"
     ]
+
+
+async def test_a_state_follows_its_row_poll_after_poll_whatever_the_device_sends() -> None:
+    clock = ManualClock()
+    probe = poller(["if_mib"], clock)
+    agent = FakeAgent(interfaces(uptime=100))
+    oper = f"{IF_ENTRY}.8.2"
+    states = ("up", "down", "testing", "unknown", "dormant", "not_present", "lower_layer_down")
+    # down, up, down again, then values the profile does not name (all states 0), more of
+    # them than a row keeps; then back to a named one.
+    for step, raw in enumerate([2, 1, 2, *range(100, 140), 7, 1]):
+        await clock.advance(15)
+        agent.update({SYS_UPTIME: ticks(100 + 15 * (step + 1)), oper: (Tag.INTEGER, raw)})
+        samples = (await probe.poll(agent)).samples
+        for code, state in enumerate(states, start=1):
+            got = value(samples, "trunkwatch_if_oper_status", index="2", state=state)
+            assert got == (1 if code == raw else 0), (step, raw, state)
+        assert value(samples, "trunkwatch_if_oper_status", index="1", state="up") == 1
