@@ -90,7 +90,7 @@ def test_a_kept_shape_renders_what_the_general_path_renders(results: list[Result
         text, refused = general(r)
         expected_refused.update(refused)
         body = exposition.render()
-        assert sorted(l for l in body.splitlines() if not l.startswith("#")) == sorted(
+        assert sorted(x for x in body.splitlines() if not x.startswith("#")) == sorted(
             text.splitlines()
         )
     assert exposition.duplicates == expected_refused
