@@ -31,6 +31,7 @@ from probes.base import (
 from probes.snmp.codec import OID, CodecError, PduType, Tag, VarBind, read_v3_header
 from probes.snmp.errors import check_usm_credentials, status_error
 from probes.snmp.usm import AuthProtocol, PrivProtocol
+from probes.snmp.v3client import SnmpV3Endpoint
 from probes.snmp.walk import SubtreeWalk
 
 # pysnmp 7.1 imports pysmi through names pysmi has deprecated; with warnings turned into
@@ -97,39 +98,6 @@ _PRIV: Final[dict[str, Any]] = {
     "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL,
     "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpV3Endpoint:
-    """Where and how to ask one SNMPv3 agent; everything after ``port`` is keyword-only.
-
-    The security level follows from the protocols: ``auth_protocol="none"`` is
-    noAuthNoPriv, ``priv_protocol="none"`` authNoPriv, both set authPriv. Keys are pass
-    phrases (localised by the engine) and never appear in a repr. A host name resolves to
-    IPv4; an IPv6 agent is given by its address.
-    """
-
-    host: str
-    port: int = 161
-    _: KW_ONLY
-    user: str
-    auth_protocol: AuthProtocol = "sha"
-    auth_key: str = field(default="", repr=False)
-    priv_protocol: PrivProtocol = "aes"
-    priv_key: str = field(default="", repr=False)
-    timeout: float = 1.0
-    retries: int = 1
-
-    def __post_init__(self) -> None:
-        check_usm_credentials(
-            self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key
-        )
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port {self.port} outside 1..65535")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
-        if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries}")
 
 
 # pysnmp's error indications, most specific meaning first. The reason texts are fixed so no
