@@ -695,7 +695,7 @@ class SnmpV3Client:
         if not keys.verify(data[:at] + bytes(length) + data[at + length :], usm.auth):
             self.stats.dropped_unauthentic += 1
             return None
-        if not agent.observe(usm.boots, usm.time, asyncio.get_running_loop().time()):
+        if not agent.observe(usm.boots, usm.time, entry.future.get_loop().time()):
             self.stats.dropped_not_in_time += 1
             return None
         if message.flags & FLAG_PRIV:
