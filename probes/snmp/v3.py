@@ -1,11 +1,12 @@
-"""SNMPv3 over pysnmp, the only module that imports it: requests to agents and notifications
-from them.
+"""SNMPv3 over pysnmp, the only module that imports it: notifications from agents, and a
+reference requester.
 
-v1/v2c traffic goes through ``probes.snmp.client`` (our own codec); SNMPv3 needs USM
-authentication and privacy, which pysnmp provides. ``PysnmpSession`` offers the client's
-``get``/``walk`` calls for v3 agents, and ``V3NotificationReceiver`` authenticates and decrypts
-the v3 traps and informs the trap receiver hands it. Both turn pysnmp's results into the
-codec's ``VarBind`` triples and its failures into ``probes.base`` exceptions.
+``V3NotificationReceiver`` authenticates and decrypts the v3 traps and informs the trap
+receiver hands it (acknowledging informs, answering their engine discovery): the one job
+pysnmp still does in production. Polling goes through ``probes.snmp.v3client`` (our own USM
+codec, about ten times cheaper per varbind); ``PysnmpSession`` offers the same ``get``/``walk``
+over pysnmp as the slow, independent path the tests compare it with. Both turn pysnmp's results
+into the codec's ``VarBind`` triples and its failures into ``probes.base`` exceptions.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import pytest
 from probes.base import AuthError, ProbeTimeout
 from probes.snmp.codec import OID, format_oid, parse_oid
 from probes.snmp.usm import AuthProtocol, PrivProtocol, usm_protocol
+from probes.snmp.v3 import PysnmpSession
 from probes.snmp.v3client import SnmpV3Client, SnmpV3Endpoint
 from tests.integration.snmpd import (
     ALL_V3_USERS,
@@ -183,3 +184,15 @@ async def test_agent_restart_is_followed_by_a_resync_of_boots(
     assert after[1] == engine[1] + 1
     assert client.stats.resyncs == 1
     assert client.stats.discoveries == 1
+
+
+async def test_walks_equal_the_pysnmp_reference_path(
+    client: SnmpV3Client, agent: SnmpdInstance
+) -> None:
+    """PysnmpSession: the slow, independent SNMPv3 implementation, as a second oracle."""
+    ep = endpoint(agent, user_named("tw-m-sha384aes256"))
+    async with PysnmpSession() as reference:
+        theirs = await reference.walk(ep, IF_TABLE, max_repetitions=10)
+    ours = await client.walk(ep, IF_TABLE, max_repetitions=10)
+    assert_same_varbinds(ours, theirs)
+    assert len(ours) > 14
