@@ -4,12 +4,17 @@ The modules from the bottom up; each imports only modules listed before it (a la
 contract in pyproject.toml holds that)::
 
     ber             BER lengths, integers and OIDs, with SNMP's limits
-    codec           v1/v2c messages to and from bytes; SNMPv3 headers read without keys
+    codec           v1/v2c messages and bare PDUs to and from bytes; SNMPv3 headers read
+                    without keys
     usm             SNMPv3 USM protocol names and net-snmp's spellings of them
+    v3message       SNMPv3 messages with USM parameters and scoped PDUs, without keys
+    usmcrypto       USM keys from pass phrases, digests, DES and AES privacy
     errors          an agent's error-status as a ProbeError; usable USM credentials
     walk            one subtree gathered from successive replies
+    v3client        the process-wide SNMPv3 (USM) client: discovery, time window, GETBULK
     client          the process-wide v1/v2c client over one UDP socket per address family
-    v3              SNMPv3 requests and notifications over pysnmp (its only importer)
+    v3              SNMPv3 notifications over pysnmp (its only importer), and PysnmpSession,
+                    the reference SNMPv3 requester the tests hold v3client against
     mibs            MODULE::object names resolved by compiling MIB texts (+ mibs/)
     rows, state     a row's index and labels as text; what one device's polls remember
     mappers, plan   a profile's metrics as mappers and groups; what a probe fetches
@@ -61,11 +66,11 @@ from probes.snmp.usm import (
     PrivProtocolName,
     usm_protocol,
 )
+from probes.snmp.v3client import SnmpV3Client, SnmpV3ClientStats, SnmpV3Endpoint
 
 if TYPE_CHECKING:
     from probes.snmp.v3 import (
         PysnmpSession,
-        SnmpV3Endpoint,
         V3Notification,
         V3NotificationReceiver,
         V3Outcome,
@@ -77,7 +82,6 @@ if TYPE_CHECKING:
 _FROM_V3 = frozenset(
     {
         "PysnmpSession",
-        "SnmpV3Endpoint",
         "V3Notification",
         "V3NotificationReceiver",
         "V3Outcome",
@@ -119,6 +123,8 @@ __all__ = [
     "SnmpParams",
     "SnmpProbe",
     "SnmpTransport",
+    "SnmpV3Client",
+    "SnmpV3ClientStats",
     "SnmpV3Endpoint",
     "Tag",
     "TrapRule",

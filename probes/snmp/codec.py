@@ -72,13 +72,16 @@ __all__ = [
     "CodecError",
     "Message",
     "MessageHeader",
+    "Pdu",
     "PduType",
     "Tag",
     "TrapV1",
     "V3Header",
     "VarBind",
     "decode_message",
+    "decode_pdu",
     "encode_message",
+    "encode_pdu",
     "format_oid",
     "parse_oid",
     "peek_header",
@@ -620,3 +623,65 @@ def _trap_v1_header(buf: bytes, pos: int, end: int) -> tuple[TrapV1, int]:
     start, stop = read_tlv(buf, stop, end, 0x43, "time-stamp")
     timestamp = read_unsigned(buf, start, stop, 32, "time-stamp")
     return TrapV1(enterprise, agent_addr, generic, specific, timestamp), stop
+
+
+# ---------------------------------------------------------------------------------------------
+# A PDU on its own: the data of an SNMPv3 scoped PDU (RFC 3412 §6), framed by probes.snmp.v3message
+
+
+class Pdu(NamedTuple):
+    """One PDU without a message around it. For GETBULK ``error_status`` is non-repeaters and
+    ``error_index`` max-repetitions, as on the wire."""
+
+    pdu_type: int
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[VarBind]
+
+
+def encode_pdu(pdu: Pdu) -> bytes:
+    """One PDU element (any type but the SNMPv1 Trap-PDU)."""
+    if pdu.pdu_type not in _PDU_TYPES or pdu.pdu_type == PduType.TRAP_V1:
+        raise CodecError(f"cannot encode PDU type 0x{pdu.pdu_type:02x} on its own")
+    parts = [
+        tlv(0x30, tlv(0x06, encode_oid(vb.oid)) + _enc_value(vb.tag, vb.value))
+        for vb in pdu.varbinds
+    ]
+    return tlv(
+        pdu.pdu_type,
+        encode_integer(0x02, pdu.request_id, INT32_MIN, INT32_MAX, "request-id")
+        + encode_integer(0x02, pdu.error_status, INT32_MIN, INT32_MAX, "error-status")
+        + encode_integer(0x02, pdu.error_index, INT32_MIN, INT32_MAX, "error-index")
+        + tlv(0x30, b"".join(parts)),
+    )
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
+    """The PDU element at ``pos``, which must end exactly at ``end``; ``CodecError`` (with the
+    request-id when it was read) if it is not a whole PDU of a type other than Trap-PDU."""
+    request_id: int | None = None
+    try:
+        pdu_type = data[pos]
+        if pdu_type not in _PDU_TYPES or pdu_type == PduType.TRAP_V1:
+            raise CodecError(f"unknown PDU tag 0x{pdu_type:02x} at offset {pos}")
+        pos, pdu_end = read_tlv(data, pos, end, pdu_type, "PDU")
+        if pdu_end != end:
+            raise CodecError("PDU does not end its container")
+        pos, ie = read_tlv(data, pos, pdu_end, 0x02, "request-id")
+        request_id = read_int32(data, pos, ie, "request-id")
+        pos, se = read_tlv(data, ie, pdu_end, 0x02, "error-status")
+        error_status = read_int32(data, pos, se, "error-status")
+        pos, xe = read_tlv(data, se, pdu_end, 0x02, "error-index")
+        error_index = read_int32(data, pos, xe, "error-index")
+        pos, lend = read_tlv(data, xe, pdu_end, 0x30, "varbind list")
+        if lend != pdu_end:
+            raise CodecError("varbind list does not end the PDU")
+        varbinds = _varbinds(data, pos, lend)
+    except CodecError as exc:
+        if exc.request_id is None:
+            exc.request_id = request_id
+        raise
+    except IndexError:
+        raise CodecError("truncated PDU", request_id) from None
+    return Pdu(pdu_type, request_id, error_status, error_index, varbinds)

@@ -2,8 +2,9 @@
 
 ``create`` validates the parameters (``SnmpParams``) and compiles the profiles into a poll plan;
 ``SnmpProbe`` adds the asset's credentials and runs ``probes.snmp.poll.DevicePoller`` over the
-event loop's shared ``SnmpClient`` (v1/v2c) or ``PysnmpSession`` (SNMPv3). Both are created on
-first use inside the running loop and closed by ``close_shared_sessions``.
+event loop's shared ``SnmpClient`` (v1/v2c) or ``SnmpV3Client`` (SNMPv3, every USM security
+level and protocol; no pysnmp). Both are created on first use inside the running loop and
+closed by ``close_shared_sessions``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -33,9 +34,7 @@ from probes.snmp.poll import DevicePoller
 from probes.snmp.profiles import ProfileConflict, UnknownProfile, library
 from probes.snmp.rows import DEFAULT_CHARSET
 from probes.snmp.usm import AuthProtocolName, PrivProtocolName
-
-if TYPE_CHECKING:
-    from probes.snmp.v3 import PysnmpSession, SnmpV3Endpoint
+from probes.snmp.v3client import SnmpV3Client, SnmpV3Endpoint
 
 __all__ = ["IDENTITY_PROFILES", "SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
 
@@ -85,7 +84,7 @@ class SnmpParams(BaseModel):
 
 
 class _Shared:
-    """The SnmpClient and PysnmpSession of one event loop, shared by every probe on it.
+    """The SnmpClient and SnmpV3Client of one event loop, shared by every probe on it.
 
     Sockets belong to the loop that opened them, so each loop has its own pair: a command that
     runs probes on a loop of its own beside a daemon's (``probe`` in a test, a capacity
@@ -94,7 +93,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self.client: SnmpClient | None = None
-        self.session: PysnmpSession | None = None
+        self.v3_client: SnmpV3Client | None = None
 
     async def get_client(self) -> SnmpClient:
         if self.client is None:
@@ -103,22 +102,19 @@ class _Shared:
         await self.client.start()
         return self.client
 
-    async def get_session(self) -> PysnmpSession:
-        if self.session is None:
-            # pysnmp costs ~20 MB and most of a second to import: only SNMPv3 loads it.
-            from probes.snmp.v3 import PysnmpSession
-
-            self.session = PysnmpSession()
-        await self.session.start()
-        return self.session
+    async def get_v3_client(self) -> SnmpV3Client:
+        if self.v3_client is None:
+            self.v3_client = SnmpV3Client()
+        await self.v3_client.start()
+        return self.v3_client
 
     async def close(self) -> None:
-        client, session = self.client, self.session
-        self.client = self.session = None
+        client, v3_client = self.client, self.v3_client
+        self.client = self.v3_client = None
         if client is not None:
             await client.close()
-        if session is not None:
-            await session.close()
+        if v3_client is not None:
+            await v3_client.close()
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = (
@@ -135,7 +131,7 @@ def _shared() -> _Shared:
 
 
 async def close_shared_sessions() -> None:
-    """Close this loop's SNMP client and v3 session (the daemon does at shutdown)."""
+    """Close this loop's SNMP v1/v2c and v3 clients (the daemon does at shutdown)."""
     shared = _BY_LOOP.pop(asyncio.get_running_loop(), None)
     if shared is not None:
         await shared.close()
@@ -164,27 +160,27 @@ class _ClientTransport:
         return await self._client.bulk(self._endpoint, oids, repetitions)
 
 
-class _SessionTransport:
-    """SNMPv3 requests of one poll through the shared PysnmpSession."""
+class _V3Transport:
+    """SNMPv3 requests of one poll through the shared SnmpV3Client, several columns per
+    GETBULK like v2c."""
 
-    __slots__ = ("_endpoint", "_repetitions", "_session", "can_bulk", "version")
+    __slots__ = ("_client", "_endpoint", "_repetitions", "can_bulk", "version")
 
-    def __init__(self, session: PysnmpSession, endpoint: SnmpV3Endpoint, repetitions: int) -> None:
-        self._session = session
+    def __init__(self, client: SnmpV3Client, endpoint: SnmpV3Endpoint, repetitions: int) -> None:
+        self._client = client
         self._endpoint = endpoint
         self._repetitions = repetitions
         self.version = "3"
-        # PysnmpSession offers GET and single-subtree walks only.
-        self.can_bulk = False
+        self.can_bulk = True
 
     async def get(self, oids: Sequence[OID]) -> list[VarBind]:
-        return await self._session.get(self._endpoint, oids)
+        return await self._client.get(self._endpoint, oids)
 
     async def walk(self, root: OID) -> list[VarBind]:
-        return await self._session.walk(self._endpoint, root, self._repetitions)
+        return await self._client.walk(self._endpoint, root, self._repetitions)
 
     async def bulk(self, oids: Sequence[OID], repetitions: int) -> list[VarBind]:
-        raise ProbeConfigError("multi-column GETBULK is not available for SNMPv3")
+        return await self._client.bulk(self._endpoint, oids, repetitions)
 
 
 class SnmpProbe:
@@ -227,12 +223,12 @@ class SnmpProbe:
 
     async def run(self, target: Target) -> ProbeResult:
         port = self.params.port or target.port or 161
-        transport: _ClientTransport | _SessionTransport
+        transport: _ClientTransport | _V3Transport
         try:
             repetitions = self.params.max_repetitions
             if self.params.version == "3":
                 endpoint3 = self._v3_endpoint(target, port)
-                transport = _SessionTransport(await _shared().get_session(), endpoint3, repetitions)
+                transport = _V3Transport(await _shared().get_v3_client(), endpoint3, repetitions)
             else:
                 endpoint = self._endpoint(target, port)
                 transport = _ClientTransport(await _shared().get_client(), endpoint, repetitions)
@@ -258,8 +254,6 @@ class SnmpProbe:
         user = target.secret("user")
         if not user:
             raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
-        from probes.snmp.v3 import SnmpV3Endpoint  # SNMPv3 only: see get_session
-
         return SnmpV3Endpoint(
             target.host,
             port,

@@ -1,11 +1,12 @@
-"""SNMPv3 over pysnmp, the only module that imports it: requests to agents and notifications
-from them.
+"""SNMPv3 over pysnmp, the only module that imports it: notifications from agents, and a
+reference requester.
 
-v1/v2c traffic goes through ``probes.snmp.client`` (our own codec); SNMPv3 needs USM
-authentication and privacy, which pysnmp provides. ``PysnmpSession`` offers the client's
-``get``/``walk`` calls for v3 agents, and ``V3NotificationReceiver`` authenticates and decrypts
-the v3 traps and informs the trap receiver hands it. Both turn pysnmp's results into the
-codec's ``VarBind`` triples and its failures into ``probes.base`` exceptions.
+``V3NotificationReceiver`` authenticates and decrypts the v3 traps and informs the trap
+receiver hands it (acknowledging informs, answering their engine discovery): the one job
+pysnmp still does in production. Polling goes through ``probes.snmp.v3client`` (our own USM
+codec, about ten times cheaper per varbind); ``PysnmpSession`` offers the same ``get``/``walk``
+over pysnmp as the slow, independent path the tests compare it with. Both turn pysnmp's results
+into the codec's ``VarBind`` triples and its failures into ``probes.base`` exceptions.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from probes.base import (
 from probes.snmp.codec import OID, CodecError, PduType, Tag, VarBind, read_v3_header
 from probes.snmp.errors import check_usm_credentials, status_error
 from probes.snmp.usm import AuthProtocol, PrivProtocol
+from probes.snmp.v3client import SnmpV3Endpoint
 from probes.snmp.walk import SubtreeWalk
 
 # pysnmp 7.1 imports pysmi through names pysmi has deprecated; with warnings turned into
@@ -97,39 +99,6 @@ _PRIV: Final[dict[str, Any]] = {
     "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL,
     "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpV3Endpoint:
-    """Where and how to ask one SNMPv3 agent; everything after ``port`` is keyword-only.
-
-    The security level follows from the protocols: ``auth_protocol="none"`` is
-    noAuthNoPriv, ``priv_protocol="none"`` authNoPriv, both set authPriv. Keys are pass
-    phrases (localised by the engine) and never appear in a repr. A host name resolves to
-    IPv4; an IPv6 agent is given by its address.
-    """
-
-    host: str
-    port: int = 161
-    _: KW_ONLY
-    user: str
-    auth_protocol: AuthProtocol = "sha"
-    auth_key: str = field(default="", repr=False)
-    priv_protocol: PrivProtocol = "aes"
-    priv_key: str = field(default="", repr=False)
-    timeout: float = 1.0
-    retries: int = 1
-
-    def __post_init__(self) -> None:
-        check_usm_credentials(
-            self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key
-        )
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port {self.port} outside 1..65535")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
-        if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries}")
 
 
 # pysnmp's error indications, most specific meaning first. The reason texts are fixed so no

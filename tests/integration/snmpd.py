@@ -7,8 +7,13 @@ the foreground with its own config only (``-C``), keeps its persistent state und
 (``extend``, ``pass``, ``trap2sink`` …) are appended to the generated ``snmpd.conf``.
 
 Every instance accepts the community ``tw-test-ro`` from its own address and three authPriv
-USM users (SHA/AES, SHA-256/AES, SHA-512/AES-256: what Debian's net-snmp 5.9 supports);
-``SnmpdInstance.run_tool("snmpget", oid)`` runs net-snmp's tools against it as the oracle.
+USM users (SHA/AES, SHA-256/AES, SHA-512/AES-256); ``V3_MATRIX`` adds, for an instance started
+with ``v3_users=ALL_V3_USERS``, one user for every security level and protocol pair Debian's
+net-snmp 5.9 supports (auth none, MD5, SHA, SHA-224/256/384/512 × priv none, DES, AES,
+AES-192/256). ``SnmpdInstance.run_tool("snmpget", oid)`` runs net-snmp's tools against it as
+the oracle. ``port=`` and ``keep_state=True`` start an agent again where it was, with the
+engine ID and boots it saved (``-C`` alone keeps snmpd from reading its own persistent file, so
+it is named with ``-c``): the restart shows as snmpEngineBoots + 1.
 
 A missing ``snmpd`` binary is a failure with an install hint, never a skip: these tests are
 the proof that the SNMP layer talks to a real agent.
@@ -28,7 +33,17 @@ from pathlib import Path
 
 from tests.helpers import await_peer, stop_process
 
-__all__ = ["SNMPD", "SnmpdError", "SnmpdInstance", "V3User", "free_udp_port", "start_snmpd"]
+__all__ = [
+    "ALL_V3_USERS",
+    "SNMPD",
+    "V3_MATRIX",
+    "V3_USERS",
+    "SnmpdError",
+    "SnmpdInstance",
+    "V3User",
+    "free_udp_port",
+    "start_snmpd",
+]
 
 SNMPD = "/usr/sbin/snmpd"
 COMMUNITY = "tw-test-ro"
@@ -37,7 +52,8 @@ START_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class V3User:
-    """A USM user as configured in snmpd (net-snmp names: ``SHA-256``, ``AES-256`` …)."""
+    """A USM user as configured in snmpd (net-snmp names: ``SHA-256``, ``AES-256`` …;
+    ``none`` for no authentication or no privacy)."""
 
     name: str
     auth_protocol: str
@@ -45,23 +61,31 @@ class V3User:
     priv_protocol: str
     priv_key: str = field(repr=False)
 
+    @property
+    def level(self) -> str:
+        """net-snmp's name of the user's security level."""
+        if self.auth_protocol == "none":
+            return "noAuthNoPriv"
+        return "authNoPriv" if self.priv_protocol == "none" else "authPriv"
+
     def cli_args(self) -> list[str]:
-        """Options for ``snmpget``/``snmpbulkwalk`` to authenticate as this user (authPriv)."""
-        return [
-            "-v3",
-            "-l",
-            "authPriv",
-            "-u",
-            self.name,
-            "-a",
-            self.auth_protocol,
-            "-A",
-            self.auth_key,
-            "-x",
-            self.priv_protocol,
-            "-X",
-            self.priv_key,
-        ]
+        """Options for ``snmpget``/``snmpbulkwalk`` to authenticate as this user."""
+        args = ["-v3", "-l", self.level, "-u", self.name]
+        if self.auth_protocol != "none":
+            args += ["-a", self.auth_protocol, "-A", self.auth_key]
+        if self.priv_protocol != "none":
+            args += ["-x", self.priv_protocol, "-X", self.priv_key]
+        return args
+
+    def config_lines(self) -> list[str]:
+        """The ``createUser`` and ``rouser`` lines of snmpd.conf for this user."""
+        create = f"createUser {self.name}"
+        if self.auth_protocol != "none":
+            create += f' {self.auth_protocol} "{self.auth_key}"'
+        if self.priv_protocol != "none":
+            create += f' {self.priv_protocol} "{self.priv_key}"'
+        access = {"noAuthNoPriv": "noauth", "authNoPriv": "auth", "authPriv": "authpriv"}
+        return [create, f"rouser {self.name} {access[self.level]}"]
 
 
 #: The users every instance gets; all three combinations work with Debian's net-snmp 5.9.
@@ -70,6 +94,22 @@ V3_USERS: tuple[V3User, ...] = (
     V3User("tw-sha256", "SHA-256", "tw-auth-sha256-key", "AES", "tw-priv-aes128b"),
     V3User("tw-sha512", "SHA-512", "tw-auth-sha512-key", "AES-256", "tw-priv-aes256"),
 )
+
+
+def _matrix() -> tuple[V3User, ...]:
+    users = [V3User("tw-m-nonenone", "none", "", "none", "")]
+    for auth in ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"):
+        for priv in ("none", "DES", "AES", "AES-192", "AES-256"):
+            name = "tw-m-" + f"{auth}{priv}".lower().replace("-", "")
+            auth_key = f"auth-{name}-pass"
+            priv_key = "" if priv == "none" else f"priv-{name}-pass"
+            users.append(V3User(name, auth, auth_key, priv, priv_key))
+    return tuple(users)
+
+
+#: One user per security level and protocol pair net-snmp 5.9 supports: 31 users.
+V3_MATRIX: tuple[V3User, ...] = _matrix()
+ALL_V3_USERS: tuple[V3User, ...] = V3_USERS + V3_MATRIX
 
 
 class SnmpdError(RuntimeError):
@@ -156,11 +196,7 @@ def _config(community: str, users: tuple[V3User, ...], extra: str, host: str, sy
         f"sysName {sys_name}",
     ]
     for user in users:
-        lines.append(
-            f'createUser {user.name} {user.auth_protocol} "{user.auth_key}" '
-            f'{user.priv_protocol} "{user.priv_key}"'
-        )
-        lines.append(f"rouser {user.name} authpriv")
+        lines.extend(user.config_lines())
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
@@ -199,11 +235,15 @@ def start_snmpd(
     host: str = "127.0.0.1",
     name: str = "snmpd",
     sys_name: str = "tw-snmpd",
+    port: int | None = None,
+    keep_state: bool = False,
 ) -> Iterator[SnmpdInstance]:
     """Run snmpd on a free port of ``host`` until the block ends; fail clearly if it cannot.
 
     ``host`` may be an IPv6 address (``::1``). ``name`` names the instance's folder under
     ``tmp_path``, so one test can run several; ``sys_name`` sets sysName.0 to tell them apart.
+    ``port`` binds that port instead of a free one; ``keep_state`` has the agent read the
+    state it saved in the folder (engine ID, boots) on a previous run.
     """
     if not Path(SNMPD).is_file() or shutil.which("snmpget") is None:
         raise SnmpdError(
@@ -216,11 +256,18 @@ def start_snmpd(
     conf.write_text(_config(community, v3_users, extra_config, host, sys_name))
     env = dict(os.environ)
     env["SNMP_PERSISTENT_DIR"] = str(workdir / "persist")
+    conf_files = str(conf)
+    if keep_state:
+        saved = workdir / "persist" / "snmpd.conf"
+        saved.parent.mkdir(exist_ok=True)
+        saved.touch()
+        conf_files = f"{conf},{saved}"
     env["MIBS"] = ""
     last_error = "not started"
+    wanted_port = port
     # The free port can be taken between our probe and snmpd's bind: try a few ports.
     for _attempt in range(3):
-        port = free_udp_port(host)
+        port = free_udp_port(host) if wanted_port is None else wanted_port
         log_path = workdir / f"snmpd-{port}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -230,7 +277,7 @@ def start_snmpd(
                     "-Lo",
                     "-C",
                     "-c",
-                    str(conf),
+                    conf_files,
                     "-p",
                     str(workdir / "snmpd.pid"),
                     _transport_spec(host, port),
