@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -102,18 +104,46 @@ _SUFFIX = itemgetter(3)
 _STANDARD_NAMES = frozenset(f.name for f in STANDARD_FAMILIES)
 
 
-class _Shape:
-    """The series of one job's samples, as the lines of its last result rendered them.
+class _Group:
+    """One family's lines in a job's last rendering, and where in them each value goes.
 
-    ``groups`` holds, per family in order of first appearance, each kept sample's position in
-    the result and the text of its line before the value; ``refused`` the repeats dropped,
-    counted again each time a result of this shape is rendered (as ``result_lines`` counts).
+    For each kept sample: its position in the result, the length of its line up to the value
+    (``heads``), and the length of its whole line. The text before a value is read back from
+    the last rendering rather than kept apart, so a job's shape costs a few bytes per series.
     """
 
-    __slots__ = ("clash", "families", "groups", "job", "labels", "refused", "suffixes")
+    __slots__ = ("heads", "lengths", "positions", "starts", "text")
+
+    def __init__(self) -> None:
+        self.positions: array[int] = array("l")
+        self.heads: array[int] = array("l")
+        self.lengths: array[int] = array("l")
+        self.starts: array[int] = array("q")
+        self.text = ""
+
+
+def _value_text(v: Any) -> str:
+    return str(v) if v.__class__ is int and -_EXACT_INT < v < _EXACT_INT else format_value(v)
+
+
+class _Shape:
+    """The series of one job's samples, as its last result rendered them.
+
+    ``groups`` holds, per family in order of first appearance, the lines of its series;
+    ``refused`` the repeats dropped, counted again each time a result of this shape is
+    rendered (as ``result_lines`` counts). A sample that is the very object of the last result
+    (a state set's row keeps its samples) has the same line: runs of them are copied whole.
+    """
+
+    __slots__ = ("clash", "families", "groups", "job", "labels", "refused", "samples", "suffixes")
 
     def __init__(
-        self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
+        self,
+        job: Job,
+        samples: tuple[Sample, ...],
+        families: list[Family],
+        labels: list[object],
+        suffixes: list[str],
     ) -> None:
         self.job = job
         self.families = families
@@ -123,10 +153,12 @@ class _Shape:
         #: repeat one that depends on the result, so such results take the general path.
         self.clash = any(f.name in _STANDARD_NAMES for f in set(families))
         self.refused: Counter[str] = Counter()
-        self.groups: dict[Family, list[tuple[int, str]]] = {}
+        self.groups: dict[Family, _Group] = {}
+        self.samples = samples
         asset_labels = job.asset.label_text
         probe = (("probe", job.name),)
         seen: set[str] = set()
+        lines: dict[Family, list[str]] = {}
         for i, (family, pairs, suffix) in enumerate(zip(families, labels, suffixes, strict=True)):
             own: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
             if family.per_probe:
@@ -137,7 +169,18 @@ class _Shape:
                 self.refused[family.name] += 1
                 continue
             seen.add(key)
-            self.groups.setdefault(family, []).append((i, key + " "))
+            group = self.groups.get(family)
+            if group is None:
+                group = self.groups[family] = _Group()
+                lines[family] = []
+            line = f"{key} {_value_text(samples[i][1])}\n"
+            group.positions.append(i)
+            group.heads.append(len(key) + 1)
+            group.lengths.append(len(line))
+            lines[family].append(line)
+        for family, group in self.groups.items():
+            group.text = "".join(lines[family])
+            group.starts = array("q", accumulate(group.lengths, initial=0))
 
     def fits(
         self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
@@ -151,18 +194,39 @@ class _Shape:
             and suffixes == self.suffixes
         )
 
-    def lines(self, samples: tuple[Sample, ...]) -> dict[Family, list[str]]:
-        values: list[Any] = list(map(_VALUE, samples))
+    def render(self, samples: tuple[Sample, ...]) -> dict[Family, str]:
+        """The text of each family for ``samples``, a result of this shape."""
+        previous, self.samples = self.samples, samples
+        out: dict[Family, str] = {}
         exact = _EXACT_INT
-        return {
-            family: [
-                f"{prefix}{v}\n"
-                if (v := values[i]).__class__ is int and -exact < v < exact
-                else f"{prefix}{format_value(v)}\n"
-                for i, prefix in entries
-            ]
-            for family, entries in self.groups.items()
-        }
+        for family, group in self.groups.items():
+            text, starts, heads, lengths = group.text, group.starts, group.heads, group.lengths
+            parts: list[str] = []
+            append = parts.append
+            run = -1  # where the current run of unchanged lines starts in ``text``
+            for j, i in enumerate(group.positions):
+                sample = samples[i]
+                if sample is previous[i]:
+                    if run < 0:
+                        run = starts[j]
+                    continue
+                start = starts[j]
+                if run >= 0:
+                    append(text[run:start])
+                    run = -1
+                v: Any = sample[1]
+                head = text[start : start + heads[j]]
+                if v.__class__ is int and -exact < v < exact:
+                    line = f"{head}{v}\n"
+                else:
+                    line = f"{head}{format_value(v)}\n"
+                lengths[j] = len(line)
+                append(line)
+            if run >= 0:
+                append(text[run : starts[-1]])
+            group.text = out[family] = "".join(parts)
+            group.starts = array("q", accumulate(lengths, initial=0))
+        return out
 
 
 def _inventory_lines(inventory: Inventory) -> dict[Family, list[str]]:
@@ -267,11 +331,11 @@ class Exposition:
         names: list[str] = []
         if result is not None:
             # Replacing in place keeps each job's series where they were in their family.
-            for family, lines in self._result_lines(key, result).items():
-                kept = self._unique(key, family.name, lines)
+            for family, text in self._result_texts(key, result).items():
+                kept = self._unique_text(key, family.name, text)
                 if not kept:
                     continue
-                self._add(family, key, "".join(kept))
+                self._add(family, key, kept)
                 names.append(family.name)
             self._of_job[key] = names
         else:
@@ -279,23 +343,37 @@ class Exposition:
         for name in set(old).difference(names):
             self._drop(name, key)
 
-    def _result_lines(self, key: JobKey, result: Result) -> dict[Family, list[str]]:
-        """``result_lines(result, self.duplicates)``, from the job's shape when it fits."""
+    def _unique_text(self, key: JobKey, name: str, text: str) -> str:
+        """``_unique`` of a family's joined lines: the text itself when no other job of the
+        asset holds the family (the usual case), so it is not split."""
+        holders = self._holders.get((name, key[0]))
+        if holders is not None and holders != [key]:
+            return "".join(self._unique(key, name, text.splitlines(keepends=True)))
+        if holders is None:
+            self._holders[(name, key[0])] = [key]
+        return text
+
+    def _result_texts(self, key: JobKey, result: Result) -> dict[Family, str]:
+        """The text of each family of ``result``: what ``result_lines(result,
+        self.duplicates)`` joins to, from the job's shape when it fits."""
         samples, job = result.samples, result.job
         families: list[Family] = list(map(_FAMILY, samples))
         labels: list[object] = list(map(_LABELS, samples))
         suffixes: list[str] = list(map(_SUFFIX, samples))
-        shape = self._shapes.get(key)
-        if shape is None or not shape.fits(job, families, labels, suffixes):
-            shape = self._shapes[key] = _Shape(job, families, labels, suffixes)
-        if shape.clash:
-            return result_lines(result, self.duplicates)
         out: dict[Family, list[str]] = {}
+        shape = self._shapes.get(key)
+        if shape is not None and shape.fits(job, families, labels, suffixes):
+            texts = shape.render(samples)
+        else:
+            shape = self._shapes[key] = _Shape(job, samples, families, labels, suffixes)
+            texts = {family: group.text for family, group in shape.groups.items()}
+        if shape.clash:
+            out = result_lines(result, self.duplicates)
+            return {family: "".join(lines) for family, lines in out.items()}
         _add_lines(job.asset.label_text, standard_series(result), out, self.duplicates)
-        out.update(shape.lines(samples))
         if shape.refused:
             self.duplicates.update(shape.refused)
-        return out
+        return {**{family: "".join(lines) for family, lines in out.items()}, **texts}
 
     def render(self) -> str:
         parts: list[str] = []
