@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
-from markdown_it import MarkdownIt
 
 from monitor.web.pages import environment
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = ["RUNBOOKS_DIR", "Runbooks"]
 
@@ -29,7 +31,7 @@ _PAGES = environment()
 class Runbooks:
     def __init__(self, folder: Path = RUNBOOKS_DIR) -> None:
         self.folder = folder
-        self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+        self._markdown: MarkdownIt | None = None  # made for the first page asked for
         self._rendered: dict[str, tuple[float, str]] = {}
 
     def names(self) -> frozenset[str]:
@@ -69,6 +71,10 @@ class Runbooks:
         title = next(
             (line.lstrip("# ").strip() for line in text.splitlines() if line.strip()), name
         )
+        if self._markdown is None:
+            from markdown_it import MarkdownIt  # ~4 MB: loaded by the first runbook read
+
+            self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
         page = _PAGES.get_template("runbook.html").render(
             title=title, name=name, body=self._markdown.render(text)
         )

@@ -66,7 +66,6 @@ from probes.snmp.usm import (
     PrivProtocolName,
     usm_protocol,
 )
-from probes.snmp.v3client import SnmpV3Client, SnmpV3ClientStats, SnmpV3Endpoint
 
 if TYPE_CHECKING:
     from probes.snmp.v3 import (
@@ -76,6 +75,7 @@ if TYPE_CHECKING:
         V3Outcome,
         V3TrapUser,
     )
+    from probes.snmp.v3client import SnmpV3Client, SnmpV3ClientStats, SnmpV3Endpoint
 
 #: Names whose module imports pysnmp (about 20 MB and most of a second): loaded on first use,
 #: so that a v1/v2c poller, the simulator and the codec never pay for SNMPv3.
@@ -90,7 +90,15 @@ _FROM_V3 = frozenset(
 )
 
 
+#: Names whose module loads USM's cryptography (OpenSSL): only where SNMPv3 is polled.
+_FROM_V3CLIENT = frozenset({"SnmpV3Client", "SnmpV3ClientStats", "SnmpV3Endpoint"})
+
+
 def __getattr__(name: str) -> object:
+    if name in _FROM_V3CLIENT:
+        from probes.snmp import v3client
+
+        return getattr(v3client, name)
     if name in _FROM_V3:
         from probes.snmp import v3
 

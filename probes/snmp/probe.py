@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -34,7 +34,9 @@ from probes.snmp.poll import DevicePoller
 from probes.snmp.profiles import ProfileConflict, UnknownProfile, library
 from probes.snmp.rows import DEFAULT_CHARSET
 from probes.snmp.usm import AuthProtocolName, PrivProtocolName
-from probes.snmp.v3client import SnmpV3Client, SnmpV3Endpoint
+
+if TYPE_CHECKING:
+    from probes.snmp.v3client import SnmpV3Client, SnmpV3Endpoint
 
 __all__ = ["IDENTITY_PROFILES", "SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
 
@@ -104,6 +106,9 @@ class _Shared:
 
     async def get_v3_client(self) -> SnmpV3Client:
         if self.v3_client is None:
+            # USM's cryptography (OpenSSL, a few MB) is loaded only where SNMPv3 is polled.
+            from probes.snmp.v3client import SnmpV3Client
+
             self.v3_client = SnmpV3Client()
         await self.v3_client.start()
         return self.v3_client
@@ -254,6 +259,8 @@ class SnmpProbe:
         user = target.secret("user")
         if not user:
             raise ProbeConfigError("no SNMPv3 user in the asset's credentials")
+        from probes.snmp.v3client import SnmpV3Endpoint  # SNMPv3 only: see get_v3_client
+
         return SnmpV3Endpoint(
             target.host,
             port,

@@ -74,3 +74,24 @@ def test_check_config_imports_neither_the_daemon_nor_other_groups(tmp_path: Path
     assert loaded & groups == {"check"}
     assert "monitor.app.daemon" not in modules
     assert "aiohttp" not in modules
+
+
+def test_the_daemon_loads_page_and_snmpv3_libraries_only_when_used() -> None:
+    # Each costs megabytes of resident memory in every daemon: Jinja and markdown-it draw
+    # pages, cryptography and pysnmp serve SNMPv3, scapy sends raw packets.
+    script = (
+        "import json, sys\n"
+        "import monitor.app.daemon, monitor.app.server, monitor.cli.run\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    modules = {m.split(".")[0] for m in json.loads(done.stdout.splitlines()[-1])}
+    assert "aiohttp" in modules  # the daemon itself did load
+    assert modules.isdisjoint({"jinja2", "markdown_it", "cryptography", "pysnmp", "scapy"})
