@@ -265,7 +265,7 @@ class Daemon:
         """The read-only views the HTTP handlers get, and the reload they may ask for."""
         return ServerViews(
             registry=self.registry,
-            exposition=self.exposition.render,
+            exposition=self.exposition.render_parts,
             results=self.collector,
             status=lambda: estate_status(
                 self.inventory,

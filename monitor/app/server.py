@@ -39,8 +39,8 @@ class ServerViews:
 
     #: The process's own metrics: scheduler, traps, capacity, configuration reloads.
     registry: CollectorRegistry
-    #: The results as Prometheus text, from the fast path.
-    exposition: Callable[[], str]
+    #: The results as Prometheus text, from the fast path, in parts (``Exposition.render_parts``).
+    exposition: Callable[[], list[str]]
     #: The same results for a scraper that asks for OpenMetrics.
     results: Collector
     #: Every site and asset with its state (``monitor.app.status.estate_status``).
@@ -56,7 +56,11 @@ class ServerViews:
 VIEWS: web.AppKey[ServerViews] = web.AppKey("views", ServerViews)
 
 
-async def metrics(request: web.Request) -> web.Response:
+#: Characters of exposition encoded and written at a time.
+_SCRAPE_CHUNK = 1 << 18
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
     views = request.app[VIEWS]
     accept = request.headers.get("Accept", "")
     if "application/openmetrics-text" in accept:
@@ -64,8 +68,24 @@ async def metrics(request: web.Request) -> web.Response:
         own = openmetrics.generate_latest(views.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
-    body = generate_latest(views.registry) + views.exposition().encode()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    own = generate_latest(views.registry)
+    parts = views.exposition()
+    # Written out part by part: the body of a large estate (tens of MB) is never held whole,
+    # once as text and again as bytes, at each scrape.
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+    await response.prepare(request)
+    await response.write(own)
+    chunk: list[str] = []
+    size = 0
+    for part in parts:
+        chunk.append(part)
+        size += len(part)
+        if size >= _SCRAPE_CHUNK:
+            await response.write("".join(chunk).encode())
+            chunk, size = [], 0
+    await response.write("".join(chunk).encode())
+    await response.write_eof()
+    return response
 
 
 async def healthy(request: web.Request) -> web.Response:

@@ -376,12 +376,17 @@ class Exposition:
         return {**{family: "".join(lines) for family, lines in out.items()}, **texts}
 
     def render(self) -> str:
+        return "".join(self.render_parts())
+
+    def render_parts(self) -> list[str]:
+        """What ``render`` joins, family by family: taken at once, so a scrape can write the
+        parts out while results keep arriving, without a copy of the whole body."""
         parts: list[str] = []
         for name in sorted(self._families):
             family, texts = self._families[name]
             parts.append(_header(family))
             parts.extend(texts.values())
-        return "".join(parts)
+        return parts
 
     @property
     def conflicts(self) -> set[str]:

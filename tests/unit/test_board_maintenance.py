@@ -22,7 +22,7 @@ WINDOW = {"window": "w-1", "until": 2.0, "owner": "lina", "reason": "更换整�
 def views(process: Process, maintenance: dict[str, dict[str, Any]]) -> ServerViews:
     return ServerViews(
         registry=process.registry,
-        exposition=process.exposition.render,
+        exposition=process.exposition.render_parts,
         results=ResultsCollector(process.store, process.inventory),
         status=lambda: estate_status(process.inventory, process.store, maintenance),
         ready=lambda: True,

@@ -40,7 +40,7 @@ class Process:
     def views(self) -> ServerViews:
         return ServerViews(
             registry=self.registry,
-            exposition=self.exposition.render,
+            exposition=self.exposition.render_parts,
             results=ResultsCollector(self.store, self.inventory),
             status=lambda: estate_status(self.inventory, self.store),
             ready=lambda: self.ready,
