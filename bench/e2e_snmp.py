@@ -30,7 +30,7 @@ of whole intervals, and scrapes both at the start of every interval inside it. P
   ≤ 0.4 per sample) and peak RSS (``VmHWM``) of both (goal: ≤ 3× the exporter's).
 
 The agents' CPU is counted for neither side. Profiles: ``if_mib`` and ``host_resources`` over
-SNMPv2c, and ``v3``: ``if_mib`` over SNMPv3 authPriv (SHA/AES), trunkwatch's pysnmp path.
+SNMPv2c, and ``v3``: ``if_mib`` over SNMPv3 authPriv (SHA/AES), trunkwatch's USM codec.
 ``--repeat N`` runs the whole measurement N times with fresh processes and reports the median
 run (by the per-varbind ratio). ``--cprofile`` runs the daemon under cProfile for the window
 only (started and dumped by signals) and prints its top functions.

@@ -10,7 +10,8 @@ Failures become ``probes.base`` exceptions:
 
 - no reply after all tries: ``ProbeTimeout``. net-snmp silently drops a request with a wrong
   community, so for v1/v2c a bad community is indistinguishable from a dead agent and is
-  reported with reason ``timeout`` (SNMPv3, in ``probes.snmp.v3``, does get an auth error back).
+  reported with reason ``timeout`` (SNMPv3, in ``probes.snmp.v3client``, does get an auth error
+  back).
   Likewise an ICMP port-unreachable is not delivered to an unconnected socket, so a closed
   port also ends in ``ProbeTimeout`` after timeout x (retries + 1);
 - the kernel refusing to send (no route to the host): ``Unreachable``;

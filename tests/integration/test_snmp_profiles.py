@@ -330,7 +330,7 @@ async def test_snmpv1_walks_each_column_and_uses_the_32_bit_fallback(agent: Snmp
     assert first.partial == second.partial == {}
 
 
-async def test_snmpv3_polls_through_the_pysnmp_session(agent: SnmpdInstance) -> None:
+async def test_snmpv3_polls_through_the_usm_client(agent: SnmpdInstance) -> None:
     user = agent.v3_user("SHA-256")
     probe = create(
         {"profile": "if_mib", "version": "3", "auth_protocol": "sha256", "priv_protocol": "aes"},
