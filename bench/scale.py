@@ -288,6 +288,8 @@ class Measurement:
     scrape_samples: int
     openmetrics_scrape_s: float | None
     openmetrics_bytes: int | None
+    #: The daemon's peak RSS after the OpenMetrics scrape (``peak_rss_mib`` is before it).
+    openmetrics_peak_rss_mib: float
     simulator_core: float
     simulator_build_cpu_s: float
     simulator_rss_mib: float
@@ -365,7 +367,13 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             start_to_listen = listening - started
             rss_at_listen = proc_status(daemon.pid, "VmRSS")
 
+            def guard() -> None:
+                rss = proc_status(daemon.pid, "VmRSS")
+                if rss > args.rss_limit:
+                    raise RuntimeError(f"daemon RSS {rss:.0f} MiB over --rss-limit; stopped")
+
             def warmed_up() -> bool:
+                guard()
                 if time.monotonic() < listening + args.interval + 2:
                     return False
                 return (
@@ -397,6 +405,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 s0 = time.perf_counter()
                 body = fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
                 scrape_s.append(time.perf_counter() - s0)
+                guard()
             time.sleep(max(0.0, t0 + args.window - time.monotonic()))
             elapsed = time.monotonic() - t0
             cpu = proc_cpu(daemon.pid) - cpu0
@@ -409,17 +418,22 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             # Read after the CPU: this scrape is not part of the window.
             after = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
             delta = after.minus(before)
-            om_s: float | None = None
-            om_bytes: int | None = None
-            try:
-                s0 = time.perf_counter()
-                om_body = fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, {"Accept": PROMETHEUS_ACCEPT})
-                om_s, om_bytes = time.perf_counter() - s0, len(om_body)
-                del om_body
-            except OSError as exc:
-                problems.append(f"OpenMetrics scrape: {exc}")
             peak, rss = proc_status(daemon.pid, "VmHWM"), proc_status(daemon.pid, "VmRSS")
             sim_rss = sum(proc_status(p, "VmRSS") for p in pids)
+            om_s: float | None = None
+            om_bytes: int | None = None
+            om_peak = math.nan
+            if args.openmetrics:
+                try:
+                    s0 = time.perf_counter()
+                    om_body = fetch(
+                        f"{base}/metrics", SCRAPE_TIMEOUT_S, {"Accept": PROMETHEUS_ACCEPT}
+                    )
+                    om_s, om_bytes = time.perf_counter() - s0, len(om_body)
+                    del om_body
+                except OSError as exc:
+                    problems.append(f"OpenMetrics scrape: {exc}")
+                om_peak = proc_status(daemon.pid, "VmHWM")
         if daemon.returncode not in (0, None, -15):
             problems.append(f"the daemon exited {daemon.returncode}; see {log}")
     finished = sum(delta.runs.values())
@@ -459,6 +473,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         scrape_samples=_samples(body),
         openmetrics_scrape_s=om_s,
         openmetrics_bytes=om_bytes,
+        openmetrics_peak_rss_mib=om_peak,
         simulator_core=sim_cpu / elapsed,
         simulator_build_cpu_s=sim_build,
         simulator_rss_mib=sim_rss,
@@ -628,6 +643,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="longest wait for every job's first result, s",
     )
     parser.add_argument(
+        "--rss-limit",
+        type=float,
+        default=12288.0,
+        help="stop a fleet size when the daemon's RSS passes this many MiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-openmetrics",
+        dest="openmetrics",
+        action="store_false",
+        help="skip the OpenMetrics scrape after the window",
+    )
+    parser.add_argument(
         "--cprofile",
         action="store_true",
         help="cProfile the daemon over the window; prints its top functions",
@@ -663,6 +690,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # The driver's own work (scrapes, counting) goes with the devices, not with the daemon.
     pin(os.getpid(), FLEET_CPU)
+    # Stopped from outside, still stop every child on the way out (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     print(
@@ -719,6 +748,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "interfaces",
                 "shard_size",
                 "warmup_limit",
+                "rss_limit",
+                "openmetrics",
                 "cprofile",
             )
         },
