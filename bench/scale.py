@@ -93,8 +93,11 @@ SCRAPE_TIMEOUT_S = 120.0
 #: The section copied from the shipped file as written (plans select by system and site).
 COPIED = ("centre", "limits", "inspections")
 
+#: A sample line of the scheduler's series or of probe_success: name, labels, value (a label
+#: value may hold braces: they are skipped inside quotes).
 _SERIES = re.compile(
-    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success)(?:\{([^}\n]*)\})? (\S+)$",
+    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success)"
+    rb'(?:\{((?:[^"}\n]|"(?:[^"\\\n]|\\.)*")*)\})? (\S+)$',
     re.MULTILINE,
 )
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
