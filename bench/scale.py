@@ -42,15 +42,19 @@ failed or skipped polls, RSS < 1 GiB and a scrape < 1 s. The JSON goes to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import platform
 import re
 import signal
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +93,9 @@ PROMETHEUS_ACCEPT = (
 )
 #: Bounds on each wait, whatever the fleet size.
 LISTEN_LIMIT_S = 300.0
+#: The sampling profiler (``pip install py-spy``) beside this interpreter, and its rate.
+PY_SPY = Path(sys.executable).with_name("py-spy")
+PY_SPY_RATE = 50
 SCRAPE_TIMEOUT_S = 120.0
 #: The section copied from the shipped file as written (plans select by system and site).
 COPIED = ("centre", "limits", "inspections")
@@ -100,6 +107,8 @@ _SERIES = re.compile(
     rb'(?:\{((?:[^"}\n]|"(?:[^"\\\n]|\\.)*")*)\})? (\S+)$',
     re.MULTILINE,
 )
+#: py-spy's ":LINE)" at the end of a frame, so that a function's lines count together.
+_PY_SPY_LINE = re.compile(r":\d+\)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -299,6 +308,8 @@ class Measurement:
     fleet_cpu_busy: float
     load_average: tuple[float, float, float]
     cprofile: str | None = None
+    #: py-spy's samples of the daemon over the window (collapsed stacks).
+    py_spy: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -360,10 +371,15 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         port = free_tcp_port()
         base = f"http://127.0.0.1:{port}"
         profile_out = RESULTS / f"scale-{args.stamp}-{n}.prof" if args.cprofile else None
+        spy_out = RESULTS / f"scale-{args.stamp}-{n}.pyspy.txt" if args.py_spy else None
+        spy: subprocess.Popen[bytes] | None = None
         env = {**os.environ, "TRUNKWATCH_LOG_LEVEL": "warning", "HOME": str(workdir)}
         jobs = JOBS_PER_DEVICE * n + sum(len(profiles) for *_, profiles in CENTRE)
         started = time.monotonic()
-        with process(_daemon_argv(config, port, profile_out), log, DAEMON_CPU, env) as daemon:
+        with (
+            contextlib.ExitStack() as stack,
+            process(_daemon_argv(config, port, profile_out), log, DAEMON_CPU, env) as daemon,
+        ):
             healthy = f"{base}/-/healthy"
             wait_for("trunkwatch run", lambda: bool(fetch(healthy, 5)), daemon, log, LISTEN_LIMIT_S)
             listening = time.monotonic()
@@ -395,6 +411,15 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             before = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
             if profile_out is not None:
                 daemon.send_signal(signal.SIGUSR1)
+            if spy_out is not None:
+                spy = stack.enter_context(
+                    process(
+                        [str(PY_SPY), "record", "-p", str(daemon.pid), "-d", f"{args.window:.0f}",
+                         "-r", str(PY_SPY_RATE), "-f", "raw", "--nonblocking", "-o", str(spy_out)],
+                        workdir / f"py-spy-{n}.log",
+                        FLEET_CPU,
+                    )
+                )  # fmt: skip
             t0 = time.monotonic()
             cpu0, sim0 = proc_cpu(daemon.pid), sum(proc_cpu(p) for p in pids)
             busy0, _ = cpu_busy_seconds(DAEMON_CPU)
@@ -418,6 +443,9 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             preempted = _status_count(daemon.pid, "nonvoluntary_ctxt_switches") - preempted0
             if profile_out is not None:
                 daemon.send_signal(signal.SIGUSR2)
+            if spy is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    spy.wait(60)
             # Read after the CPU: this scrape is not part of the window.
             after = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
             delta = after.minus(before)
@@ -483,8 +511,35 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         fleet_cpu_busy=(fleet1 - fleet0) / elapsed,
         load_average=os.getloadavg(),
         cprofile=str(profile_out) if profile_out is not None else None,
+        py_spy=str(spy_out) if spy_out is not None else None,
         problems=problems,
     )
+
+
+def py_spy_summary(path: Path, top: int = 15) -> dict[str, Any]:
+    """Shares of the daemon's busy samples (py-spy leaves idle ones out) by function: its own
+    time (the innermost frame) and its inclusive time (anywhere on the stack)."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [_PY_SPY_LINE.sub(")", f.replace(str(REPO) + "/", "")) for f in stack.split(";")]
+        frames = [f for f in frames if " (" in f]
+        if not frames:
+            continue
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    return {
+        "samples": total,
+        "own": [(c / total, f) for f, c in own.most_common(top)] if total else [],
+        "inclusive": [(c / total, f) for f, c in inclusive.most_common(top)] if total else [],
+    }
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -658,6 +713,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the OpenMetrics scrape after the window",
     )
     parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="sample the daemon with py-spy over the window (pip install py-spy)",
+    )
+    parser.add_argument(
         "--cprofile",
         action="store_true",
         help="cProfile the daemon over the window; prints its top functions",
@@ -680,6 +740,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--interval (≤ 600 s), --window (≤ 1800 s), --scrape-every: positive")
     if not 1 <= args.interfaces <= 64 or not 1 <= args.shard_size <= 20_000:
         parser.error("--interfaces: 1–64; --shard-size: 1–20,000")
+    if args.py_spy and not PY_SPY.exists():
+        parser.error(f"--py-spy: no {PY_SPY} (pip install py-spy)")
     if args.warmup_limit is None:
         args.warmup_limit = 2 * args.interval + 240.0
     args.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -710,6 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in args.sizes:
             try:
                 results.append(measure(n, args, Path(tmp)))
+                print(textwrap.indent(table(results[-1:]), "    "), flush=True)
             except RuntimeError as exc:
                 failures.append(f"{n:,} devices: {exc}")
                 print(f"  {n:,} devices: not measured: {exc}", file=sys.stderr, flush=True)
@@ -727,6 +790,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"0 failed or skipped, RSS < 1 GiB, scrape < 1 s): {state} — {verdict['why']}"
     )
     for m in results:
+        if m.py_spy and Path(m.py_spy).exists():
+            summary = py_spy_summary(Path(m.py_spy))
+            print(f"\npy-spy, the daemon over the window, {m.devices:,} devices "
+                  f"({summary['samples']:,} busy samples at {PY_SPY_RATE}/s):")  # fmt: skip
+            for title in ("own", "inclusive"):
+                print(f"  {title} time:")
+                for share, frame in summary[title]:
+                    print(f"    {share:6.1%}  {frame}")
         if m.cprofile:
             print(f"\ncProfile of the daemon over the window, {m.devices:,} devices:")
             print_cprofile(Path(m.cprofile))
@@ -754,6 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "rss_limit",
                 "openmetrics",
                 "cprofile",
+                "py_spy",
             )
         },
         "lag_source": "trunkwatch_scheduler_lag_seconds histogram buckets, window delta",
