@@ -84,6 +84,8 @@ GOAL_INTERVAL = 60.0
 GOAL_P99_LAG = 1.0
 GOAL_RSS_MIB = 1024.0
 GOAL_SCRAPE_S = 1.0
+#: A daemon using this share of its core or more is saturated: it leaves work undone.
+SATURATED = 0.95
 #: Jobs per device: the base station's trunked_bs and if_mib, its power plant's ups_mib.
 JOBS_PER_DEVICE = 3
 #: What Prometheus 2.x sends: OpenMetrics first.
@@ -109,6 +111,8 @@ _SERIES = re.compile(
 )
 #: py-spy's ":LINE)" at the end of a frame, so that a function's lines count together.
 _PY_SPY_LINE = re.compile(r":\d+\)$")
+#: Frames on every stack of the daemon's main thread.
+_PY_SPY_TRUNK = re.compile(r"\((asyncio/|<frozen runpy>|monitor/cli/|threading\.py|concurrent/)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -517,11 +521,13 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
 
 
 def py_spy_summary(path: Path, top: int = 15) -> dict[str, Any]:
-    """Shares of the daemon's busy samples (py-spy leaves idle ones out) by function: its own
-    time (the innermost frame) and its inclusive time (anywhere on the stack)."""
+    """Shares of the daemon's busy samples by function: its own time (the innermost frame)
+    and its inclusive time (anywhere on the stack, leaving out the frames every stack runs
+    through: the interpreter, asyncio's loop, the command). Samples waiting in the event
+    loop's ``select`` are idle and counted apart."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
@@ -531,12 +537,17 @@ def py_spy_summary(path: Path, top: int = 15) -> dict[str, Any]:
         if not frames:
             continue
         n = int(count)
+        if frames[-1].endswith("(selectors.py)"):
+            idle += n
+            continue
         total += n
         own[frames[-1]] += n
         for frame in set(frames):
-            inclusive[frame] += n
+            if not _PY_SPY_TRUNK.search(frame):
+                inclusive[frame] += n
     return {
-        "samples": total,
+        "busy_samples": total,
+        "idle_samples": idle,
         "own": [(c / total, f) for f, c in own.most_common(top)] if total else [],
         "inclusive": [(c / total, f) for f, c in inclusive.most_common(top)] if total else [],
     }
@@ -631,9 +642,12 @@ def growth_report(results: Sequence[Measurement]) -> tuple[list[str], list[dict[
             )
             parts.append(f"{name} ×{ratio:.2f} ({word})")
             record[name] = {"ratio": round(ratio, 3), "exponent": round(exponent, 2)}
-        lines.append(
-            f"{results[i - 1].devices:,} → {results[i].devices:,} (×{n:g}): " + ", ".join(parts)
-        )
+        line = f"{results[i - 1].devices:,} → {results[i].devices:,} (×{n:g}): " + ", ".join(parts)
+        if max(results[i - 1].daemon_core, results[i].daemon_core) >= SATURATED:
+            # A saturated daemon's figures stop growing with N: the work is left undone.
+            line += " [daemon saturated: CPU and lag are capped, not flat]"
+            record["saturated"] = True
+        lines.append(line)
         records.append(record)
     return lines, records
 
@@ -793,7 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if m.py_spy and Path(m.py_spy).exists():
             summary = py_spy_summary(Path(m.py_spy))
             print(f"\npy-spy, the daemon over the window, {m.devices:,} devices "
-                  f"({summary['samples']:,} busy samples at {PY_SPY_RATE}/s):")  # fmt: skip
+                  f"({summary['busy_samples']:,} busy samples at {PY_SPY_RATE}/s):")  # fmt: skip
             for title in ("own", "inclusive"):
                 print(f"  {title} time:")
                 for share, frame in summary[title]:
