@@ -55,7 +55,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -64,9 +63,9 @@ from typing import Any
 
 import yaml
 
+from bench.processes import REPO, free_tcp_port, get, proc_cpu, proc_status, process, wait_for
 from tests.integration.snmpd import COMMUNITY, SnmpdInstance, V3User, start_snmpd
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 EXPORTER = "prometheus-snmp-exporter"
 PROFILES = ("if_mib", "host_resources", "v3")
@@ -233,75 +232,6 @@ def exporter_config(c: Case, agents: list[SnmpdInstance]) -> str:
         module = exporter_module(c.profile, {"community": agents[0].community}, 2)
     # 0.21 keeps modules at the top level (later versions nest them under "modules").
     return yaml.safe_dump({c.name: module}, sort_keys=False)
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-def free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid: int, key: str) -> float:
-    """A ``kB`` field of /proc/PID/status in MiB (VmHWM, VmRSS)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pin(pid: int, cpu: int) -> None:
-    if (os.cpu_count() or 1) > cpu:
-        os.sched_setaffinity(pid, {cpu})
-
-
-@contextlib.contextmanager
-def process(
-    argv: list[str], log: Path, cpu: int, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-    try:
-        pin(proc.pid, cpu)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def get(url: str, timeout: float = 30.0) -> str:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
-        body: bytes = response.read()
-    return body.decode()
-
-
-def wait_for(what: str, check: Any, proc: subprocess.Popen[bytes], log: Path, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while True:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited {proc.returncode}; see {log}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready after {limit:.0f} s; see {log}")
-        time.sleep(0.2)
 
 
 # --- counting ---------------------------------------------------------------------------------

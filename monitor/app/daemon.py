@@ -34,7 +34,7 @@ from prometheus_client import (
 
 from monitor.app.reloads import ReloadWorker
 from monitor.app.server import ServerViews, build_app
-from monitor.app.status import estate_status
+from monitor.app.status import estate_status, troubled_status
 from monitor.app.webconfig import WebConfig, load_web_config
 from monitor.capacity import CapacityCollector, SampleHistory, keep_current
 from monitor.cluster import ClusterHealth, ClusterRole, apply_role, resolve_role
@@ -248,13 +248,11 @@ class Daemon:
 
     def _board_problems(self) -> tuple[list[Mapping[str, Any]], set[str]]:
         """The duty board's problems now, and the assets whose state is known (have a
-        result): what the shift log's faults follow."""
-        status = estate_status(
-            self.inventory, self.store, self._maintenance(), book=self.conditions
-        )
-        known: set[str] = {a["id"] for a in status["assets"] if a["state"] != "pending"}
+        result): what the shift log's faults follow. Asked every few seconds on the event
+        loop, so it builds the status of the assets in trouble only, not of the estate."""
+        status = troubled_status(self.inventory, self.store, self._maintenance(), self.conditions)
         found: list[Mapping[str, Any]] = list(active_problems(status))
-        return found, known
+        return found, {result.job.asset.id for result in self.store}
 
     async def _note_reload(self, problems: Sequence[object]) -> None:
         """Write a reload, accepted or rejected, into the shift log (when shifts are kept)."""

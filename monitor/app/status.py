@@ -5,7 +5,8 @@ result yet), read from the latest results; or maintenance, while a planned maint
 has it out of service (what the probes measure is kept beside it as ``measured``).
 
 The conditions and since when they hold come from ``monitor.duty.ConditionBook``, which the
-daemon subscribes to its result store.
+daemon subscribes to its result store. ``troubled_status`` is the same narrowed to the assets
+that can raise a problem, for what asks for the problems often (the shift log's faults).
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monitor.duty import ConditionBook
-from monitor.inventory import Inventory
+from monitor.inventory import Asset, Inventory, Site
 from monitor.results import Result, ResultStore
 
-__all__ = ["asset_state", "asset_states", "estate_status"]
+__all__ = [
+    "asset_state",
+    "asset_states",
+    "estate_status",
+    "troubled_status",
+]
 
 
 def asset_state(results: list[Result], degraded: bool = False) -> str:
@@ -61,67 +67,106 @@ def estate_status(
     overdue = [dict(f) for f in follow_ups]
     if inventory is None:
         return {"sites": [], "assets": [], "follow_ups": overdue}
-    assets = []
-    for asset in inventory.assets.values():
-        results = store.asset_results(asset.id)
-        probes = [
-            {
-                "probe": r.job.name,
-                "module": r.job.module,
-                "success": r.success,
-                "reason": r.reason,
-                "detail": r.message,
-                "duration_seconds": r.duration,
-                "finished_at": r.finished_at,
-                "failing_since": book.failing_since(r.job.key) if book else None,
-            }
-            for r in results
-        ]
-        conditions = [
-            {
-                "probe": c.probe,
-                "condition": c.finding.key,
-                "alert": c.finding.alert,
-                "severity": c.finding.severity,
-                "zh": c.finding.zh,
-                "en": c.finding.en,
-                "since": c.since,
-                "explains_failure": c.finding.explains_failure,
-            }
-            for c in (book.conditions(asset.id) if book else ())
-        ]
-        measured = asset_state(results, degraded=bool(conditions))
-        window = maintenance.get(asset.id)
-        assets.append(
-            {
-                "id": asset.id,
-                "name": asset.name,
-                "site": asset.site,
-                "system": asset.system,
-                "kind": asset.kind,
-                "state": "maintenance" if window is not None else measured,
-                "measured": measured,
-                "maintenance": dict(window) if window is not None else None,
-                "parent": asset.parent,
-                "behind": _failed_upstream(inventory, store, asset.id)
-                if measured == "unreachable"
-                else None,
-                "conditions": conditions,
-                "probes": probes,
-            }
-        )
-    sites = [
-        {
-            "id": s.id,
-            "name": s.name,
-            "name_en": s.name_en,
-            "district": s.district,
-            "coordinates": list(s.coordinates) if s.coordinates else None,
-            "parent": s.parent,
-        }
-        for s in inventory.sites.values()
+    assets = [
+        _asset_status(inventory, store, asset, maintenance, book)
+        for asset in inventory.assets.values()
     ]
+    sites = [_site_status(s) for s in inventory.sites.values()]
     return {"generated_at": time.time(), "sites": sites, "assets": assets, "follow_ups": overdue}
+
+
+def troubled_status(
+    inventory: Inventory | None,
+    store: ResultStore,
+    maintenance: Mapping[str, Mapping[str, Any]],
+    book: ConditionBook,
+    follow_ups: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """``estate_status`` narrowed to the assets whose measured state is neither up nor pending
+    (those with a failing probe or a condition, as ``book`` knows them) and to their sites.
+
+    Only such assets raise problems, and any asset a problem names as the cause is one of
+    them (it is down), so ``duty.board.active_problems`` of this equals that of the whole
+    status, at a cost that follows the troubled assets rather than the estate: what the shift
+    log compares with its open faults every few seconds."""
+    overdue = [dict(f) for f in follow_ups]
+    if inventory is None:
+        return {"sites": [], "assets": [], "follow_ups": overdue}
+    troubled = book.troubled()
+    entries = [
+        _asset_status(inventory, store, asset, maintenance, book)
+        for asset in inventory.assets.values()
+        if asset.id in troubled
+    ]
+    assets = [a for a in entries if a["measured"] not in ("up", "pending")]
+    used = {a["site"] for a in assets}
+    sites = [_site_status(s) for s in inventory.sites.values() if s.id in used]
+    return {"generated_at": time.time(), "sites": sites, "assets": assets, "follow_ups": overdue}
+
+
+def _asset_status(
+    inventory: Inventory,
+    store: ResultStore,
+    asset: Asset,
+    maintenance: Mapping[str, Mapping[str, Any]],
+    book: ConditionBook | None,
+) -> dict[str, Any]:
+    results = store.asset_results(asset.id)
+    probes = [
+        {
+            "probe": r.job.name,
+            "module": r.job.module,
+            "success": r.success,
+            "reason": r.reason,
+            "detail": r.message,
+            "duration_seconds": r.duration,
+            "finished_at": r.finished_at,
+            "failing_since": book.failing_since(r.job.key) if book else None,
+        }
+        for r in results
+    ]
+    conditions = [
+        {
+            "probe": c.probe,
+            "condition": c.finding.key,
+            "alert": c.finding.alert,
+            "severity": c.finding.severity,
+            "zh": c.finding.zh,
+            "en": c.finding.en,
+            "since": c.since,
+            "explains_failure": c.finding.explains_failure,
+        }
+        for c in (book.conditions(asset.id) if book else ())
+    ]
+    measured = asset_state(results, degraded=bool(conditions))
+    window = maintenance.get(asset.id)
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "site": asset.site,
+        "system": asset.system,
+        "kind": asset.kind,
+        "state": "maintenance" if window is not None else measured,
+        "measured": measured,
+        "maintenance": dict(window) if window is not None else None,
+        "parent": asset.parent,
+        "behind": _failed_upstream(inventory, store, asset.id)
+        if measured == "unreachable"
+        else None,
+        "conditions": conditions,
+        "probes": probes,
+    }
+
+
+def _site_status(site: Site) -> dict[str, Any]:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "name_en": site.name_en,
+        "district": site.district,
+        "coordinates": list(site.coordinates) if site.coordinates else None,
+        "parent": site.parent,
+    }
 
 
 def _failed_upstream(inventory: Inventory, store: ResultStore, asset_id: str) -> str | None:

@@ -69,6 +69,11 @@ class ConditionBook:
         """The asset's conditions now, probe by probe in the order they were found."""
         return [c for found in self._conditions.get(asset_id, {}).values() for c in found.values()]
 
+    def troubled(self) -> set[str]:
+        """The assets with a failing job or a condition now: the only ones whose state can be
+        other than up or pending, found without looking at the others."""
+        return {asset_id for asset_id, _ in self._failing_since} | self._conditions.keys()
+
     def failing_since(self, key: JobKey) -> float | None:
         """When the job's current run of failures began (None while it succeeds)."""
         return self._failing_since.get(key)

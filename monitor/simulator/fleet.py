@@ -32,6 +32,7 @@ Configuration shape (every key but the ids optional; numbers are SI unless the n
           base_load_w: 300
           load_per_carrier_w: 250
           backhaul_mbps: 100
+          interfaces: 1           # IF-MIB rows: the backhaul, then local ports ge0/1 …
           parent: core-sw-1       # what it is reached through (a switch, router or site)
           parent_port: 11         # the parent switch's port it hangs off
           port: 16101             # agent UDP port; default base_port + position

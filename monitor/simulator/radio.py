@@ -38,6 +38,8 @@ __all__ = [
 
 TIMESLOTS_PER_CARRIER = 4
 NO_SIGNAL_DBM = -140
+#: Interfaces a site's equipment may have (``SiteSpec.interfaces``).
+MAX_SITE_INTERFACES = 64
 
 
 def reflection_coefficient(forward_w: float, reflected_w: float) -> float:
@@ -95,6 +97,9 @@ class SiteSpec:
     base_load_w: float = 300.0
     load_per_carrier_w: float = 250.0
     backhaul_mbps: int = 100
+    #: IF-MIB interfaces of the site's equipment: the backhaul (ge0/0) and ``interfaces - 1``
+    #: local Ethernet ports (ge0/1 …) to the site's radios, power plant and cameras.
+    interfaces: int = 1
     location: str = ""
     parent: str | None = None
     parent_port: int | None = None
@@ -106,6 +111,8 @@ class SiteSpec:
             raise ValueError("extra_control and packet_data must be >= 0")
         if self.configured_tch < 1:
             raise ValueError("the channel plan leaves no traffic channel")
+        if not 1 <= self.interfaces <= MAX_SITE_INTERFACES:
+            raise ValueError(f"interfaces must be 1–{MAX_SITE_INTERFACES}")
 
     @property
     def configured_tch(self) -> int:
@@ -176,6 +183,17 @@ class BaseStation(Device):
                 speed_bps=spec.backhaul_mbps * 1_000_000,
                 busy_utilisation=0.08,
             )
+        ] + [
+            Interface.create(
+                port + 1,
+                f"ethernet {port}",
+                f"ge0/{port}",
+                seed_key=self.seed_key,
+                start=start,
+                speed_bps=1_000_000_000,
+                busy_utilisation=0.01,
+            )
+            for port in range(1, spec.interfaces)
         ]
 
     # -- channel plan ----------------------------------------------------------------------

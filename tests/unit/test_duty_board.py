@@ -10,9 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
-from monitor.app.status import estate_status
+from monitor.app.status import estate_status, troubled_status
 from monitor.config import load_config
 from monitor.duty import ConditionBook, board
+from monitor.duty.board import active_problems
 from monitor.duty.sitemap import (
     FONT_EN,
     FONT_ZH,
@@ -208,6 +209,29 @@ def test_maintenance_is_milder_than_a_fault_and_raises_no_problem() -> None:
     assert {s["id"]: s["state"] for s in board(city.status({"bs-a": window}))["sites"]}[
         "a"
     ] == "down"
+
+
+def test_the_troubled_assets_alone_give_the_same_problems_as_the_whole_estate() -> None:
+    city = City()
+    city.all_up(100.0)
+    city.put("bs-a", 110.0, True, Sample(MAINS, 0))  # a condition, every probe answering
+    city.put("rtr", 120.0, False, reason="timeout", message="no reply")
+    city.put("sip", 121.0, False, reason="unreachable")  # behind the router, which is named
+    city.put("ups-a", 122.0, False, reason="timeout")  # in maintenance: no problem
+    window = {"window": "w-1", "until": 200.0, "owner": "lina", "reason": "换电池"}
+    whole = estate_status(city.inventory, city.store, {"ups-a": window}, book=city.book)
+    narrowed = troubled_status(city.inventory, city.store, {"ups-a": window}, city.book)
+    assert active_problems(narrowed) == active_problems(whole)
+    assert [p["asset"] for p in active_problems(narrowed)] == ["rtr", "bs-a", "sip"]
+    assert active_problems(narrowed)[2]["en"] == "Unreachable: behind rtr name, down"
+    assert [a["id"] for a in narrowed["assets"]] == ["rtr", "sip", "bs-a", "ups-a"]
+    assert [s["id"] for s in narrowed["sites"]] == ["hq", "a"]
+    city.all_up(130.0)
+    city.put("bs-a", 140.0, True, Sample(MAINS, 0))
+    assert city.book.troubled() == {"bs-a"}  # a condition alone
+    city.put("bs-a", 150.0, True, Sample(MAINS, 1))
+    narrowed = troubled_status(city.inventory, city.store, {}, city.book)
+    assert (city.book.troubled(), narrowed["assets"], active_problems(narrowed)) == (set(), [], [])
 
 
 def test_the_pending_column_shows_only_while_some_asset_has_no_result() -> None:

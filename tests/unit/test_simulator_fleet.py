@@ -336,3 +336,18 @@ def test_two_hundred_sites_for_a_simulated_hour() -> None:
     print(f"\n200 sites, 1 simulated hour, polled every 15 s: {calls} calls, {cpu:.2f} s CPU")
     assert calls > 100_000
     assert all(isinstance(s, BaseStation) for s in fleet.sites)
+
+
+def test_a_site_with_local_ports_serves_one_if_mib_row_per_interface() -> None:
+    site = {"id": "bs-a", "lat": 22.8, "lon": 108.4, "interfaces": 8}
+    fleet = Fleet({"seed": 1, "start": T0, "sites": [site]}, source=ManualClock())
+    view = fleet.view("bs-a")
+    assert view is not None
+    assert view.get((*O.IF_NUMBER, 0)).value == 8
+    names = [view.get((*O.IF_NAME, i)).value for i in range(1, 9)]
+    assert names == [b"ge0/0", b"ge0/1", b"ge0/2", b"ge0/3", b"ge0/4", b"ge0/5", b"ge0/6",
+                     b"ge0/7"]  # fmt: skip
+    assert view.next((*O.IF_NAME, 8)).oid[: len(O.IF_NAME)] != O.IF_NAME
+    with pytest.raises(SimulatorConfigError) as info:
+        Fleet({"sites": [{**site, "interfaces": 0}]}, source=ManualClock())
+    assert info.value.problems == [("simulator.sites[0]", "interfaces must be 1–64")]

@@ -1,0 +1,119 @@
+"""The benches' child processes: start one pinned to a CPU in a process group of its own and
+always stop it, read its CPU time and memory from /proc, fetch from it over loopback HTTP, and
+wait for it to be ready within a bound."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+__all__ = [
+    "REPO",
+    "fetch",
+    "free_tcp_port",
+    "get",
+    "pin",
+    "proc_cpu",
+    "proc_status",
+    "process",
+    "wait_for",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+#: How long a stopped process gets between SIGTERM and SIGKILL.
+STOP_GRACE_SECONDS = 30.0
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid: int, key: str) -> float:
+    """A ``kB`` field of /proc/PID/status in MiB (VmHWM, VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pin(pid: int, cpu: int | None) -> None:
+    """Keep a process on one CPU (where there is such a CPU)."""
+    if cpu is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
+        os.sched_setaffinity(pid, {cpu})
+
+
+@contextlib.contextmanager
+def process(
+    argv: list[str], log: Path, cpu: int | None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` from the repository root, output to ``log``, pinned to ``cpu``, in a
+    process group of its own; on leaving, the group gets SIGTERM, then SIGKILL if it has not
+    ended within ``STOP_GRACE_SECONDS``."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env, start_new_session=True
+        )
+    try:
+        pin(proc.pid, cpu)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def fetch(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> bytes:
+    """The body of a GET (loopback only)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body: bytes = response.read()
+    return body
+
+
+def get(url: str, timeout: float = 30.0) -> str:
+    return fetch(url, timeout).decode()
+
+
+def wait_for(
+    what: str,
+    check: Callable[[], bool],
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    limit: float,
+    every: float = 0.2,
+) -> None:
+    """Until ``check()`` is true (an OSError counts as not yet); raises RuntimeError when the
+    process exits or ``limit`` seconds pass first."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}; see {log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready after {limit:.0f} s; see {log}")
+        time.sleep(every)
