@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
@@ -28,6 +28,7 @@ from monitor.duty import board as duty_board
 from monitor.duty.feed import BoardFeed
 from monitor.duty.page import board_event, render_page
 from monitor.duty.runbooks import Runbooks
+from monitor.exposition.registry import render_registry
 from monitor.web.guard import SECURITY_HEADERS, add_security_headers, require_same_origin
 
 __all__ = ["ServerViews", "build_app"]
@@ -68,13 +69,11 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         own = openmetrics.generate_latest(views.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
-    own = generate_latest(views.registry)
-    parts = views.exposition()
+    parts = render_registry(views.registry) + views.exposition()
     # Written out part by part: the body of a large estate (tens of MB) is never held whole,
     # once as text and again as bytes, at each scrape.
     response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
     await response.prepare(request)
-    await response.write(own)
     chunk: list[str] = []
     size = 0
     for part in parts:

@@ -1,0 +1,88 @@
+"""The process's own metrics written by ``render_registry`` are the samples prometheus-client
+writes: the same families, types, help texts, labels and values, for every kind of family."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.exposition.registry import render_registry
+
+Parsed = tuple[str, str, str, frozenset[tuple[str, frozenset[tuple[str, str]], float | str]]]
+
+
+def parsed(text: str) -> set[Parsed]:
+    out = set()
+    for family in text_string_to_metric_families(text):
+        samples = frozenset(
+            (
+                s.name,
+                frozenset(s.labels.items()),
+                "NaN" if s.value != s.value else s.value,
+            )
+            for s in family.samples
+        )
+        out.add((family.name, family.type, family.documentation, samples))
+    return out
+
+
+class Families:
+    """A collector of gauge families built by the test, as the inspection metrics are."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+label_values = st.text(
+    alphabet=st.sampled_from(["a", "z", "0", " ", '"', "\\", "\n", "南", "宁", "{", "}", ","]),
+    max_size=6,
+)
+numbers = st.one_of(st.integers(-(2**60), 2**60), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(label_values, label_values, numbers), max_size=20),
+    numbers,
+    st.text(alphabet=st.sampled_from(["a", " ", "\\", "\n", "宁"]), max_size=8),
+)
+def test_the_registry_text_has_the_samples_prometheus_client_writes(
+    rows: list[tuple[str, str, float]], scalar: float, help_text: str
+) -> None:
+    registry = CollectorRegistry()
+    family = GaugeMetricFamily(
+        "trunkwatch_inspection_overdue", help_text or "h", labels=["plan", "asset"]
+    )
+    seen = set()
+    for plan, asset, value in rows:
+        if (plan, asset) not in seen:
+            seen.add((plan, asset))
+            family.add_metric([plan, asset], value)
+    stamped = GaugeMetricFamily("trunkwatch_stamped", "with a timestamp", labels=["a"])
+    stamped.add_metric(["x"], 1.5, timestamp=1_780_000_000.25)
+    registry.register(Families([family, stamped]))
+    Gauge("trunkwatch_plain", "no labels", registry=registry).set(scalar)
+    Gauge("trunkwatch_sites", "by site", ["site"], registry=registry).labels("南宁").set(2)
+    Counter("trunkwatch_runs", "runs", ["outcome"], registry=registry).labels("ok").inc(3)
+    Histogram("trunkwatch_lag_seconds", "lag", registry=registry).observe(0.2)
+    Info("trunkwatch_build", "build", registry=registry).info({"version": "1.0"})
+    ours = "".join(render_registry(registry))
+    assert parsed(ours) == parsed(generate_latest(registry).decode())
+
+
+def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
+    # prometheus-client sorts label names; the fast path writes them as the family has them.
+    registry = CollectorRegistry()
+    family = GaugeMetricFamily("trunkwatch_x", "x", labels=["zone", "asset"])
+    family.add_metric(["z1", "a1"], 1)
+    registry.register(Families([family]))
+    assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(render_registry(registry))
+    assert 'trunkwatch_x{asset="a1",zone="z1"} 1.0\n' in generate_latest(registry).decode()
