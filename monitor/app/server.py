@@ -57,14 +57,37 @@ class ServerViews:
 VIEWS: web.AppKey[ServerViews] = web.AppKey("views", ServerViews)
 
 
+def _openmetrics_only(accept: str) -> bool:
+    """Whether the client takes OpenMetrics and not the text format.
+
+    Prometheus asks for OpenMetrics first and takes the text format too; it gets the text
+    format, which is written from the exposition's prepared lines, where OpenMetrics goes
+    through prometheus-client at ~40 µs a sample (15 s for the 330,000 series of 1,000 base
+    stations). A client that takes only OpenMetrics still gets it.
+    """
+    openmetrics_ok = text_ok = False
+    for part in accept.split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            if float(quality) <= 0:
+                continue
+        except ValueError:
+            continue
+        if media == "application/openmetrics-text":
+            openmetrics_ok = True
+        elif media in ("text/plain", "text/*", "*/*"):
+            text_ok = True
+    return openmetrics_ok and not text_ok
+
+
 #: Characters of exposition encoded and written at a time.
 _SCRAPE_CHUNK = 1 << 18
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
     views = request.app[VIEWS]
-    accept = request.headers.get("Accept", "")
-    if "application/openmetrics-text" in accept:
+    if _openmetrics_only(request.headers.get("Accept", "")):
         # Both parts end with "# EOF" in OpenMetrics; keep exactly one, at the very end.
         own = openmetrics.generate_latest(views.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]

@@ -83,3 +83,34 @@ async def test_handlers_answer_from_the_views() -> None:
     assert openmetrics.endswith("# EOF\n")
     assert 'trunkwatch_asset_info{asset="bs-1"' in openmetrics
     assert {a["id"]: a["state"] for a in status["assets"]} == {"bs-1": "up", "bs-2": "down"}
+
+
+#: What Prometheus 2.x sends when it scrapes (scrape.go's default acceptHeader).
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+async def test_prometheus_gets_the_text_format_and_an_openmetrics_only_client_openmetrics() -> None:
+    process = Process()
+    app = build_app(process.views())
+    types = {}
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+        for name, accept in (
+            ("prometheus", PROMETHEUS_ACCEPT),
+            ("none", ""),
+            ("openmetrics only", "application/openmetrics-text;version=1.0.0"),
+            ("text refused", "application/openmetrics-text, text/plain;q=0"),
+            ("bad quality", "application/openmetrics-text, text/plain;q=high"),
+        ):
+            response = await client.get("/metrics", headers={"Accept": accept})
+            body = await response.text()
+            types[name] = (response.content_type, body.endswith("# EOF\n"))
+    assert types == {
+        "prometheus": ("text/plain", False),
+        "none": ("text/plain", False),
+        "openmetrics only": ("application/openmetrics-text", True),
+        "text refused": ("application/openmetrics-text", True),
+        "bad quality": ("application/openmetrics-text", True),
+    }
