@@ -469,7 +469,9 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 except OSError as exc:
                     problems.append(f"OpenMetrics scrape: {exc}")
                 om_peak = proc_status(daemon.pid, "VmHWM")
-        if daemon.returncode not in (0, None, -15):
+        if daemon.returncode == -signal.SIGKILL:
+            problems.append(f"the daemon did not stop within 30 s of SIGTERM; see {log}")
+        elif daemon.returncode not in (0, None, -signal.SIGTERM):
             problems.append(f"the daemon exited {daemon.returncode}; see {log}")
     finished = sum(delta.runs.values())
     failed = finished - delta.runs.get("success", 0.0)
