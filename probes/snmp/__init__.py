@@ -11,6 +11,7 @@ contract in pyproject.toml holds that)::
     usmcrypto       USM keys from pass phrases, digests, DES and AES privacy
     errors          an agent's error-status as a ProbeError; usable USM credentials
     walk            one subtree gathered from successive replies
+    udp             what both clients do with UDP: shared sockets, request ids, sends, retries
     v3client        the process-wide SNMPv3 (USM) client: discovery, time window, GETBULK
     client          the process-wide v1/v2c client over one UDP socket per address family
     v3              SNMPv3 notifications over pysnmp (its only importer), and PysnmpSession,

@@ -30,24 +30,17 @@ request is constant, and decoding itself is linear in its size (``probes.snmp.co
 from __future__ import annotations
 
 import asyncio
-import errno
-import ipaddress
 import logging
-import random
-import socket
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from types import TracebackType
 from typing import Final, Literal
 
 from probes.base import (
-    ConnectionRefused,
     MalformedReply,
     ProbeConfigError,
     ProbeError,
     ProbeTimeout,
     UnexpectedReply,
-    Unreachable,
 )
 from probes.snmp.codec import (
     OID,
@@ -62,6 +55,7 @@ from probes.snmp.codec import (
     peek_header,
 )
 from probes.snmp.errors import status_error
+from probes.snmp.udp import RECV_BUFFER, Pending, UdpRequester, UdpSocket
 from probes.snmp.walk import SubtreeWalk
 
 __all__ = ["SnmpClient", "SnmpClientStats", "SnmpEndpoint"]
@@ -69,13 +63,6 @@ __all__ = ["SnmpClient", "SnmpClientStats", "SnmpEndpoint"]
 log = logging.getLogger(__name__)
 
 _VERSIONS: Final[dict[str, int]] = {"1": 0, "2c": 1}
-_MAX_REQUEST_ID = 0x7FFFFFFF
-# Bulk walks of 200 agents at once land many ~1.5 kB replies together; the default socket
-# buffer (~200 kB) would drop some and turn them into retries.
-_RECV_BUFFER = 4 << 20
-_UNREACHABLE_ERRNOS = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,143 +108,44 @@ class SnmpClientStats:
     socket_errors: int = 0
 
 
-class _Pending:
-    """One request in flight: its future, where the reply must come from, and its timer."""
+class _Pending(Pending):
+    """A v1/v2c request in flight: a reply must also match its version and community."""
 
-    __slots__ = (
-        "addr",
-        "community",
-        "future",
-        "packet",
-        "pdu_name",
-        "timeout",
-        "timer",
-        "transport",
-        "tries",
-        "tries_left",
-        "version",
-    )
+    __slots__ = ("community", "version")
 
     def __init__(
         self,
         future: asyncio.Future[Message],
         addr: tuple[str, int],
         packet: bytes,
-        transport: _Socket,
+        transport: UdpSocket,
         ep: SnmpEndpoint,
         version: int,
         community: bytes,
         pdu_name: str,
     ) -> None:
-        self.future = future
-        self.addr = addr
-        self.packet = packet
-        self.transport = transport
-        self.timeout = ep.timeout
-        self.tries = ep.retries + 1
-        self.tries_left = ep.retries
+        super().__init__(future, addr, packet, transport, ep.timeout, ep.retries, pdu_name)
         self.version = version
         self.community = community
-        self.pdu_name = pdu_name
-        self.timer: asyncio.TimerHandle | None = None
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, client: SnmpClient) -> None:
-        self._client = client
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        self._client._on_datagram(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        # Unconnected sockets only see local errors here (e.g. ENOBUFS); they cannot be
-        # attributed to a request, so they are counted and the request times out or retries.
-        self._client.stats.socket_errors += 1
-        log.debug("SNMP socket error: %s", exc)
-
-
-class _Socket:
-    """A bound UDP socket with its asyncio transport; sends go straight to the socket."""
-
-    __slots__ = ("sock", "transport")
-
-    def __init__(self, sock: socket.socket, transport: asyncio.DatagramTransport) -> None:
-        self.sock = sock
-        self.transport = transport
-
-    def send(self, packet: bytes, addr: tuple[str, int]) -> None:
-        """Send now; a local refusal (no route …) raises OSError for the caller to map.
-
-        The transport's own sendto reports such errors to error_received, where they cannot
-        be tied to the request; so the socket is tried first and the transport only queues
-        when the socket buffer is full (UDP does not care about the resulting order).
-        """
-        try:
-            self.sock.sendto(packet, addr)
-        except BlockingIOError:
-            self.transport.sendto(packet, addr)
-
-
-class SnmpClient:
+class SnmpClient(UdpRequester[_Pending]):
     """The process-wide v1/v2c client. Use ``async with SnmpClient() as client:``."""
 
+    stats: SnmpClientStats
+
     def __init__(
-        self,
-        *,
-        bind_v4: str = "0.0.0.0",
-        bind_v6: str = "::",
-        recv_buffer: int = _RECV_BUFFER,
+        self, *, bind_v4: str = "0.0.0.0", bind_v6: str = "::", recv_buffer: int = RECV_BUFFER
     ) -> None:
-        self._bind: dict[int, str] = {socket.AF_INET: bind_v4, socket.AF_INET6: bind_v6}
-        self._recv_buffer = recv_buffer
-        self._sockets: dict[int, _Socket] = {}
-        self._opening: dict[int, asyncio.Lock] = {}
-        self._pending: dict[int, _Pending] = {}
-        self._next_id = random.randrange(1, _MAX_REQUEST_ID)
-        self._ip_cache: dict[str, tuple[int, str]] = {}
-        self._started = False
-        self._closed = False
+        super().__init__(bind_v4=bind_v4, bind_v6=bind_v6, recv_buffer=recv_buffer)
         self.stats = SnmpClientStats()
 
-    async def __aenter__(self) -> SnmpClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        """Open the IPv4 socket (IPv6 is opened on the first IPv6 request)."""
-        if self._closed:
-            raise RuntimeError("SnmpClient was closed")
-        if not self._started:
-            await self._socket(socket.AF_INET)
-            self._started = True
-
-    async def close(self) -> None:
-        """Fail every request in flight and close the sockets."""
-        self._closed = True
-        pending, self._pending = self._pending, {}
-        for entry in pending.values():
-            if entry.timer is not None:
-                entry.timer.cancel()
-            if not entry.future.done():
-                entry.future.set_exception(ProbeError("SNMP client closed"))
-        for sock in self._sockets.values():
-            sock.transport.close()
-        self._sockets.clear()
-        # Let the transports run their close callbacks before the loop might end.
-        await asyncio.sleep(0)
-
-    @property
-    def in_flight(self) -> int:
-        """Requests waiting for a reply."""
-        return len(self._pending)
+    def _timeout_error(self, entry: _Pending) -> ProbeError:
+        host, port = entry.addr
+        return ProbeTimeout(
+            f"no reply from {host}:{port} to {entry.pdu_name} after {entry.tries} tries "
+            f"of {entry.timeout:g} s (a wrong community also looks like this)"
+        )
 
     @property
     def local_addresses(self) -> list[tuple[str, int]]:
@@ -394,105 +282,7 @@ class SnmpClient:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _allocate_id(self) -> int:
-        request_id = self._next_id
-        while request_id in self._pending:
-            request_id = request_id % _MAX_REQUEST_ID + 1
-        self._next_id = request_id % _MAX_REQUEST_ID + 1
-        return request_id
-
-    async def _resolve(self, host: str) -> tuple[int, str]:
-        cached = self._ip_cache.get(host)
-        if cached is not None:
-            return cached
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        else:
-            found = (socket.AF_INET if ip.version == 4 else socket.AF_INET6, str(ip))
-            self._ip_cache[host] = found
-            return found
-        # Host names are resolved on every request so DNS changes are followed; the result
-        # is not cached here (the resolver or nscd does that, with TTLs).
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
-        except socket.gaierror as exc:
-            raise Unreachable(f"cannot resolve {host}: {exc.strerror}") from exc
-        for family in (socket.AF_INET, socket.AF_INET6):
-            for info in infos:
-                if info[0] == family:
-                    return family, str(info[4][0])
-        raise Unreachable(f"{host} has no IPv4 or IPv6 address")
-
-    async def _socket(self, family: int) -> _Socket:
-        existing = self._sockets.get(family)
-        if existing is not None:
-            return existing
-        lock = self._opening.setdefault(family, asyncio.Lock())
-        async with lock:
-            existing = self._sockets.get(family)
-            if existing is not None:
-                return existing
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setblocking(False)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._recv_buffer)
-                sock.bind((self._bind[family], 0))
-                transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                    lambda: _Receiver(self), sock=sock
-                )
-            except OSError as exc:
-                sock.close()
-                raise Unreachable(f"cannot open a UDP socket: {exc.strerror}") from exc
-            opened = _Socket(sock, transport)
-            self._sockets[family] = opened
-            return opened
-
-    def _send(self, request_id: int, entry: _Pending) -> None:
-        try:
-            entry.transport.send(entry.packet, entry.addr)
-        except OSError as exc:
-            self.stats.send_errors += 1
-            self._pending.pop(request_id, None)
-            host, port = entry.addr
-            error: ProbeError
-            if exc.errno == errno.ECONNREFUSED:
-                error = ConnectionRefused(f"{host}:{port} refused")
-            elif exc.errno in _UNREACHABLE_ERRNOS:
-                error = Unreachable(f"{host}:{port}: {exc.strerror}")
-            else:
-                error = Unreachable(f"cannot send to {host}:{port}: {exc.strerror}")
-            if not entry.future.done():
-                entry.future.set_exception(error)
-
-    def _on_timer(self, request_id: int) -> None:
-        entry = self._pending.get(request_id)
-        if entry is None or entry.future.done():
-            return
-        if entry.tries_left > 0:
-            entry.tries_left -= 1
-            self.stats.retries += 1
-            self._send(request_id, entry)
-            if not entry.future.done():
-                loop = entry.future.get_loop()
-                entry.timer = loop.call_later(entry.timeout, self._on_timer, request_id)
-            return
-        del self._pending[request_id]
-        self.stats.timeouts += 1
-        host, port = entry.addr
-        entry.future.set_exception(
-            ProbeTimeout(
-                f"no reply from {host}:{port} to {entry.pdu_name} after {entry.tries} tries "
-                f"of {entry.timeout:g} s (a wrong community also looks like this)"
-            )
-        )
-
-    def _on_datagram(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        source = (addr[0], addr[1])
+    def _on_datagram(self, data: bytes, source: tuple[str, int]) -> None:
         # Whom the datagram is for is read first, in constant time: a datagram that answers
         # no pending request of its sender, version and community is dropped undecoded.
         try:

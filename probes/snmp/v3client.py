@@ -36,28 +36,23 @@ reply that does not decrypt or decode: ``MalformedReply``; a non-zero error-stat
 from __future__ import annotations
 
 import asyncio
-import errno
-import ipaddress
 import logging
 import random
-import socket
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from types import TracebackType
 from typing import Final, NamedTuple
 
 from probes.base import (
     AuthError,
-    ConnectionRefused,
     MalformedReply,
     ProbeConfigError,
     ProbeError,
     ProbeTimeout,
     UnexpectedReply,
-    Unreachable,
 )
 from probes.snmp.codec import OID, CodecError, Pdu, PduType, Tag, VarBind, format_oid, parse_oid
 from probes.snmp.errors import check_usm_credentials, status_error
+from probes.snmp.udp import RECV_BUFFER, Pending, UdpRequester, UdpSocket
 from probes.snmp.usm import AuthProtocol, PrivProtocol
 from probes.snmp.usmcrypto import UsmKeyring, UsmKeys, decrypt_scoped_pdu, encrypt_scoped_pdu
 from probes.snmp.v3message import (
@@ -78,16 +73,11 @@ __all__ = ["SnmpV3Client", "SnmpV3ClientStats", "SnmpV3Endpoint"]
 
 log = logging.getLogger(__name__)
 
-_MAX_ID = 0x7FFFFFFF
-_RECV_BUFFER = 4 << 20
 #: What we accept as a reply's size (RFC 3412 msgMaxSize): the largest UDP payload.
 _MAX_SIZE = 65507
 #: RFC 3414 §3.2 step 7: a message more than 150 s behind the engine's time is outside the window.
 _TIME_WINDOW = 150
 _MAX_BOOTS = 0x7FFFFFFF
-_UNREACHABLE_ERRNOS = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
-)
 
 _USM_STATS = "1.3.6.1.6.3.15.1.1"
 _UNKNOWN_ENGINE_IDS: Final = parse_oid(f"{_USM_STATS}.4.0")
@@ -216,142 +206,53 @@ class _Reply(NamedTuple):
     authenticated: bool
 
 
-class _Pending:
-    """One request in flight: its future, whom the reply must come from, how it must be
-    secured, and its timer."""
+class _Pending(Pending):
+    """An SNMPv3 request in flight: a reply must also come from its engine and user, secured
+    as the request was."""
 
-    __slots__ = (
-        "addr",
-        "agent",
-        "future",
-        "keys",
-        "packet",
-        "pdu_name",
-        "request_id",
-        "timeout",
-        "timer",
-        "transport",
-        "tries",
-        "tries_left",
-        "user",
-    )
+    __slots__ = ("agent", "keys", "request_id", "user")
 
     def __init__(
         self,
         future: asyncio.Future[_Reply],
         addr: tuple[str, int],
         packet: bytes,
-        transport: _Socket,
+        transport: UdpSocket,
         ep: SnmpV3Endpoint,
         agent: _Agent | None,
         keys: UsmKeys | None,
         request_id: int,
         pdu_name: str,
     ) -> None:
-        self.future = future
-        self.addr = addr
-        self.packet = packet
-        self.transport = transport
-        self.timeout = ep.timeout
-        self.tries = ep.retries + 1
-        self.tries_left = ep.retries
+        super().__init__(future, addr, packet, transport, ep.timeout, ep.retries, pdu_name)
         self.agent = agent
         self.keys = keys
         self.user = ep.user.encode() if agent is not None else b""
         self.request_id = request_id
-        self.pdu_name = pdu_name
-        self.timer: asyncio.TimerHandle | None = None
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, client: SnmpV3Client) -> None:
-        self._client = client
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        self._client._on_datagram(data, (str(addr[0]), int(addr[1])))
-
-    def error_received(self, exc: Exception) -> None:
-        # Local errors on an unconnected socket cannot be tied to a request.
-        self._client.stats.socket_errors += 1
-        log.debug("SNMPv3 socket error: %s", exc)
-
-
-class _Socket:
-    """A bound UDP socket and its transport; sends go straight to the socket first, so a
-    local refusal (no route) is raised to the request that caused it."""
-
-    __slots__ = ("sock", "transport")
-
-    def __init__(self, sock: socket.socket, transport: asyncio.DatagramTransport) -> None:
-        self.sock = sock
-        self.transport = transport
-
-    def send(self, packet: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.sock.sendto(packet, addr)
-        except BlockingIOError:
-            self.transport.sendto(packet, addr)
-
-
-class SnmpV3Client:
+class SnmpV3Client(UdpRequester[_Pending]):
     """The process-wide SNMPv3 client. Use ``async with SnmpV3Client() as client:``."""
 
+    stats: SnmpV3ClientStats
+
     def __init__(
-        self, *, bind_v4: str = "0.0.0.0", bind_v6: str = "::", recv_buffer: int = _RECV_BUFFER
+        self, *, bind_v4: str = "0.0.0.0", bind_v6: str = "::", recv_buffer: int = RECV_BUFFER
     ) -> None:
-        self._bind: dict[int, str] = {socket.AF_INET: bind_v4, socket.AF_INET6: bind_v6}
-        self._recv_buffer = recv_buffer
-        self._sockets: dict[int, _Socket] = {}
-        self._opening: dict[int, asyncio.Lock] = {}
-        self._pending: dict[int, _Pending] = {}
+        super().__init__(bind_v4=bind_v4, bind_v6=bind_v6, recv_buffer=recv_buffer)
         self._agents: dict[tuple[str, int], _Agent] = {}
         self._discovering: dict[tuple[str, int], asyncio.Lock] = {}
         self._keyring = UsmKeyring()
-        self._next_id = random.randrange(1, _MAX_ID)
         # Salts must not repeat under one key (RFC 3826 §3.1.2.1): a counter from a random start.
         self._salt = random.getrandbits(64)
-        self._started = False
-        self._closed = False
         self.stats = SnmpV3ClientStats()
 
-    async def __aenter__(self) -> SnmpV3Client:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        """Open the IPv4 socket (IPv6 is opened on the first IPv6 request)."""
-        if self._closed:
-            raise RuntimeError("SnmpV3Client was closed")
-        if not self._started:
-            await self._socket(socket.AF_INET)
-            self._started = True
-
-    async def close(self) -> None:
-        """Fail every request in flight and close the sockets."""
-        self._closed = True
-        pending, self._pending = self._pending, {}
-        for entry in pending.values():
-            if entry.timer is not None:
-                entry.timer.cancel()
-            if not entry.future.done():
-                entry.future.set_exception(ProbeError("SNMPv3 client closed"))
-        for sock in self._sockets.values():
-            sock.transport.close()
-        self._sockets.clear()
-        await asyncio.sleep(0)
-
-    @property
-    def in_flight(self) -> int:
-        """Requests (discoveries included) waiting for a reply."""
-        return len(self._pending)
+    def _timeout_error(self, entry: _Pending) -> ProbeError:
+        host, port = entry.addr
+        return ProbeTimeout(
+            f"no reply from {host}:{port} to SNMPv3 {entry.pdu_name} after {entry.tries} "
+            f"tries of {entry.timeout:g} s (a wrong priv key also looks like this)"
+        )
 
     def engine(self, host: str, port: int) -> tuple[bytes, int, int] | None:
         """The engine ID, boots and time last learnt from the agent at this address."""
@@ -459,7 +360,7 @@ class SnmpV3Client:
 
     # -- internals ---------------------------------------------------------------------------
 
-    async def _discover(self, ep: SnmpV3Endpoint, addr: tuple[str, int], sock: _Socket) -> _Agent:
+    async def _discover(self, ep: SnmpV3Endpoint, addr: tuple[str, int], sock: UdpSocket) -> _Agent:
         lock = self._discovering.setdefault(addr, asyncio.Lock())
         async with lock:
             known = self._agents.get(addr)
@@ -480,7 +381,7 @@ class SnmpV3Client:
         self,
         ep: SnmpV3Endpoint,
         addr: tuple[str, int],
-        sock: _Socket,
+        sock: UdpSocket,
         agent: _Agent | None,
         keys: UsmKeys | None,
         request_id: int,
@@ -539,95 +440,6 @@ class SnmpV3Client:
         at = encoded.auth_at
         datagram[at : at + keys.digest_length] = keys.sign(encoded.data)
         return bytes(datagram)
-
-    def _allocate_id(self) -> int:
-        request_id = self._next_id
-        while request_id in self._pending:
-            request_id = request_id % _MAX_ID + 1
-        self._next_id = request_id % _MAX_ID + 1
-        return request_id
-
-    async def _resolve(self, host: str) -> tuple[int, str]:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        else:
-            return (socket.AF_INET if ip.version == 4 else socket.AF_INET6), str(ip)
-        # Host names are looked up on every request so DNS changes are followed.
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_DGRAM)
-        except socket.gaierror as exc:
-            raise Unreachable(f"cannot resolve {host}: {exc.strerror}") from exc
-        for family in (socket.AF_INET, socket.AF_INET6):
-            for info in infos:
-                if info[0] == family:
-                    return family, str(info[4][0])
-        raise Unreachable(f"{host} has no IPv4 or IPv6 address")
-
-    async def _socket(self, family: int) -> _Socket:
-        existing = self._sockets.get(family)
-        if existing is not None:
-            return existing
-        async with self._opening.setdefault(family, asyncio.Lock()):
-            existing = self._sockets.get(family)
-            if existing is not None:
-                return existing
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setblocking(False)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._recv_buffer)
-                sock.bind((self._bind[family], 0))
-                transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                    lambda: _Receiver(self), sock=sock
-                )
-            except OSError as exc:
-                sock.close()
-                raise Unreachable(f"cannot open a UDP socket: {exc.strerror}") from exc
-            opened = _Socket(sock, transport)
-            self._sockets[family] = opened
-            return opened
-
-    def _send(self, request_id: int, entry: _Pending) -> None:
-        try:
-            entry.transport.send(entry.packet, entry.addr)
-        except OSError as exc:
-            self.stats.send_errors += 1
-            self._pending.pop(request_id, None)
-            host, port = entry.addr
-            error: ProbeError
-            if exc.errno == errno.ECONNREFUSED:
-                error = ConnectionRefused(f"{host}:{port} refused")
-            elif exc.errno in _UNREACHABLE_ERRNOS:
-                error = Unreachable(f"{host}:{port}: {exc.strerror}")
-            else:
-                error = Unreachable(f"cannot send to {host}:{port}: {exc.strerror}")
-            if not entry.future.done():
-                entry.future.set_exception(error)
-
-    def _on_timer(self, request_id: int) -> None:
-        entry = self._pending.get(request_id)
-        if entry is None or entry.future.done():
-            return
-        if entry.tries_left > 0:
-            entry.tries_left -= 1
-            self.stats.retries += 1
-            self._send(request_id, entry)
-            if not entry.future.done():
-                loop = entry.future.get_loop()
-                entry.timer = loop.call_later(entry.timeout, self._on_timer, request_id)
-            return
-        del self._pending[request_id]
-        self.stats.timeouts += 1
-        host, port = entry.addr
-        entry.future.set_exception(
-            ProbeTimeout(
-                f"no reply from {host}:{port} to SNMPv3 {entry.pdu_name} after {entry.tries} "
-                f"tries of {entry.timeout:g} s (a wrong priv key also looks like this)"
-            )
-        )
 
     def _on_datagram(self, data: bytes, source: tuple[str, int]) -> None:
         try:

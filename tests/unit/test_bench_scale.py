@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bench.scale import DaemonCounters, growth, histogram_quantile, largest_bound
+from bench.scale_metrics import DaemonCounters, growth, histogram_quantile, largest_bound
 
 BUCKETS = ((0.01, 50.0), (0.1, 90.0), (1.0, 99.0), (2.5, 100.0), (math.inf, 100.0))
 
