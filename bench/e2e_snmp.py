@@ -51,7 +51,6 @@ import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +62,16 @@ from typing import Any
 
 import yaml
 
-from bench.processes import REPO, free_tcp_port, get, proc_cpu, proc_status, process, wait_for
+from bench.processes import (
+    REPO,
+    free_tcp_port,
+    get,
+    proc_cpu,
+    proc_status,
+    process,
+    run_in_namespace,
+    wait_for,
+)
 from tests.integration.snmpd import COMMUNITY, SnmpdInstance, V3User, start_snmpd
 
 RESULTS = REPO / "bench" / "results"
@@ -535,23 +543,6 @@ def run_inside(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_in_namespace(args: argparse.Namespace) -> int:
-    """Re-run this bench inside a new network namespace with ``args.interfaces`` interfaces."""
-    name = f"twe2e{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        # veth pairs, two interfaces each: kernels without the dummy module have them.
-        batch = "link set lo up\n" + "".join(
-            f"link add twa{i} type veth peer name twb{i}\nlink set twa{i} up\n"
-            for i in range((args.interfaces + 1) // 2)
-        )
-        subprocess.run(["ip", "-n", name, "-batch", "-"], input=batch.encode(), check=True)
-        command = [sys.executable, "-m", "bench.e2e_snmp", "--inside", *sys.argv[1:]]
-        return subprocess.run(["ip", "netns", "exec", name, *command], check=False).returncode
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
-
-
 def run_profiled(out: str, argv: list[str]) -> int:
     """Run ``trunkwatch`` with cProfile switched on by SIGUSR1 and dumped to ``out`` by SIGUSR2."""
     import cProfile
@@ -596,7 +587,8 @@ def main() -> int:
             print("a network namespace needs root and iproute2; --no-netns runs on the host's "
                   "loopback", file=sys.stderr)  # fmt: skip
             return 2
-        return run_in_namespace(args)
+        command = [sys.executable, "-m", "bench.e2e_snmp", "--inside", *sys.argv[1:]]
+        return run_in_namespace(args.interfaces, command, prefix="twe2e")
     return run_inside(args)
 
 

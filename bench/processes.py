@@ -117,3 +117,20 @@ def wait_for(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} not ready after {limit:.0f} s; see {log}")
         time.sleep(every)
+
+
+def run_in_namespace(interfaces: int, command: list[str], prefix: str = "twbench") -> int:
+    """Run ``command`` inside a new network namespace holding ``lo`` and about ``interfaces``
+    more (veth pairs: kernels without the dummy module have them); the namespace is deleted
+    afterwards. Needs root and iproute2."""
+    name = f"{prefix}{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        batch = "link set lo up\n" + "".join(
+            f"link add twa{i} type veth peer name twb{i}\nlink set twa{i} up\n"
+            for i in range((interfaces + 1) // 2)
+        )
+        subprocess.run(["ip", "-n", name, "-batch", "-"], input=batch.encode(), check=True)
+        return subprocess.run(["ip", "netns", "exec", name, *command], check=False).returncode
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)

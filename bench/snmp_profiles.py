@@ -44,6 +44,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.processes import run_in_namespace
 from monitor.exposition.text import Exposition
 from monitor.inventory import Asset, Job
 from monitor.results import Result, ResultStore
@@ -251,27 +252,6 @@ def run_inside(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_in_namespace(args: argparse.Namespace) -> int:
-    """Re-run this bench inside a new network namespace with ``args.interfaces`` interfaces."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        print("--interfaces needs root and iproute2", file=sys.stderr)
-        return 2
-    name = f"twbench{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        # veth pairs, two interfaces each: kernels without the dummy module have them.
-        batch = "link set lo up\n" + "".join(
-            f"link add twa{i} type veth peer name twb{i}\nlink set twa{i} up\n"
-            for i in range((args.interfaces + 1) // 2)
-        )
-        subprocess.run(["ip", "-n", name, "-batch", "-"], input=batch.encode(), check=True)
-        command = [sys.executable, "-m", "bench.snmp_profiles", "--inside",
-                   "--polls", str(args.polls), "--budget", str(args.budget)]  # fmt: skip
-        return subprocess.run(["ip", "netns", "exec", name, *command], check=False).returncode
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -285,7 +265,12 @@ def main() -> int:
     if args.quick:
         args.polls, args.budget = 5, 2.0
     if args.interfaces and not args.inside:
-        return run_in_namespace(args)
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            print("--interfaces needs root and iproute2", file=sys.stderr)
+            return 2
+        command = [sys.executable, "-m", "bench.snmp_profiles", "--inside",
+                   "--polls", str(args.polls), "--budget", str(args.budget)]  # fmt: skip
+        return run_in_namespace(args.interfaces, command)
     return run_inside(args)
 
 

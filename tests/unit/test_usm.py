@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from probes.snmp.codec import CodecError, Pdu, PduType, Tag, VarBind
@@ -39,6 +38,7 @@ from probes.snmp.v3message import (
     encode_scoped_pdu,
     encode_usm_message,
 )
+from tests.unit.test_codec_fuzz import budget
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -52,15 +52,6 @@ with warnings.catch_warnings():
 
 RFC_ENGINE = bytes.fromhex("000000000000000000000002")
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
-
-
-def budget(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        deadline=timedelta(seconds=1),
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 # --------------------------------------------------------------------------------------------
