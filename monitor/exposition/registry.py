@@ -6,12 +6,17 @@ per asset and plan: at 2,000 assets a scrape spent four seconds on them. Gauge f
 plain samples (no timestamp, valid names) are written here instead, with their names checked
 once per family; every other family still goes through prometheus-client's ``generate_latest``,
 so counters, histograms and anything unusual are written exactly as before.
+
+A collector that serves the same families until its data changes (the inspection metrics
+do) marks them with ``kept``: their text is written at the first scrape that takes them and
+kept with them, so later scrapes copy it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TypeVar
 
 from prometheus_client import generate_latest
 from prometheus_client.metrics_core import Metric
@@ -20,7 +25,11 @@ from prometheus_client.utils import floatToGoString
 
 from monitor.inventory import escape_label_value
 
-__all__ = ["render_registry"]
+__all__ = ["kept", "render_registry"]
+
+M = TypeVar("M", bound=Metric)
+#: Where a kept family holds its text (None until its first scrape).
+_KEPT = "_trunkwatch_text"
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -62,12 +71,29 @@ def _gauge_text(metric: Metric) -> str:
     return "".join(lines)
 
 
+def kept(metric: M) -> M:
+    """Mark ``metric`` as final, never added to again: ``render_registry`` writes its text
+    once and keeps it with the family."""
+    metric.__dict__[_KEPT] = None
+    return metric
+
+
+def _text(metric: Metric) -> str:
+    if _plain_gauge(metric):
+        return _gauge_text(metric)
+    return generate_latest(_One(metric)).decode()
+
+
 def render_registry(registry: Collector) -> list[str]:
     """The registry's families as Prometheus text, one part per family."""
     parts: list[str] = []
     for metric in registry.collect():
-        if _plain_gauge(metric):
-            parts.append(_gauge_text(metric))
-        else:
-            parts.append(generate_latest(_One(metric)).decode())
+        state = metric.__dict__
+        if _KEPT not in state:
+            parts.append(_text(metric))
+            continue
+        text = state[_KEPT]
+        if text is None:
+            text = state[_KEPT] = _text(metric)
+        parts.append(text)
     return parts

@@ -1,5 +1,16 @@
 """The inspections as Prometheus metrics: a custom Collector that reads the calendar and the
-store at scrape time (cached for a few seconds, and dropped on every write).
+store at a scrape, and serves the same families (their text kept, see
+``monitor.exposition.registry.kept``) until something they show can have changed:
+
+- a write through this service (``invalidate``);
+- a write by any instance on the same store: the audit log's head has moved (looked at
+  once every ``CHECK_SECONDS``);
+- the clock reaching the next instant at which a round opens, passes its deadline or its
+  period ends, a follow-up falls due or the month turns (``next_change``);
+- ``REFRESH_SECONDS`` since they were computed, whatever happened.
+
+At 10,000 base stations they are some 900,000 series, and computing them takes a second;
+between those instants a scrape copies their text.
 
 Per round (labels plan, site, asset, system, owner; a per-site round has asset="", a
 per-system round site="" and asset=""):
@@ -27,27 +38,33 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from monitor.exposition.registry import kept
 from monitor.inspections.calendar import RoundState
 from monitor.inspections.errors import StoreError
 from monitor.inspections.followups import follow_up_owner, follow_up_place
-from monitor.inspections.ledger import index_rounds
+from monitor.inspections.ledger import CalendarEntry, index_rounds
+from monitor.inspections.records import FollowUp
 
 if TYPE_CHECKING:
+    from monitor.inspections.plans import ScheduledPlan
     from monitor.inspections.service import InspectionService
 
-__all__ = ["LABELS", "InspectionCollector", "month_bounds"]
+__all__ = ["LABELS", "InspectionCollector", "month_bounds", "next_change"]
 
 log = logging.getLogger("trunkwatch.inspections")
 
 LABELS = ["plan", "site", "asset", "system", "owner"]
-CACHE_SECONDS = 5.0
+#: How often a served set looks at the store's audit log for another instance's writes.
+CHECK_SECONDS = 5.0
+#: The longest a computed set is served, whatever the calendar says.
+REFRESH_SECONDS = 900.0
 
 #: What counts against compliance: rounds that could have been done on time by now.
 _COUNTED = (RoundState.DONE, RoundState.DONE_LATE, RoundState.OVERDUE, RoundState.MISSED)
@@ -61,6 +78,21 @@ def month_bounds(t: datetime) -> tuple[datetime, datetime]:
         else start.replace(month=start.month + 1)
     )
     return start, end
+
+
+def next_change(
+    now: float,
+    entries: Iterable[CalendarEntry],
+    follow_ups: Iterable[FollowUp],
+    later: Iterable[float] = (),
+) -> float:
+    """The first instant after ``now`` at which one of ``entries`` can change state (its
+    round opens, passes its deadline or its period ends), one of ``follow_ups`` falls due,
+    or one of ``later`` comes; infinity if none does."""
+    instants = [t for e in entries for t in (e.opens_at, e.deadline_at, e.period.end_ts)]
+    instants += [f.due_at for f in follow_ups if f.due_at is not None]
+    instants += later
+    return min((t for t in instants if t > now), default=float("inf"))
 
 
 def _families() -> dict[str, GaugeMetricFamily]:
@@ -104,7 +136,10 @@ class InspectionCollector(Collector):
         self._service = service
         self._lock = threading.Lock()
         self._cached: list[Metric] | None = None
-        self._cached_at = 0.0
+        self._computed_at = 0.0
+        self._valid_until = 0.0
+        self._head = 0
+        self._checked_at = 0.0
         self._store_failing = False
 
     def invalidate(self) -> None:
@@ -115,19 +150,42 @@ class InspectionCollector(Collector):
         yield from _families().values()
         yield GaugeMetricFamily("trunkwatch_inspection_store_up", "1 if the store can be read.")
 
+    def _still_valid(self, now: float) -> bool:
+        """Whether the served set still shows what the calendar and the store hold at
+        ``now``. Called with the lock held."""
+        if self._cached is None or not (
+            self._computed_at <= now < min(self._valid_until, self._computed_at + REFRESH_SECONDS)
+        ):
+            return False
+        if now - self._checked_at < CHECK_SECONDS:
+            return True
+        self._checked_at = now
+        try:
+            return self._service.store.audit_head() == self._head
+        except StoreError:
+            return False
+
     def collect(self) -> Iterator[Metric]:
         now = self._service.now()
         with self._lock:
-            if self._cached is not None and 0 <= now - self._cached_at < CACHE_SECONDS:
-                yield from self._cached
-                return
+            if self._still_valid(now):
+                assert self._cached is not None
+                cached = self._cached
+            else:
+                cached = None
+        if cached is not None:
+            yield from cached
+            return
         up = GaugeMetricFamily("trunkwatch_inspection_store_up", "1 if the store can be read.")
         try:
-            metrics = list(self._compute(now))
+            head = self._service.store.audit_head()
+            metrics, valid_until = self._compute(now)
         except StoreError as exc:
             if not self._store_failing:
                 log.error("inspection metrics unavailable: %s", exc)
             self._store_failing = True
+            with self._lock:
+                self._cached = None
             up.add_metric([], 0)
             yield up
             return
@@ -136,11 +194,15 @@ class InspectionCollector(Collector):
         self._store_failing = False
         up.add_metric([], 1)
         metrics.append(up)
+        metrics = [kept(m) for m in metrics]
         with self._lock:
-            self._cached, self._cached_at = metrics, now
+            self._cached, self._head = metrics, head
+            self._computed_at = self._checked_at = now
+            self._valid_until = valid_until
         yield from metrics
 
-    def _compute(self, now: float) -> Iterator[Metric]:
+    def _compute(self, now: float) -> tuple[list[Metric], float]:
+        """The families at ``now``, and until when they stay as they are."""
         service = self._service
         setup, store = service.setup, service.store
         families = _families()
@@ -190,7 +252,8 @@ class InspectionCollector(Collector):
         start, end = month_bounds(service.local(now))
         counted: Counter[tuple[str, str]] = Counter()
         on_time: Counter[tuple[str, str]] = Counter()
-        for e in service.due_between(start.timestamp(), end.timestamp(), now=now):
+        month = service.due_between(start.timestamp(), end.timestamp(), now=now)
+        for e in month:
             key = (e.plan.id, e.owner)
             counted[key] += 0  # every plan and owner gets a series, due yet or not
             if e.state in _COUNTED:
@@ -200,4 +263,14 @@ class InspectionCollector(Collector):
             families["compliance"].add_metric(
                 [plan_id, owner], on_time[(plan_id, owner)] / n if n else 1.0
             )
-        yield from families.values()
+        firsts = [_first_start(plan, now) for plan in setup.plans.values()]
+        later = [end.timestamp(), *(t for t in firsts if t is not None)]
+        return list(families.values()), next_change(now, [*entries, *month], still_open, later)
+
+
+def _first_start(plan: ScheduledPlan, now: float) -> float | None:
+    """When an RRULE plan's first period starts, if it is still to come at ``now``."""
+    if plan.schedule.period_at(now) is not None:
+        return None
+    first = next(plan.schedule.periods(now, float("inf")), None)
+    return None if first is None else first.start_ts

@@ -1,0 +1,156 @@
+"""The inspection metrics are computed once and served until something they show can change:
+a write here, a write by another instance on the same store, or the clock reaching a round's
+deadline, a period's end or a follow-up's due date. Real SQLite stores, a set clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor.exposition.registry import render_registry
+from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS
+from monitor.inspections.service import InspectionService
+from monitor.results import ResultStore
+from tests.unit.inspections_fleet import SetClock, local, make_service, put_result, write_config
+
+RADIO = {"plan": "daily-radio", "site": "", "asset": "", "system": "radio", "owner": "zhangwei"}
+
+
+@pytest.fixture
+def clock() -> SetClock:
+    return SetClock(local(2028, 2, 28, 8))
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def results() -> ResultStore:
+    return ResultStore()
+
+
+@pytest.fixture
+def service(
+    config: Path, clock: SetClock, results: ResultStore, registry: CollectorRegistry
+) -> InspectionService:
+    return make_service(config, clock, results, registry)
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(f"trunkwatch_inspection_{name}", labels)
+
+
+def count_computes(service: InspectionService, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Each time the collector reads the calendar, the instant it read it at."""
+    calls: list[float] = []
+    calendar = service.calendar
+
+    def counted(**kwargs: object) -> object:
+        calls.append(service.now())
+        return calendar(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "calendar", counted)
+    return calls
+
+
+def test_the_set_is_kept_until_the_deadline_and_changes_exactly_at_it(
+    service: InspectionService,
+    clock: SetClock,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    computes = count_computes(service, monkeypatch)
+    assert sample(registry, "overdue", **RADIO) == 0
+    first = render_registry(registry)
+    clock.set(2028, 2, 28, 8, 10)
+    assert sample(registry, "overdue", **RADIO) == 0
+    # Same families, so the same kept text: nothing was written again.
+    again = render_registry(registry)
+    assert next(p for p in again if "trunkwatch_inspection_state" in p) is next(
+        p for p in first if "trunkwatch_inspection_state" in p
+    )
+    assert computes == [local(2028, 2, 28, 8)]
+    clock.set_time(local(2028, 2, 28, 12) - 0.001)  # computed again: REFRESH_SECONDS passed
+    assert sample(registry, "overdue", **RADIO) == 0
+    clock.set(2028, 2, 28, 12)  # the deadline (due 10:00 plus two hours' grace)
+    assert sample(registry, "overdue", **RADIO) == 1
+    assert sample(registry, "state", **RADIO, state="overdue") == 1
+    assert computes == [local(2028, 2, 28, 8), local(2028, 2, 28, 12) - 0.001,
+                        local(2028, 2, 28, 12)]  # fmt: skip
+    # Midnight ends the period: the next day's round opens, no longer overdue.
+    clock.set(2028, 2, 29, 0)
+    assert sample(registry, "overdue", **RADIO) == 0
+    assert sample(registry, "due_timestamp_seconds", **RADIO) == local(2028, 2, 29, 10)
+
+
+def sign_radio(service: InspectionService, results: ResultStore) -> None:
+    """zhangwei signs today's radio round, its live readings in ``results``."""
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
+        put_result(results, asset, site=site, at=service.now(), samples=[
+            ("trunkwatch_bs_vswr_ratio", {"carrier": "1"}, 1.2),
+            ("trunkwatch_ups_battery_voltage_volts", {}, 54.0),
+        ])  # fmt: skip
+    service.record(
+        service.person("zhangwei"), "daily-radio", "radio", {"test-call": {"value": "是"}}
+    )
+
+
+def test_a_signature_here_shows_at_the_next_scrape(
+    service: InspectionService, results: ResultStore, clock: SetClock, registry: CollectorRegistry
+) -> None:
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
+    clock.set(2028, 2, 28, 9)
+    sign_radio(service, results)
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == local(2028, 2, 28, 9)
+    assert sample(registry, "state", **RADIO, state="done") == 1
+
+
+def test_another_instances_signature_shows_within_check_seconds(
+    service: InspectionService, config: Path, clock: SetClock, registry: CollectorRegistry
+) -> None:
+    results = ResultStore()
+    other = make_service(config, clock, results, CollectorRegistry())
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
+    clock.set(2028, 2, 28, 9)
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
+    sign_radio(other, results)
+    # Looked at the store less than CHECK_SECONDS ago: still the kept set.
+    clock.set_time(local(2028, 2, 28, 9) + CHECK_SECONDS - 1)
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
+    clock.set_time(local(2028, 2, 28, 9) + CHECK_SECONDS)
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == local(2028, 2, 28, 9)
+
+
+def test_the_set_is_computed_again_after_refresh_seconds_and_when_the_clock_goes_back(
+    service: InspectionService,
+    clock: SetClock,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    computes = count_computes(service, monkeypatch)
+    start = local(2028, 2, 28, 8)
+    sample(registry, "overdue", **RADIO)
+    clock.set_time(start + REFRESH_SECONDS)
+    sample(registry, "overdue", **RADIO)
+    clock.set_time(start + REFRESH_SECONDS - 60)  # the clock stepped back a minute
+    sample(registry, "overdue", **RADIO)
+    assert computes == [start, start + REFRESH_SECONDS, start + REFRESH_SECONDS - 60]
+
+
+def test_a_store_that_fails_after_a_scrape_shows_as_down(
+    service: InspectionService, clock: SetClock, registry: CollectorRegistry
+) -> None:
+    assert sample(registry, "store_up") == 1
+    service.store.close()
+    clock.set_time(local(2028, 2, 28, 8) + CHECK_SECONDS)
+    assert sample(registry, "store_up") == 0
+    assert sample(registry, "overdue", **RADIO) is None
