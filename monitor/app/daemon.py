@@ -41,6 +41,7 @@ from monitor.cluster import ClusterHealth, ClusterRole, apply_role, resolve_role
 from monitor.config import Config, load_config, reload_problems
 from monitor.core.addresses import parse_listen
 from monitor.core.clock import Clock, SystemClock
+from monitor.core.collection import CollectorPauses, steady_collection
 from monitor.core.errors import TrunkwatchError
 from monitor.core.sources import ConfigError, Problem
 from monitor.duty import ConditionBook
@@ -108,6 +109,8 @@ class Daemon:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
+        self.gc_pauses = CollectorPauses()
+        self.registry.register(self.gc_pauses)
         self.store = ResultStore()
         #: The duty board's degraded conditions and since when (the alert rules, evaluated here).
         self.conditions = ConditionBook()
@@ -412,6 +415,10 @@ class Daemon:
                     )
                     parts.create_task(
                         self._part("reload worker", self._reloads.run()), name="reload worker"
+                    )
+                    parts.create_task(
+                        self._part("collector", steady_collection(self.gc_pauses)),
+                        name="collector",
                     )
                     if self.inspections is not None:
                         parts.create_task(

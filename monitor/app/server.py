@@ -105,6 +105,9 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         if size >= _SCRAPE_CHUNK:
             await response.write("".join(chunk).encode())
             chunk, size = [], 0
+            # A fast reader never makes write() wait: let replies in between chunks, or a
+            # scrape of hundreds of MB would hold every poll for a second or more.
+            await asyncio.sleep(0)
     await response.write("".join(chunk).encode())
     await response.write_eof()
     return response
