@@ -15,17 +15,18 @@ kept with them, so later scrapes copy it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from prometheus_client import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 from monitor.inventory import escape_label_value
 
-__all__ = ["kept", "render_registry"]
+__all__ = ["KeptGauge", "kept", "render_registry"]
 
 M = TypeVar("M", bound=Metric)
 #: Where a kept family holds its text (None until its first scrape).
@@ -43,6 +44,38 @@ class _One:
 
     def collect(self) -> Iterable[Metric]:
         return [self.metric]
+
+
+class KeptGauge(Metric):
+    """A gauge family served as it is until it is replaced (it is ``kept``), its series held
+    as rows of label values. prometheus-client's samples, a dict of labels each (some 250
+    bytes a series), are made only when something reads ``samples`` (the OpenMetrics path,
+    a test); a scrape reads the kept text."""
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str] = ()) -> None:
+        super().__init__(name, documentation, "gauge")
+        self.labelnames = tuple(labels)
+        self.rows: list[tuple[tuple[str, ...], float]] = []
+        kept(self)
+
+    def add_metric(self, labels: Sequence[str], value: float) -> None:
+        """One series: its label values in the order of ``labelnames``, and its value."""
+        if len(labels) != len(self.labelnames):
+            raise ValueError(f"{self.name}: {len(labels)} label values for {self.labelnames}")
+        self.rows.append((labels if labels.__class__ is tuple else tuple(labels), value))
+
+    @property
+    def samples(self) -> list[Sample]:
+        names, name = self.labelnames, self.name
+        return [
+            Sample(name, dict(zip(names, values, strict=True)), value)
+            for values, value in self.rows
+        ]
+
+    @samples.setter
+    def samples(self, value: list[Sample]) -> None:
+        if value:  # Metric.__init__ sets it empty; series come in through add_metric
+            raise TypeError("KeptGauge takes its series through add_metric")
 
 
 def _plain_gauge(metric: Metric) -> bool:
@@ -78,7 +111,29 @@ def kept(metric: M) -> M:
     return metric
 
 
+def _rows_text(metric: KeptGauge) -> str:
+    name = metric.name
+    help_text = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
+    lines = [f"# HELP {name} {help_text}\n# TYPE {name} gauge\n"]
+    append = lines.append
+    heads = [f'{label}="' for label in metric.labelnames]
+    for values, value in metric.rows:
+        number = floatToGoString(value)  # type: ignore[no-untyped-call]
+        if heads:
+            text = '",'.join(h + escape_label_value(v) for h, v in zip(heads, values, strict=True))
+            append(f'{name}{{{text}"}} {number}\n')
+        else:
+            append(f"{name} {number}\n")
+    return "".join(lines)
+
+
 def _text(metric: Metric) -> str:
+    if (
+        isinstance(metric, KeptGauge)
+        and _METRIC_NAME.fullmatch(metric.name)
+        and all(_LABEL_NAME.fullmatch(label) for label in metric.labelnames)
+    ):
+        return _rows_text(metric)
     if _plain_gauge(metric):
         return _gauge_text(metric)
     return generate_latest(_One(metric)).decode()

@@ -109,16 +109,16 @@ class _Group:
 
     For each kept sample: its position in the result, the length of its line up to the value
     (``heads``), and the length of its whole line. The text before a value is read back from
-    the last rendering rather than kept apart, so a job's shape costs a few bytes per series.
+    the last rendering rather than kept apart, so a job's shape costs twelve bytes per series
+    (where each line starts is summed from the lengths when a result is rendered).
     """
 
-    __slots__ = ("heads", "lengths", "positions", "starts", "text")
+    __slots__ = ("heads", "lengths", "positions", "text")
 
-    def __init__(self) -> None:
-        self.positions: array[int] = array("l")
-        self.heads: array[int] = array("l")
-        self.lengths: array[int] = array("l")
-        self.starts: array[int] = array("q")
+    def __init__(self, positions: list[int], heads: list[int], lengths: list[int]) -> None:
+        self.positions: array[int] = array("I", positions)
+        self.heads: array[int] = array("I", heads)
+        self.lengths: array[int] = array("I", lengths)
         self.text = ""
 
 
@@ -159,6 +159,8 @@ class _Shape:
         probe = (("probe", job.name),)
         seen: set[str] = set()
         lines: dict[Family, list[str]] = {}
+        #: Per family: positions, heads and lengths, as ``_Group`` keeps them.
+        places: dict[Family, tuple[list[int], list[int], list[int]]] = {}
         for i, (family, pairs, suffix) in enumerate(zip(families, labels, suffixes, strict=True)):
             own: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
             if family.per_probe:
@@ -169,18 +171,18 @@ class _Shape:
                 self.refused[family.name] += 1
                 continue
             seen.add(key)
-            group = self.groups.get(family)
-            if group is None:
-                group = self.groups[family] = _Group()
+            place = places.get(family)
+            if place is None:
+                place = places[family] = ([], [], [])
                 lines[family] = []
             line = f"{key} {_value_text(samples[i][1])}\n"
-            group.positions.append(i)
-            group.heads.append(len(key) + 1)
-            group.lengths.append(len(line))
+            place[0].append(i)
+            place[1].append(len(key) + 1)
+            place[2].append(len(line))
             lines[family].append(line)
-        for family, group in self.groups.items():
+        for family, (positions, heads, lengths) in places.items():
+            group = self.groups[family] = _Group(positions, heads, lengths)
             group.text = "".join(lines[family])
-            group.starts = array("q", accumulate(group.lengths, initial=0))
 
     def fits(
         self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
@@ -200,7 +202,8 @@ class _Shape:
         out: dict[Family, str] = {}
         exact = _EXACT_INT
         for family, group in self.groups.items():
-            text, starts, heads, lengths = group.text, group.starts, group.heads, group.lengths
+            text, heads, lengths = group.text, group.heads, group.lengths
+            starts = array("q", accumulate(lengths, initial=0))
             parts: list[str] = []
             append = parts.append
             run = -1  # where the current run of unchanged lines starts in ``text``
@@ -225,7 +228,6 @@ class _Shape:
             if run >= 0:
                 append(text[run : starts[-1]])
             group.text = out[family] = "".join(parts)
-            group.starts = array("q", accumulate(lengths, initial=0))
         return out
 
 

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.exposition.registry import kept
+from monitor.exposition.registry import KeptGauge, kept
 from monitor.inspections.calendar import RoundState
 from monitor.inspections.errors import StoreError
 from monitor.inspections.followups import follow_up_owner, follow_up_place
@@ -95,9 +95,9 @@ def next_change(
     return min((t for t in instants if t > now), default=float("inf"))
 
 
-def _families() -> dict[str, GaugeMetricFamily]:
-    def gauge(name: str, doc: str, labels: list[str] = LABELS) -> GaugeMetricFamily:
-        return GaugeMetricFamily(f"trunkwatch_inspection_{name}", doc, labels=labels)
+def _families() -> dict[str, KeptGauge]:
+    def gauge(name: str, doc: str, labels: list[str] = LABELS) -> KeptGauge:
+        return KeptGauge(f"trunkwatch_inspection_{name}", doc, labels)
 
     return {
         "due": gauge("due_timestamp_seconds", "Due time of the current inspection round."),
@@ -234,20 +234,20 @@ class InspectionCollector(Collector):
 
         for e in entries:
             key = (e.plan.id, e.target.key)
-            labels = [e.plan.id, e.target.site, e.target.asset, e.target.system, e.owner]
+            labels = (e.plan.id, e.target.site, e.target.asset, e.target.system, e.owner)
             families["due"].add_metric(labels, e.due_at)
             families["deadline"].add_metric(labels, e.deadline_at)
             families["last"].add_metric(labels, last.get(key, 0.0))
             families["overdue"].add_metric(labels, 1.0 if e.state is RoundState.OVERDUE else 0.0)
             for state in RoundState:
-                families["state"].add_metric([*labels, state.value], float(e.state is state))
+                families["state"].add_metric((*labels, state.value), float(e.state is state))
             failed, discrepancies = latest.get(key, (0, 0))
             families["failed"].add_metric(labels, failed)
             families["discrepancies"].add_metric(labels, discrepancies)
             families["follow_ups"].add_metric(labels, open_follow_ups.get(key, 0))
 
         for follow_up_labels, n in sorted(overdue_follow_ups.items()):
-            families["follow_ups_overdue"].add_metric(list(follow_up_labels), n)
+            families["follow_ups_overdue"].add_metric(follow_up_labels, n)
 
         start, end = month_bounds(service.local(now))
         counted: Counter[tuple[str, str]] = Counter()
@@ -261,11 +261,11 @@ class InspectionCollector(Collector):
                 on_time[key] += e.state is RoundState.DONE
         for (plan_id, owner), n in sorted(counted.items()):
             families["compliance"].add_metric(
-                [plan_id, owner], on_time[(plan_id, owner)] / n if n else 1.0
+                (plan_id, owner), on_time[(plan_id, owner)] / n if n else 1.0
             )
         firsts = [_first_start(plan, now) for plan in setup.plans.values()]
         later = [end.timestamp(), *(t for t in firsts if t is not None)]
-        return list(families.values()), next_change(now, [*entries, *month], still_open, later)
+        return [*families.values()], next_change(now, [*entries, *month], still_open, later)
 
 
 def _first_start(plan: ScheduledPlan, now: float) -> float | None:

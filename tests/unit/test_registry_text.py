@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.exposition.registry import render_registry
+from monitor.exposition.registry import KeptGauge, render_registry
 
 Parsed = tuple[str, str, str, frozenset[tuple[str, frozenset[tuple[str, str]], float | str]]]
 
@@ -61,21 +61,29 @@ def test_the_registry_text_has_the_samples_prometheus_client_writes(
     family = GaugeMetricFamily(
         "trunkwatch_inspection_overdue", help_text or "h", labels=["plan", "asset"]
     )
+    # The same series as rows (the inspection metrics' way): written from the rows here,
+    # and by prometheus-client from the samples it makes when read.
+    rows_family = KeptGauge("trunkwatch_inspection_state", help_text or "h", ["plan", "asset"])
     seen = set()
     for plan, asset, value in rows:
         if (plan, asset) not in seen:
             seen.add((plan, asset))
             family.add_metric([plan, asset], value)
+            rows_family.add_metric((plan, asset), value)
+    bare = KeptGauge("trunkwatch_store_up", "no labels")
+    bare.add_metric((), scalar)
     stamped = GaugeMetricFamily("trunkwatch_stamped", "with a timestamp", labels=["a"])
     stamped.add_metric(["x"], 1.5, timestamp=1_780_000_000.25)
-    registry.register(Families([family, stamped]))
+    registry.register(Families([family, rows_family, bare, stamped]))
     Gauge("trunkwatch_plain", "no labels", registry=registry).set(scalar)
     Gauge("trunkwatch_sites", "by site", ["site"], registry=registry).labels("南宁").set(2)
     Counter("trunkwatch_runs", "runs", ["outcome"], registry=registry).labels("ok").inc(3)
     Histogram("trunkwatch_lag_seconds", "lag", registry=registry).observe(0.2)
     Info("trunkwatch_build", "build", registry=registry).info({"version": "1.0"})
-    ours = "".join(render_registry(registry))
-    assert parsed(ours) == parsed(generate_latest(registry).decode())
+    parts = render_registry(registry)
+    assert parsed("".join(parts)) == parsed(generate_latest(registry).decode())
+    # A kept family's text is written once: the next scrape hands out the same string.
+    assert render_registry(registry)[1] is parts[1]
 
 
 def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
