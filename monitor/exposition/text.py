@@ -107,18 +107,18 @@ _STANDARD_NAMES = frozenset(f.name for f in STANDARD_FAMILIES)
 class _Group:
     """One family's lines in a job's last rendering, and where in them each value goes.
 
-    For each kept sample: its position in the result, the length of its line up to the value
-    (``heads``), and the length of its whole line. The text before a value is read back from
-    the last rendering rather than kept apart, so a job's shape costs twelve bytes per series
-    (where each line starts is summed from the lengths when a result is rendered).
+    For each of its n kept samples, in one array (``places``): its position in the result
+    (``places[j]``), the length of its line up to the value (``places[n + j]``) and the length
+    of its whole line (``places[2n + j]``). The text before a value is read back from the last
+    rendering rather than kept apart, and where each line starts is summed from the lengths
+    when a result is rendered, so a job's shape costs twelve bytes per series and one array
+    per family.
     """
 
-    __slots__ = ("heads", "lengths", "positions", "text")
+    __slots__ = ("places", "text")
 
     def __init__(self, positions: list[int], heads: list[int], lengths: list[int]) -> None:
-        self.positions: array[int] = array("I", positions)
-        self.heads: array[int] = array("I", heads)
-        self.lengths: array[int] = array("I", lengths)
+        self.places: array[int] = array("I", [*positions, *heads, *lengths])
         self.text = ""
 
 
@@ -202,12 +202,14 @@ class _Shape:
         out: dict[Family, str] = {}
         exact = _EXACT_INT
         for family, group in self.groups.items():
-            text, heads, lengths = group.text, group.heads, group.lengths
-            starts = array("q", accumulate(lengths, initial=0))
+            text, places = group.text, group.places
+            n = len(places) // 3
+            heads, lengths = n, 2 * n  # where they start in ``places``
+            starts = array("q", accumulate(places[lengths:], initial=0))
             parts: list[str] = []
             append = parts.append
             run = -1  # where the current run of unchanged lines starts in ``text``
-            for j, i in enumerate(group.positions):
+            for j, i in enumerate(places[:n]):
                 sample = samples[i]
                 if sample is previous[i]:
                     if run < 0:
@@ -218,12 +220,12 @@ class _Shape:
                     append(text[run:start])
                     run = -1
                 v: Any = sample[1]
-                head = text[start : start + heads[j]]
+                head = text[start : start + places[heads + j]]
                 if v.__class__ is int and -exact < v < exact:
                     line = f"{head}{v}\n"
                 else:
                     line = f"{head}{format_value(v)}\n"
-                lengths[j] = len(line)
+                places[lengths + j] = len(line)
                 append(line)
             if run >= 0:
                 append(text[run : starts[-1]])

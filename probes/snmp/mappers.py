@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from probes.base import Family, Sample
@@ -394,6 +394,11 @@ class StateSetMapper(Mapper):
 
     states: Mapping[int, str]
     label: str = "state"
+    #: Each state's label pair, made once and shared by every row's label tuples.
+    _pairs: dict[int, tuple[str, str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._pairs = {code: (self.label, name) for code, name in self.states.items()}
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
         # A row's samples for one value are the same poll after poll: each row keeps them by
@@ -410,9 +415,7 @@ class StateSetMapper(Mapper):
             row = cache.get(index)
             if row is None:
                 base = ctx.labels_for(group, self, index)
-                series = tuple(
-                    (code, (*base, (self.label, name))) for code, name in self.states.items()
-                )
+                series = tuple((code, (*base, pair)) for code, pair in self._pairs.items())
                 row = cache[index] = (series, {})
             samples = row[1].get(value)
             if samples is None:
