@@ -15,9 +15,10 @@ For each fleet size N (default 1,000, 5,000, 10,000 and 20,000 devices):
 - a warm-up until every job has a result and one interval has passed since the daemon
   listened (the first polls also walk the label columns), then a window of ``--window``
   seconds in which ``/metrics`` is scraped every ``--scrape-every`` seconds in the text format,
-  as Prometheus scrapes the fast path (wall time and size of each body). After the window one
-  scrape asks for OpenMetrics, which Prometheus 2.x negotiates first and the daemon answers
-  from its prometheus-client collector.
+  as Prometheus scrapes the fast path (wall time read by curl, as fast a reader as
+  Prometheus; the size of the body after the window). After the window one scrape sends
+  Prometheus 2.x's own Accept header, which asks for OpenMetrics first and takes the text
+  format the daemon then answers in.
 
 What is reported per N, from outside the daemon: its CPU (``/proc/PID/stat``) over the window
 as a share of its core and per finished poll; scheduler lag p50 / p99, interpolated inside the
@@ -69,6 +70,7 @@ from bench.processes import (
     proc_cpu,
     proc_status,
     process,
+    timed_fetch,
     wait_for,
 )
 from bench.scale_metrics import (
@@ -326,13 +328,10 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             fleet0, _ = cpu_busy_seconds(FLEET_CPU)
             preempted0 = _status_count(daemon.pid, "nonvoluntary_ctxt_switches")
             scrape_s: list[float] = []
-            body = b""
             rounds = max(1, math.ceil(args.window / args.scrape_every))
             for k in range(rounds):
                 time.sleep(max(0.0, t0 + (k + 0.5) * args.scrape_every - time.monotonic()))
-                s0 = time.perf_counter()
-                body = fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
-                scrape_s.append(time.perf_counter() - s0)
+                scrape_s.append(timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
                 guard()
             time.sleep(max(0.0, t0 + args.window - time.monotonic()))
             elapsed = time.monotonic() - t0
@@ -347,7 +346,8 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     spy.wait(60)
             # Read after the CPU: this scrape is not part of the window.
-            after = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
+            body = fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
+            after = DaemonCounters.parse(body)
             delta = after.minus(before)
             peak, rss = proc_status(daemon.pid, "VmHWM"), proc_status(daemon.pid, "VmRSS")
             sim_rss = sum(proc_status(p, "VmRSS") for p in pids)
@@ -356,12 +356,9 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             om_peak = math.nan
             if args.openmetrics:
                 try:
-                    s0 = time.perf_counter()
-                    om_body = fetch(
-                        f"{base}/metrics", SCRAPE_TIMEOUT_S, {"Accept": PROMETHEUS_ACCEPT}
-                    )
-                    om_s, om_bytes = time.perf_counter() - s0, len(om_body)
-                    del om_body
+                    headers = {"Accept": PROMETHEUS_ACCEPT}
+                    om_s = timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, headers)
+                    om_bytes = len(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, headers))
                 except OSError as exc:
                     problems.append(f"OpenMetrics scrape: {exc}")
                 om_peak = proc_status(daemon.pid, "VmHWM")

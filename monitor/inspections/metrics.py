@@ -64,7 +64,7 @@ LABELS = ["plan", "site", "asset", "system", "owner"]
 #: How often a served set looks at the store's audit log for another instance's writes.
 CHECK_SECONDS = 5.0
 #: The longest a computed set is served, whatever the calendar says.
-REFRESH_SECONDS = 900.0
+REFRESH_SECONDS = 3600.0
 
 #: What counts against compliance: rounds that could have been done on time by now.
 _COUNTED = (RoundState.DONE, RoundState.DONE_LATE, RoundState.OVERDUE, RoundState.MISSED)
