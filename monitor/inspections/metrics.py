@@ -9,8 +9,8 @@ store at a scrape, and serves the same families (their text kept, see
   period ends, a follow-up falls due or the month turns (``next_change``);
 - ``REFRESH_SECONDS`` since they were computed, whatever happened.
 
-At 10,000 base stations they are some 900,000 series, and computing them takes a second;
-between those instants a scrape copies their text.
+At 10,000 base stations they are some 900,000 series, and computing and writing them takes
+about five seconds of the event loop; between those instants a scrape copies their text.
 
 Per round (labels plan, site, asset, system, owner; a per-site round has asset="", a
 per-system round site="" and asset=""):
