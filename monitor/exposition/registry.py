@@ -104,10 +104,11 @@ def _gauge_text(metric: Metric) -> str:
     return "".join(lines)
 
 
-def kept(metric: M) -> M:
+def kept(metric: M, *, written: bool = False) -> M:
     """Mark ``metric`` as final, never added to again: ``render_registry`` writes its text
-    once and keeps it with the family."""
-    metric.__dict__[_KEPT] = None
+    once and keeps it with the family; ``written`` writes it now (in a worker thread, say,
+    so that the scrape that first serves the family does not)."""
+    metric.__dict__[_KEPT] = _text(metric) if written else None
     return metric
 
 

@@ -9,8 +9,12 @@ store at a scrape, and serves the same families (their text kept, see
   period ends, a follow-up falls due or the month turns (``next_change``);
 - ``REFRESH_SECONDS`` since they were computed, whatever happened.
 
-At 10,000 base stations they are some 900,000 series, and computing and writing them takes
-about five seconds of the event loop; between those instants a scrape copies their text.
+Between those instants a scrape copies their text. At 10,000 base stations they are some
+900,000 series, and computing and writing them takes about five seconds: a set that took
+longer than ``INLINE_SECONDS`` is computed again in a worker thread while the one before is
+served, so a signature at one site shows a few seconds later instead of stopping every poll
+for those seconds. A small estate's sets are computed in the scrape that needs them, so a
+signature shows at the very next scrape.
 
 Per round (labels plan, site, asset, system, owner; a per-site round has asset="", a
 per-system round site="" and asset=""):
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -65,6 +70,8 @@ LABELS = ["plan", "site", "asset", "system", "owner"]
 CHECK_SECONDS = 5.0
 #: The longest a computed set is served, whatever the calendar says.
 REFRESH_SECONDS = 3600.0
+#: A set whose last computation took longer (seconds) is computed in a worker thread.
+INLINE_SECONDS = 0.25
 
 #: What counts against compliance: rounds that could have been done on time by now.
 _COUNTED = (RoundState.DONE, RoundState.DONE_LATE, RoundState.OVERDUE, RoundState.MISSED)
@@ -136,15 +143,28 @@ class InspectionCollector(Collector):
         self._service = service
         self._lock = threading.Lock()
         self._cached: list[Metric] | None = None
+        #: Bumped by every write through this service; a set computed from an older one is
+        #: stale however young it is.
+        self._version = 0
+        self._cached_version = -1
         self._computed_at = 0.0
         self._valid_until = 0.0
         self._head = 0
         self._checked_at = 0.0
+        #: Seconds the last computation took, writing the text included.
+        self._cost = 0.0
+        self._worker: threading.Thread | None = None
         self._store_failing = False
 
     def invalidate(self) -> None:
         with self._lock:
-            self._cached = None
+            self._version += 1
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for a computation in the worker thread, if one runs, to finish."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
 
     def describe(self) -> Iterator[Metric]:
         yield from _families().values()
@@ -153,8 +173,14 @@ class InspectionCollector(Collector):
     def _still_valid(self, now: float) -> bool:
         """Whether the served set still shows what the calendar and the store hold at
         ``now``. Called with the lock held."""
-        if self._cached is None or not (
-            self._computed_at <= now < min(self._valid_until, self._computed_at + REFRESH_SECONDS)
+        if (
+            self._cached is None
+            or self._cached_version != self._version
+            or not (
+                self._computed_at
+                <= now
+                < min(self._valid_until, self._computed_at + REFRESH_SECONDS)
+            )
         ):
             return False
         if now - self._checked_at < CHECK_SECONDS:
@@ -168,15 +194,32 @@ class InspectionCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = self._service.now()
         with self._lock:
-            if self._still_valid(now):
-                assert self._cached is not None
-                cached = self._cached
-            else:
-                cached = None
-        if cached is not None:
-            yield from cached
-            return
+            cached = self._cached
+            if cached is not None and not self._still_valid(now):
+                if self._cost <= INLINE_SECONDS:
+                    cached = None  # cheap: computed again right here
+                elif self._worker is None or not self._worker.is_alive():
+                    self._worker = threading.Thread(
+                        target=self._refresh_apart, args=(now,), name="inspection metrics"
+                    )
+                    self._worker.daemon = True
+                    self._worker.start()
+        if cached is None:
+            cached = self._refresh(now)
+        yield from cached
+
+    def _refresh_apart(self, now: float) -> None:
+        try:
+            self._refresh(now)
+        except Exception:  # a bug: the set before stays served, and the next scrape tries again
+            log.exception("inspection metrics could not be computed")
+
+    def _refresh(self, now: float) -> list[Metric]:
+        """Compute the set at ``now`` and serve it from then on; returns it."""
+        with self._lock:
+            version = self._version
         up = GaugeMetricFamily("trunkwatch_inspection_store_up", "1 if the store can be read.")
+        started = time.perf_counter()
         try:
             head = self._service.store.audit_head()
             metrics, valid_until = self._compute(now)
@@ -184,22 +227,21 @@ class InspectionCollector(Collector):
             if not self._store_failing:
                 log.error("inspection metrics unavailable: %s", exc)
             self._store_failing = True
-            with self._lock:
-                self._cached = None
             up.add_metric([], 0)
-            yield up
-            return
-        if self._store_failing:
-            log.info("inspection store readable again")
-        self._store_failing = False
-        up.add_metric([], 1)
-        metrics.append(up)
-        metrics = [kept(m) for m in metrics]
+            # Served until the next scrape, which tries again (a failing store fails fast).
+            metrics, head, valid_until, cost = [up], self._head, now, 0.0
+        else:
+            if self._store_failing:
+                log.info("inspection store readable again")
+            self._store_failing = False
+            up.add_metric([], 1)
+            metrics = [kept(m, written=True) for m in [*metrics, up]]
+            cost = time.perf_counter() - started
         with self._lock:
-            self._cached, self._head = metrics, head
+            self._cached, self._cached_version, self._head = metrics, version, head
             self._computed_at = self._checked_at = now
-            self._valid_until = valid_until
-        yield from metrics
+            self._valid_until, self._cost = valid_until, cost
+        return metrics
 
     def _compute(self, now: float) -> tuple[list[Metric], float]:
         """The families at ``now``, and until when they stay as they are."""

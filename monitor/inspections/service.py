@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from monitor.config import Config
+    from monitor.inspections.metrics import InspectionCollector
 
 __all__ = [
     "Entries",
@@ -208,12 +209,14 @@ class InspectionService:
         else:
             self.live = results
         self._listeners: list[Callable[[], None]] = []
+        #: The inspection metrics, when they are exported (a registry was given).
+        self.collector: InspectionCollector | None = None
         if registry is not None:
             from monitor.inspections.metrics import InspectionCollector
 
-            collector = InspectionCollector(self)
-            registry.register(collector)
-            self._listeners.append(collector.invalidate)
+            self.collector = InspectionCollector(self)
+            registry.register(self.collector)
+            self._listeners.append(self.collector.invalidate)
         self.sessions = Sessions(store, clock)
         #: Planned maintenance windows (计划检修); ``silences`` stands in for Alertmanager.
         self.maintenance = MaintenanceService(

@@ -154,3 +154,50 @@ def test_a_store_that_fails_after_a_scrape_shows_as_down(
     clock.set_time(local(2028, 2, 28, 8) + CHECK_SECONDS)
     assert sample(registry, "store_up") == 0
     assert sample(registry, "overdue", **RADIO) is None
+
+
+def test_a_costly_set_is_computed_in_a_worker_while_the_one_before_is_served(
+    service: InspectionService,
+    clock: SetClock,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every set counts as costly here, as at 10,000 sites: only the first is computed inline.
+    monkeypatch.setattr("monitor.inspections.metrics.INLINE_SECONDS", -1.0)
+    collector = service.collector
+    assert collector is not None
+    computes = count_computes(service, monkeypatch)
+    assert sample(registry, "overdue", **RADIO) == 0
+    clock.set(2028, 2, 28, 12)  # the deadline: the served set is stale
+    assert sample(registry, "overdue", **RADIO) == 0  # the set before, while the worker runs
+    collector.settle(10)
+    assert computes == [local(2028, 2, 28, 8), local(2028, 2, 28, 12)]
+    assert sample(registry, "overdue", **RADIO) == 1
+    assert sample(registry, "state", **RADIO, state="overdue") == 1
+    assert len(computes) == 2  # and then served as computed
+
+
+def test_a_write_during_a_computation_leaves_its_result_stale(
+    service: InspectionService,
+    results: ResultStore,
+    clock: SetClock,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = service.collector
+    assert collector is not None
+    due_between = service.due_between
+    signed: list[bool] = []
+
+    def sign_meanwhile(*args: float, **kwargs: object) -> object:
+        entries = due_between(*args, **kwargs)  # type: ignore[arg-type]
+        if not signed:  # the set's last read: a signature lands before the set is kept
+            signed.append(True)
+            sign_radio(service, results)
+        return entries
+
+    clock.set(2028, 2, 28, 9)
+    monkeypatch.setattr(service, "due_between", sign_meanwhile)
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
+    # The set computed across the signature is not kept: the next scrape computes again.
+    assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == local(2028, 2, 28, 9)
