@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import test_utils
@@ -10,6 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.exposition.collector import ResultsCollector
+from monitor.exposition.registry import render_registry
 from monitor.exposition.text import Exposition
 from monitor.results import Result, ResultStore
 from tests.unit.fleet import ScriptedProbe, asset, inventory, job
@@ -114,3 +116,18 @@ async def test_prometheus_gets_the_text_format_and_an_openmetrics_only_client_op
         "text refused": ("application/openmetrics-text", True),
         "bad quality": ("application/openmetrics-text", True),
     }
+
+
+async def test_a_large_body_arrives_whole_and_a_head_request_gets_none() -> None:
+    process = Process()
+    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(40_000)]
+    parts = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n", *lines]
+    views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
+    async with test_utils.TestClient(test_utils.TestServer(build_app(views))) as client:
+        response = await client.get("/metrics")
+        body = await response.read()
+        head = await client.head("/metrics")
+    expected = ("".join(render_registry(process.registry)) + "".join(parts)).encode()
+    assert len(parts) > 30 * 1024  # dozens of pieces
+    assert body == expected
+    assert (head.status, await head.read()) == (200, b"")
