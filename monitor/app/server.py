@@ -81,10 +81,8 @@ def _openmetrics_only(accept: str) -> bool:
     return openmetrics_ok and not text_ok
 
 
-#: Parts of the exposition (a family's lines of one job, mostly) joined, encoded and written at
-#: a time: a few hundred KB. A scrape of 10,000 devices has over a million parts, so pieces are
-#: cut by count, without a Python step per part.
-_SCRAPE_PARTS = 1024
+#: Characters of exposition encoded and written at a time.
+_SCRAPE_CHUNK = 1 << 18
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
@@ -95,18 +93,25 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
     parts = render_registry(views.registry) + views.exposition()
-    # Written out in pieces: the body of a large estate (hundreds of MB) is never held whole,
+    # Written out in chunks: the body of a large estate (hundreds of MB) is never held whole,
     # once as text and again as bytes.
     response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
     await response.prepare(request)
     if request.method == "HEAD":
         await response.write_eof()
         return response
-    for start in range(0, len(parts), _SCRAPE_PARTS):
-        await response.write("".join(parts[start : start + _SCRAPE_PARTS]).encode())
-        # A fast reader never makes write() wait: let replies in between pieces, or a
-        # scrape of hundreds of MB would hold every poll for a second or more.
-        await asyncio.sleep(0)
+    chunk: list[str] = []
+    size = 0
+    for part in parts:
+        chunk.append(part)
+        size += len(part)
+        if size >= _SCRAPE_CHUNK:
+            await response.write("".join(chunk).encode())
+            chunk, size = [], 0
+            # A fast reader never makes write() wait: let replies in between chunks, or a
+            # scrape of hundreds of MB would hold every poll for a second or more.
+            await asyncio.sleep(0)
+    await response.write("".join(chunk).encode())
     await response.write_eof()
     return response
 
