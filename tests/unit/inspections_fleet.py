@@ -200,3 +200,13 @@ def put_result(
             tuple(Sample(family(n), v, tuple(sorted(labels.items()))) for n, labels, v in samples),
         )
     )
+
+
+def radio_up(results: ResultStore, at: float) -> None:
+    """Both base stations answering at ``at`` with the readings the radio round checks."""
+    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
+        put_result(results, asset, site=site, at=at, samples=[
+            ("trunkwatch_bs_vswr_ratio", {"carrier": "1"}, 1.2),
+            ("trunkwatch_bs_vswr_ratio", {"carrier": "2"}, 1.3),
+            ("trunkwatch_ups_battery_voltage_volts", {}, 54.0),
+        ])  # fmt: skip

@@ -13,7 +13,7 @@ from monitor.exposition.registry import render_registry
 from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS
 from monitor.inspections.service import InspectionService
 from monitor.results import ResultStore
-from tests.unit.inspections_fleet import SetClock, local, make_service, put_result, write_config
+from tests.unit.inspections_fleet import SetClock, local, make_service, radio_up, write_config
 
 RADIO = {"plan": "daily-radio", "site": "", "asset": "", "system": "radio", "owner": "zhangwei"}
 
@@ -94,11 +94,7 @@ def test_the_set_is_kept_until_the_deadline_and_changes_exactly_at_it(
 
 def sign_radio(service: InspectionService, results: ResultStore) -> None:
     """zhangwei signs today's radio round, its live readings in ``results``."""
-    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
-        put_result(results, asset, site=site, at=service.now(), samples=[
-            ("trunkwatch_bs_vswr_ratio", {"carrier": "1"}, 1.2),
-            ("trunkwatch_ups_battery_voltage_volts", {}, 54.0),
-        ])  # fmt: skip
+    radio_up(results, service.now())
     service.record(
         service.person("zhangwei"), "daily-radio", "radio", {"test-call": {"value": "是"}}
     )

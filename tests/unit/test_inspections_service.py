@@ -17,7 +17,14 @@ from monitor.inspections.ledger import CalendarEntry
 from monitor.inspections.report import monthly_report, render_csv, render_html
 from monitor.inspections.service import InspectionService
 from monitor.results import ResultStore
-from tests.unit.inspections_fleet import SetClock, local, make_service, put_result, write_config
+from tests.unit.inspections_fleet import (
+    SetClock,
+    local,
+    make_service,
+    put_result,
+    radio_up,
+    write_config,
+)
 
 Labels = dict[str, str]
 
@@ -58,15 +65,6 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | Non
 
 RADIO: Labels = {"plan": "daily-radio", "site": "", "asset": "", "system": "radio",
                  "owner": "zhangwei"}  # fmt: skip
-
-
-def radio_up(results: ResultStore, at: float) -> None:
-    for asset, site in (("bs-xingning", "xingning"), ("bs-xixiangtang", "xixiangtang")):
-        put_result(results, asset, site=site, at=at, samples=[
-            ("trunkwatch_bs_vswr_ratio", {"carrier": "1"}, 1.2),
-            ("trunkwatch_bs_vswr_ratio", {"carrier": "2"}, 1.3),
-            ("trunkwatch_ups_battery_voltage_volts", {}, 54.0),
-        ])  # fmt: skip
 
 
 async def test_daily_round_walks_open_overdue_done_late_then_missed_across_midnight(
