@@ -15,8 +15,10 @@ asset answers (or it would be down), so every finding makes the asset *degraded*
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Final
 
 from monitor.results import Result
@@ -93,6 +95,9 @@ Labels = dict[str, str]
 
 Pairs = tuple[tuple[str, str], ...]
 
+_FAMILY_SUFFIX = itemgetter(0, 3)
+_PAIRS_VALUE = itemgetter(2, 1)
+
 
 def _label(pairs: Pairs, key: str) -> str | None:
     """``dict(pairs).get(key)`` without the dictionary: the last pair is tried first, where a
@@ -120,18 +125,19 @@ class Samples:
         #: or per state does not scan the whole table again.
         self._index: dict[tuple[str, str], dict[str | None, list[tuple[Pairs, float]]]] = {}
         watched, by_name = WATCHED, self._by_name
-        for family, value, pairs, suffix in result.samples:
+        # A probe writes a family's samples together: one name and one look-up a run of them,
+        # the runs cut and the unwatched ones passed over in C.
+        for (family, suffix), run in groupby(result.samples, _FAMILY_SUFFIX):
             name = family.name + suffix if suffix else family.name
             if name in watched:
-                found = by_name.get(name)
-                if found is None:
-                    found = by_name[name] = []
-                found.append((pairs, value))
+                by_name.setdefault(name, []).extend(map(_PAIRS_VALUE, run))
 
-    def rows(self, metric: str, **match: str) -> list[tuple[Labels, float]]:
+    def _matching(self, metric: str, match: dict[str, str]) -> Sequence[tuple[Pairs, float]]:
+        """The rows of ``metric`` whose labels have ``match``'s values, as the samples
+        carry them."""
         found = self._by_name.get(metric, ())
         if not match:
-            return [(dict(pairs), value) for pairs, value in found]
+            return found
         (key, wanted), *rest = match.items()
         index = self._index.get((metric, key))
         if index is None:
@@ -139,14 +145,27 @@ class Samples:
             for row in found:
                 index.setdefault(_label(row[0], key), []).append(row)
             self._index[(metric, key)] = index
-        matching = [(dict(pairs), value) for pairs, value in index.get(wanted, ())]
+        matching = index.get(wanted, ())
         if not rest:
             return matching
-        return [
-            (labels, value)
-            for labels, value in matching
-            if all(labels.get(k) == v for k, v in rest)
-        ]
+        return [row for row in matching if all(_label(row[0], k) == v for k, v in rest)]
+
+    def rows(self, metric: str, **match: str) -> list[tuple[Labels, float]]:
+        return [(dict(pairs), value) for pairs, value in self._matching(metric, match)]
+
+    def holding(self, metric: str, **match: str) -> list[Labels]:
+        """The labels of the matching series whose value is 1: of a state set, the rows in
+        the state asked for. Only those are made into dictionaries (a port table's status
+        has a row in every state for every port)."""
+        return [dict(pairs) for pairs, value in self._matching(metric, match) if value == 1]
+
+    def label_holding(self, label: str, metric: str, **match: str) -> set[str]:
+        """``label``'s values of the matching series whose value is 1."""
+        return {
+            _label(pairs, label) or ""
+            for pairs, value in self._matching(metric, match)
+            if value == 1
+        }
 
     def value(self, metric: str, **match: str) -> float | None:
         rows = self.rows(metric, **match)
@@ -477,12 +496,12 @@ _DISKS: Final = frozenset({"fixed_disk", "network_disk"})
 
 
 def _link_down(s: Samples) -> Iterator[Finding]:
-    admin_up = s.by("index", ADMIN, state="up")
+    admin_up = s.label_holding("index", ADMIN, state="up")
     ports: dict[str, Labels] = {}
     for state in _LINK_DOWN_STATES:
-        for labels, value in s.rows(OPER, state=state):
+        for labels in s.holding(OPER, state=state):
             index = labels.get("index", "")
-            if value == 1 and admin_up.get(index) == 1:
+            if index in admin_up:
                 ports[index] = labels
     for index, labels in sorted(ports.items(), key=lambda item: _sort_key(item[0])):
         name, alias = labels.get("name") or index, labels.get("alias", "")

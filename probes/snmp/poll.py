@@ -103,10 +103,9 @@ async def bulk_walk(
         got = await transport.bulk([walks[r].last for r in pending], repetitions)
         if not got:
             raise MalformedReply("GETBULK answered with no varbinds")
-        for i, vb in enumerate(got):
-            walk = walks[pending[i % n]]
-            if not walk.done:
-                walk.add(vb)
+        # Row-major: the k-th open subtree's varbinds are every n-th from the k-th.
+        for k, root in enumerate(pending):
+            walks[root].take(got[k::n])
         pending = [root for root in pending if not walks[root].done]
     return {root: walk.varbinds for root, walk in walks.items()}
 

@@ -50,8 +50,23 @@ class SubtreeWalk:
         return True
 
     def take(self, varbinds: Iterable[VarBind]) -> bool:
-        """Take a reply's varbinds in order; True when the walk is done."""
-        for vb in varbinds:
-            if not self.add(vb):
-                break
+        """Take a reply's varbinds in order, as ``add`` would one by one; True when the walk
+        is done."""
+        root, depth, last = self.root, self._depth, self.last
+        append = self.varbinds.append
+        try:
+            for vb in varbinds:
+                oid = vb.oid
+                if vb.tag == _END_OF_MIB_VIEW or oid[:depth] != root:
+                    self.done = True
+                    break
+                if oid <= last:
+                    raise MalformedReply(
+                        f"agent returned non-increasing OID {format_oid(oid)} "
+                        f"after {format_oid(last)}"
+                    )
+                append(vb)
+                last = oid
+        finally:
+            self.last = last
         return self.done

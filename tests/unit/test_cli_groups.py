@@ -78,7 +78,8 @@ def test_check_config_imports_neither_the_daemon_nor_other_groups(tmp_path: Path
 
 def test_the_daemon_loads_page_and_snmpv3_libraries_only_when_used() -> None:
     # Each costs megabytes of resident memory in every daemon: Jinja and markdown-it draw
-    # pages, cryptography and pysnmp serve SNMPv3, scapy sends raw packets.
+    # pages, cryptography and pysnmp serve SNMPv3, scapy sends raw packets, Pillow reads the
+    # photos of an inspection.
     script = (
         "import json, sys\n"
         "import monitor.app.daemon, monitor.app.server, monitor.cli.run\n"
@@ -94,4 +95,4 @@ def test_the_daemon_loads_page_and_snmpv3_libraries_only_when_used() -> None:
     )
     modules = {m.split(".")[0] for m in json.loads(done.stdout.splitlines()[-1])}
     assert "aiohttp" in modules  # the daemon itself did load
-    assert modules.isdisjoint({"jinja2", "markdown_it", "cryptography", "pysnmp", "scapy"})
+    assert modules.isdisjoint({"jinja2", "markdown_it", "cryptography", "pysnmp", "scapy", "PIL"})

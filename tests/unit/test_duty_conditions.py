@@ -336,6 +336,7 @@ def test_durations_in_words(seconds: float, words: tuple[str, str]) -> None:
                 max_size=4,
             ),
             st.integers(0, 2),
+            st.sampled_from(["oper", "admin", "other"]),
         ),
         max_size=12,
     ),
@@ -344,25 +345,42 @@ def test_durations_in_words(seconds: float, words: tuple[str, str]) -> None:
     st.sampled_from(["index", "state", "name", "type"]),
     st.text(max_size=3),
 )
-@example([([("index", "1"), ("index", "2"), ("state", "up")], 1)], "index", "2", "state", "up")
+@example(
+    [([("index", "1"), ("index", "2"), ("state", "up")], 1, "oper")], "index", "2", "state", "up"
+)
 def test_samples_rows_are_the_samples_whose_labels_match(
-    rows: list[tuple[list[tuple[str, str]], int]], key: str, wanted: str, key2: str, wanted2: str
+    rows: list[tuple[list[tuple[str, str]], int, str]],
+    key: str,
+    wanted: str,
+    key2: str,
+    wanted2: str,
 ) -> None:
     # Rows as a reader of dictionaries would pick them: the last of a repeated label counts.
-    metric = "trunkwatch_if_oper_status"
-    family = Family(metric, "gauge", "Operational state.")
+    # Two watched families and one unwatched, in any order: a family's rows may come in runs.
+    families = {
+        "oper": Family("trunkwatch_if_oper_status", "gauge", "Operational state."),
+        "admin": Family("trunkwatch_if_admin_status", "gauge", "Administrative state."),
+        "other": Family("trunkwatch_if_speed_bits_per_second", "gauge", "Speed."),
+    }
     result = Result(
         job(asset("sw-1"), ScriptedProbe(lambda t: None), name="snmp:if_mib"),
         True,
         0.1,
         1.0,
-        tuple(Sample(family, value, tuple(pairs)) for pairs, value in rows),
+        tuple(Sample(families[kind], value, tuple(pairs)) for pairs, value, kind in rows),
     )
     samples = Samples(result)
-    every = [(dict(pairs), value) for pairs, value in rows]
-    assert samples.rows(metric) == every
-    assert samples.rows(metric, **{key: wanted}) == [r for r in every if r[0].get(key) == wanted]
-    both = {key: wanted, key2: wanted2}
-    assert samples.rows(metric, **both) == [
-        r for r in every if all(r[0].get(k) == v for k, v in both.items())
-    ]
+    for kind in ("oper", "admin"):
+        metric = families[kind].name
+        every = [(dict(pairs), value) for pairs, value, of in rows if of == kind]
+        assert samples.rows(metric) == every
+        one = [r for r in every if r[0].get(key) == wanted]
+        assert samples.rows(metric, **{key: wanted}) == one
+        both = {key: wanted, key2: wanted2}
+        matching = [r for r in every if all(r[0].get(k) == v for k, v in both.items())]
+        assert samples.rows(metric, **both) == matching
+        assert samples.holding(metric, **both) == [labels for labels, v in matching if v == 1]
+        assert samples.label_holding(key2, metric, **{key: wanted}) == {
+            labels.get(key2, "") for labels, v in one if v == 1
+        }
+    assert samples.rows(families["other"].name) == []

@@ -4,7 +4,8 @@ before it is decoded; turned upright by its EXIF orientation; re-encoded as a JP
 metadata (EXIF with its GPS position, XMP, ICC profile, comments); with a thumbnail; named by
 the SHA-256 of the stored bytes, so one picture uploaded twice is kept once.
 
-Pillow is imported here and nowhere else; what it cannot read becomes ``UnsupportedMedia``.
+Pillow is imported here and nowhere else, and only when a photo arrives: a daemon that never
+takes one does not carry it. What it cannot read becomes ``UnsupportedMedia``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from monitor.inspections.errors import TooLarge, UnsupportedMedia
 
@@ -60,6 +60,9 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
 )
 _ACCEPTED = {JPEG: "JPEG", PNG: "PNG"}
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 
 @dataclass(frozen=True, slots=True)
 class StoredPhoto:
@@ -96,6 +99,8 @@ def prepare_photo(data: bytes) -> StoredPhoto:
         raise UnsupportedMedia(
             f"只接受 JPEG 或 PNG 照片 / only JPEG or PNG photos are accepted{found}"
         )
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             # Pillow warns of, then refuses, pictures past its own pixel bound; ours is lower.
@@ -132,6 +137,8 @@ def prepare_photo(data: bytes) -> StoredPhoto:
 
 def _upright(source: Image.Image) -> Image.Image:
     """The decoded picture as the camera held it, in RGB on white, with no metadata."""
+    from PIL import Image, ImageOps
+
     source.load()
     turned = ImageOps.exif_transpose(source)
     if turned.mode in ("RGBA", "LA", "P", "PA"):
