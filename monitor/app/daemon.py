@@ -380,6 +380,8 @@ class Daemon:
                     leader_interval=loaded.inspections.leader_interval,
                 )
                 self.inspections.problems = self._board_problems
+                if self.inspections.collector is not None:
+                    self.inspections.collector.warm()
                 self.extra_routes.extend(self.inspections.routes())
             self._install(loaded)
             self.reloads.set(1)

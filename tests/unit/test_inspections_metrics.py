@@ -4,6 +4,7 @@ deadline, a period's end or a follow-up's due date. Real SQLite stores, a set cl
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,47 @@ def test_a_write_during_a_computation_leaves_its_result_stale(
     assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == 0
     # The set computed across the signature is not kept: the next scrape computes again.
     assert sample(registry, "last_completed_timestamp_seconds", **RADIO) == local(2028, 2, 28, 9)
+
+
+def test_a_warmed_first_set_is_computed_apart_and_a_scrape_meanwhile_does_not_wait_for_it(
+    service: InspectionService,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = service.collector
+    assert collector is not None
+    release = threading.Event()
+    computes = count_computes(service, monkeypatch)
+    counted = service.calendar
+
+    def held(**kwargs: object) -> object:
+        release.wait(10)
+        return counted(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "calendar", held)
+    collector.warm()
+    # Served at once, without the inspection families, while the first set is computed.
+    assert sample(registry, "overdue", **RADIO) is None
+    assert sample(registry, "store_up") is None
+    assert not any("trunkwatch_inspection_" in part for part in render_registry(registry))
+    release.set()
+    collector.settle(10)
+    assert sample(registry, "overdue", **RADIO) == 0
+    assert sample(registry, "store_up") == 1
+    assert computes == [local(2028, 2, 28, 8)]  # the worker's, then served as computed
+
+
+def test_a_scrape_waits_a_moment_for_a_warmed_first_set(
+    service: InspectionService,
+    registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("monitor.inspections.metrics.INLINE_SECONDS", 30.0)
+    collector = service.collector
+    assert collector is not None
+    computes = count_computes(service, monkeypatch)
+    collector.warm()
+    collector.warm()  # one worker, whoever asks again
+    assert sample(registry, "store_up") == 1
+    assert sample(registry, "overdue", **RADIO) == 0
+    assert len(computes) == 1
