@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from monitor.exposition.registry import render_registry
-from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS
+from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS, InspectionCollector
 from monitor.inspections.service import InspectionService
 from monitor.results import ResultStore
 from tests.unit.inspections_fleet import SetClock, local, make_service, radio_up, write_config
@@ -44,6 +44,12 @@ def service(
     config: Path, clock: SetClock, results: ResultStore, registry: CollectorRegistry
 ) -> InspectionService:
     return make_service(config, clock, results, registry)
+
+
+@pytest.fixture
+def collector(service: InspectionService) -> InspectionCollector:
+    assert service.collector is not None
+    return service.collector
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -155,14 +161,13 @@ def test_a_store_that_fails_after_a_scrape_shows_as_down(
 
 def test_a_costly_set_is_computed_in_a_worker_while_the_one_before_is_served(
     service: InspectionService,
+    collector: InspectionCollector,
     clock: SetClock,
     registry: CollectorRegistry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Every set counts as costly here, as at 10,000 sites: only the first is computed inline.
     monkeypatch.setattr("monitor.inspections.metrics.INLINE_SECONDS", -1.0)
-    collector = service.collector
-    assert collector is not None
     computes = count_computes(service, monkeypatch)
     assert sample(registry, "overdue", **RADIO) == 0
     clock.set(2028, 2, 28, 12)  # the deadline: the served set is stale
@@ -181,8 +186,6 @@ def test_a_write_during_a_computation_leaves_its_result_stale(
     registry: CollectorRegistry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    collector = service.collector
-    assert collector is not None
     due_between = service.due_between
     signed: list[bool] = []
 
@@ -202,11 +205,10 @@ def test_a_write_during_a_computation_leaves_its_result_stale(
 
 def test_a_warmed_first_set_is_computed_apart_and_a_scrape_meanwhile_does_not_wait_for_it(
     service: InspectionService,
+    collector: InspectionCollector,
     registry: CollectorRegistry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    collector = service.collector
-    assert collector is not None
     release = threading.Event()
     computes = count_computes(service, monkeypatch)
     counted = service.calendar
@@ -230,12 +232,11 @@ def test_a_warmed_first_set_is_computed_apart_and_a_scrape_meanwhile_does_not_wa
 
 def test_a_scrape_waits_a_moment_for_a_warmed_first_set(
     service: InspectionService,
+    collector: InspectionCollector,
     registry: CollectorRegistry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("monitor.inspections.metrics.INLINE_SECONDS", 30.0)
-    collector = service.collector
-    assert collector is not None
     computes = count_computes(service, monkeypatch)
     collector.warm()
     collector.warm()  # one worker, whoever asks again
