@@ -245,15 +245,44 @@ def _header(family: Family) -> str:
     return f"# HELP {family.name} {help_text}\n# TYPE {family.name} {family.type}\n"
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+class _NameSets:
+    """Sets of family names, each kept once: the jobs of one kind hold the same families, so
+    30,000 jobs share a few dozen sets instead of a list each."""
+
+    __slots__ = ("_sets",)
+
+    #: Beyond this many distinct sets a new one is no longer kept for sharing.
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
+
+    def get(self, names: Iterable[str]) -> frozenset[str]:
+        made = frozenset(names)
+        kept = self._sets.get(made)
+        if kept is not None:
+            return kept
+        if len(self._sets) < self.LIMIT:
+            self._sets[made] = made
+        return made
+
+
 class Exposition:
     """Prometheus text exposition of every result, kept current as results arrive."""
 
     def __init__(self, store: ResultStore) -> None:
         self._families: dict[str, tuple[Family, dict[JobKey | str, str]]] = {}
-        self._of_job: dict[JobKey, list[str]] = {}
-        #: (family name, asset id) → the jobs of that asset holding lines of that family; only
-        #: a family held by two jobs of one asset needs its series compared.
-        self._holders: dict[tuple[str, str], list[JobKey]] = {}
+        #: The names of the families each job holds lines of, one set shared by every job of
+        #: the same families (``_NameSets``).
+        self._of_job: dict[JobKey, frozenset[str]] = {}
+        self._name_sets = _NameSets()
+        #: Asset id → its jobs holding lines of any family. Two jobs of one asset holding
+        #: the same family are the only place a series can repeat: only then are its lines
+        #: compared.
+        self._asset_jobs: dict[str, list[JobKey]] = {}
         self._static_names: list[str] = []
         self._conflicts: set[str] = set()
         #: Series refused as duplicates, by family name, since start.
@@ -276,29 +305,11 @@ class Exposition:
             entry[1].pop(owner, None)
             if not entry[1]:
                 del self._families[name]
-        if not isinstance(owner, str):
-            holders = self._holders.get((name, owner[0]))
-            if holders is not None and owner in holders:
-                holders.remove(owner)
-                if not holders:
-                    del self._holders[(name, owner[0])]
-
-    def _unique(self, key: JobKey, name: str, lines: list[str]) -> list[str]:
-        """``lines`` less the series another job of the same asset already holds."""
-        holders = self._holders.setdefault((name, key[0]), [])
-        others = [h for h in holders if h != key]
-        if key not in holders:
-            holders.append(key)
-        if not others:
-            return lines
-        kept = self._refuse_held(key, name, lines, others)
-        if not kept:
-            holders.remove(key)
-        return kept
 
     def _refuse_held(
         self, key: JobKey, name: str, lines: list[str], others: list[JobKey]
     ) -> list[str]:
+        """``lines`` less the series another job of the same asset (``others``) holds."""
         texts = self._families[name][1] if name in self._families else {}
         held = {
             _series_key(line)
@@ -331,31 +342,45 @@ class Exposition:
             entry[1][owner] = text
 
     def _on_result(self, key: JobKey, result: Result | None) -> None:
-        old = self._of_job.pop(key, [])
+        old = self._of_job.pop(key, _NO_NAMES)
         names: list[str] = []
+        jobs = self._asset_jobs.get(key[0])
         if result is not None:
+            # The asset's other jobs holding anything: a family's series may repeat theirs.
+            others = [j for j in jobs if j != key] if jobs else []
             # Replacing in place keeps each job's series where they were in their family.
             for family, text in self._result_texts(key, result).items():
-                kept = self._unique_text(key, family.name, text)
-                if not kept:
-                    continue
-                self._add(family, key, kept)
-                names.append(family.name)
-            self._of_job[key] = names
+                name = family.name
+                if others and not family.per_probe:
+                    text = self._unique_text(key, name, text, others)
+                    if not text:
+                        continue
+                self._add(family, key, text)
+                names.append(name)
         else:
             self._shapes.pop(key, None)
-        for name in set(old).difference(names):
+        held = self._name_sets.get(names)
+        if held:
+            self._of_job[key] = held
+            if jobs is None:
+                self._asset_jobs[key[0]] = [key]
+            elif key not in jobs:
+                jobs.append(key)
+        elif jobs is not None and key in jobs:
+            jobs.remove(key)
+            if not jobs:
+                del self._asset_jobs[key[0]]
+        for name in old.difference(held):
             self._drop(name, key)
 
-    def _unique_text(self, key: JobKey, name: str, text: str) -> str:
-        """``_unique`` of a family's joined lines: the text itself when no other job of the
-        asset holds the family (the usual case), so it is not split."""
-        holders = self._holders.get((name, key[0]))
-        if holders is not None and holders != [key]:
-            return "".join(self._unique(key, name, text.splitlines(keepends=True)))
-        if holders is None:
-            self._holders[(name, key[0])] = [key]
-        return text
+    def _unique_text(self, key: JobKey, name: str, text: str, others: list[JobKey]) -> str:
+        """``text`` less the series the asset's ``others`` jobs hold; the text itself when
+        none of them holds the family (the usual case), so it is not split."""
+        of_job = self._of_job
+        holders = [o for o in others if name in of_job.get(o, _NO_NAMES)]
+        if not holders:
+            return text
+        return "".join(self._refuse_held(key, name, text.splitlines(keepends=True), holders))
 
     def _result_texts(self, key: JobKey, result: Result) -> dict[Family, str]:
         """The text of each family of ``result``: what ``result_lines(result,

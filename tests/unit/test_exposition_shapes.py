@@ -126,3 +126,58 @@ def test_a_sample_of_a_run_family_takes_the_general_path() -> None:
         store.put(r)
     assert exposition.duplicates == {PROBE_SUCCESS.name: 2}
     assert 'probe="snmp:if_mib"} 1\n' in exposition.render()
+
+
+#: Three probes of one base station and one of another: only jobs of one asset can repeat a
+#: series, and a per-probe family never does.
+SIBLINGS = (
+    job(asset("bs-1"), NOOP, name="snmp:trunked_bs"),
+    job(asset("bs-1"), NOOP, name="snmp:if_mib"),
+    job(asset("bs-1"), NOOP, name="snmp:ups_mib"),
+    job(asset("bs-2"), NOOP, name="snmp:if_mib"),
+)
+
+
+@st.composite
+def sibling_step(draw: st.DrawFn) -> tuple[int, Result | None]:
+    which = draw(st.integers(0, len(SIBLINGS) - 1))
+    if draw(st.integers(0, 5)) == 0:
+        return which, None  # the job is removed (a reload without it)
+    samples = tuple(draw(st.lists(st.sampled_from(POOL), max_size=8)))
+    return which, Result(SIBLINGS[which], True, 0.1, 1_780_000_000.0, samples)
+
+
+def series(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(sibling_step(), min_size=1, max_size=14))
+def test_the_probes_of_one_asset_never_export_a_series_twice(
+    steps: list[tuple[int, Result | None]],
+) -> None:
+    store = ResultStore()
+    exposition = Exposition(store)
+    for which, r in steps:
+        if r is None:
+            store.remove(SIBLINGS[which].key)
+        else:
+            store.put(r)
+        body = series(exposition.render())
+        assert all(len(values) == 1 for values in body.values()), body
+        if r is not None:
+            # Every series of the result just put is exported: its own line, or the line of
+            # the sibling that held it first; a per-probe family's always its own.
+            mine = series(general(r)[0])
+            assert mine.keys() <= body.keys()
+            for key, values in mine.items():
+                if key.startswith(VARBINDS.name):
+                    assert body[key] == values[:1]
+        # Whatever is exported is some current result's.
+        current = {k for result in store for k in series(general(result)[0])}
+        assert body.keys() <= current
