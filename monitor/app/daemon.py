@@ -275,10 +275,18 @@ class Daemon:
                 book=self.conditions,
                 follow_ups=self._overdue_follow_ups(),
             ),
-            ready=lambda: self.ready,
+            ready=self._ready,
             reload=self.request_reload,
             version=lambda: self.conditions.version,
         )
+
+    def _ready(self) -> bool:
+        """Running, and the first inspection metrics are computed: a scrape after this has
+        every family (the first set is computed apart as the daemon starts, seconds at a
+        region's size)."""
+        inspections = self.inspections
+        collector = inspections.collector if inspections is not None else None
+        return self.ready and (collector is None or collector.warmed)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -15,8 +15,9 @@ longer than ``INLINE_SECONDS`` is computed again in a worker thread while the on
 served, so a signature at one site shows a few seconds later instead of stopping every poll
 for those seconds. A small estate's sets are computed in the scrape that needs them, so a
 signature shows at the very next scrape. The daemon has the first set computed apart as it
-starts (``warm``); a scrape that comes while it is computed waits for it at most
-``INLINE_SECONDS`` and is served without the inspection families if it is not done by then.
+starts (``warm``), and the daemon is not ready (``/-/ready``) until it is served; a scrape
+that comes before waits for it at most ``INLINE_SECONDS`` and is served without the inspection
+families if it is not done by then.
 
 Per round (labels plan, site, asset, system, owner; a per-site round has asset="", a
 per-system round site="" and asset=""):
@@ -174,6 +175,13 @@ class InspectionCollector(Collector):
                 )
                 self._worker.daemon = True
                 self._worker.start()
+
+    @property
+    def warmed(self) -> bool:
+        """Whether a set is served, or none is being computed for the first time (``warm``):
+        a failed first computation is retried by the next scrape, inline."""
+        worker = self._worker
+        return self._cached is not None or worker is None or not worker.is_alive()
 
     def settle(self, timeout: float | None = None) -> None:
         """Wait for a computation in the worker thread, if one runs, to finish."""

@@ -218,13 +218,17 @@ def test_a_warmed_first_set_is_computed_apart_and_a_scrape_meanwhile_does_not_wa
         return counted(**kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service, "calendar", held)
+    before = collector.warmed  # nothing asked for yet
     collector.warm()
+    during = collector.warmed  # the daemon is not ready meanwhile
+    assert (before, during) == (True, False)
     # Served at once, without the inspection families, while the first set is computed.
     assert sample(registry, "overdue", **RADIO) is None
     assert sample(registry, "store_up") is None
     assert not any("trunkwatch_inspection_" in part for part in render_registry(registry))
     release.set()
     collector.settle(10)
+    assert collector.warmed
     assert sample(registry, "overdue", **RADIO) == 0
     assert sample(registry, "store_up") == 1
     assert computes == [local(2028, 2, 28, 8)]  # the worker's, then served as computed
