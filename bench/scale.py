@@ -13,7 +13,8 @@ For each fleet size N (default 1,000, 5,000, 10,000 and 20,000 devices):
 - the daemon: ``trunkwatch run`` as a real process pinned to CPU 0, after ``trunkwatch
   check-config`` of the same file (wall time, peak RSS from ``wait4``);
 - a warm-up until every job has a result and one interval has passed since the daemon
-  listened (the first polls also walk the label columns), then a window of ``--window``
+  listened (the first polls also walk the label columns), then ``--settle`` seconds (one
+  interval) for the start's backlog to be worked off, then a window of ``--window``
   seconds in which ``/metrics`` is scraped every ``--scrape-every`` seconds in the text format,
   as Prometheus scrapes the fast path (wall time read by curl, as fast a reader as
   Prometheus; the size of the body after the window). After the window one scrape sends
@@ -301,14 +302,25 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                     DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)).results >= jobs
                 )
 
-            every = min(5.0, args.interval / 2)
-            wait_for("its first polls", warmed_up, daemon, log, args.warmup_limit, every)
+            # Looked at as often as the window scrapes: more often, the bench's own scrapes
+            # (hundreds of MB each at 10,000 devices) would hold back the first rounds.
+            wait_for(
+                "its first polls", warmed_up, daemon, log, args.warmup_limit, args.scrape_every
+            )
             warmup = time.monotonic() - listening
             print(
                 f"  {n:,} devices: listening after {start_to_listen:.1f} s, warm after "
-                f"{warmup:.0f} s more; measuring {args.window:g} s",
+                f"{warmup:.0f} s more; settling {args.settle:g} s, measuring {args.window:g} s",
                 flush=True,
             )
+            # The start's backlog (every job's first poll walks its label columns too) is
+            # worked off under the window's own scrapes before the steady state is measured.
+            settle_end = time.monotonic() + args.settle
+            while time.monotonic() + args.scrape_every <= settle_end:
+                time.sleep(args.scrape_every)
+                timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
+                guard()
+            time.sleep(max(0.0, settle_end - time.monotonic()))
             pids = [s.pid for s in shards]
             before = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
             if profile_out is not None:
@@ -571,6 +583,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="devices per simulator process (default: %(default)s)",
     )
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="seconds between warm-up and window, scraped as in the window (default: one interval)",
+    )
+    parser.add_argument(
         "--warmup-limit",
         type=float,
         default=None,
@@ -620,6 +638,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--py-spy: no {PY_SPY} (pip install py-spy)")
     if args.warmup_limit is None:
         args.warmup_limit = 2 * args.interval + 240.0
+    if args.settle is None:
+        args.settle = args.interval
+    if not 0 <= args.settle <= 1800:
+        parser.error("--settle: 0–1800 s")
     args.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return args
 
@@ -698,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "interfaces",
                 "shard_size",
                 "warmup_limit",
+                "settle",
                 "rss_limit",
                 "openmetrics",
                 "cprofile",
