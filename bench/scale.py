@@ -313,14 +313,21 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 f"{warmup:.0f} s more; settling {args.settle:g} s, measuring {args.window:g} s",
                 flush=True,
             )
+
+            def scrape_for(start: float, seconds: float) -> list[float]:
+                """Scrape every ``--scrape-every`` s, half a period in, from ``start`` to
+                ``seconds`` after it, as Prometheus would; how long each scrape took."""
+                took: list[float] = []
+                for k in range(math.ceil(seconds / args.scrape_every)):
+                    time.sleep(max(0.0, start + (k + 0.5) * args.scrape_every - time.monotonic()))
+                    took.append(timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
+                    guard()
+                time.sleep(max(0.0, start + seconds - time.monotonic()))
+                return took
+
             # The start's backlog (every job's first poll walks its label columns too) is
             # worked off under the window's own scrapes before the steady state is measured.
-            settle_end = time.monotonic() + args.settle
-            while time.monotonic() + args.scrape_every <= settle_end:
-                time.sleep(args.scrape_every)
-                timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
-                guard()
-            time.sleep(max(0.0, settle_end - time.monotonic()))
+            scrape_for(time.monotonic(), args.settle)
             pids = [s.pid for s in shards]
             before = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
             if profile_out is not None:
@@ -339,13 +346,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             busy0, _ = cpu_busy_seconds(DAEMON_CPU)
             fleet0, _ = cpu_busy_seconds(FLEET_CPU)
             preempted0 = _status_count(daemon.pid, "nonvoluntary_ctxt_switches")
-            scrape_s: list[float] = []
-            rounds = max(1, math.ceil(args.window / args.scrape_every))
-            for k in range(rounds):
-                time.sleep(max(0.0, t0 + (k + 0.5) * args.scrape_every - time.monotonic()))
-                scrape_s.append(timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
-                guard()
-            time.sleep(max(0.0, t0 + args.window - time.monotonic()))
+            scrape_s = scrape_for(t0, args.window)  # the window is positive: one scrape or more
             elapsed = time.monotonic() - t0
             cpu = proc_cpu(daemon.pid) - cpu0
             sim_cpu = sum(proc_cpu(p) for p in pids) - sim0

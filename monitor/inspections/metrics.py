@@ -168,13 +168,14 @@ class InspectionCollector(Collector):
         start does not compute it on the event loop (seconds at 10,000 sites)."""
         with self._lock:
             if self._cached is None and self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._refresh_apart,
-                    args=(self._service.now(),),
-                    name="inspection metrics",
-                )
-                self._worker.daemon = True
-                self._worker.start()
+                self._start_worker(self._service.now())
+
+    def _start_worker(self, now: float) -> None:
+        """Compute the set at ``now`` in a worker thread. Called with the lock held."""
+        self._worker = threading.Thread(
+            target=self._refresh_apart, args=(now,), name="inspection metrics", daemon=True
+        )
+        self._worker.start()
 
     @property
     def warmed(self) -> bool:
@@ -217,25 +218,19 @@ class InspectionCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = self._service.now()
         with self._lock:
-            cached, worker = self._cached, self._worker
-        if cached is None and worker is not None and worker.is_alive():
-            # The first set is being computed apart (``warm``).
-            worker.join(INLINE_SECONDS)
-            with self._lock:
-                cached = self._cached
-            if cached is None:
-                return
+            first = self._worker if self._cached is None else None
+        if first is not None and first.is_alive():
+            # The first set is being computed apart (``warm``): wait a moment for it, no more.
+            first.join(INLINE_SECONDS)
         with self._lock:
+            if self._cached is None and first is not None and first.is_alive():
+                return
             cached = self._cached
             if cached is not None and not self._still_valid(now):
                 if self._cost <= INLINE_SECONDS:
                     cached = None  # cheap: computed again right here
                 elif self._worker is None or not self._worker.is_alive():
-                    self._worker = threading.Thread(
-                        target=self._refresh_apart, args=(now,), name="inspection metrics"
-                    )
-                    self._worker.daemon = True
-                    self._worker.start()
+                    self._start_worker(now)
         if cached is None:
             cached = self._refresh(now)
         yield from cached

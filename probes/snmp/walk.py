@@ -35,23 +35,10 @@ class SubtreeWalk:
         self.varbinds: list[VarBind] = []
         self.done = False
 
-    def add(self, vb: VarBind) -> bool:
-        """Take the next varbind of a reply; False (and ``done``) when it ends the walk."""
-        oid = vb.oid
-        if vb.tag == _END_OF_MIB_VIEW or oid[: self._depth] != self.root:
-            self.done = True
-            return False
-        if oid <= self.last:
-            raise MalformedReply(
-                f"agent returned non-increasing OID {format_oid(oid)} after {format_oid(self.last)}"
-            )
-        self.varbinds.append(vb)
-        self.last = oid
-        return True
-
     def take(self, varbinds: Iterable[VarBind]) -> bool:
-        """Take a reply's varbinds in order, as ``add`` would one by one; True when the walk
-        is done."""
+        """Take a reply's varbinds in order, up to the first outside the subtree (or
+        endOfMibView); True when the walk is done. Raises ``MalformedReply`` at a varbind that
+        does not come after the one before."""
         root, depth, last = self.root, self._depth, self.last
         append = self.varbinds.append
         try:

@@ -36,9 +36,13 @@ def test_walk_ends_at_end_of_mib_view() -> None:
 
 def test_agent_walking_backwards_is_malformed() -> None:
     walk = SubtreeWalk(IF_DESCR)
-    walk.add(descr(5))
+    walk.take([descr(5)])
     with pytest.raises(MalformedReply, match=r"non-increasing OID .*\.2\.2\.1\.2\.5 after"):
-        walk.add(descr(5))
+        walk.take([descr(5)])
+    # Within one reply too, and the walk stays where it was last moved.
+    with pytest.raises(MalformedReply, match=r"non-increasing OID .*\.2\.2\.1\.2\.6 after"):
+        walk.take([descr(6), descr(6)])
+    assert walk.last == (*IF_DESCR, 6)
 
 
 @pytest.mark.parametrize(
