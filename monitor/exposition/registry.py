@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from prometheus_client import generate_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
@@ -48,24 +49,31 @@ class _One:
 
 class KeptGauge(Metric):
     """A gauge family served as it is until it is replaced (it is ``kept``), its series held
-    as rows of label values. prometheus-client's samples, a dict of labels each (some 250
-    bytes a series), are made only when something reads ``samples`` (the OpenMetrics path,
-    a test); a scrape reads the kept text."""
+    as rows of label values until its text is written, and then only as that text.
+    prometheus-client's samples, a dict of labels each (some 250 bytes a series), are made
+    only when something reads ``samples`` (the OpenMetrics path, a test): from the rows, or
+    once they are released, read back from the text by prometheus-client's own parser."""
 
     def __init__(self, name: str, documentation: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, documentation, "gauge")
         self.labelnames = tuple(labels)
-        self.rows: list[tuple[tuple[str, ...], float]] = []
+        #: None once the text is written: the rows are not kept twice.
+        self.rows: list[tuple[tuple[str, ...], float]] | None = []
         kept(self)
 
     def add_metric(self, labels: Sequence[str], value: float) -> None:
         """One series: its label values in the order of ``labelnames``, and its value."""
+        if self.rows is None:
+            raise TypeError(f"{self.name}: its text is written; it takes no more series")
         if len(labels) != len(self.labelnames):
             raise ValueError(f"{self.name}: {len(labels)} label values for {self.labelnames}")
         self.rows.append((labels if labels.__class__ is tuple else tuple(labels), value))
 
     @property
     def samples(self) -> list[Sample]:
+        if self.rows is None:
+            text: str = self.__dict__[_KEPT]
+            return [s for f in text_string_to_metric_families(text) for s in f.samples]
         names, name = self.labelnames, self.name
         return [
             Sample(name, dict(zip(names, values, strict=True)), value)
@@ -108,17 +116,17 @@ def kept(metric: M, *, written: bool = False) -> M:
     """Mark ``metric`` as final, never added to again: ``render_registry`` writes its text
     once and keeps it with the family; ``written`` writes it now (in a worker thread, say,
     so that the scrape that first serves the family does not)."""
-    metric.__dict__[_KEPT] = _text(metric) if written else None
+    metric.__dict__[_KEPT] = _written(metric) if written else None
     return metric
 
 
-def _rows_text(metric: KeptGauge) -> str:
+def _rows_text(metric: KeptGauge, rows: list[tuple[tuple[str, ...], float]]) -> str:
     name = metric.name
     help_text = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
     lines = [f"# HELP {name} {help_text}\n# TYPE {name} gauge\n"]
     append = lines.append
     heads = [f'{label}="' for label in metric.labelnames]
-    for values, value in metric.rows:
+    for values, value in rows:
         number = floatToGoString(value)  # type: ignore[no-untyped-call]
         if heads:
             text = '",'.join(h + escape_label_value(v) for h, v in zip(heads, values, strict=True))
@@ -131,13 +139,25 @@ def _rows_text(metric: KeptGauge) -> str:
 def _text(metric: Metric) -> str:
     if (
         isinstance(metric, KeptGauge)
+        and metric.rows is not None
         and _METRIC_NAME.fullmatch(metric.name)
         and all(_LABEL_NAME.fullmatch(label) for label in metric.labelnames)
     ):
-        return _rows_text(metric)
+        return _rows_text(metric, metric.rows)
     if _plain_gauge(metric):
         return _gauge_text(metric)
     return generate_latest(_One(metric)).decode()
+
+
+def _written(metric: Metric) -> str:
+    """A kept family's text; a ``KeptGauge`` then lets its rows go (its samples are read
+    back from the text)."""
+    if isinstance(metric, KeptGauge) and metric.rows is None:
+        return str(metric.__dict__[_KEPT])  # written already
+    text = _text(metric)
+    if isinstance(metric, KeptGauge):
+        metric.rows = None
+    return text
 
 
 def render_registry(registry: Collector) -> list[str]:
@@ -150,6 +170,6 @@ def render_registry(registry: Collector) -> list[str]:
             continue
         text = state[_KEPT]
         if text is None:
-            text = state[_KEPT] = _text(metric)
+            text = state[_KEPT] = _written(metric)
         parts.append(text)
     return parts

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.exposition.registry import KeptGauge, render_registry
+from monitor.exposition.registry import KeptGauge, kept, render_registry
 
 Parsed = tuple[str, str, str, frozenset[tuple[str, frozenset[tuple[str, str]], float | str]]]
 
@@ -29,6 +30,12 @@ def parsed(text: str) -> set[Parsed]:
         )
         out.add((family.name, family.type, family.documentation, samples))
     return out
+
+
+def readings(family: Metric) -> list[tuple[str, dict[str, str], float | str]]:
+    return [
+        (s.name, s.labels, "NaN" if s.value != s.value else float(s.value)) for s in family.samples
+    ]
 
 
 class Families:
@@ -80,7 +87,11 @@ def test_the_registry_text_has_the_samples_prometheus_client_writes(
     Counter("trunkwatch_runs", "runs", ["outcome"], registry=registry).labels("ok").inc(3)
     Histogram("trunkwatch_lag_seconds", "lag", registry=registry).observe(0.2)
     Info("trunkwatch_build", "build", registry=registry).info({"version": "1.0"})
+    before = readings(rows_family)
     parts = render_registry(registry)
+    # Once written, a KeptGauge keeps its series only as text, and reads them back from it.
+    assert rows_family.rows is None
+    assert readings(rows_family) == before
     assert parsed("".join(parts)) == parsed(generate_latest(registry).decode())
     # A kept family's text is written once: the next scrape hands out the same string.
     assert render_registry(registry)[1] is parts[1]
@@ -94,3 +105,14 @@ def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
     registry.register(Families([family]))
     assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(render_registry(registry))
     assert 'trunkwatch_x{asset="a1",zone="z1"} 1.0\n' in generate_latest(registry).decode()
+
+
+def test_a_written_kept_gauge_takes_no_more_series() -> None:
+    family = KeptGauge("trunkwatch_y", "y", ["site"])
+    family.add_metric(("南宁",), 2)
+    text = kept(family, written=True).__dict__["_trunkwatch_text"]
+    assert text.endswith('trunkwatch_y{site="南宁"} 2.0\n')
+    assert kept(family, written=True).__dict__["_trunkwatch_text"] is text  # not written twice
+    with pytest.raises(TypeError, match="trunkwatch_y: its text is written"):
+        family.add_metric(("邕宁",), 1)
+    assert [(s.labels, s.value) for s in family.samples] == [({"site": "南宁"}, 2.0)]
