@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from probes.base import Family, Sample
 from probes.snmp.codec import OID, Tag, VarBind
@@ -94,6 +94,14 @@ class MapContext:
         self.state = state
         self.generation = state.generation
         self.malformed: set[str] = set()
+
+    def cache(self, slot: int) -> dict[Index, Any]:
+        """The label cache of mapper ``slot``, made when it first emits."""
+        caches = self.state.label_cache
+        cache = caches.get(slot)
+        if cache is None:
+            cache = caches[slot] = {}
+        return cache
 
     def invalid(self, slot: int) -> None:
         """A value outside its object's range was dropped."""
@@ -201,7 +209,7 @@ class GaugeMapper(Mapper):
         return (*Mapper.columns(self), *(c for c in extra if c is not None))
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.state.label_cache[slot]
+        cache = ctx.cache(slot)
         family, scale, decode, value_map = self.family, self.scale, self.decode, self.value_map
         divisor = self.divisor
         cols = ctx.cols
@@ -303,7 +311,7 @@ class HighCapacityGaugeMapper(Mapper):
         return low
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.state.label_cache[slot]
+        cache = ctx.cache(slot)
         cols = ctx.cols
         lows = cols.get(self.column, {}) if self.column is not None else {}
         highs = cols.get(self.high_capacity, {})
@@ -345,8 +353,10 @@ class CounterMapper(Mapper):
     divisor: int = 1
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.state.label_cache[slot]
-        rows = ctx.state.counters[slot]
+        cache = ctx.cache(slot)
+        rows = ctx.state.counters.get(slot)
+        if rows is None:
+            rows = ctx.state.counters[slot] = {}
         family, scale, divisor, generation = self.family, self.scale, self.divisor, ctx.generation
         cols = ctx.cols
         primary: ColumnValues = cols.get(self.column, {}) if self.column is not None else {}
@@ -402,9 +412,10 @@ class StateSetMapper(Mapper):
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
         # A row's samples for one value are the same poll after poll: each row keeps them by
-        # value (a status takes few), made once, shared by every result that has them.
-        cache: dict[Index, tuple[tuple[tuple[int, Labels], ...], dict[int, tuple[Sample, ...]]]]
-        cache = ctx.state.label_cache[slot]
+        # value (a status takes few), made once, shared by every result that has them. The
+        # samples of any value carry the row's label tuples, one per state in the order of
+        # ``states``: a new value takes them from there, so a row keeps nothing else.
+        cache: dict[Index, dict[int, tuple[Sample, ...]]] = ctx.cache(slot)
         family = self.family
         extend = out.extend
         for index, vb in self.values(ctx.cols):
@@ -414,16 +425,19 @@ class StateSetMapper(Mapper):
                 continue
             row = cache.get(index)
             if row is None:
-                base = ctx.labels_for(group, self, index)
-                series = tuple((code, (*base, pair)) for code, pair in self._pairs.items())
-                row = cache[index] = (series, {})
-            samples = row[1].get(value)
+                row = cache[index] = {}
+            samples = row.get(value)
             if samples is None:
-                if len(row[1]) >= _STATE_VALUES_KEPT:
-                    row[1].clear()
-                samples = row[1][value] = tuple(
+                if row:
+                    series = [sample[2] for sample in next(iter(row.values()))]
+                    if len(row) >= _STATE_VALUES_KEPT:
+                        row.clear()
+                else:
+                    base = ctx.labels_for(group, self, index)
+                    series = [(*base, pair) for pair in self._pairs.values()]
+                samples = row[value] = tuple(
                     _tuple_new(Sample, (family, 1 if code == value else 0, labels, ""))
-                    for code, labels in row[0]
+                    for code, labels in zip(self._pairs, series, strict=True)
                 )
             extend(samples)
 
@@ -440,7 +454,7 @@ class BitsMapper(Mapper):
     label: str = "bit"
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.state.label_cache[slot]
+        cache = ctx.cache(slot)
         family = self.family
         append = out.append
         for index, vb in self.values(ctx.cols):
@@ -470,7 +484,7 @@ class InfoMapper(Mapper):
     has at least one of the texts."""
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.state.label_cache[slot]
+        cache = ctx.cache(slot)
         family = self.family
         values = ctx.state.label_values
         for index in ctx.state.rows.get(group.name, {}):

@@ -280,10 +280,10 @@ class PollPlan:
                 )
                 for index in rows
             }
-        state.label_cache = [{} for _ in self.slots]
+        state.label_cache = {}
         state.missing_v1.clear()
         # Forget the counters of rows not seen lately (an interface that went away).
-        for counter_rows in state.counters:
+        for counter_rows in state.counters.values():
             stale = [i for i, r in counter_rows.items() if r.generation < state.generation - 1]
             for index in stale:
                 del counter_rows[index]

@@ -80,9 +80,11 @@ class DeviceState:
     labels_at: float | None = None
     label_values: dict[OID, dict[Index, str]] = field(default_factory=dict)
     rows: dict[str, dict[Index, Labels]] = field(default_factory=dict)
-    #: Per mapper slot: row index → its label tuple (or, for state sets, its series).
-    label_cache: list[dict[Index, Any]] = field(default_factory=list)
-    counters: list[dict[Index, CounterRow]] = field(default_factory=list)
+    #: Per mapper slot that has emitted since the last label refresh: row index → its label
+    #: tuple (state sets: its samples by value). Slots of columns a device lacks keep none.
+    label_cache: dict[int, dict[Index, Any]] = field(default_factory=dict)
+    #: Per counter mapper's slot: row index → its running total.
+    counters: dict[int, dict[Index, CounterRow]] = field(default_factory=dict)
     fallback_needed: set[OID] = field(default_factory=set)
     missing_v1: set[OID] = field(default_factory=set)
     #: Varbinds each walked subtree had last time: sizes the next GETBULK so that it asks for
@@ -94,14 +96,12 @@ class DeviceState:
     charset: str = DEFAULT_CHARSET
 
     def __post_init__(self) -> None:
-        self.label_cache = [{} for _ in range(self.slots)]
-        self.counters = [{} for _ in range(self.slots)]
         self.invalid = [0] * self.slots
 
     def restart(self) -> None:
         """The device restarted: counters start again from its values, and what it lacked
         before is asked for again."""
-        for rows in self.counters:
+        for rows in self.counters.values():
             rows.clear()
         self.fallback_needed.clear()
         self.missing_v1.clear()
