@@ -135,20 +135,13 @@ class _Shape:
     (a state set's row keeps its samples) has the same line: runs of them are copied whole.
     """
 
-    __slots__ = ("clash", "families", "groups", "job", "labels", "refused", "samples", "suffixes")
+    __slots__ = ("clash", "groups", "job", "refused", "samples")
 
-    def __init__(
-        self,
-        job: Job,
-        samples: tuple[Sample, ...],
-        families: list[Family],
-        labels: list[object],
-        suffixes: list[str],
-    ) -> None:
+    def __init__(self, job: Job, samples: tuple[Sample, ...]) -> None:
         self.job = job
-        self.families = families
-        self.labels = labels
-        self.suffixes = suffixes
+        families: list[Family] = list(map(_FAMILY, samples))
+        labels: list[object] = list(map(_LABELS, samples))
+        suffixes: list[str] = list(map(_SUFFIX, samples))
         #: A sample of one of the run's own families (success, duration …): its series may
         #: repeat one that depends on the result, so such results take the general path.
         self.clash = any(f.name in _STANDARD_NAMES for f in set(families))
@@ -184,16 +177,18 @@ class _Shape:
             group = self.groups[family] = _Group(positions, heads, lengths)
             group.text = "".join(lines[family])
 
-    def fits(
-        self, job: Job, families: list[Family], labels: list[object], suffixes: list[str]
-    ) -> bool:
+    def fits(self, job: Job, samples: tuple[Sample, ...]) -> bool:
+        """Whether ``samples`` have the families, labels and suffixes of the last result, one
+        by one (its samples are kept: the shape keeps no list of them apart)."""
+        last = self.samples
+        if job is not self.job or len(samples) != len(last):
+            return False
         # List comparison checks identity before equality, item by item, in C: the label
         # tuples of an unchanged device are the very same objects.
         return (
-            job is self.job
-            and labels == self.labels
-            and families == self.families
-            and suffixes == self.suffixes
+            list(map(_LABELS, samples)) == list(map(_LABELS, last))
+            and list(map(_FAMILY, samples)) == list(map(_FAMILY, last))
+            and list(map(_SUFFIX, samples)) == list(map(_SUFFIX, last))
         )
 
     def render(self, samples: tuple[Sample, ...]) -> dict[Family, str]:
@@ -386,15 +381,12 @@ class Exposition:
         """The text of each family of ``result``: what ``result_lines(result,
         self.duplicates)`` joins to, from the job's shape when it fits."""
         samples, job = result.samples, result.job
-        families: list[Family] = list(map(_FAMILY, samples))
-        labels: list[object] = list(map(_LABELS, samples))
-        suffixes: list[str] = list(map(_SUFFIX, samples))
         out: dict[Family, list[str]] = {}
         shape = self._shapes.get(key)
-        if shape is not None and shape.fits(job, families, labels, suffixes):
+        if shape is not None and shape.fits(job, samples):
             texts = shape.render(samples)
         else:
-            shape = self._shapes[key] = _Shape(job, samples, families, labels, suffixes)
+            shape = self._shapes[key] = _Shape(job, samples)
             texts = {family: group.text for family, group in shape.groups.items()}
         if shape.clash:
             out = result_lines(result, self.duplicates)

@@ -181,3 +181,20 @@ def test_the_probes_of_one_asset_never_export_a_series_twice(
         # Whatever is exported is some current result's.
         current = {k for result in store for k in series(general(result)[0])}
         assert body.keys() <= current
+
+
+def test_a_result_that_differs_only_in_its_suffixes_is_rendered_anew() -> None:
+    # The same family and labels, sample by sample; only _sum and _count trade places.
+    store = ResultStore()
+    exposition = Exposition(store)
+    first = (Sample(LATENCY, 1, KEPT[1], "_sum"), Sample(LATENCY, 2, KEPT[1], "_count"))
+    second = (Sample(LATENCY, 1, KEPT[1], "_count"), Sample(LATENCY, 2, KEPT[1], "_sum"))
+    for samples in (first, second):
+        r = Result(JOBS[0], True, 0.1, 1.0, samples)
+        store.put(r)
+        body = exposition.render()
+        assert sorted(x for x in body.splitlines() if not x.startswith("#")) == sorted(
+            general(r)[0].splitlines()
+        )
+    assert 'trunkwatch_x_seconds_sum{site="s1",asset="core-sw-1"' in body
+    assert body.split("trunkwatch_x_seconds_sum{", 1)[1].split("\n", 1)[0].endswith("} 2")
