@@ -54,6 +54,8 @@ _COUNTER32: Final = int(Tag.COUNTER32)
 _tuple_new = tuple.__new__
 #: Values a state set row keeps the samples of; a device sending ever new values cannot grow it.
 _STATE_VALUES_KEPT = 16
+#: The rows of a group not refreshed yet: looked up, never written.
+_NO_ROWS: Final[dict[Index, Labels]] = {}
 
 
 ValueDecode = Literal["float32le", "float32be", "number"]
@@ -94,6 +96,17 @@ class MapContext:
         self.state = state
         self.generation = state.generation
         self.malformed: set[str] = set()
+
+    def label_cache(
+        self, group: Group, mapper: Mapper, slot: int
+    ) -> tuple[dict[Index, Labels], bool]:
+        """Where the label tuples of ``mapper``'s rows are looked up, and whether one made
+        on a miss is kept there: a mapper with no labels of its own reads the group's rows
+        themselves (their tuples are its labels) and keeps nothing; others their slot's
+        cache."""
+        if not mapper.labels and not mapper.const:
+            return self.state.rows.get(group.name, _NO_ROWS), False
+        return self.cache(slot), True
 
     def cache(self, slot: int) -> dict[Index, Any]:
         """The label cache of mapper ``slot``, made when it first emits."""
@@ -209,7 +222,7 @@ class GaugeMapper(Mapper):
         return (*Mapper.columns(self), *(c for c in extra if c is not None))
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.cache(slot)
+        cache, keep = ctx.label_cache(group, self, slot)
         family, scale, decode, value_map = self.family, self.scale, self.decode, self.value_map
         divisor = self.divisor
         cols = ctx.cols
@@ -242,7 +255,9 @@ class GaugeMapper(Mapper):
                     continue
             labels = cache.get(index)
             if labels is None:
-                labels = cache[index] = ctx.labels_for(group, self, index)
+                labels = ctx.labels_for(group, self, index)
+                if keep:
+                    cache[index] = labels
             value = value / divisor if divisor != 1 else value * scale
             append(_tuple_new(Sample, (family, value, labels, "")))
 
@@ -311,7 +326,7 @@ class HighCapacityGaugeMapper(Mapper):
         return low
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.cache(slot)
+        cache, keep = ctx.label_cache(group, self, slot)
         cols = ctx.cols
         lows = cols.get(self.column, {}) if self.column is not None else {}
         highs = cols.get(self.high_capacity, {})
@@ -325,7 +340,9 @@ class HighCapacityGaugeMapper(Mapper):
                 continue
             labels = cache.get(index)
             if labels is None:
-                labels = cache[index] = ctx.labels_for(group, self, index)
+                labels = ctx.labels_for(group, self, index)
+                if keep:
+                    cache[index] = labels
             number = value / self.divisor if self.divisor != 1 else value * self.scale
             out.append(_tuple_new(Sample, (self.family, number, labels, "")))
 
@@ -353,7 +370,7 @@ class CounterMapper(Mapper):
     divisor: int = 1
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        cache = ctx.cache(slot)
+        cache, keep = ctx.label_cache(group, self, slot)
         rows = ctx.state.counters.get(slot)
         if rows is None:
             rows = ctx.state.counters[slot] = {}
@@ -388,7 +405,9 @@ class CounterMapper(Mapper):
                     row.generation = generation
                 labels = cache.get(index)
                 if labels is None:
-                    labels = cache[index] = ctx.labels_for(group, self, index)
+                    labels = ctx.labels_for(group, self, index)
+                    if keep:
+                        cache[index] = labels
                 total: float = row.total
                 if divisor != 1:
                     total = total / divisor
