@@ -7,7 +7,7 @@ from __future__ import annotations
 from probes.base import Family, Sample
 from probes.snmp.codec import OID, Tag, VarBind
 from probes.snmp.mappers import CounterMapper, GaugeMapper, Group, MapContext, Mapper
-from probes.snmp.rows import IndexPart, LabelColumn
+from probes.snmp.rows import ColumnValues, IndexPart, LabelColumn
 from probes.snmp.state import DeviceState
 
 TEMP: OID = (1, 3, 6, 1, 4, 1, 99, 1, 1, 2)
@@ -35,7 +35,7 @@ GROUP = Group(
 
 
 def emit(state: DeviceState, rows: dict[int, int]) -> list[Sample]:
-    cols = {
+    cols: dict[OID, ColumnValues] = {
         column: {(i,): VarBind((*column, i), tag, v) for i, v in rows.items()}
         for column, tag in ((TEMP, Tag.GAUGE32), (OCTETS, Tag.COUNTER64))
     }
