@@ -388,10 +388,12 @@ class Daemon:
                     leader_interval=loaded.inspections.leader_interval,
                 )
                 self.inspections.problems = self._board_problems
-                if self.inspections.collector is not None:
-                    self.inspections.collector.warm()
                 self.extra_routes.extend(self.inspections.routes())
             self._install(loaded)
+            if self.inspections is not None and self.inspections.collector is not None:
+                # After the install, which counts as a change: a set begun before it would be
+                # stale at once and computed again by the first scrape.
+                self.inspections.collector.warm()
             self.reloads.set(1)
             # Capacity planning from the monitor's own polls: hourly traffic per site and
             # trunk group, re-analysed every hour into trunkwatch_capacity_* (see `capacity

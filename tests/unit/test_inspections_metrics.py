@@ -4,12 +4,16 @@ deadline, a period's end or a follow-up's due date. Real SQLite stores, a set cl
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.app.daemon import Daemon
 from monitor.exposition.registry import render_registry
 from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS, InspectionCollector
 from monitor.inspections.service import InspectionService
@@ -247,3 +251,36 @@ def test_a_scrape_waits_a_moment_for_a_warmed_first_set(
     assert sample(registry, "store_up") == 1
     assert sample(registry, "overdue", **RADIO) == 0
     assert len(computes) == 1
+
+
+async def test_a_started_daemon_serves_the_first_set_it_computed_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first set is computed once, after the configuration is installed: installing it
+    # counts as a change, and a set begun before that would be computed again at once.
+    computed: list[float] = []
+    compute = InspectionCollector._compute
+
+    def counted(self: InspectionCollector, now: float) -> Any:
+        computed.append(now)
+        return compute(self, now)
+
+    monkeypatch.setattr(InspectionCollector, "_compute", counted)
+    daemon = Daemon(write_config(tmp_path), "127.0.0.1:0")
+    started = asyncio.Event()
+    async with asyncio.timeout(20), asyncio.TaskGroup() as tasks:
+        tasks.create_task(daemon.run(started))
+        await started.wait()
+        assert daemon.inspections is not None and daemon.inspections.collector is not None
+        collector = daemon.inspections.collector
+        await asyncio.to_thread(collector.settle, 10)
+        assert collector.warmed
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{daemon.bound_port}"
+            async with session.get(f"{url}/-/ready") as ready:
+                assert ready.status == 200
+            async with session.get(f"{url}/metrics") as scraped:
+                text = await scraped.text()
+        daemon.stop()
+    assert "trunkwatch_inspection_due_timestamp_seconds{" in text
+    assert len(computed) == 1
