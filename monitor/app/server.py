@@ -28,7 +28,7 @@ from monitor.duty import board as duty_board
 from monitor.duty.feed import BoardFeed
 from monitor.duty.page import board_event, render_page
 from monitor.duty.runbooks import Runbooks
-from monitor.exposition.registry import render_registry
+from monitor.exposition.registry import render_registry, render_registry_openmetrics
 from monitor.web.guard import SECURITY_HEADERS, add_security_headers, require_same_origin
 
 __all__ = ["ServerViews", "build_app"]
@@ -89,7 +89,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     views = request.app[VIEWS]
     if _openmetrics_only(request.headers.get("Accept", "")):
         # Both parts end with "# EOF" in OpenMetrics; keep exactly one, at the very end.
-        own = openmetrics.generate_latest(views.registry).removesuffix(b"# EOF\n")  # type: ignore[no-untyped-call]
+        own = render_registry_openmetrics(views.registry).encode()
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
     parts = render_registry(views.registry) + views.exposition()

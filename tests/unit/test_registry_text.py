@@ -10,9 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.exposition.registry import KeptGauge, kept, render_registry
+from monitor.exposition.registry import (
+    KeptGauge,
+    kept,
+    render_registry,
+    render_registry_openmetrics,
+)
 
 Parsed = tuple[str, str, str, frozenset[tuple[str, frozenset[tuple[str, str]], float | str]]]
 
@@ -26,6 +35,17 @@ def parsed(text: str) -> set[Parsed]:
                 frozenset(s.labels.items()),
                 "NaN" if s.value != s.value else s.value,
             )
+            for s in family.samples
+        )
+        out.add((family.name, family.type, family.documentation, samples))
+    return out
+
+
+def parsed_openmetrics(text: str) -> set[Parsed]:
+    out = set()
+    for family in openmetrics_families(text):  # type: ignore[no-untyped-call]
+        samples = frozenset(
+            (s.name, frozenset(s.labels.items()), "NaN" if s.value != s.value else s.value)
             for s in family.samples
         )
         out.add((family.name, family.type, family.documentation, samples))
@@ -88,11 +108,15 @@ def test_the_registry_text_has_the_samples_prometheus_client_writes(
     Histogram("trunkwatch_lag_seconds", "lag", registry=registry).observe(0.2)
     Info("trunkwatch_build", "build", registry=registry).info({"version": "1.0"})
     before = readings(rows_family)
+    openmetrics_before = generate_openmetrics(registry).decode()  # type: ignore[no-untyped-call]
     parts = render_registry(registry)
     # Once written, a KeptGauge keeps its series only as text, and reads them back from it.
     assert rows_family.rows is None
     assert readings(rows_family) == before
     assert parsed("".join(parts)) == parsed(generate_latest(registry).decode())
+    # OpenMetrics takes a written family's kept lines, as prometheus-client wrote its rows.
+    openmetrics_after = render_registry_openmetrics(registry) + "# EOF\n"
+    assert parsed_openmetrics(openmetrics_after) == parsed_openmetrics(openmetrics_before)
     # A kept family's text is written once: the next scrape hands out the same string.
     assert render_registry(registry)[1] is parts[1]
 
