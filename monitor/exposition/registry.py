@@ -50,13 +50,21 @@ class _One:
 
 class KeptGauge(Metric):
     """A gauge family served as it is until it is replaced (it is ``kept``), its series held
-    as rows of label values until its text is written, and then only as that text.
+    as rows of label values until its text is written, and then only as that text (the
+    OpenMetrics path serves its lines too: ``render_registry_openmetrics``).
     prometheus-client's samples, a dict of labels each (some 250 bytes a series), are made
-    only when something reads ``samples`` (the OpenMetrics path, a test): from the rows, or
-    once they are released, read back from the text by prometheus-client's own parser."""
+    only when something reads ``samples`` (a test, OpenMetrics before the text is written):
+    from the rows, or once they are released, read back from the text by prometheus-client's
+    own parser."""
 
     def __init__(self, name: str, documentation: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, documentation, "gauge")
+        # Checked once here, so that its text is always written from its rows, and read
+        # back (or served as OpenMetrics) as it was written.
+        if not _METRIC_NAME.fullmatch(name):
+            raise ValueError(f"{name!r}: not a metric name of the text format")
+        if bad := [label for label in labels if not _LABEL_NAME.fullmatch(label)]:
+            raise ValueError(f"{name}: {', '.join(map(repr, bad))}: not label names")
         self.labelnames = tuple(labels)
         #: None once the text is written: the rows are not kept twice.
         self.rows: list[tuple[tuple[str, ...], float]] | None = []
@@ -72,13 +80,13 @@ class KeptGauge(Metric):
 
     @property
     def samples(self) -> list[Sample]:
-        if self.rows is None:
+        rows = self.rows
+        if rows is None:
             text: str = self.__dict__[_KEPT]
             return [s for f in text_string_to_metric_families(text) for s in f.samples]
         names, name = self.labelnames, self.name
         return [
-            Sample(name, dict(zip(names, values, strict=True)), value)
-            for values, value in self.rows
+            Sample(name, dict(zip(names, values, strict=True)), value) for values, value in rows
         ]
 
     @samples.setter
@@ -117,7 +125,10 @@ def kept(metric: M, *, written: bool = False) -> M:
     """Mark ``metric`` as final, never added to again: ``render_registry`` writes its text
     once and keeps it with the family; ``written`` writes it now (in a worker thread, say,
     so that the scrape that first serves the family does not)."""
-    metric.__dict__[_KEPT] = _written(metric) if written else None
+    if written:
+        _write(metric)
+    else:
+        metric.__dict__[_KEPT] = None
     return metric
 
 
@@ -138,26 +149,23 @@ def _rows_text(metric: KeptGauge, rows: list[tuple[tuple[str, ...], float]]) -> 
 
 
 def _text(metric: Metric) -> str:
-    if (
-        isinstance(metric, KeptGauge)
-        and metric.rows is not None
-        and _METRIC_NAME.fullmatch(metric.name)
-        and all(_LABEL_NAME.fullmatch(label) for label in metric.labelnames)
-    ):
-        return _rows_text(metric, metric.rows)
     if _plain_gauge(metric):
         return _gauge_text(metric)
     return generate_latest(_One(metric)).decode()
 
 
-def _written(metric: Metric) -> str:
-    """A kept family's text; a ``KeptGauge`` then lets its rows go (its samples are read
-    back from the text)."""
-    if isinstance(metric, KeptGauge) and metric.rows is None:
-        return str(metric.__dict__[_KEPT])  # written already
-    text = _text(metric)
-    if isinstance(metric, KeptGauge):
-        metric.rows = None
+def _write(metric: Metric) -> str:
+    """Write a kept family's text and keep it with the family; a ``KeptGauge`` lets its rows
+    go only then, so that whoever finds them gone finds the text."""
+    if not isinstance(metric, KeptGauge):
+        text = metric.__dict__[_KEPT] = _text(metric)
+        return text
+    rows = metric.rows
+    if rows is None:  # written already
+        written: str = metric.__dict__[_KEPT]
+        return written
+    text = metric.__dict__[_KEPT] = _rows_text(metric, rows)
+    metric.rows = None
     return text
 
 
@@ -170,9 +178,7 @@ def render_registry(registry: Collector) -> list[str]:
             parts.append(_text(metric))
             continue
         text = state[_KEPT]
-        if text is None:
-            text = state[_KEPT] = _written(metric)
-        parts.append(text)
+        parts.append(_write(metric) if text is None else text)
     return parts
 
 

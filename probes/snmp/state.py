@@ -81,7 +81,8 @@ class DeviceState:
     label_values: dict[OID, dict[Index, str]] = field(default_factory=dict)
     rows: dict[str, dict[Index, Labels]] = field(default_factory=dict)
     #: Per mapper slot that has emitted since the last label refresh: row index → its label
-    #: tuple (state sets: its samples by value). Slots of columns a device lacks keep none.
+    #: tuple (state sets: its samples by value). A gauge or counter with no labels of its own
+    #: keeps none: it reads ``rows``.
     label_cache: dict[int, dict[Index, Any]] = field(default_factory=dict)
     #: Per counter mapper's slot: row index → its running total.
     counters: dict[int, dict[Index, CounterRow]] = field(default_factory=dict)

@@ -3,6 +3,7 @@ writes: the same families, types, help texts, labels and values, for every kind 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -140,3 +141,38 @@ def test_a_written_kept_gauge_takes_no_more_series() -> None:
     with pytest.raises(TypeError, match="trunkwatch_y: its text is written"):
         family.add_metric(("邕宁",), 1)
     assert [(s.labels, s.value) for s in family.samples] == [({"site": "南宁"}, 2.0)]
+
+
+def test_a_kept_gauge_takes_only_names_of_the_text_format() -> None:
+    with pytest.raises(ValueError, match=re.escape("'trunkwatch.y': not a metric name")):
+        KeptGauge("trunkwatch.y", "y")
+    with pytest.raises(
+        ValueError, match=re.escape("trunkwatch_y: 'site.id', '1st': not label names")
+    ):
+        KeptGauge("trunkwatch_y", "y", ["plan", "site.id", "1st"])
+
+
+def test_openmetrics_takes_written_and_unwritten_kept_gauges_alike() -> None:
+    written = KeptGauge("trunkwatch_written", 'a "quoted" help', ["site"])
+    written.add_metric(("南宁",), 1.5)
+    kept(written, written=True)
+    fresh = KeptGauge("trunkwatch_fresh", "not written yet", ["site"])
+    fresh.add_metric(('a "b"\\',), float("inf"))
+    registry = CollectorRegistry()
+    registry.register(Families([written, fresh]))
+    text = render_registry_openmetrics(registry) + "# EOF\n"
+    assert fresh.rows is not None  # OpenMetrics does not write the Prometheus text
+    assert parsed_openmetrics(text) == {
+        (
+            "trunkwatch_written",
+            "gauge",
+            'a "quoted" help',
+            frozenset({("trunkwatch_written", frozenset({("site", "南宁")}), 1.5)}),
+        ),
+        (
+            "trunkwatch_fresh",
+            "gauge",
+            "not written yet",
+            frozenset({("trunkwatch_fresh", frozenset({("site", 'a "b"\\')}), float("inf"))}),
+        ),
+    }

@@ -66,3 +66,14 @@ def test_a_row_the_refresh_has_not_seen_is_labelled_from_its_index_and_stays_unk
         assert state.rows == {GROUP.name: {(1,): known}}
     # Only the mapper with labels of its own keeps a cache.
     assert list(state.label_cache) == [2]
+
+
+def test_before_any_label_refresh_rows_are_labelled_from_their_index() -> None:
+    state = DeviceState(slots=3)
+    out = emit(state, {4: 40})
+    assert [s.labels for s in out] == [
+        (("index", "4"), ("name", "")),
+        (("index", "4"), ("name", "")),
+        (("index", "4"), ("name", ""), ("descr", "")),
+    ]
+    assert state.rows == {}  # still unknown: the group's rows are made by a refresh only

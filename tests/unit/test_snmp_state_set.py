@@ -38,6 +38,7 @@ def test_each_poll_has_one_series_per_state_at_the_current_value(
 ) -> None:
     state = DeviceState(slots=1, rows={GROUP.name: ROWS})
     before: dict[tuple[int, ...], tuple[int, list[Sample]]] = {}
+    labelled: dict[tuple[int, ...], list[Labels]] = {}
     for first, second in polls:
         got = poll(state, {(1,): first, (2,): second})
         expected = [
@@ -54,3 +55,7 @@ def test_each_poll_has_one_series_per_state_at_the_current_value(
                 # to copy their lines whole.
                 assert all(a is b for a, b in zip(mine, last[1], strict=True))
             before[index] = (value, mine)
+            # A new value, and the values evicted past the 16 kept, take the row's label
+            # tuples from the samples it keeps: until a label refresh, the very same ones.
+            labels = labelled.setdefault(index, [s.labels for s in mine])
+            assert all(s.labels is t for s, t in zip(mine, labels, strict=True))
