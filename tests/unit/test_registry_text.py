@@ -27,24 +27,12 @@ from monitor.exposition.registry import (
 Parsed = tuple[str, str, str, frozenset[tuple[str, frozenset[tuple[str, str]], float | str]]]
 
 
-def parsed(text: str) -> set[Parsed]:
+def parsed(text: str, *, openmetrics: bool = False) -> set[Parsed]:
+    """The families of ``text`` as sets, read by prometheus-client's parser of the text
+    format, or of OpenMetrics (which refuses anything the format does not allow)."""
+    read = openmetrics_families if openmetrics else text_string_to_metric_families
     out = set()
-    for family in text_string_to_metric_families(text):
-        samples = frozenset(
-            (
-                s.name,
-                frozenset(s.labels.items()),
-                "NaN" if s.value != s.value else s.value,
-            )
-            for s in family.samples
-        )
-        out.add((family.name, family.type, family.documentation, samples))
-    return out
-
-
-def parsed_openmetrics(text: str) -> set[Parsed]:
-    out = set()
-    for family in openmetrics_families(text):  # type: ignore[no-untyped-call]
+    for family in read(text):
         samples = frozenset(
             (s.name, frozenset(s.labels.items()), "NaN" if s.value != s.value else s.value)
             for s in family.samples
@@ -117,7 +105,9 @@ def test_the_registry_text_has_the_samples_prometheus_client_writes(
     assert parsed("".join(parts)) == parsed(generate_latest(registry).decode())
     # OpenMetrics takes a written family's kept lines, as prometheus-client wrote its rows.
     openmetrics_after = render_registry_openmetrics(registry) + "# EOF\n"
-    assert parsed_openmetrics(openmetrics_after) == parsed_openmetrics(openmetrics_before)
+    assert parsed(openmetrics_after, openmetrics=True) == parsed(
+        openmetrics_before, openmetrics=True
+    )
     # A kept family's text is written once: the next scrape hands out the same string.
     assert render_registry(registry)[1] is parts[1]
 
@@ -162,7 +152,7 @@ def test_openmetrics_takes_written_and_unwritten_kept_gauges_alike() -> None:
     registry.register(Families([written, fresh]))
     text = render_registry_openmetrics(registry) + "# EOF\n"
     assert fresh.rows is not None  # OpenMetrics does not write the Prometheus text
-    assert parsed_openmetrics(text) == {
+    assert parsed(text, openmetrics=True) == {
         (
             "trunkwatch_written",
             "gauge",
