@@ -104,24 +104,6 @@ _SUFFIX = itemgetter(3)
 _STANDARD_NAMES = frozenset(f.name for f in STANDARD_FAMILIES)
 
 
-class _Group:
-    """One family's lines in a job's last rendering, and where in them each value goes.
-
-    For each of its n kept samples, in one array (``places``): its position in the result
-    (``places[j]``), the length of its line up to the value (``places[n + j]``) and the length
-    of its whole line (``places[2n + j]``). The text before a value is read back from the last
-    rendering rather than kept apart, and where each line starts is summed from the lengths
-    when a result is rendered, so a job's shape costs twelve bytes per series and one array
-    per family.
-    """
-
-    __slots__ = ("places", "text")
-
-    def __init__(self, positions: list[int], heads: list[int], lengths: list[int]) -> None:
-        self.places: array[int] = array("I", [*positions, *heads, *lengths])
-        self.text = ""
-
-
 def _value_text(v: Any) -> str:
     return str(v) if v.__class__ is int and -_EXACT_INT < v < _EXACT_INT else format_value(v)
 
@@ -129,13 +111,23 @@ def _value_text(v: Any) -> str:
 class _Shape:
     """The series of one job's samples, as its last result rendered them.
 
-    ``groups`` holds, per family in order of first appearance, the lines of its series;
-    ``refused`` the repeats dropped, counted again each time a result of this shape is
-    rendered (as ``result_lines`` counts). A sample that is the very object of the last result
-    (a state set's row keeps its samples) has the same line: runs of them are copied whole.
+    Its families (``families``, in order of first appearance) each have the text of their
+    series (``texts``), and in one array for the whole shape (``places``) where in that text
+    each value goes: for the n kept samples of a family, one after another, the position of
+    each in the result (``places[b + j]``), the length of its line up to the value
+    (``places[b + n + j]``) and the length of its whole line (``places[b + 2n + j]``), where
+    ``b`` is three times the samples of the families before (``sizes``). The text before a
+    value is read back from the last rendering rather than kept apart, and where each line
+    starts is summed from the lengths when a result is rendered: a job's shape costs twelve
+    bytes a series and a few objects, whatever its families.
+
+    ``refused`` holds the repeats dropped (None when there are none), counted again each time
+    a result of this shape is rendered (as ``result_lines`` counts). A sample that is the very
+    object of the last result (a state set's row keeps its samples) has the same line: runs of
+    them are copied whole.
     """
 
-    __slots__ = ("clash", "groups", "job", "refused", "samples")
+    __slots__ = ("clash", "families", "job", "places", "refused", "samples", "sizes", "texts")
 
     def __init__(self, job: Job, samples: tuple[Sample, ...]) -> None:
         self.job = job
@@ -145,14 +137,13 @@ class _Shape:
         #: A sample of one of the run's own families (success, duration …): its series may
         #: repeat one that depends on the result, so such results take the general path.
         self.clash = any(f.name in _STANDARD_NAMES for f in set(families))
-        self.refused: Counter[str] = Counter()
-        self.groups: dict[Family, _Group] = {}
+        refused: Counter[str] = Counter()
         self.samples = samples
         asset_labels = job.asset.label_text
         probe = (("probe", job.name),)
         seen: set[str] = set()
         lines: dict[Family, list[str]] = {}
-        #: Per family: positions, heads and lengths, as ``_Group`` keeps them.
+        #: Per family: positions, heads and lengths, as ``places`` keeps them.
         places: dict[Family, tuple[list[int], list[int], list[int]]] = {}
         for i, (family, pairs, suffix) in enumerate(zip(families, labels, suffixes, strict=True)):
             own: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
@@ -161,7 +152,7 @@ class _Shape:
             text = f"{asset_labels},{render_labels(own)}" if own else asset_labels
             key = f"{family.name}{suffix}{{{text}}}"
             if key in seen:
-                self.refused[family.name] += 1
+                refused[family.name] += 1
                 continue
             seen.add(key)
             place = places.get(family)
@@ -173,9 +164,14 @@ class _Shape:
             place[1].append(len(key) + 1)
             place[2].append(len(line))
             lines[family].append(line)
-        for family, (positions, heads, lengths) in places.items():
-            group = self.groups[family] = _Group(positions, heads, lengths)
-            group.text = "".join(lines[family])
+        self.refused: Counter[str] | None = refused or None
+        self.families: tuple[Family, ...] = tuple(places)
+        self.sizes: array[int] = array("I", [len(place[0]) for place in places.values()])
+        self.places: array[int] = array("I")
+        for place in places.values():
+            for part in place:
+                self.places.extend(part)
+        self.texts: list[str] = ["".join(lines[family]) for family in self.families]
 
     def fits(self, job: Job, samples: tuple[Sample, ...]) -> bool:
         """Whether ``samples`` have the families, labels and suffixes of the last result, one
@@ -191,20 +187,25 @@ class _Shape:
             and list(map(_SUFFIX, samples)) == list(map(_SUFFIX, last))
         )
 
+    def rendered(self) -> dict[Family, str]:
+        """The text of each family as last rendered."""
+        return dict(zip(self.families, self.texts, strict=True))
+
     def render(self, samples: tuple[Sample, ...]) -> dict[Family, str]:
         """The text of each family for ``samples``, a result of this shape."""
         previous, self.samples = self.samples, samples
         out: dict[Family, str] = {}
         exact = _EXACT_INT
-        for family, group in self.groups.items():
-            text, places = group.text, group.places
-            n = len(places) // 3
-            heads, lengths = n, 2 * n  # where they start in ``places``
-            starts = array("q", accumulate(places[lengths:], initial=0))
+        places, texts = self.places, self.texts
+        base = 0  # where the current family's part of ``places`` starts
+        for g, (family, n) in enumerate(zip(self.families, self.sizes, strict=True)):
+            text = texts[g]
+            heads, lengths = base + n, base + 2 * n  # where they start in ``places``
+            starts = array("q", accumulate(places[lengths : lengths + n], initial=0))
             parts: list[str] = []
             append = parts.append
             run = -1  # where the current run of unchanged lines starts in ``text``
-            for j, i in enumerate(places[:n]):
+            for j, i in enumerate(places[base:heads]):
                 sample = samples[i]
                 if sample is previous[i]:
                     if run < 0:
@@ -224,7 +225,8 @@ class _Shape:
                 append(line)
             if run >= 0:
                 append(text[run : starts[-1]])
-            group.text = out[family] = "".join(parts)
+            texts[g] = out[family] = "".join(parts)
+            base += 3 * n
         return out
 
 
@@ -387,7 +389,7 @@ class Exposition:
             texts = shape.render(samples)
         else:
             shape = self._shapes[key] = _Shape(job, samples)
-            texts = {family: group.text for family, group in shape.groups.items()}
+            texts = shape.rendered()
         if shape.clash:
             out = result_lines(result, self.duplicates)
             return {family: "".join(lines) for family, lines in out.items()}
