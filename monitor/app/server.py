@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -83,36 +84,93 @@ def _openmetrics_only(accept: str) -> bool:
 
 #: Characters of exposition encoded and written at a time.
 _SCRAPE_CHUNK = 1 << 18
+#: Characters compressed at a time for a gzip body (each chunk goes to a worker thread, where
+#: zlib lets go of the interpreter).
+_GZIP_CHUNK = 1 << 20
+#: zlib's fastest level makes the text some 20 times smaller at about 500 MB/s; its default
+#: (6) gains a tenth more at a third of the speed.
+_GZIP_LEVEL = 1
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether the client takes a gzip body (Prometheus asks for one at every scrape)."""
+    for part in accept_encoding.split(","):
+        coding, *params = (p.strip().lower() for p in part.split(";"))
+        if coding not in ("gzip", "x-gzip"):
+            continue
+        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return False
+    return False
+
+
+class _Body:
+    """Writes a response body as it is given, compressed when the client takes gzip. The
+    compression runs in a worker thread, chunk after chunk in order, so a scrape of hundreds
+    of MB does not hold the event loop for the second it takes."""
+
+    __slots__ = ("_gzip", "_response")
+
+    def __init__(self, response: web.StreamResponse, gzip: bool) -> None:
+        self._response = response
+        self._gzip = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31) if gzip else None
+
+    async def write(self, data: bytes) -> None:
+        if self._gzip is not None:
+            data = await asyncio.get_running_loop().run_in_executor(None, self._gzip.compress, data)
+        if data:
+            await self._response.write(data)
+
+    async def close(self) -> None:
+        if self._gzip is not None:
+            await self._response.write(self._gzip.flush())
+        await self._response.write_eof()
+
+
+def _headers(content_type: str, gzip: bool) -> dict[str, str]:
+    headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+    return headers
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
     views = request.app[VIEWS]
+    gzip = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
     if _openmetrics_only(request.headers.get("Accept", "")):
         # Both parts end with "# EOF" in OpenMetrics; keep exactly one, at the very end.
         own = render_registry_openmetrics(views.registry).encode()
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
-        return web.Response(body=body, headers={"Content-Type": openmetrics.CONTENT_TYPE_LATEST})
+        if gzip:
+            compress = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)
+            body = await asyncio.to_thread(lambda: compress.compress(body) + compress.flush())
+        headers = _headers(openmetrics.CONTENT_TYPE_LATEST, gzip)
+        return web.Response(body=body, headers=headers)
     parts = render_registry(views.registry) + views.exposition()
     # Written out in chunks: the body of a large estate (hundreds of MB) is never held whole,
     # once as text and again as bytes.
-    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+    response = web.StreamResponse(headers=_headers(CONTENT_TYPE_LATEST, gzip))
     await response.prepare(request)
     if request.method == "HEAD":
         await response.write_eof()
         return response
+    body = _Body(response, gzip)
+    limit = _GZIP_CHUNK if gzip else _SCRAPE_CHUNK
     chunk: list[str] = []
     size = 0
     for part in parts:
         chunk.append(part)
         size += len(part)
-        if size >= _SCRAPE_CHUNK:
-            await response.write("".join(chunk).encode())
+        if size >= limit:
+            await body.write("".join(chunk).encode())
             chunk, size = [], 0
             # A fast reader never makes write() wait: let replies in between chunks, or a
             # scrape of hundreds of MB would hold every poll for a second or more.
             await asyncio.sleep(0)
-    await response.write("".join(chunk).encode())
-    await response.write_eof()
+    await body.write("".join(chunk).encode())
+    await body.close()
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 from typing import Any
 
 from aiohttp import test_utils
@@ -131,3 +132,50 @@ async def test_a_large_body_arrives_whole_and_a_head_request_gets_none() -> None
     assert len(expected) > 4 * (1 << 18)  # several chunks
     assert body == expected
     assert (head.status, await head.read()) == (200, b"")
+
+
+async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
+    # Prometheus asks for gzip at every scrape; the text of a large estate is some 20 times
+    # smaller so (hundreds of MB a scrape at 10,000 devices). The body is compressed in
+    # chunks as it is written: several of them here.
+    process = Process()
+    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(120_000)]
+    parts = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n", *lines]
+    views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
+    server = test_utils.TestServer(build_app(views))
+    answers: dict[str, tuple[str | None, bytes]] = {}
+    async with test_utils.TestClient(server, auto_decompress=False) as client:
+        for name, encoding in (
+            ("gzip", "gzip"),
+            ("prometheus", "gzip"),
+            ("listed", "deflate, br;q=0.9, x-gzip;q=0.5"),
+            ("refused", "gzip;q=0, identity"),
+            ("bad quality", "gzip;q=high"),
+            ("identity", "identity"),
+        ):
+            headers = {"Accept-Encoding": encoding}
+            if name == "prometheus":
+                headers["Accept"] = PROMETHEUS_ACCEPT
+            response = await client.get("/metrics", headers=headers)
+            assert "Accept-Encoding" in response.headers.get("Vary", "")
+            answers[name] = (response.headers.get("Content-Encoding"), await response.read())
+        openmetrics = await client.get(
+            "/metrics",
+            headers={"Accept": "application/openmetrics-text", "Accept-Encoding": "gzip"},
+        )
+        om = (openmetrics.headers.get("Content-Encoding"), await openmetrics.read())
+    expected = ("".join(render_registry(process.registry)) + "".join(parts)).encode()
+    assert len(expected) > 4 * (1 << 20)  # several compressed chunks
+    assert {name: coding for name, (coding, _) in answers.items()} == {
+        "gzip": "gzip",
+        "prometheus": "gzip",
+        "listed": "gzip",
+        "refused": None,
+        "bad quality": None,
+        "identity": None,
+    }
+    for coding, body in answers.values():
+        assert (gzip.decompress(body) if coding else body) == expected
+    assert len(answers["gzip"][1]) * 5 < len(expected)
+    assert om[0] == "gzip"
+    assert gzip.decompress(om[1]).decode().endswith("# EOF\n")
