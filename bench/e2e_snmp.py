@@ -9,7 +9,8 @@ for the namespace's whole interface table, so each is a device of ~200 ports.
 
 - trunkwatch: ``trunkwatch run`` with a generated configuration (one asset per agent, one SNMP
   probe of the chosen profile, every ``--interval`` seconds), pinned to CPU 0; its ``/metrics``
-  is scraped once per interval, as Prometheus would.
+  is scraped once per interval, as Prometheus would (asking for gzip, as Prometheus does; both
+  processes then answer in gzip, each at its own cost).
 - snmp_exporter: ``prometheus-snmp-exporter`` with a module generated from the same profile
   (``exporter_module``: every column, scalar and label the profile reads, walked on every
   scrape, the labels as lookups), pinned to CPU 1; ``/snmp?target=…`` is scraped once per
@@ -66,6 +67,7 @@ from bench.processes import (
     REPO,
     free_tcp_port,
     get,
+    get_gzip,
     proc_cpu,
     proc_status,
     process,
@@ -357,17 +359,17 @@ def measure(
         cpu0 = {"tw": proc_cpu(tw.pid), "ex": proc_cpu(ex.pid)}
         tw_samples = ex_samples = ex_varbinds = 0.0
         scrape_s: dict[str, list[float]] = {"trunkwatch": [], "exporter": []}
-        bytes_tw = 0
+        bytes_tw = wire_tw = 0
         for k in range(rounds):
             time.sleep(max(0.0, t0 + k * args.interval - time.monotonic()))
             s0 = time.perf_counter()
-            body = get(tw_url)
+            body, wire_tw = get_gzip(tw_url)
             scrape_s["trunkwatch"].append(time.perf_counter() - s0)
             bytes_tw = len(body)
             tw_samples += trunkwatch_counts(body)["samples"]
             s0 = time.perf_counter()
             for url in ex_urls:
-                counts = exporter_counts(get(url))
+                counts = exporter_counts(get_gzip(url)[0])
                 ex_samples += counts["samples"]
                 ex_varbinds += counts["varbinds"]
             scrape_s["exporter"].append(time.perf_counter() - s0)
@@ -386,7 +388,8 @@ def measure(
                  proc_status(tw.pid, "VmHWM"), proc_status(tw.pid, "VmRSS"), rounds,
                  {"polls": polls, "varbinds_per_poll": end["varbinds_per_poll"],
                   "samples_per_scrape": tw_samples / rounds, "lines_per_scrape": end["lines"],
-                  "scrape_bytes": bytes_tw, "scrape_s_max": max(scrape_s["trunkwatch"]),
+                  "scrape_bytes": bytes_tw, "scrape_gzip_bytes": wire_tw,
+                  "scrape_s_max": max(scrape_s["trunkwatch"]),
                   "idle_rss_mib": idle_rss["trunkwatch"]}),
             Side("snmp_exporter", cpu["ex"], ex_varbinds, ex_samples,
                  proc_status(ex.pid, "VmHWM"), proc_status(ex.pid, "VmRSS"), rounds * len(agents),

@@ -5,6 +5,7 @@ wait for it to be ready within a bound."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import signal
@@ -116,6 +117,16 @@ def fetch(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None
 
 def get(url: str, timeout: float = 30.0) -> str:
     return fetch(url, timeout).decode()
+
+
+def get_gzip(url: str, timeout: float = 30.0) -> tuple[str, int]:
+    """The body of a GET that asks for gzip, as Prometheus does at every scrape: its text, and
+    the bytes that came over the wire (compressed or not, as the server chose)."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        wire: bytes = response.read()
+        compressed = response.headers.get("Content-Encoding") == "gzip"
+    return (gzip.decompress(wire) if compressed else wire).decode(), len(wire)
 
 
 def wait_for(

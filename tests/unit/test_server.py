@@ -139,7 +139,7 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
     # smaller so (hundreds of MB a scrape at 10,000 devices). The body is compressed in
     # chunks as it is written: several of them here.
     process = Process()
-    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(120_000)]
+    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(40_000)]
     parts = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n", *lines]
     views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
     server = test_utils.TestServer(build_app(views))
@@ -165,7 +165,7 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
         )
         om = (openmetrics.headers.get("Content-Encoding"), await openmetrics.read())
     expected = ("".join(render_registry(process.registry)) + "".join(parts)).encode()
-    assert len(expected) > 4 * (1 << 20)  # several compressed chunks
+    assert len(expected) > 4 * (1 << 18)  # several compressed chunks
     assert {name: coding for name, (coding, _) in answers.items()} == {
         "gzip": "gzip",
         "prometheus": "gzip",
