@@ -119,14 +119,18 @@ def get(url: str, timeout: float = 30.0) -> str:
     return fetch(url, timeout).decode()
 
 
-def get_gzip(url: str, timeout: float = 30.0) -> tuple[str, int]:
-    """The body of a GET that asks for gzip, as Prometheus does at every scrape: its text, and
-    the bytes that came over the wire (compressed or not, as the server chose)."""
+def fetch_gzip(url: str, timeout: float = 30.0) -> tuple[bytes, bool]:
+    """The body of a GET that asks for gzip, as Prometheus does at every scrape, as it came
+    over the wire, and whether it is compressed (as the server chose)."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         wire: bytes = response.read()
-        compressed = response.headers.get("Content-Encoding") == "gzip"
-    return (gzip.decompress(wire) if compressed else wire).decode(), len(wire)
+        return wire, response.headers.get("Content-Encoding") == "gzip"
+
+
+def text_of(wire: bytes, compressed: bool) -> str:
+    """The text of a body ``fetch_gzip`` read."""
+    return (gzip.decompress(wire) if compressed else wire).decode()
 
 
 def wait_for(

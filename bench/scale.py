@@ -204,7 +204,7 @@ class Measurement:
     scrape_bytes: int
     scrape_samples: int
     #: The size of a scrape's gzip body, as Prometheus asks for it (``scrape_bytes``: the text).
-    scrape_gzip_bytes: int
+    scrape_gzip_bytes: float
     #: One scrape after the window that does not ask for gzip: its wall time.
     text_scrape_s: float | None
     #: The daemon's peak RSS after that scrape (``peak_rss_mib`` is before it).
@@ -370,7 +370,11 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             delta = after.minus(before)
             peak, rss = proc_status(daemon.pid, "VmHWM"), proc_status(daemon.pid, "VmRSS")
             sim_rss = sum(proc_status(p, "VmRSS") for p in pids)
-            gzip_bytes = len(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, PROMETHEUS_HEADERS))
+            gzip_bytes = math.nan
+            try:
+                gzip_bytes = len(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, PROMETHEUS_HEADERS))
+            except OSError as exc:
+                problems.append(f"gzip scrape: {exc}")
             text_s: float | None = None
             text_peak = math.nan
             if args.text_scrape:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import (
@@ -246,29 +247,38 @@ def client_tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
     return context
 
 
-#: Validated parameters of frozen models, by model and parameters as JSON. The jobs of one
-#: kind mostly share their parameters (the 30,000 SNMP probes of 10,000 base stations have a
-#: few), so they share one object (about 1 KiB each) and are validated once.
-_VALIDATED: dict[tuple[type[BaseModel], str], BaseModel] = {}
-#: Beyond this many distinct parameter sets a new one is no longer kept for sharing.
-_VALIDATED_LIMIT = 4096
+#: Validated parameters of frozen models, by model and parameters as JSON, for as long as a
+#: probe holds them. The jobs of one kind mostly share their parameters (the 30,000 SNMP
+#: probes of 10,000 base stations have a few), so they share one object (about 1 KiB each)
+#: and are validated once. The shared object is frozen; its lists must not be changed.
+_VALIDATED: weakref.WeakValueDictionary[tuple[type[BaseModel], str], BaseModel] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is what YAML gives and JSON tells apart: text keys, and text, numbers,
+    booleans, null, lists and mappings of them (``{1: …}`` and ``{"1": …}`` are one JSON)."""
+    if value is None or isinstance(value, str | int | float):
+        return True
+    if isinstance(value, list):
+        return all(map(_plain, value))
+    if isinstance(value, dict):
+        return all(isinstance(k, str) for k in value) and all(map(_plain, value.values()))
+    return False
 
 
 def validate_params(model: type[M], params: Mapping[str, Any]) -> M:
     """Validate a probe's parameters with its pydantic model, every problem at once.
 
-    A frozen model's parameters are validated once: the same parameters again give the same
-    object."""
+    A frozen model's parameters are validated once while a probe holds them: the same
+    parameters again give the same object."""
     key: tuple[type[BaseModel], str] | None = None
-    if model.model_config.get("frozen"):
-        try:
-            key = (model, json.dumps(params, sort_keys=True))
-        except (TypeError, ValueError):
-            key = None  # not JSON (keys other than text, values YAML made): validated each time
-        else:
-            kept = _VALIDATED.get(key)
-            if kept is not None:
-                return cast(M, kept)
+    if model.model_config.get("frozen") and _plain(dict(params)):
+        key = (model, json.dumps(params, sort_keys=True))
+        kept = _VALIDATED.get(key)
+        if kept is not None:
+            return cast(M, kept)
     try:
         parsed = model.model_validate(dict(params))
     except ValidationError as exc:
@@ -277,6 +287,6 @@ def validate_params(model: type[M], params: Mapping[str, Any]) -> M:
             for err in exc.errors(include_url=False)
         ]
         raise ProbeParamsError(problems) from exc
-    if key is not None and len(_VALIDATED) < _VALIDATED_LIMIT:
+    if key is not None:
         _VALIDATED[key] = parsed
     return parsed

@@ -90,8 +90,9 @@ class Loaded:
 @dataclass(frozen=True, slots=True)
 class Running:
     """What the daemon keeps of the configuration it installed: not the validated file
-    (``Loaded.config``), whose models take some 6 KiB an asset (60 MB at 10,000 assets) and
-    of which a reload needs only the ids of the running assets."""
+    (``Loaded.config``), whose models take about 3 KiB an asset (57 MiB for the 20,004 assets
+    of 10,000 base stations and their power plants) and of which a reload needs only the ids
+    of the running assets."""
 
     inventory: Inventory
     #: The ids of the configuration's assets (``reload_problems``).

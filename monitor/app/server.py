@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import threading
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -58,6 +61,23 @@ class ServerViews:
 VIEWS: web.AppKey[ServerViews] = web.AppKey("views", ServerViews)
 
 
+def _qualities(header: str) -> dict[str, float]:
+    """The media types (Accept) or codings (Accept-Encoding) of a request header, each with
+    its quality: the highest given to it, 0 for one that is not a number."""
+    out: dict[str, float] = {}
+    for part in header.split(","):
+        name, *params = (p.strip().lower() for p in part.split(";"))
+        if not name:
+            continue
+        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            value = float(quality)
+        except ValueError:
+            value = 0.0
+        out[name] = max(out.get(name, 0.0), value if value > 0 else 0.0)
+    return out
+
+
 def _openmetrics_only(accept: str) -> bool:
     """Whether the client takes OpenMetrics and not the text format.
 
@@ -66,20 +86,19 @@ def _openmetrics_only(accept: str) -> bool:
     through prometheus-client at ~40 µs a sample (15 s for the 330,000 series of 1,000 base
     stations). A client that takes only OpenMetrics still gets it.
     """
-    openmetrics_ok = text_ok = False
-    for part in accept.split(","):
-        media, *params = (p.strip().lower() for p in part.split(";"))
-        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
-        try:
-            if float(quality) <= 0:
-                continue
-        except ValueError:
-            continue
-        if media == "application/openmetrics-text":
-            openmetrics_ok = True
-        elif media in ("text/plain", "text/*", "*/*"):
-            text_ok = True
-    return openmetrics_ok and not text_ok
+    taken = _qualities(accept)
+    text = any(taken.get(media, 0.0) > 0 for media in ("text/plain", "text/*", "*/*"))
+    return taken.get("application/openmetrics-text", 0.0) > 0 and not text
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether the client takes a gzip body (Prometheus asks for one at every scrape): gzip
+    (or x-gzip) named with a quality above 0, or else ``*`` so (RFC 9110 §12.5.3)."""
+    taken = _qualities(accept_encoding)
+    for coding in ("gzip", "x-gzip"):
+        if coding in taken:
+            return taken[coding] > 0
+    return taken.get("*", 0.0) > 0
 
 
 #: Characters of exposition encoded, compressed (gzip) and written at a time. Larger chunks
@@ -88,26 +107,35 @@ _SCRAPE_CHUNK = 1 << 18
 #: zlib's fastest level makes the text some 20 times smaller at about 500 MB/s; its default
 #: (6) gains a tenth more at a third of the speed.
 _GZIP_LEVEL = 1
+#: The nice value of the compressing threads (the event loop's is the process's, 0 as a rule).
+_GZIP_NICE = 10
 
 
-def _accepts_gzip(accept_encoding: str) -> bool:
-    """Whether the client takes a gzip body (Prometheus asks for one at every scrape)."""
-    for part in accept_encoding.split(","):
-        coding, *params = (p.strip().lower() for p in part.split(";"))
-        if coding not in ("gzip", "x-gzip"):
-            continue
-        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
-        try:
-            return float(quality) > 0
-        except ValueError:
-            return False
-    return False
+def _below_the_loop() -> None:
+    """Run this worker thread at a lower priority than the event loop (on Linux a thread has
+    a nice value of its own): compressing a scrape of 10,000 devices takes most of a CPU
+    second, and on a core the polls fill it takes what they leave instead of delaying them."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _GZIP_NICE)
+
+
+#: Where bodies are compressed: threads of their own, since zlib lets go of the interpreter
+#: while it works, and apart from the default pool, which blocking work (RTP captures of up to
+#: ten minutes, password checks, inspection records) may fill.
+_COMPRESSING = ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="trunkwatch-gzip", initializer=_below_the_loop
+)
+
+
+def _gzip(data: bytes) -> bytes:
+    compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)
+    return compressor.compress(data) + compressor.flush()
 
 
 class _Body:
     """Writes a response body as it is given, compressed when the client takes gzip. The
-    compression runs in a worker thread, chunk after chunk in order, so a scrape of hundreds
-    of MB does not hold the event loop for the second it takes."""
+    compression runs in a worker thread (``_COMPRESSING``), chunk after chunk in order, so a
+    scrape of hundreds of MB does not hold the event loop for the second it takes."""
 
     __slots__ = ("_gzip", "_response")
 
@@ -117,7 +145,8 @@ class _Body:
 
     async def write(self, data: bytes) -> None:
         if self._gzip is not None:
-            data = await asyncio.get_running_loop().run_in_executor(None, self._gzip.compress, data)
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(_COMPRESSING, self._gzip.compress, data)
         if data:
             await self._response.write(data)
 
@@ -128,7 +157,8 @@ class _Body:
 
 
 def _headers(content_type: str, gzip: bool) -> dict[str, str]:
-    headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
+    # What is sent depends on both: the format (Accept) and the coding (Accept-Encoding).
+    headers = {"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
     return headers
@@ -142,8 +172,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         own = render_registry_openmetrics(views.registry).encode()
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         if gzip:
-            compress = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)
-            body = await asyncio.to_thread(lambda: compress.compress(body) + compress.flush())
+            body = await asyncio.get_running_loop().run_in_executor(_COMPRESSING, _gzip, body)
         headers = _headers(openmetrics.CONTENT_TYPE_LATEST, gzip)
         return web.Response(body=body, headers=headers)
     parts = render_registry(views.registry) + views.exposition()

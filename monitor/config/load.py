@@ -14,7 +14,7 @@ would drop more than half of the running assets unless the new file sets
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +81,14 @@ def _check_remainder(
     return list(cross_checks(model, smap, base, origin))
 
 
-def reload_problems(running: Collection[str], new: Config) -> list[Problem]:
+def reload_problems(running: AbstractSet[str], new: Config) -> list[Problem]:
     """Why ``new`` must not replace the configuration whose assets are ``running`` (their
     ids) although it is valid on its own.
 
     A reload that drops more than half of the running assets is far more often a truncated
     or wrong file than a decision; the file says so with ``allow_shrink: true``.
     """
-    before = set(running)
+    before = running
     dropped = before - {asset.id for asset in new.assets}
     if new.model.allow_shrink or len(dropped) * 2 <= len(before):
         return []

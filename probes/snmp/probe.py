@@ -52,7 +52,7 @@ def _version(value: Any) -> Any:
 
 
 def _profiles(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
+    return (value,) if isinstance(value, str) else value
 
 
 #: The profiles that carry an agent's identity, left out of a probe whose ``identity`` is off.
@@ -65,7 +65,7 @@ class SnmpParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    profile: Annotated[list[str], BeforeValidator(_profiles), Field(min_length=1)]
+    profile: Annotated[tuple[str, ...], BeforeValidator(_profiles), Field(min_length=1)]
     version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)] = "2c"
     port: int | None = Field(None, ge=1, le=65535)
     retries: int = Field(1, ge=0, le=10)
@@ -76,9 +76,9 @@ class SnmpParams(BaseModel):
     auth_protocol: AuthProtocolName = "sha"
     priv_protocol: PrivProtocolName = "aes"
     #: Folders searched for profiles before the built-in ones.
-    profile_dirs: list[str] = Field(default_factory=list)
+    profile_dirs: tuple[str, ...] = ()
     #: Folders of MIB files for symbolic names (MODULE::object) in profiles.
-    mib_dirs: list[str] = Field(default_factory=list)
+    mib_dirs: tuple[str, ...] = ()
     #: Export the agent's identity: the system group (``snmp_system_info``), sysUpTime and the
     #: restarts seen. An asset's second SNMP probe of the same agent would repeat those series
     #: under the same labels, so the inventory turns it off there unless a probe says otherwise.

@@ -50,3 +50,14 @@ def inventory(jobs: Sequence[Job]) -> Inventory:
     assets = {j.asset.id: j.asset for j in jobs}
     sites = {a.site: Site(a.site, a.site, None, None, None, None, None) for a in assets.values()}
     return Inventory(MappingProxyType(sites), MappingProxyType(assets), tuple(jobs))
+
+
+def switch_fleet(count: int, *, allow_shrink: bool = False) -> str:
+    """A ``monitor.yaml`` of ``count`` switches (a0, a1 …) at one site, on 127.0.0.1."""
+    lines = ["allow_shrink: true"] if allow_shrink else []
+    lines += ["sites: [{id: hq, name: HQ}]", "assets:" if count else "assets: []"]
+    lines += [
+        f"  - {{id: a{i}, site: hq, system: network, kind: switch, address: 127.0.0.1}}"
+        for i in range(count)
+    ]
+    return "\n".join(lines) + "\n"

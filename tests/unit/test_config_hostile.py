@@ -16,6 +16,7 @@ import pytest
 from monitor.config import load_config, reload_problems
 from monitor.core.durations import parse_duration
 from monitor.core.sources import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, ConfigError
+from tests.unit.fleet import switch_fleet
 
 SECRET = "tOp-s3cret-Cm7y"
 
@@ -365,30 +366,23 @@ def test_unknown_tags_and_impossible_values_are_problems(tmp_path: Path) -> None
     ]
 
 
-def fleet(count: int, *, allow_shrink: bool = False) -> str:
-    lines = ["allow_shrink: true"] if allow_shrink else []
-    lines += ["sites: [{id: hq, name: HQ}]", "assets:" if count else "assets: []"]
-    lines += [
-        f"  - {{id: a{i}, site: hq, system: network, kind: switch, address: 127.0.0.1}}"
-        for i in range(count)
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def test_a_reload_dropping_more_than_half_of_the_assets_is_refused(tmp_path: Path) -> None:
-    running = {asset.id for asset in load_config(write(tmp_path, fleet(10), "running.yaml")).assets}
-    half = load_config(write(tmp_path, fleet(5)))
+    running = {a.id for a in load_config(write(tmp_path, switch_fleet(10), "running.yaml")).assets}
+    half = load_config(write(tmp_path, switch_fleet(5)))
     assert reload_problems(running, half) == []
-    path = write(tmp_path, fleet(4))
+    path = write(tmp_path, switch_fleet(4))
     assert [str(p) for p in reload_problems(running, load_config(path))] == [
         f"{path}:2: assets: the reload would drop 6 of the 10 running assets; "
         "set allow_shrink: true in the file to allow that"
     ]
-    assert reload_problems(running, load_config(write(tmp_path, fleet(0, allow_shrink=True)))) == []
+    assert (
+        reload_problems(running, load_config(write(tmp_path, switch_fleet(0, allow_shrink=True))))
+        == []
+    )
     # Renaming every asset drops all of them, whatever the count.
-    renamed = load_config(write(tmp_path, fleet(10).replace("id: a", "id: b")))
+    renamed = load_config(write(tmp_path, switch_fleet(10).replace("id: a", "id: b")))
     assert len(reload_problems(running, renamed)) == 1
 
 
 def test_ten_thousand_assets_are_within_the_bounds(tmp_path: Path) -> None:
-    assert len(load_config(write(tmp_path, fleet(10_000))).assets) == 10_000
+    assert len(load_config(write(tmp_path, switch_fleet(10_000))).assets) == 10_000

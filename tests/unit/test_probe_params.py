@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from probes import base
 from probes.base import ProbeParamsError, validate_params
 from probes.snmp import SnmpParams, create
 
@@ -57,3 +59,26 @@ def test_parameters_that_are_not_json_are_still_validated() -> None:
     first = validate_params(Frozen, {"when": date(2026, 12, 7)})
     assert first.when == date(2026, 12, 7)
     assert validate_params(Frozen, {"when": date(2026, 12, 8)}).when == date(2026, 12, 8)
+
+
+def test_parameters_json_would_confuse_are_told_apart() -> None:
+    # JSON writes the key 1 as "1": a header named by a number is refused whatever came first.
+    from probes.http import HttpParams
+
+    good = {"url": "http://127.0.0.1/", "headers": {"1": "x"}}
+    assert validate_params(HttpParams, good).headers == {"1": "x"}
+    with pytest.raises(ProbeParamsError):
+        validate_params(HttpParams, {"url": "http://127.0.0.1/", "headers": {1: "x"}})
+
+
+def test_parameters_are_shared_only_while_a_probe_holds_them() -> None:
+    first = validate_params(SnmpParams, {"profile": ["ups_mib"], "retries": 3})
+    del first
+    gc.collect()
+    again = validate_params(SnmpParams, {"profile": ["ups_mib"], "retries": 3})
+    assert again.retries == 3
+    assert (SnmpParams, '{"profile": ["ups_mib"], "retries": 3}') in base._VALIDATED
+    assert len([k for k in base._VALIDATED if k[1].endswith('"retries": 3}')]) == 1
+    del again
+    gc.collect()
+    assert not [k for k in base._VALIDATED if k[1].endswith('"retries": 3}')]

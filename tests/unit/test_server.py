@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
+import threading
 from typing import Any
 
+import pytest
 from aiohttp import test_utils
 from prometheus_client import CollectorRegistry, Gauge
 
+from monitor.app import server
 from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.exposition.collector import ResultsCollector
@@ -179,3 +183,30 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
     assert len(answers["gzip"][1]) * 5 < len(expected)
     assert om[0] == "gzip"
     assert gzip.decompress(om[1]).decode().endswith("# EOF\n")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "gzip"),
+    [
+        ("gzip", True),
+        ("x-gzip;q=0, gzip", True),
+        ("gzip;q=0, *", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("br, *;q=0.1", True),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=nan", False),
+    ],
+)
+def test_gzip_is_sent_when_the_client_takes_it(encoding: str, gzip: bool) -> None:
+    assert server._accepts_gzip(encoding) is gzip
+
+
+def test_bodies_are_compressed_below_the_event_loop_s_priority() -> None:
+    # On a core the polls fill, compressing a scrape takes what they leave.
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    worker = server._COMPRESSING.submit(nice).result(timeout=10)
+    assert worker == min(19, nice() + server._GZIP_NICE)

@@ -347,7 +347,7 @@ def test_probe_parameters_accept_yaml_spellings() -> None:
     probe = create({"profile": "if_mib", "version": 2, "label_refresh": "5m"}, timeout=4)
     assert isinstance(probe, SnmpProbe)
     assert probe.params.version == "2c"
-    assert probe.params.profile == ["if_mib"]
+    assert probe.params.profile == ("if_mib",)
     assert probe.poller.label_refresh == 300.0
     assert probe.try_timeout == pytest.approx(1.6)
     with pytest.raises(ProbeParamsError) as info:
