@@ -274,13 +274,14 @@ def validate_params(model: type[M], params: Mapping[str, Any]) -> M:
     A frozen model's parameters are validated once while a probe holds them: the same
     parameters again give the same object."""
     key: tuple[type[BaseModel], str] | None = None
-    if model.model_config.get("frozen") and _plain(dict(params)):
-        key = (model, json.dumps(params, sort_keys=True))
+    given = dict(params)
+    if model.model_config.get("frozen") and _plain(given):
+        key = (model, json.dumps(given, sort_keys=True))
         kept = _VALIDATED.get(key)
         if kept is not None:
             return cast(M, kept)
     try:
-        parsed = model.model_validate(dict(params))
+        parsed = model.model_validate(given)
     except ValidationError as exc:
         problems = [
             (".".join(str(part) for part in err["loc"]) or "(probe)", err["msg"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
 import zlib
@@ -127,11 +128,6 @@ _COMPRESSING = ThreadPoolExecutor(
 )
 
 
-def _gzip(data: bytes) -> bytes:
-    compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)
-    return compressor.compress(data) + compressor.flush()
-
-
 class _Body:
     """Writes a response body as it is given, compressed when the client takes gzip. The
     compression runs in a worker thread (``_COMPRESSING``), chunk after chunk in order, so a
@@ -172,7 +168,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         own = render_registry_openmetrics(views.registry).encode()
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         if gzip:
-            body = await asyncio.get_running_loop().run_in_executor(_COMPRESSING, _gzip, body)
+            gzipped = functools.partial(zlib.compress, body, _GZIP_LEVEL, wbits=31)
+            body = await asyncio.get_running_loop().run_in_executor(_COMPRESSING, gzipped)
         headers = _headers(openmetrics.CONTENT_TYPE_LATEST, gzip)
         return web.Response(body=body, headers=headers)
     parts = render_registry(views.registry) + views.exposition()

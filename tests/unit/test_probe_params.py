@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -82,3 +83,9 @@ def test_parameters_are_shared_only_while_a_probe_holds_them() -> None:
     del again
     gc.collect()
     assert not [k for k in base._VALIDATED if k[1].endswith('"retries": 3}')]
+
+
+def test_parameters_given_as_any_mapping_are_shared_too() -> None:
+    given = MappingProxyType({"profile": ["ups_mib"], "retries": 4})
+    first = validate_params(SnmpParams, given)
+    assert validate_params(SnmpParams, dict(given)) is first
