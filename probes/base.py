@@ -26,7 +26,6 @@ the scheduler as ``internal`` (a bug in a probe, logged with its traceback once)
 
 from __future__ import annotations
 
-import json
 import ssl
 import weakref
 from collections.abc import Mapping, Sequence
@@ -247,24 +246,27 @@ def client_tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
     return context
 
 
-#: Validated parameters of frozen models, by model and parameters as JSON, for as long as a
-#: probe holds them. The jobs of one kind mostly share their parameters (the 30,000 SNMP
-#: probes of 10,000 base stations have a few), so they share one object (about 1 KiB each)
-#: and are validated once. The shared object is frozen; its lists must not be changed.
+#: Validated parameters of frozen models, by model and the ``repr`` of the parameters, for as
+#: long as a probe holds them. The jobs of one kind mostly share their parameters (the 30,000
+#: SNMP probes of 10,000 base stations have a few), so they share one object (about 1 KiB
+#: each) and are validated once. The shared object is frozen; its lists must not be changed.
 _VALIDATED: weakref.WeakValueDictionary[tuple[type[BaseModel], str], BaseModel] = (
     weakref.WeakValueDictionary()
 )
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: object) -> bool:
-    """Whether ``value`` is what YAML gives and JSON tells apart: text keys, and text, numbers,
-    booleans, null, lists and mappings of them (``{1: …}`` and ``{"1": …}`` are one JSON)."""
-    if value is None or isinstance(value, str | int | float):
+    """Whether ``value`` is made of what YAML gives (text, numbers, booleans, null, lists and
+    mappings by text of them), whose ``repr`` tells any two apart (``1``, ``"1"`` and ``True``
+    too). Checked by exact type: with the ``repr``, no longer than a validation takes."""
+    kind = type(value)
+    if kind in _ATOMS:
         return True
-    if isinstance(value, list):
+    if isinstance(value, list) and kind is list:
         return all(map(_plain, value))
-    if isinstance(value, dict):
-        return all(isinstance(k, str) for k in value) and all(map(_plain, value.values()))
+    if isinstance(value, dict) and kind is dict:
+        return all(type(k) is str for k in value) and all(map(_plain, value.values()))
     return False
 
 
@@ -276,7 +278,7 @@ def validate_params(model: type[M], params: Mapping[str, Any]) -> M:
     key: tuple[type[BaseModel], str] | None = None
     given = dict(params)
     if model.model_config.get("frozen") and _plain(given):
-        key = (model, json.dumps(given, sort_keys=True))
+        key = (model, repr(sorted(given.items())))
         kept = _VALIDATED.get(key)
         if kept is not None:
             return cast(M, kept)
