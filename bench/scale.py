@@ -20,7 +20,8 @@ For each fleet size N (default 1,000, 5,000, 10,000 and 20,000 devices):
   text format the daemon then answers in (its fast path), and ``Accept-Encoding: gzip``
   (wall time read by curl, as fast a reader as Prometheus, without decompressing; the sizes
   of the text and of its gzip body after the window). After the window one scrape does not
-  ask for gzip (its wall time), as the bench scraped before the daemon compressed.
+  ask for gzip (its wall time), as the bench scraped before the daemon compressed. Then
+  the daemon gets SIGTERM, as a service manager stops it: the time to its exit.
 
 What is reported per N, from outside the daemon: its CPU (``/proc/PID/stat``) over the window
 as a share of its core and per finished poll; scheduler lag p50 / p99, interpolated inside the
@@ -66,6 +67,7 @@ from bench.config_load import SHIPPED, check_config_process, shipped_sections
 from bench.e2e_snmp import print_cprofile
 from bench.processes import (
     REPO,
+    STOP_GRACE_SECONDS,
     fetch,
     free_tcp_port,
     pin,
@@ -209,6 +211,8 @@ class Measurement:
     text_scrape_s: float | None
     #: The daemon's peak RSS after that scrape (``peak_rss_mib`` is before it).
     text_peak_rss_mib: float
+    #: From SIGTERM to the daemon's exit, s; None when it did not stop within the grace.
+    stop_s: float | None
     simulator_core: float
     simulator_build_cpu_s: float
     simulator_rss_mib: float
@@ -248,6 +252,18 @@ def _log_tail(log: Path, lines: int = 5) -> str:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> float | None:
+    """Send the daemon SIGTERM, as a service manager stops it, and time its exit; None when it
+    has not exited within ``STOP_GRACE_SECONDS`` (``process`` then kills it)."""
+    started = time.monotonic()
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return None
+    return time.monotonic() - started
 
 
 def measure(n: int, args: argparse.Namespace, workdir: Path) -> Measurement:
@@ -383,8 +399,11 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 except OSError as exc:
                     problems.append(f"text scrape: {exc}")
                 text_peak = proc_status(daemon.pid, "VmHWM")
+            stop_s = _stop(daemon)
         if daemon.returncode == -signal.SIGKILL:
-            problems.append(f"the daemon did not stop within 30 s of SIGTERM; see {log}")
+            problems.append(
+                f"the daemon did not stop within {STOP_GRACE_SECONDS:.0f} s of SIGTERM; see {log}"
+            )
         elif daemon.returncode not in (0, None, -signal.SIGTERM):
             problems.append(f"the daemon exited {daemon.returncode}; see {log}")
     finished = sum(delta.runs.values())
@@ -425,6 +444,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         scrape_gzip_bytes=gzip_bytes,
         text_scrape_s=text_s,
         text_peak_rss_mib=text_peak,
+        stop_s=stop_s,
         simulator_core=sim_cpu / elapsed,
         simulator_build_cpu_s=sim_build,
         simulator_rss_mib=sim_rss,
@@ -469,6 +489,7 @@ COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("series", lambda m: f"{m.scrape_samples:,}"),
     ("gzip MB", lambda m: f"{m.scrape_gzip_bytes / 1e6:.1f}"),
     ("text s", lambda m: "-" if m.text_scrape_s is None else f"{m.text_scrape_s:.2f}"),
+    ("stop s", lambda m: "-" if m.stop_s is None else f"{m.stop_s:.1f}"),
     ("check-config s", lambda m: f"{m.check_config['wall_s']:.2f}"),
     ("check-config MiB", lambda m: f"{m.check_config['peak_rss_mib']:.0f}"),
     ("listen s", lambda m: f"{m.start_to_listen_s:.1f}"),
