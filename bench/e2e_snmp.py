@@ -569,7 +569,10 @@ def run_profiled(out: str, argv: list[str]) -> int:
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
-    return trunkwatch(argv)
+    # As the program runs it (``main`` reading ``sys.argv``), so it ends its process as the
+    # program does once stopped: the scale bench times that stop.
+    sys.argv = ["trunkwatch", *argv]
+    return trunkwatch()
 
 
 def main() -> int:

@@ -256,12 +256,15 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 def _stop(daemon: subprocess.Popen[bytes]) -> float | None:
     """Send the daemon SIGTERM, as a service manager stops it, and time its exit; None when it
-    has not exited within ``STOP_GRACE_SECONDS`` (``process`` then kills it)."""
+    has not exited within ``STOP_GRACE_SECONDS``, and then it is killed (its process group)."""
     started = time.monotonic()
     daemon.send_signal(signal.SIGTERM)
     try:
         daemon.wait(STOP_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait(10)
         return None
     return time.monotonic() - started
 

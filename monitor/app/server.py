@@ -106,8 +106,8 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 #: for gzip (fewer trips to the worker thread) held some 4 MiB more at the peak.
 _SCRAPE_CHUNK = 1 << 18
 #: ISA-L's level 1 makes the text some 20 times smaller, as zlib's fastest level does, at
-#: close to four times zlib's speed (a 10,000-device body of 449 MB: ~0.3 CPU s against ~1.1).
-#: Its level 0 is no faster and compresses less; 2 and 3 gain little and hold larger tables.
+#: close to four times zlib's speed (a 10,000-device body of 449 MB: ~0.45 CPU s against ~1.6).
+#: Its level 0 was no faster on exposition lines and compressed less; its level 2, no smaller.
 _GZIP_LEVEL = 1
 #: The nice value of the compressing threads (the event loop's is the process's, 0 as a rule).
 _GZIP_NICE = 10
@@ -115,7 +115,7 @@ _GZIP_NICE = 10
 
 def _below_the_loop() -> None:
     """Run this worker thread at a lower priority than the event loop (on Linux a thread has
-    a nice value of its own): compressing a scrape of 10,000 devices takes a third of a CPU
+    a nice value of its own): compressing a scrape of 10,000 devices takes about half a CPU
     second, and on a core the polls fill it takes what they leave instead of delaying them."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _GZIP_NICE)

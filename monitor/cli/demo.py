@@ -178,7 +178,7 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         help=f"HOST:PORT of the control API (default {DEFAULT_CONTROL})",
     )
     p.add_argument("--speed", type=positive_number, help="simulated seconds per real second")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, ends_process=True)
 
     p = sub.add_parser(
         "demo",
@@ -208,7 +208,7 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         default=STATUS_EVERY_SECONDS,
         help="seconds between status lines (0: none)",
     )
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, ends_process=True)
 
     p = sub.add_parser(
         "drill",

@@ -75,4 +75,4 @@ def register(sub: Subparsers, add_config: AddConfig) -> None:
         default=None,
         help="this instance's member name, one of cluster.members",
     )
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, ends_process=True)

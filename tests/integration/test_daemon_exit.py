@@ -5,26 +5,32 @@ through the interpreter's usual exit.
 
 The program is run through a wrapper that registers an ``atexit`` hook printing a line: the
 hook runs in the interpreter's teardown, so its line is in the output exactly when the process
-went through it.
+went through it. The wrapper also prints a line to stdout without flushing it: redirected to a
+file, stdout is block-buffered, so the line is there only if the process flushed it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers import free_tcp_port, http_get, wait_until
 from tests.integration.simcity import REPO
 
 TEARDOWN = "interpreter teardown ran"
+UNFLUSHED = "written to stdout, not flushed"
 
 #: ``trunkwatch`` as its console script runs it: ``main()`` reading ``sys.argv``.
 WRAPPER = (
     "import atexit, sys\n"
     f"atexit.register(lambda: print({TEARDOWN!r}, file=sys.stderr, flush=True))\n"
+    f"print({UNFLUSHED!r})\n"
     "from monitor.cli import main\n"
     "raise SystemExit(main())\n"
 )
@@ -42,43 +48,66 @@ def _config(tmp_path: Path) -> Path:
     return config
 
 
-def _trunkwatch(*args: str, log: Path) -> subprocess.Popen[bytes]:
+def _buffered(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without ``PYTHONUNBUFFERED``, so that a redirected stdout is block-buffered."""
+    return {name: value for name, value in env.items() if name != "PYTHONUNBUFFERED"}
+
+
+@contextmanager
+def _trunkwatch(*args: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-c", WRAPPER, *args],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env={**_buffered(os.environ), "PYTHONPATH": str(REPO), "TRUNKWATCH_LOG_LEVEL": "info"},
         )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
 
 
 def test_a_stopped_daemon_ends_its_process_without_the_teardown(tmp_path: Path) -> None:
-    config, log, port = _config(tmp_path), tmp_path / "run.log", free_tcp_port()
-    process = _trunkwatch("run", "-c", str(config), "--listen", f"127.0.0.1:{port}", log=log)
-    try:
+    config, log = _config(tmp_path), tmp_path / "run.log"
+    with _trunkwatch("run", "-c", str(config), "--listen", "127.0.0.1:0", log=log) as process:
 
         def ready() -> bool:
             assert process.poll() is None, log.read_text()
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read_text())
             try:
-                return http_get(f"http://127.0.0.1:{port}/-/ready", timeout=1)[0] == 200
+                return found is not None and http_get(f"{found[1]}/-/ready", timeout=1)[0] == 200
             except OSError:
                 return False
 
         wait_until(ready, 30, "trunkwatch run to be ready")
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
     output = log.read_text()
     assert code == 0, output
-    # The log written up to the end is all there: flushed before the process ended.
-    assert output.rstrip().endswith("trunkwatch.daemon stopped"), output[-2000:]
+    assert "trunkwatch.daemon stopped" in output
+    assert UNFLUSHED in output
+    assert TEARDOWN not in output
+
+
+def test_a_daemon_refused_its_configuration_ends_the_same_way(tmp_path: Path) -> None:
+    config, log = tmp_path / "monitor.yaml", tmp_path / "run.log"
+    config.write_text("defaults: {interval: never}\n", encoding="utf-8")
+    with _trunkwatch("run", "-c", str(config), "--listen", "127.0.0.1:0", log=log) as process:
+        code = process.wait(60)
+    output = log.read_text()
+    assert code == 1, output
+    assert f"{config}:1: defaults.interval: expected a duration" in output
+    assert UNFLUSHED in output
     assert TEARDOWN not in output
 
 
 def test_other_commands_end_through_the_interpreter(tmp_path: Path) -> None:
     config, log = _config(tmp_path), tmp_path / "check.log"
-    process = _trunkwatch("check-config", "-c", str(config), log=log)
-    assert process.wait(60) == 0, log.read_text()
-    assert TEARDOWN in log.read_text()
+    with _trunkwatch("check-config", "-c", str(config), log=log) as process:
+        code = process.wait(60)
+    output = log.read_text()
+    assert code == 0, output
+    assert TEARDOWN in output
+    assert UNFLUSHED in output
