@@ -18,6 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "REPO",
+    "STOP_GRACE_SECONDS",
     "fetch",
     "free_tcp_port",
     "get",
@@ -25,6 +26,7 @@ __all__ = [
     "proc_cpu",
     "proc_status",
     "process",
+    "stop",
     "timed_fetch",
     "wait_for",
 ]
@@ -75,15 +77,25 @@ def process(
         pin(proc.pid, cpu)
         yield proc
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> float | None:
+    """Stop a process ``process`` started as a service manager stops a service: SIGTERM to its
+    group, then SIGKILL if it has not ended within ``STOP_GRACE_SECONDS``. Returns the seconds
+    from SIGTERM to its exit, None when it had to be killed."""
+    started = time.monotonic()
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        return None
+    return time.monotonic() - started
 
 
 def timed_fetch(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> float:

@@ -74,6 +74,7 @@ from bench.processes import (
     proc_cpu,
     proc_status,
     process,
+    stop,
     timed_fetch,
     wait_for,
 )
@@ -254,21 +255,6 @@ def _log_tail(log: Path, lines: int = 5) -> str:
         return ""
 
 
-def _stop(daemon: subprocess.Popen[bytes]) -> float | None:
-    """Send the daemon SIGTERM, as a service manager stops it, and time its exit; None when it
-    has not exited within ``STOP_GRACE_SECONDS``, and then it is killed (its process group)."""
-    started = time.monotonic()
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        daemon.wait(STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait(10)
-        return None
-    return time.monotonic() - started
-
-
 def measure(n: int, args: argparse.Namespace, workdir: Path) -> Measurement:
     """One fleet size; raises RuntimeError, with the end of the daemon's log, when the daemon
     does not start or warm up."""
@@ -402,7 +388,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 except OSError as exc:
                     problems.append(f"text scrape: {exc}")
                 text_peak = proc_status(daemon.pid, "VmHWM")
-            stop_s = _stop(daemon)
+            stop_s = stop(daemon)
         if daemon.returncode == -signal.SIGKILL:
             problems.append(
                 f"the daemon did not stop within {STOP_GRACE_SECONDS:.0f} s of SIGTERM; see {log}"
