@@ -253,6 +253,7 @@ def client_tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
 _VALIDATED: weakref.WeakValueDictionary[tuple[type[BaseModel], str], BaseModel] = (
     weakref.WeakValueDictionary()
 )
+#: The types of YAML's scalars, which ``_plain`` takes as they are (not their subclasses).
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -260,12 +261,11 @@ def _plain(value: object) -> bool:
     """Whether ``value`` is made of what YAML gives (text, numbers, booleans, null, lists and
     mappings by text of them), whose ``repr`` tells any two apart (``1``, ``"1"`` and ``True``
     too). Checked by exact type: with the ``repr``, no longer than a validation takes."""
-    kind = type(value)
-    if kind in _ATOMS:
+    if type(value) in _ATOMS:
         return True
-    if isinstance(value, list) and kind is list:
+    if type(value) is list:
         return all(map(_plain, value))
-    if isinstance(value, dict) and kind is dict:
+    if type(value) is dict:
         return all(type(k) is str for k in value) and all(map(_plain, value.values()))
     return False
 

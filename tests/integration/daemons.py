@@ -7,7 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tests.helpers import free_tcp_port, http_get, wait_until
@@ -25,16 +25,21 @@ def start_daemon(
     *args: str,
     env: Mapping[str, str] | None = None,
     timeout: float = START_TIMEOUT_S,
+    program: Sequence[str] = ("-m", "monitor.cli"),
+    unbuffered: bool = True,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``trunkwatch run -c CONFIG --listen 127.0.0.1:PORT ARGS…``; yields the process (for a
-    test that kills it) and its base URL once it is ready."""
+    test that kills it) and its base URL once it is ready. ``program`` is what the Python
+    interpreter runs it as; ``unbuffered`` False leaves a redirected stdout block-buffered."""
     port = free_tcp_port()
+    inherited = {k: v for k, v in os.environ.items() if unbuffered or k != "PYTHONUNBUFFERED"}
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config),
+            [sys.executable, *program, "run", "-c", str(config),
              "--listen", f"127.0.0.1:{port}", *args],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
+            env={**inherited, **(env or {}), "PYTHONPATH": str(REPO),
+                 **({"PYTHONUNBUFFERED": "1"} if unbuffered else {})},
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

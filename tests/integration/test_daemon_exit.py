@@ -12,15 +12,15 @@ file, stdout is block-buffered, so the line is there only if the process flushed
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.helpers import free_tcp_port, http_get, wait_until
+from tests.helpers import free_tcp_port
+from tests.integration.daemons import start_daemon
 from tests.integration.simcity import REPO
 
 TEARDOWN = "interpreter teardown ran"
@@ -48,18 +48,15 @@ def _config(tmp_path: Path) -> Path:
     return config
 
 
-def _buffered(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` without ``PYTHONUNBUFFERED``, so that a redirected stdout is block-buffered."""
-    return {name: value for name, value in env.items() if name != "PYTHONUNBUFFERED"}
-
-
 @contextmanager
 def _trunkwatch(*args: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``trunkwatch ARGS…`` through the wrapper, stdout block-buffered."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-c", WRAPPER, *args],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**_buffered(os.environ), "PYTHONPATH": str(REPO), "TRUNKWATCH_LOG_LEVEL": "info"},
+            env={**env, "PYTHONPATH": str(REPO), "TRUNKWATCH_LOG_LEVEL": "info"},
         )  # fmt: skip
     try:
         yield process
@@ -71,17 +68,9 @@ def _trunkwatch(*args: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 def test_a_stopped_daemon_ends_its_process_without_the_teardown(tmp_path: Path) -> None:
     config, log = _config(tmp_path), tmp_path / "run.log"
-    with _trunkwatch("run", "-c", str(config), "--listen", "127.0.0.1:0", log=log) as process:
-
-        def ready() -> bool:
-            assert process.poll() is None, log.read_text()
-            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read_text())
-            try:
-                return found is not None and http_get(f"{found[1]}/-/ready", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(ready, 30, "trunkwatch run to be ready")
+    with start_daemon(
+        config, log, env={"TRUNKWATCH_LOG_LEVEL": "info"}, program=("-c", WRAPPER), unbuffered=False
+    ) as (process, _):
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)
     output = log.read_text()

@@ -89,3 +89,19 @@ def test_parameters_given_as_any_mapping_are_shared_too() -> None:
     given = MappingProxyType({"profile": ["ups_mib"], "retries": 4})
     first = validate_params(SnmpParams, given)
     assert validate_params(SnmpParams, dict(given)) is first
+
+
+def test_a_subclass_of_a_plain_type_is_not_keyed_by_its_repr() -> None:
+    # Taken by isinstance, a text whose repr lies would be keyed as the text it pretends to be.
+    class Pretends(str):
+        def __repr__(self) -> str:
+            return "'public'"
+
+    class Frozen(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        community: str
+
+    plain = validate_params(Frozen, {"community": "public"})
+    other = validate_params(Frozen, {"community": Pretends("private")})
+    assert other is not plain
+    assert other.community == "private"
