@@ -32,6 +32,7 @@ from monitor.exposition.families import (
     result_series,
     standard_series,
 )
+from monitor.exposition.packed import Part, pack, unpack
 from monitor.inventory import Inventory, Job, render_labels
 from monitor.results import JobKey, Result, ResultStore
 from probes.base import Family, Sample
@@ -171,7 +172,7 @@ class _Shape:
         for place in places.values():
             for part in place:
                 self.places.extend(part)
-        self.texts: list[str] = ["".join(lines[family]) for family in self.families]
+        self.texts: list[Part] = [pack("".join(lines[family])) for family in self.families]
 
     def fits(self, job: Job, samples: tuple[Sample, ...]) -> bool:
         """Whether ``samples`` have the families, labels and suffixes of the last result, one
@@ -187,19 +188,20 @@ class _Shape:
             and list(map(_SUFFIX, samples)) == list(map(_SUFFIX, last))
         )
 
-    def rendered(self) -> dict[Family, str]:
-        """The text of each family as last rendered."""
+    def rendered(self) -> dict[Family, Part]:
+        """The text of each family as last rendered (``pack``ed)."""
         return dict(zip(self.families, self.texts, strict=True))
 
-    def render(self, samples: tuple[Sample, ...]) -> dict[Family, str]:
-        """The text of each family for ``samples``, a result of this shape."""
+    def render(self, samples: tuple[Sample, ...]) -> dict[Family, Part]:
+        """The text of each family for ``samples``, a result of this shape (``pack``ed). A
+        family none of whose samples changed keeps its text as it is, unread."""
         previous, self.samples = self.samples, samples
-        out: dict[Family, str] = {}
+        out: dict[Family, Part] = {}
         exact = _EXACT_INT
         places, texts = self.places, self.texts
         base = 0  # where the current family's part of ``places`` starts
         for g, (family, n) in enumerate(zip(self.families, self.sizes, strict=True)):
-            text = texts[g]
+            text: str | None = None  # read (unpacked) at the first changed sample
             heads, lengths = base + n, base + 2 * n  # where they start in ``places``
             starts = array("q", accumulate(places[lengths : lengths + n], initial=0))
             parts: list[str] = []
@@ -211,6 +213,8 @@ class _Shape:
                     if run < 0:
                         run = starts[j]
                     continue
+                if text is None:
+                    text = unpack(texts[g])
                 start = starts[j]
                 if run >= 0:
                     append(text[run:start])
@@ -223,10 +227,13 @@ class _Shape:
                     line = f"{head}{format_value(v)}\n"
                 places[lengths + j] = len(line)
                 append(line)
+            base += 3 * n
+            if text is None:
+                out[family] = texts[g]
+                continue
             if run >= 0:
                 append(text[run : starts[-1]])
-            texts[g] = out[family] = "".join(parts)
-            base += 3 * n
+            texts[g] = out[family] = pack("".join(parts))
         return out
 
 
@@ -271,7 +278,8 @@ class Exposition:
     """Prometheus text exposition of every result, kept current as results arrive."""
 
     def __init__(self, store: ResultStore) -> None:
-        self._families: dict[str, tuple[Family, dict[JobKey | str, str]]] = {}
+        #: Per family name: the family and each holder's text (``pack``ed).
+        self._families: dict[str, tuple[Family, dict[JobKey | str, Part]]] = {}
         #: The names of the families each job holds lines of, one set shared by every job of
         #: the same families (``_NameSets``).
         self._of_job: dict[JobKey, frozenset[str]] = {}
@@ -311,7 +319,7 @@ class Exposition:
         held = {
             _series_key(line)
             for other in others
-            for line in texts.get(other, "").splitlines(keepends=True)
+            for line in unpack(texts.get(other, "")).splitlines(keepends=True)
         }
         kept = [line for line in lines if _series_key(line) not in held]
         if len(kept) < len(lines):
@@ -327,7 +335,9 @@ class Exposition:
                 )
         return kept
 
-    def _add(self, family: Family, owner: JobKey | str, text: str) -> None:
+    def _add(self, family: Family, owner: JobKey | str, text: Part) -> None:
+        if isinstance(text, str):
+            text = pack(text)
         entry = self._families.get(family.name)
         if entry is None:
             self._families[family.name] = (family, {owner: text})
@@ -370,16 +380,17 @@ class Exposition:
         for name in old.difference(held):
             self._drop(name, key)
 
-    def _unique_text(self, key: JobKey, name: str, text: str, others: list[JobKey]) -> str:
+    def _unique_text(self, key: JobKey, name: str, text: Part, others: list[JobKey]) -> Part:
         """``text`` less the series the asset's ``others`` jobs hold; the text itself when
         none of them holds the family (the usual case), so it is not split."""
         of_job = self._of_job
         holders = [o for o in others if name in of_job.get(o, _NO_NAMES)]
         if not holders:
             return text
-        return "".join(self._refuse_held(key, name, text.splitlines(keepends=True), holders))
+        lines = unpack(text).splitlines(keepends=True)
+        return "".join(self._refuse_held(key, name, lines, holders))
 
-    def _result_texts(self, key: JobKey, result: Result) -> dict[Family, str]:
+    def _result_texts(self, key: JobKey, result: Result) -> dict[Family, Part]:
         """The text of each family of ``result``: what ``result_lines(result,
         self.duplicates)`` joins to, from the job's shape when it fits."""
         samples, job = result.samples, result.job
@@ -399,12 +410,13 @@ class Exposition:
         return {**{family: "".join(lines) for family, lines in out.items()}, **texts}
 
     def render(self) -> str:
-        return "".join(self.render_parts())
+        return "".join(map(unpack, self.render_parts()))
 
-    def render_parts(self) -> list[str]:
-        """What ``render`` joins, family by family: taken at once, so a scrape can write the
-        parts out while results keep arriving, without a copy of the whole body."""
-        parts: list[str] = []
+    def render_parts(self) -> list[Part]:
+        """What ``render`` joins, family by family, some of it packed (``unpack`` reads it):
+        taken at once, so a scrape can write the parts out while results keep arriving,
+        without a copy of the whole body."""
+        parts: list[Part] = []
         for name in sorted(self._families):
             family, texts = self._families[name]
             parts.append(_header(family))
