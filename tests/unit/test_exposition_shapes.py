@@ -6,10 +6,13 @@ families, histogram suffixes, a reload."""
 from __future__ import annotations
 
 from collections import Counter
+from unittest import mock
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.exposition import packed
 from monitor.exposition.families import PROBE_SUCCESS
 from monitor.exposition.text import Exposition, result_lines
 from monitor.results import Result, ResultStore
@@ -90,9 +93,22 @@ def general(r: Result) -> tuple[str, Counter[str]]:
     return "".join("".join(v) for v in lines.values()), refused
 
 
-@settings(max_examples=400, deadline=None)
+#: Where a family's text is kept packed: as the daemon has it (short texts stay text), and
+#: from the first character, so that every text these small results make is packed.
+PACKED_FROM = pytest.mark.parametrize("pack_at", [packed.PACK_AT, 1], ids=["daemon", "all"])
+
+
+@PACKED_FROM
+@settings(max_examples=300, deadline=None)
 @given(st.lists(result(), min_size=1, max_size=8))
-def test_a_kept_shape_renders_what_the_general_path_renders(results: list[Result]) -> None:
+def test_a_kept_shape_renders_what_the_general_path_renders(
+    pack_at: int, results: list[Result]
+) -> None:
+    with mock.patch.object(packed, "PACK_AT", pack_at):
+        check_shapes(results)
+
+
+def check_shapes(results: list[Result]) -> None:
     store = ResultStore()
     exposition = Exposition(store)
     expected_refused: Counter[str] = Counter()
@@ -156,11 +172,17 @@ def series(text: str) -> dict[str, list[str]]:
     return found
 
 
-@settings(max_examples=300, deadline=None)
+@PACKED_FROM
+@settings(max_examples=200, deadline=None)
 @given(st.lists(sibling_step(), min_size=1, max_size=14))
 def test_the_probes_of_one_asset_never_export_a_series_twice(
-    steps: list[tuple[int, Result | None]],
+    pack_at: int, steps: list[tuple[int, Result | None]]
 ) -> None:
+    with mock.patch.object(packed, "PACK_AT", pack_at):
+        check_siblings(steps)
+
+
+def check_siblings(steps: list[tuple[int, Result | None]]) -> None:
     store = ResultStore()
     exposition = Exposition(store)
     for which, r in steps:
@@ -198,3 +220,26 @@ def test_a_result_that_differs_only_in_its_suffixes_is_rendered_anew() -> None:
         )
     assert 'trunkwatch_x_seconds_sum{site="s1",asset="core-sw-1"' in body
     assert body.split("trunkwatch_x_seconds_sum{", 1)[1].split("\n", 1)[0].endswith("} 2")
+
+
+def test_a_long_family_is_kept_packed_and_kept_as_it_is_while_none_of_its_samples_changes() -> None:
+    store = ResultStore()
+    exposition = Exposition(store)
+    rows = [(("index", str(i)), ("name", f"ge0/{i}")) for i in range(40)]
+    states = tuple(Sample(STATE, 1, pairs) for pairs in rows)
+
+    def put(octets: int) -> list[bytes]:
+        counters = tuple(Sample(OCTETS, octets + i, pairs) for i, pairs in enumerate(rows))
+        store.put(Result(JOBS[0], True, 0.1, 1.0, states + counters))
+        return [part for part in exposition.render_parts() if isinstance(part, bytes)]
+
+    first = put(1000)
+    assert len(first) == 2  # both families' texts, each some 3,000 characters
+    second = put(2000)
+    # The state set's samples are the very objects of the last result: its part is the same
+    # object, not read or packed again. Every counter moved: its part is new.
+    assert [a is b for a, b in zip(first, second, strict=True)] == [False, True]
+    text = exposition.render()
+    assert 'name="ge0/39"} 2039\n' in text
+    assert 'name="ge0/39"} 1039\n' not in text
+    assert text.count("trunkwatch_if_oper_status{") == 40

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from monitor.app.daemon import Daemon
+from monitor.exposition.packed import unpack
 from monitor.exposition.registry import render_registry
 from monitor.inspections.metrics import CHECK_SECONDS, REFRESH_SECONDS, InspectionCollector
 from monitor.inspections.service import InspectionService
@@ -86,8 +87,8 @@ def test_the_set_is_kept_until_the_deadline_and_changes_exactly_at_it(
     assert sample(registry, "overdue", **RADIO) == 0
     # Same families, so the same kept text: nothing was written again.
     again = render_registry(registry)
-    assert next(p for p in again if "trunkwatch_inspection_state" in p) is next(
-        p for p in first if "trunkwatch_inspection_state" in p
+    assert next(p for p in again if "trunkwatch_inspection_state" in unpack(p)) is next(
+        p for p in first if "trunkwatch_inspection_state" in unpack(p)
     )
     assert computes == [local(2028, 2, 28, 8)]
     clock.set_time(local(2028, 2, 28, 12) - 0.001)  # computed again: REFRESH_SECONDS passed
@@ -229,7 +230,7 @@ def test_a_warmed_first_set_is_computed_apart_and_a_scrape_meanwhile_does_not_wa
     # Served at once, without the inspection families, while the first set is computed.
     assert sample(registry, "overdue", **RADIO) is None
     assert sample(registry, "store_up") is None
-    assert not any("trunkwatch_inspection_" in part for part in render_registry(registry))
+    assert not any("trunkwatch_inspection_" in unpack(p) for p in render_registry(registry))
     release.set()
     collector.settle(10)
     assert collector.warmed

@@ -17,6 +17,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.exposition.packed import unpack
 from monitor.exposition.registry import (
     KeptGauge,
     kept,
@@ -102,7 +103,7 @@ def test_the_registry_text_has_the_samples_prometheus_client_writes(
     # Once written, a KeptGauge keeps its series only as text, and reads them back from it.
     assert rows_family.rows is None
     assert readings(rows_family) == before
-    assert parsed("".join(parts)) == parsed(generate_latest(registry).decode())
+    assert parsed("".join(map(unpack, parts))) == parsed(generate_latest(registry).decode())
     # OpenMetrics takes a written family's kept lines, as prometheus-client wrote its rows.
     openmetrics_after = render_registry_openmetrics(registry) + "# EOF\n"
     assert parsed(openmetrics_after, openmetrics=True) == parsed(
@@ -118,7 +119,7 @@ def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
     family = GaugeMetricFamily("trunkwatch_x", "x", labels=["zone", "asset"])
     family.add_metric(["z1", "a1"], 1)
     registry.register(Families([family]))
-    assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(render_registry(registry))
+    assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(map(unpack, render_registry(registry)))
     assert 'trunkwatch_x{asset="a1",zone="z1"} 1.0\n' in generate_latest(registry).decode()
 
 

@@ -16,6 +16,7 @@ from monitor.app import server
 from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.exposition.collector import ResultsCollector
+from monitor.exposition.packed import Part, pack, unpack
 from monitor.exposition.registry import render_registry
 from monitor.exposition.text import Exposition
 from monitor.results import Result, ResultStore
@@ -123,16 +124,27 @@ async def test_prometheus_gets_the_text_format_and_an_openmetrics_only_client_op
     }
 
 
+def large_parts() -> list[Part]:
+    """40,000 series as the exposition holds them: runs of lines kept as text, packed runs
+    between them (the body's chunks hold both kinds)."""
+    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(40_000)]
+    parts: list[Part] = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n"]
+    for n, start in enumerate(range(0, len(lines), 100)):
+        run = lines[start : start + 100]
+        parts.extend([pack("".join(run))] if n % 3 else run)
+    assert sum(isinstance(part, bytes) for part in parts) > 200
+    return parts
+
+
 async def test_a_large_body_arrives_whole_and_a_head_request_gets_none() -> None:
     process = Process()
-    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(40_000)]
-    parts = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n", *lines]
+    parts = large_parts()
     views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
     async with test_utils.TestClient(test_utils.TestServer(build_app(views))) as client:
         response = await client.get("/metrics")
         body = await response.read()
         head = await client.head("/metrics")
-    expected = ("".join(render_registry(process.registry)) + "".join(parts)).encode()
+    expected = ("".join(render_registry(process.registry)) + "".join(map(unpack, parts))).encode()
     assert len(expected) > 4 * (1 << 18)  # several chunks
     assert body == expected
     assert (head.status, await head.read()) == (200, b"")
@@ -143,8 +155,7 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
     # smaller so (hundreds of MB a scrape at 10,000 devices). The body is compressed in
     # chunks as it is written: several of them here.
     process = Process()
-    lines = [f'trunkwatch_x{{site="南宁{i}",asset="bs-{i}"}} {i}\n' for i in range(40_000)]
-    parts = ["# HELP trunkwatch_x x\n# TYPE trunkwatch_x gauge\n", *lines]
+    parts = large_parts()
     views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
     server = test_utils.TestServer(build_app(views))
     answers: dict[str, tuple[str | None, bytes]] = {}
@@ -168,7 +179,7 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed() -> None:
             headers={"Accept": "application/openmetrics-text", "Accept-Encoding": "gzip"},
         )
         om = (openmetrics.headers.get("Content-Encoding"), await openmetrics.read())
-    expected = ("".join(render_registry(process.registry)) + "".join(parts)).encode()
+    expected = ("".join(render_registry(process.registry)) + "".join(map(unpack, parts))).encode()
     assert len(expected) > 4 * (1 << 18)  # several compressed chunks
     assert {name: coding for name, (coding, _) in answers.items()} == {
         "gzip": "gzip",
