@@ -119,7 +119,9 @@ def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
     family = GaugeMetricFamily("trunkwatch_x", "x", labels=["zone", "asset"])
     family.add_metric(["z1", "a1"], 1)
     registry.register(Families([family]))
-    assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(map(unpack, render_registry(registry)))
+    assert 'trunkwatch_x{zone="z1",asset="a1"} 1.0\n' in "".join(
+        map(unpack, render_registry(registry))
+    )
     assert 'trunkwatch_x{asset="a1",zone="z1"} 1.0\n' in generate_latest(registry).decode()
 
 
