@@ -33,7 +33,7 @@ from monitor.duty import board as duty_board
 from monitor.duty.feed import BoardFeed
 from monitor.duty.page import board_event, render_page
 from monitor.duty.runbooks import Runbooks
-from monitor.exposition.packed import GzipMember, Part, unpack
+from monitor.exposition.packed import GzipMember, Part, text_bytes, text_size
 from monitor.exposition.registry import render_registry, render_registry_openmetrics
 from monitor.web.guard import SECURITY_HEADERS, add_security_headers, require_same_origin
 
@@ -103,9 +103,8 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return taken.get("*", 0.0) > 0
 
 
-#: Characters of text and bytes of packed parts of exposition made into the body and written
-#: at a time: the scrape lets the polls in between chunks, so fewer chunks end it sooner on a
-#: busy loop. A chunk of packed parts is some four times as much text.
+#: What a chunk of the body holds, at most, and a part more (``_chunk``): the scrape lets the
+#: polls in between chunks, so fewer chunks end it sooner on a busy loop.
 _SCRAPE_CHUNK = 1 << 20
 #: ISA-L's level 1 makes the text some 20 times smaller, as zlib's fastest level does, at
 #: close to four times zlib's speed (a 10,000-device body of 449 MB: ~0.45 CPU s against ~1.6).
@@ -132,17 +131,16 @@ _COMPRESSING = ThreadPoolExecutor(
 
 
 def _chunk(parts: list[Part], start: int, member: GzipMember | None) -> tuple[bytes, int]:
-    """The body's next chunk: ``parts`` from ``start`` on, up to ``_SCRAPE_CHUNK`` of them
-    (in characters of text and bytes of packed parts), in gzip (``member``) or as text; and
-    where the chunk after it starts."""
+    """The body's next chunk: ``parts`` from ``start`` on, up to ``_SCRAPE_CHUNK`` of what
+    the chunk will hold (gzip, ``member``: text and packed bytes as they go in; text: the
+    text, a packed part's as it unpacks); and where the chunk after it starts."""
+    weigh = len if member is not None else text_size
     end, size, stop = start, 0, len(parts)
     while end < stop and size < _SCRAPE_CHUNK:
-        size += len(parts[end])
+        size += weigh(parts[end])
         end += 1
     chunk = parts[start:end]
-    if member is not None:
-        return member.add(chunk), end
-    return "".join(map(unpack, chunk)).encode(), end
+    return (member.add(chunk) if member is not None else text_bytes(chunk)), end
 
 
 def _headers(content_type: str, gzip: bool) -> dict[str, str]:

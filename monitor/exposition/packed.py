@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from isal import isal_zlib
 
-__all__ = ["PACK_AT", "GzipMember", "Part", "pack", "unpack"]
+__all__ = ["PACK_AT", "GzipMember", "Part", "pack", "text_bytes", "text_size", "unpack"]
 
 #: A text part of this many characters or more is kept packed.
 PACK_AT = 512
@@ -57,11 +57,40 @@ def pack(text: str) -> Part:
     return _deflated(data) + _TRAILER.pack(isal_zlib.crc32(data), len(data))
 
 
+def _inflated(part: bytes) -> bytes:
+    return isal_zlib.decompressobj(_RAW).decompress(memoryview(part)[: -_TRAILER.size])
+
+
 def unpack(part: Part) -> str:
     """The text of ``part``."""
     if isinstance(part, str):
         return part
-    return isal_zlib.decompressobj(_RAW).decompress(memoryview(part)[: -_TRAILER.size]).decode()
+    return _inflated(part).decode()
+
+
+def text_size(part: Part) -> int:
+    """How long the text of ``part`` is: its characters, or the bytes of UTF-8 it packs."""
+    if isinstance(part, str):
+        return len(part)
+    size: int = _TRAILER.unpack_from(part, len(part) - _TRAILER.size)[1]
+    return size
+
+
+def text_bytes(parts: Iterable[Part]) -> bytes:
+    """The text of ``parts`` in UTF-8, one after another: a packed part's as it inflates."""
+    out: list[bytes] = []
+    texts: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if texts:
+            out.append("".join(texts).encode())
+            texts = []
+        out.append(_inflated(part))
+    if texts:
+        out.append("".join(texts).encode())
+    return b"".join(out)
 
 
 class GzipMember:

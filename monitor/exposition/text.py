@@ -1,10 +1,12 @@
 """The scrape path: Prometheus text exposition of every result, kept current as results arrive.
 
 ``Exposition`` keeps, per metric family, the text lines of every job, re-rendered only when
-that job's result changes; a scrape joins prepared strings. Rendering through
-prometheus-client costs ~20 µs per sample at every scrape, which at 10,000 assets × 50 samples
-every 15 s would take most of a core; this costs a string join. ``render_results`` is the same
-path for a handful of results (``trunkwatch probe``), so the desk sees what Prometheus scrapes.
+that job's result changes, and packed when they are long (``monitor.exposition.packed``: a
+quarter of the memory, and a gzip scrape sends them as they are kept); a scrape joins
+prepared parts. Rendering through prometheus-client costs ~20 µs per sample at every scrape,
+which at 10,000 assets × 50 samples every 15 s would take most of a core; this costs a join.
+``render_results`` is the same path for a handful of results (``trunkwatch probe``), so the
+desk sees what Prometheus scrapes.
 
 A repeated series is refused (the first holder keeps it) and counted in ``duplicates``.
 

@@ -13,7 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.exposition.packed import PACK_AT, GzipMember, Part, pack, unpack
+from monitor.exposition.packed import (
+    PACK_AT,
+    GzipMember,
+    Part,
+    pack,
+    text_bytes,
+    text_size,
+    unpack,
+)
 
 #: Lines as the exposition has them, Chinese labels among them (UTF-8 longer than the text).
 line = st.builds(
@@ -30,6 +38,7 @@ text = st.lists(line, max_size=60).map("".join)
 def test_a_part_reads_back_as_its_text(written: str) -> None:
     part = pack(written)
     assert unpack(part) == written
+    assert text_size(part) == (len(written) if part is written else len(written.encode()))
     if len(written) < PACK_AT:
         assert part is written
     else:
@@ -42,6 +51,13 @@ def test_a_long_part_is_kept_smaller_than_its_text() -> None:
     assert isinstance(part, bytes)
     assert len(part) * 4 < len(written.encode())
     assert pack(written[: PACK_AT - 1]) == written[: PACK_AT - 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(text, st.booleans()), max_size=8))
+def test_the_text_bytes_of_parts_are_their_texts_in_utf8(written: list[tuple[str, bool]]) -> None:
+    parts = [pack(t) if packed else t for t, packed in written]
+    assert text_bytes(parts) == "".join(t for t, _ in written).encode()
 
 
 def body(chunks: list[list[Part]]) -> bytes:
