@@ -33,6 +33,8 @@ from aiohttp import web
 
 from monitor.dashboards import SCRAPE_INTERVAL
 from monitor.dashboards.panel_step import align, duration_ms, panel_step
+from monitor.exposition.packed import Part, unpack
+from monitor.exposition.registry import render_registry
 from monitor.simulator.fleet import Fault
 from tests.helpers import wait_until
 from tests.integration.outage_drill import OutageDrill, edges, query_range
@@ -672,3 +674,40 @@ def test_state_timelines_show_the_outage_drill_from_start_to_end_at_their_own_st
         assert 0 <= shown[0] - raw[0] <= step / 1000, (shown, raw)
         assert 0 <= shown[1] - raw[1] <= step / 1000, (shown, raw)
         assert shown[1] - shown[0] == pytest.approx(DRILL_S, abs=2 * step / 1000)
+
+
+def packed_families(parts: list[Part]) -> set[str]:
+    """The families of which some text is kept packed, from a scrape's parts: a family's
+    start with its header (a family of the registry is one part, header and all)."""
+    packed: set[str] = set()
+    name = ""
+    for part in parts:
+        if unpack(part).startswith("# HELP "):
+            name = unpack(part).split(" ", 3)[2]
+        if isinstance(part, bytes):
+            packed.add(name)
+    return packed
+
+
+def test_prometheus_takes_every_series_of_a_body_that_carries_packed_parts(stack: Stack) -> None:
+    # Long texts are kept packed and go into a gzip body as they are kept (one member, pigz's
+    # way: monitor.exposition.packed). Prometheus asks for gzip at every scrape; a body it
+    # could not read would be a failed scrape (up 0) or series missing.
+    daemon = stack.city.daemon
+    assert daemon is not None
+    parts = stack.city.call(
+        lambda: [*render_registry(daemon.registry), *daemon.exposition.render_parts()]
+    )
+    packed = packed_families(parts)
+    # Results (the interfaces' states) and the process's own kept families (inspections).
+    assert {"trunkwatch_if_oper_status", "trunkwatch_inspection_state"} <= packed
+    wait_until(
+        lambda: stack.prometheus.query('up{job="trunkwatch"} == 1'), 10, "a scrape that took"
+    )
+    text = stack.city.call(lambda: "".join(map(unpack, parts)))
+    # Families no fault of the drill touches: their series are the same scrape after scrape.
+    for name in ("trunkwatch_inspection_state", "trunkwatch_inspection_due_timestamp_seconds"):
+        lines = sum(line.startswith(name + "{") for line in text.splitlines())
+        [counted] = stack.prometheus.query(f"count({name})")
+        assert lines > 20
+        assert int(counted["value"][1]) == lines, name
