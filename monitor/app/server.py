@@ -106,9 +106,8 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 #: What a chunk of the body holds, at most, and a part more (``_chunk``): the scrape lets the
 #: polls in between chunks, so fewer chunks end it sooner on a busy loop.
 _SCRAPE_CHUNK = 1 << 20
-#: ISA-L's level 1 makes the text some 20 times smaller, as zlib's fastest level does, at
-#: close to four times zlib's speed (a 10,000-device body of 449 MB: ~0.45 CPU s against ~1.6).
-#: Its level 0 was no faster on exposition lines and compressed less; its level 2, no smaller.
+#: The OpenMetrics body's gzip: ISA-L's level 1, as the exposition's packed parts have it
+#: (``monitor.exposition.packed``), as small as zlib's fastest level at four times its speed.
 _GZIP_LEVEL = 1
 #: The nice value of the compressing threads (the event loop's is the process's, 0 as a rule).
 _GZIP_NICE = 10
@@ -116,15 +115,15 @@ _GZIP_NICE = 10
 
 def _below_the_loop() -> None:
     """Run this worker thread at a lower priority than the event loop (on Linux a thread has
-    a nice value of its own): compressing a scrape of 10,000 devices takes about half a CPU
-    second, and on a core the polls fill it takes what they leave instead of delaying them."""
+    a nice value of its own): the body of 10,000 devices takes some tenths of a CPU second
+    to make, and on a core the polls fill it takes what they leave instead of delaying them."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _GZIP_NICE)
 
 
-#: Where bodies are compressed: threads of their own, since ISA-L lets go of the interpreter
-#: while it works, and apart from the default pool, which blocking work (RTP captures of up to
-#: ten minutes, password checks, inspection records) may fill.
+#: Where bodies are made: threads of their own, since ISA-L lets go of the interpreter while
+#: it deflates and inflates, and apart from the default pool, which blocking work (RTP
+#: captures of up to ten minutes, password checks, inspection records) may fill.
 _COMPRESSING = ThreadPoolExecutor(
     max_workers=2, thread_name_prefix="trunkwatch-gzip", initializer=_below_the_loop
 )
