@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import math
 import os
@@ -69,6 +70,7 @@ from bench.processes import (
     REPO,
     STOP_GRACE_SECONDS,
     fetch,
+    fetch_gzip,
     free_tcp_port,
     pin,
     proc_cpu,
@@ -207,6 +209,7 @@ class Measurement:
     scrape_bytes: int
     scrape_samples: int
     #: The size of a scrape's gzip body, as Prometheus asks for it (``scrape_bytes``: the text).
+    #: The bench's own reads of the daemon's counters ask for gzip too, as Prometheus does.
     scrape_gzip_bytes: float
     #: One scrape after the window that does not ask for gzip: its wall time.
     text_scrape_s: float | None
@@ -307,9 +310,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 guard()
                 if time.monotonic() < listening + args.interval + 2:
                     return False
-                return (
-                    DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)).results >= jobs
-                )
+                return DaemonCounters.parse(scraped(f"{base}/metrics")[0]).results >= jobs
 
             # Looked at as often as the window scrapes: more often, the bench's own scrapes
             # (hundreds of MB each at 10,000 devices) would hold back the first rounds.
@@ -340,7 +341,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             # worked off under the window's own scrapes before the steady state is measured.
             scrape_for(time.monotonic(), args.settle)
             pids = [s.pid for s in shards]
-            before = DaemonCounters.parse(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S))
+            before = DaemonCounters.parse(scraped(f"{base}/metrics")[0])
             if profile_out is not None:
                 daemon.send_signal(signal.SIGUSR1)
             if spy_out is not None:
@@ -370,16 +371,11 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     spy.wait(60)
             # Read after the CPU: this scrape is not part of the window.
-            body = fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
+            body, gzip_bytes = scraped(f"{base}/metrics")
             after = DaemonCounters.parse(body)
             delta = after.minus(before)
             peak, rss = proc_status(daemon.pid, "VmHWM"), proc_status(daemon.pid, "VmRSS")
             sim_rss = sum(proc_status(p, "VmRSS") for p in pids)
-            gzip_bytes = math.nan
-            try:
-                gzip_bytes = len(fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S, PROMETHEUS_HEADERS))
-            except OSError as exc:
-                problems.append(f"gzip scrape: {exc}")
             text_s: float | None = None
             text_peak = math.nan
             if args.text_scrape:
@@ -459,6 +455,13 @@ def _bound(seconds: float) -> str:
 
 
 #: (title, cell) of each column of the table.
+def scraped(url: str) -> tuple[bytes, int]:
+    """The text of a scrape asked for as Prometheus asks (gzip), and the size of the body
+    that came over the wire."""
+    wire, compressed = fetch_gzip(url, SCRAPE_TIMEOUT_S)
+    return (gzip.decompress(wire) if compressed else wire), len(wire)
+
+
 COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("devices", lambda m: f"{m.devices:,}"),
     ("jobs", lambda m: f"{m.jobs:,}"),
@@ -478,6 +481,7 @@ COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("series", lambda m: f"{m.scrape_samples:,}"),
     ("gzip MB", lambda m: f"{m.scrape_gzip_bytes / 1e6:.1f}"),
     ("text s", lambda m: "-" if m.text_scrape_s is None else f"{m.text_scrape_s:.2f}"),
+    ("text peak MiB", lambda m: f"{m.text_peak_rss_mib:.0f}"),
     ("stop s", lambda m: "-" if m.stop_s is None else f"{m.stop_s:.1f}"),
     ("check-config s", lambda m: f"{m.check_config['wall_s']:.2f}"),
     ("check-config MiB", lambda m: f"{m.check_config['peak_rss_mib']:.0f}"),

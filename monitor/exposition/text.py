@@ -115,7 +115,7 @@ class _Shape:
     """The series of one job's samples, as its last result rendered them.
 
     Its families (``families``, in order of first appearance) each have the text of their
-    series (``texts``), and in one array for the whole shape (``places``) where in that text
+    series (``texts``, packed when long), and in one array for the whole shape (``places``) where in that text
     each value goes: for the n kept samples of a family, one after another, the position of
     each in the result (``places[b + j]``), the length of its line up to the value
     (``places[b + n + j]``) and the length of its whole line (``places[b + 2n + j]``), where
