@@ -213,7 +213,7 @@ class Measurement:
     scrape_gzip_bytes: float
     #: One scrape after the window that does not ask for gzip: its wall time.
     text_scrape_s: float | None
-    #: The daemon's peak RSS after that scrape (``peak_rss_mib`` is before it).
+    #: The daemon's peak RSS during that scrape (its high-water mark reset before it).
     text_peak_rss_mib: float
     #: From SIGTERM to the daemon's exit, s; None when it did not stop within the grace.
     stop_s: float | None
@@ -379,6 +379,9 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
             text_s: float | None = None
             text_peak = math.nan
             if args.text_scrape:
+                # The text scrape's own peak: the daemon's high-water mark starts again here.
+                with contextlib.suppress(OSError):
+                    Path(f"/proc/{daemon.pid}/clear_refs").write_text("5")
                 try:
                     text_s = timed_fetch(f"{base}/metrics", SCRAPE_TIMEOUT_S)
                 except OSError as exc:
@@ -454,7 +457,6 @@ def _bound(seconds: float) -> str:
     return "> 30 s" if math.isinf(seconds) else f"≤ {seconds * 1e3:g}"
 
 
-#: (title, cell) of each column of the table.
 def scraped(url: str) -> tuple[bytes, int]:
     """The text of a scrape asked for as Prometheus asks (gzip), and the size of the body
     that came over the wire."""
@@ -462,6 +464,7 @@ def scraped(url: str) -> tuple[bytes, int]:
     return (gzip.decompress(wire) if compressed else wire), len(wire)
 
 
+#: (title, cell) of each column of the table.
 COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("devices", lambda m: f"{m.devices:,}"),
     ("jobs", lambda m: f"{m.jobs:,}"),
@@ -481,7 +484,10 @@ COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("series", lambda m: f"{m.scrape_samples:,}"),
     ("gzip MB", lambda m: f"{m.scrape_gzip_bytes / 1e6:.1f}"),
     ("text s", lambda m: "-" if m.text_scrape_s is None else f"{m.text_scrape_s:.2f}"),
-    ("text peak MiB", lambda m: f"{m.text_peak_rss_mib:.0f}"),
+    (
+        "text peak MiB",
+        lambda m: "-" if math.isnan(m.text_peak_rss_mib) else f"{m.text_peak_rss_mib:.0f}",
+    ),
     ("stop s", lambda m: "-" if m.stop_s is None else f"{m.stop_s:.1f}"),
     ("check-config s", lambda m: f"{m.check_config['wall_s']:.2f}"),
     ("check-config MiB", lambda m: f"{m.check_config['peak_rss_mib']:.0f}"),

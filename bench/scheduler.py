@@ -252,7 +252,8 @@ def due_between(jobs: Sequence[Job], start: float, end: float) -> int:
 
 
 def scrape(registry: CollectorRegistry, exposition: Exposition) -> ScrapeCost:
-    """Build a /metrics body the way the HTTP handler does, timing the results part apart."""
+    """Build a /metrics body in text (no gzip) the way the HTTP handler does, packed parts
+    inflated, timing the results part apart."""
     wall0 = time.monotonic()
     cpu0 = time.process_time()
     text = exposition.render()

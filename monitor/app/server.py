@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -22,7 +21,6 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from isal import isal_zlib
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
@@ -33,7 +31,7 @@ from monitor.duty import board as duty_board
 from monitor.duty.feed import BoardFeed
 from monitor.duty.page import board_event, render_page
 from monitor.duty.runbooks import Runbooks
-from monitor.exposition.packed import GzipMember, Part, text_bytes, text_size
+from monitor.exposition.packed import GzipMember, Part, gzipped, text_bytes, text_size
 from monitor.exposition.registry import render_registry, render_registry_openmetrics
 from monitor.web.guard import SECURITY_HEADERS, add_security_headers, require_same_origin
 
@@ -46,7 +44,8 @@ class ServerViews:
 
     #: The process's own metrics: scheduler, traps, capacity, configuration reloads.
     registry: CollectorRegistry
-    #: The results as Prometheus text, from the fast path, in parts (``Exposition.render_parts``).
+    #: The results as Prometheus text, from the fast path, in parts, the long ones packed
+    #: (``Exposition.render_parts``).
     exposition: Callable[[], list[Part]]
     #: The same results for a scraper that asks for OpenMetrics.
     results: Collector
@@ -103,14 +102,12 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return taken.get("*", 0.0) > 0
 
 
-#: What a chunk of the body holds, at most, and a part more (``_chunk``): the scrape lets the
-#: polls in between chunks, so fewer chunks end it sooner on a busy loop.
+#: What a chunk of the body takes in, at most (``_chunk``): the scrape lets the polls in
+#: between chunks, so fewer chunks end it sooner on a busy loop.
 _SCRAPE_CHUNK = 1 << 20
-#: The OpenMetrics body's gzip: ISA-L's level 1, as the exposition's packed parts have it
-#: (``monitor.exposition.packed``), as small as zlib's fastest level at four times its speed.
-_GZIP_LEVEL = 1
-#: The nice value of the compressing threads (the event loop's is the process's, 0 as a rule).
-_GZIP_NICE = 10
+#: The nice value of the threads that make bodies (the event loop's is the process's, 0 as a
+#: rule).
+_BODY_NICE = 10
 
 
 def _below_the_loop() -> None:
@@ -118,25 +115,28 @@ def _below_the_loop() -> None:
     a nice value of its own): the body of 10,000 devices takes some tenths of a CPU second
     to make, and on a core the polls fill it takes what they leave instead of delaying them."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _GZIP_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BODY_NICE)
 
 
 #: Where bodies are made: threads of their own, since ISA-L lets go of the interpreter while
 #: it deflates and inflates, and apart from the default pool, which blocking work (RTP
 #: captures of up to ten minutes, password checks, inspection records) may fill.
-_COMPRESSING = ThreadPoolExecutor(
-    max_workers=2, thread_name_prefix="trunkwatch-gzip", initializer=_below_the_loop
+_BODIES = ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="trunkwatch-body", initializer=_below_the_loop
 )
 
 
 def _chunk(parts: list[Part], start: int, member: GzipMember | None) -> tuple[bytes, int]:
-    """The body's next chunk: ``parts`` from ``start`` on, up to ``_SCRAPE_CHUNK`` of what
-    the chunk will hold (gzip, ``member``: text and packed bytes as they go in; text: the
-    text, a packed part's as it unpacks); and where the chunk after it starts."""
+    """The body's next chunk: ``parts`` from ``start`` on, as many as ``_SCRAPE_CHUNK`` takes
+    of what goes in (gzip, ``member``: text and packed bytes as they are; text: the text, a
+    packed part's as it unpacks), and one at least (a part larger than that is a chunk on its
+    own, not copied again with others); and where the chunk after it starts."""
     weigh = len if member is not None else text_size
     end, size, stop = start, 0, len(parts)
-    while end < stop and size < _SCRAPE_CHUNK:
+    while end < stop:
         size += weigh(parts[end])
+        if size > _SCRAPE_CHUNK and end > start:
+            break
         end += 1
     chunk = parts[start:end]
     return (member.add(chunk) if member is not None else text_bytes(chunk)), end
@@ -158,32 +158,30 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         own = render_registry_openmetrics(views.registry).encode()
         body = own + openmetrics.generate_latest(views.results)  # type: ignore[no-untyped-call]
         if gzip:
-            gzipped = functools.partial(isal_zlib.compress, body, _GZIP_LEVEL, wbits=31)
-            body = await asyncio.get_running_loop().run_in_executor(_COMPRESSING, gzipped)
+            body = await asyncio.get_running_loop().run_in_executor(_BODIES, gzipped, body)
         headers = _headers(openmetrics.CONTENT_TYPE_LATEST, gzip)
         return web.Response(body=body, headers=headers)
-    parts: list[Part] = [*render_registry(views.registry), *views.exposition()]
-    # Written out in chunks: the body of a large estate (hundreds of MB) is never held whole,
-    # once as text and again as bytes. Each chunk is made in a worker thread (``_COMPRESSING``),
-    # one after another in order: in gzip, what the exposition keeps packed goes as it is and
-    # only the text between is deflated (``GzipMember``); in text, the packed parts are read.
     response = web.StreamResponse(headers=_headers(CONTENT_TYPE_LATEST, gzip))
     await response.prepare(request)
     if request.method == "HEAD":
         await response.write_eof()
         return response
+    parts: list[Part] = [*render_registry(views.registry), *views.exposition()]
+    # Written out in chunks: the body of a large estate (hundreds of MB) is never held whole,
+    # once as text and again as bytes. Each chunk is made in a worker thread (``_BODIES``),
+    # one after another in order: in gzip, what the exposition keeps packed goes as it is and
+    # only the text between is deflated (``GzipMember``); in text, the packed parts inflate.
     member = GzipMember() if gzip else None
     loop = asyncio.get_running_loop()
     start, end = 0, len(parts)
-    while True:
-        data, start = await loop.run_in_executor(_COMPRESSING, _chunk, parts, start, member)
-        if start >= end:
-            break
+    while start < end:
+        data, start = await loop.run_in_executor(_BODIES, _chunk, parts, start, member)
         await response.write(data)
         # A fast reader never makes write() wait: let replies in between chunks, or a
         # scrape of hundreds of MB would hold every poll for a second or more.
         await asyncio.sleep(0)
-    await response.write(data + member.end() if member is not None else data)
+    if member is not None:
+        await response.write(member.end())
     await response.write_eof()
     return response
 

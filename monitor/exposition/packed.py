@@ -3,26 +3,28 @@ it again.
 
 At 10,000 devices the daemon keeps some 450 MB of exposition text between scrapes, nearly all
 of it the names and labels before each value. A part of that text of ``PACK_AT`` characters or
-more is kept packed: deflated on its own (RFC 1951, raw, ISA-L's fastest level) and ended by a
-full flush, so that its data is byte-aligned and refers to nothing before it, followed by the
-CRC-32 and the length of its UTF-8 text, as a gzip member's trailer has them (RFC 1952 §2.3).
-A shorter part stays text: on its own it would hardly shrink.
+more is kept packed: deflated on its own (RFC 1951, raw, ISA-L's fastest level) by a
+compressor of its own, so that it refers to nothing before it, and ended by a full flush, so
+that it ends byte-aligned in a block that is not the last; then the CRC-32 and the length of
+its UTF-8 text, as a gzip member's trailer has them (RFC 1952 §2.3). A shorter part stays
+text: on its own it would hardly shrink (a part of some 100 characters does not).
 
 Because a packed part stands alone, a gzip body is the gzip header, each packed part's data
 as it is kept, the text parts between them deflated on the spot the same way, an empty final
 block, and the CRC-32 of the whole (combined from the parts') with its length: one member, as
 pigz writes them, which any gzip reader takes. A scrape in gzip so deflates only the short
-parts; a scrape in text inflates the packed ones.
+parts; a scrape in text inflates the packed ones. Deflated a part at a time, the body is about
+twice what one deflate stream of the whole text makes (38 against 19 MB at 10,000 devices).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from isal import isal_zlib
 
-__all__ = ["PACK_AT", "GzipMember", "Part", "pack", "text_bytes", "text_size", "unpack"]
+__all__ = ["PACK_AT", "GzipMember", "Part", "gzipped", "pack", "text_bytes", "text_size", "unpack"]
 
 #: A text part of this many characters or more is kept packed.
 PACK_AT = 512
@@ -34,7 +36,7 @@ _RAW = -15
 
 _TRAILER = struct.Struct("<II")
 
-#: A part of exposition: text, or that text packed (``pack``).
+#: A part of exposition: text, or that text packed (``pack``): any ``bytes`` part is packed.
 Part = str | bytes
 
 #: The gzip header (RFC 1952 §2.3): deflate, no flags, no time, no extra flags, unknown OS.
@@ -76,27 +78,40 @@ def text_size(part: Part) -> int:
     return size
 
 
-def text_bytes(parts: Iterable[Part]) -> bytes:
-    """The text of ``parts`` in UTF-8, one after another: a packed part's as it inflates."""
-    out: list[bytes] = []
+def _runs(parts: Iterable[Part]) -> Iterator[Part]:
+    """``parts`` in order, each run of text parts joined into one."""
     texts: list[str] = []
     for part in parts:
         if isinstance(part, str):
             texts.append(part)
             continue
         if texts:
-            out.append("".join(texts).encode())
+            yield "".join(texts)
             texts = []
-        out.append(_inflated(part))
+        yield part
     if texts:
-        out.append("".join(texts).encode())
-    return b"".join(out)
+        yield "".join(texts)
+
+
+def text_bytes(parts: Iterable[Part]) -> bytes:
+    """The text of ``parts`` in UTF-8, one after another: a packed part's as it inflates."""
+    return b"".join(
+        run.encode() if isinstance(run, str) else _inflated(run) for run in _runs(parts)
+    )
+
+
+def gzipped(data: bytes) -> bytes:
+    """``data`` as one gzip member, made as a body of exposition parts is."""
+    crc = isal_zlib.crc32(data)
+    trailer = _TRAILER.pack(crc, len(data) & 0xFFFFFFFF)
+    return _GZIP_HEADER + _deflated(data) + _FINAL_BLOCK + trailer
 
 
 class GzipMember:
     """One gzip member made of exposition parts, written out as it goes: ``add`` returns what
     comes next in the body, ``end`` the rest. A packed part goes in as it is kept; text parts
-    are deflated, a run of them at a time (``add`` takes a chunk's worth of parts in order)."""
+    are deflated, a run of them at a time (``add`` takes a chunk's worth of parts in order).
+    One member serves one body, one ``add`` after another."""
 
     __slots__ = ("_crc", "_size", "_started")
 
@@ -105,37 +120,27 @@ class GzipMember:
         self._size = 0
         self._started = False
 
-    def _text(self, texts: list[str], out: list[bytes | memoryview]) -> None:
-        data = "".join(texts).encode()
-        if data:
-            out.append(_deflated(data))
-            self._crc = isal_zlib.crc32_combine(self._crc, isal_zlib.crc32(data), len(data))
-            self._size += len(data)
-
     def add(self, parts: Iterable[Part]) -> bytes:
         """The body's bytes for ``parts``, after those of every part added before."""
         out: list[bytes | memoryview] = []
         if not self._started:
             out.append(_GZIP_HEADER)
             self._started = True
-        texts: list[str] = []
         crc, size, trailer = self._crc, self._size, _TRAILER.size
-        for part in parts:
-            if isinstance(part, str):
-                texts.append(part)
-                continue
-            if texts:
-                self._crc, self._size = crc, size
-                self._text(texts, out)
-                crc, size, texts = self._crc, self._size, []
-            view = memoryview(part)
-            out.append(view[:-trailer])
-            part_crc, part_size = _TRAILER.unpack(view[-trailer:])
-            crc = isal_zlib.crc32_combine(crc, part_crc, part_size)
-            size += part_size
+        for run in _runs(parts):
+            if isinstance(run, str):
+                data = run.encode()
+                if not data:
+                    continue
+                out.append(_deflated(data))
+                run_crc, run_size = isal_zlib.crc32(data), len(data)
+            else:
+                view = memoryview(run)
+                out.append(view[:-trailer])
+                run_crc, run_size = _TRAILER.unpack(view[-trailer:])
+            crc = isal_zlib.crc32_combine(crc, run_crc, run_size)
+            size += run_size
         self._crc, self._size = crc, size
-        if texts:
-            self._text(texts, out)
         return b"".join(out)
 
     def end(self) -> bytes:

@@ -4,7 +4,8 @@
 that job's result changes, and packed when they are long (``monitor.exposition.packed``: a
 quarter of the memory, and a gzip scrape sends them as they are kept); a scrape joins
 prepared parts. Rendering through prometheus-client costs ~20 µs per sample at every scrape,
-which at 10,000 assets × 50 samples every 15 s would take most of a core; this costs a join.
+which at 10,000 assets × 50 samples every 15 s would take most of a core; this costs a join
+(and, for a scrape in text, inflating the packed parts).
 ``render_results`` is the same path for a handful of results (``trunkwatch probe``), so the
 desk sees what Prometheus scrapes.
 
@@ -115,11 +116,11 @@ class _Shape:
     """The series of one job's samples, as its last result rendered them.
 
     Its families (``families``, in order of first appearance) each have the text of their
-    series (``texts``, packed when long), and in one array for the whole shape (``places``) where in that text
-    each value goes: for the n kept samples of a family, one after another, the position of
-    each in the result (``places[b + j]``), the length of its line up to the value
-    (``places[b + n + j]``) and the length of its whole line (``places[b + 2n + j]``), where
-    ``b`` is three times the samples of the families before (``sizes``). The text before a
+    series (``texts``, packed when long), and in one array for the whole shape (``places``)
+    where in that text each value goes: for the n kept samples of a family, one after another,
+    the position of each in the result (``places[b + j]``), the length of its line up to the
+    value (``places[b + n + j]``) and the length of its whole line (``places[b + 2n + j]``),
+    where ``b`` is three times the samples of the families before (``sizes``). The text before a
     value is read back from the last rendering rather than kept apart, and where each line
     starts is summed from the lengths when a result is rendered: a job's shape costs twelve
     bytes a series and a few objects, whatever its families.

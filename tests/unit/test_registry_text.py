@@ -129,7 +129,7 @@ def test_a_written_kept_gauge_takes_no_more_series() -> None:
     family = KeptGauge("trunkwatch_y", "y", ["site"])
     family.add_metric(("南宁",), 2)
     text = kept(family, written=True).__dict__["_trunkwatch_text"]
-    assert text.endswith('trunkwatch_y{site="南宁"} 2.0\n')
+    assert unpack(text).endswith('trunkwatch_y{site="南宁"} 2.0\n')
     assert kept(family, written=True).__dict__["_trunkwatch_text"] is text  # not written twice
     with pytest.raises(TypeError, match="trunkwatch_y: its text is written"):
         family.add_metric(("邕宁",), 1)
@@ -169,3 +169,26 @@ def test_openmetrics_takes_written_and_unwritten_kept_gauges_alike() -> None:
             frozenset({("trunkwatch_fresh", frozenset({("site", 'a "b"\\')}), float("inf"))}),
         ),
     }
+
+
+def test_a_long_kept_family_is_kept_packed_and_read_back_in_both_formats() -> None:
+    # The inspection families of a city are hundreds of series each: their text is kept
+    # packed, and whatever reads them (a test's samples, OpenMetrics) reads them back.
+    family = KeptGauge("trunkwatch_z", "z", ["site", "plan"])
+    rows = [((f"南宁-{i}", f"plan-{i % 7}"), float(i)) for i in range(100)]
+    for labels, value in rows:
+        family.add_metric(labels, value)
+    before = readings(family)
+    registry = CollectorRegistry()
+    registry.register(Families([family]))
+    openmetrics_before = render_registry_openmetrics(registry)
+    [part] = render_registry(registry)
+    assert isinstance(part, bytes)
+    assert len(part) * 3 < len(unpack(part).encode())
+    assert family.rows is None
+    assert readings(family) == before
+    after = render_registry_openmetrics(registry) + "# EOF\n"
+    assert parsed(after, openmetrics=True) == parsed(
+        openmetrics_before + "# EOF\n", openmetrics=True
+    )
+    assert parsed(unpack(part)) == parsed(generate_latest(registry).decode())

@@ -16,7 +16,7 @@ from monitor.app import server
 from monitor.app.server import ServerViews, build_app
 from monitor.app.status import estate_status
 from monitor.exposition.collector import ResultsCollector
-from monitor.exposition.packed import Part, pack, unpack
+from monitor.exposition.packed import GzipMember, Part, pack, text_size, unpack
 from monitor.exposition.registry import render_registry
 from monitor.exposition.text import Exposition
 from monitor.results import Result, ResultStore
@@ -161,9 +161,9 @@ async def test_a_client_that_takes_gzip_gets_the_same_body_compressed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("monitor.app.server._SCRAPE_CHUNK", SMALL_CHUNK)
-    # Prometheus asks for gzip at every scrape; the text of a large estate is some 20 times
-    # smaller so (hundreds of MB a scrape at 10,000 devices). The body is compressed in
-    # chunks as it is written: several of them here.
+    # Prometheus asks for gzip at every scrape; the text of a large estate is some ten times
+    # smaller so (hundreds of MB a scrape at 10,000 devices). The body is made in chunks as
+    # it is written, packed parts as they are kept: many chunks here.
     process = Process()
     parts = large_parts()
     views = dataclasses.replace(process.views(), exposition=lambda: list(parts))
@@ -229,5 +229,49 @@ def test_bodies_are_compressed_below_the_event_loop_s_priority() -> None:
     def nice() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    worker = server._COMPRESSING.submit(nice).result(timeout=10)
-    assert worker == min(19, nice() + server._GZIP_NICE)
+    worker = server._BODIES.submit(nice).result(timeout=10)
+    assert worker == min(19, nice() + server._BODY_NICE)
+
+
+def test_chunks_take_every_part_once_in_order_and_a_large_part_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", 1000)
+    large = "".join(f'trunkwatch_x{{asset="bs-{i}"}} {i}\n' for i in range(400))
+    parts: list[Part] = ["a" * 300, "b" * 300, pack(large), "", "c" * 600, "d" * 600, large]
+    cut_text: list[tuple[int, int]] = []
+    for member in (None, GzipMember()):
+        cut: list[tuple[int, int]] = cut_text if member is None else []
+        start, made = 0, b""
+        while start < len(parts):
+            data, end = server._chunk(parts, start, member)
+            cut.append((start, end))
+            made += data
+            start = end
+        body = gzip.decompress(made + member.end()) if member else made
+        assert body == "".join(map(unpack, parts)).encode()
+        # Each chunk takes parts while they fit, or one part that does not fit alone.
+        weigh = len if member else text_size
+        for start, end in cut:
+            weights = [weigh(part) for part in parts[start:end]]
+            assert end - start == 1 or sum(weights) <= 1000
+            assert end == len(parts) or sum(weights) + weigh(parts[end]) > 1000
+    # In text, the packed part weighs what it unpacks to, more than a chunk takes: alone.
+    assert cut_text == [(0, 2), (2, 3), (3, 5), (5, 6), (6, 7)]
+
+
+async def test_an_empty_exposition_is_an_empty_gzip_body_and_head_gets_none() -> None:
+    process = Process()
+    views = dataclasses.replace(process.views(), exposition=list)
+    async with test_utils.TestClient(
+        test_utils.TestServer(build_app(views)), auto_decompress=False
+    ) as client:
+        got = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        head = await client.head("/metrics", headers={"Accept-Encoding": "gzip"})
+        body = gzip.decompress(await got.read()).decode()
+        assert (head.status, head.headers.get("Content-Encoding"), await head.read()) == (
+            200,
+            "gzip",
+            b"",
+        )
+    assert body == "".join(map(unpack, render_registry(process.registry)))
