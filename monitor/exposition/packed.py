@@ -24,10 +24,26 @@ from collections.abc import Iterable, Iterator
 
 from isal import isal_zlib
 
-__all__ = ["PACK_AT", "GzipMember", "Part", "gzipped", "pack", "text_bytes", "text_size", "unpack"]
+__all__ = [
+    "PACK_AT",
+    "PIECE",
+    "GzipMember",
+    "Part",
+    "gzipped",
+    "pack",
+    "pack_lines",
+    "text_bytes",
+    "text_size",
+    "unpack",
+]
 
 #: A text part of this many characters or more is kept packed.
 PACK_AT = 512
+#: A long text (a family of the process's own, one series per asset) is packed in pieces of
+#: about this many characters (``pack_lines``), so that no part of a body is much larger
+#: than a chunk of it: a scrape in text inflates a part whole, and its writer copies it once
+#: more.
+PIECE = 1 << 18
 
 #: Deflate level: ISA-L's fastest (level 0 compresses less for no speed).
 _LEVEL = 1
@@ -57,6 +73,18 @@ def pack(text: str) -> Part:
         return text
     data = text.encode()
     return _deflated(data) + _TRAILER.pack(isal_zlib.crc32(data), len(data))
+
+
+def pack_lines(text: str) -> list[Part]:
+    """``text`` packed (``pack``) in pieces of ``PIECE`` characters or a line more, each
+    ending where a line ends."""
+    pieces: list[Part] = []
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start + PIECE - 1) + 1 or size
+        pieces.append(pack(text[start:end]))
+        start = end
+    return pieces
 
 
 def _inflated(part: bytes) -> bytes:

@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from monitor.exposition.packed import Part, pack, unpack
+from monitor.exposition.packed import Part, pack_lines, unpack
 from monitor.inventory import escape_label_value
 
 __all__ = ["KeptGauge", "kept", "render_registry", "render_registry_openmetrics"]
@@ -83,7 +83,7 @@ class KeptGauge(Metric):
     def samples(self) -> list[Sample]:
         rows = self.rows
         if rows is None:
-            text = unpack(self.__dict__[_KEPT])
+            text = _kept_text(self)
             return [s for f in text_string_to_metric_families(text) for s in f.samples]
         names, name = self.labelnames, self.name
         return [
@@ -155,33 +155,39 @@ def _text(metric: Metric) -> str:
     return generate_latest(_One(metric)).decode()
 
 
-def _write(metric: Metric) -> Part:
-    """Write a kept family's text and keep it with the family, packed (``pack``: the
-    inspection families of 10,000 devices are some 130 MB of text); a ``KeptGauge`` lets its
-    rows go only then, so that whoever finds them gone finds the text."""
+def _write(metric: Metric) -> list[Part]:
+    """Write a kept family's text and keep it with the family, packed in pieces
+    (``pack_lines``: the inspection families of 10,000 devices are some 130 MB of text); a
+    ``KeptGauge`` lets its rows go only then, so that whoever finds them gone finds the
+    text."""
     if not isinstance(metric, KeptGauge):
-        text = metric.__dict__[_KEPT] = pack(_text(metric))
-        return text
+        pieces = metric.__dict__[_KEPT] = pack_lines(_text(metric))
+        return pieces
     rows = metric.rows
     if rows is None:  # written already
-        written: Part = metric.__dict__[_KEPT]
+        written: list[Part] = metric.__dict__[_KEPT]
         return written
-    text = metric.__dict__[_KEPT] = pack(_rows_text(metric, rows))
+    pieces = metric.__dict__[_KEPT] = pack_lines(_rows_text(metric, rows))
     metric.rows = None
-    return text
+    return pieces
+
+
+def _kept_text(metric: Metric) -> str:
+    """The text a kept family was written as."""
+    return "".join(map(unpack, metric.__dict__[_KEPT]))
 
 
 def render_registry(registry: Collector) -> list[Part]:
-    """The registry's families as Prometheus text, one part per family; a kept family's
-    part packed when it is long (``unpack`` reads it)."""
+    """The registry's families as Prometheus text: one part per family, or the pieces of a
+    kept family's, packed when long (``unpack`` reads them)."""
     parts: list[Part] = []
     for metric in registry.collect():
         state = metric.__dict__
         if _KEPT not in state:
             parts.append(_text(metric))
             continue
-        text = state[_KEPT]
-        parts.append(_write(metric) if text is None else text)
+        pieces = state[_KEPT]
+        parts.extend(_write(metric) if pieces is None else pieces)
     return parts
 
 
@@ -197,7 +203,7 @@ def render_registry_openmetrics(registry: Collector) -> str:
     out: list[str] = []
     for metric in registry.collect():
         if isinstance(metric, KeptGauge) and metric.rows is None:
-            text = unpack(metric.__dict__[_KEPT])
+            text = _kept_text(metric)
             out.append(_openmetrics(Metric(metric.name, metric.documentation, metric.type)))
             out.append(text.split("\n", 2)[2])  # after the kept text's HELP and TYPE lines
         else:

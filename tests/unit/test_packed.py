@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from monitor.exposition.packed import (
     PACK_AT,
+    PIECE,
     GzipMember,
     Part,
     pack,
+    pack_lines,
     text_bytes,
     text_size,
     unpack,
@@ -106,3 +108,18 @@ def test_gnu_gzip_takes_the_member_and_checks_its_crc() -> None:
 def test_an_empty_member_is_an_empty_body() -> None:
     assert gzip.decompress(body([])) == b""
     assert gzip.decompress(body([[""], []])) == b""
+
+
+def test_a_long_text_is_packed_in_pieces_that_end_where_lines_end() -> None:
+    lines = [
+        f'trunkwatch_inspection_state{{asset="bs-{i}",state="done"}} 1\n' for i in range(20_000)
+    ]
+    written = "".join(lines)
+    pieces = pack_lines(written)
+    assert len(written) // PIECE <= len(pieces) <= len(written) // PIECE + 1
+    texts = [unpack(piece) for piece in pieces]
+    assert "".join(texts) == written
+    longest = max(map(len, lines))
+    assert all(t.endswith("\n") and PIECE <= len(t) < PIECE + longest for t in texts[:-1])
+    assert pack_lines(written[:1000]) == [pack(written[:1000])]
+    assert pack_lines("no line end " * 30_000) == [pack("no line end " * 30_000)]

@@ -17,6 +17,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.exposition import packed
 from monitor.exposition.packed import unpack
 from monitor.exposition.registry import (
     KeptGauge,
@@ -128,9 +129,9 @@ def test_plain_gauges_are_written_here_and_keep_their_label_order() -> None:
 def test_a_written_kept_gauge_takes_no_more_series() -> None:
     family = KeptGauge("trunkwatch_y", "y", ["site"])
     family.add_metric(("南宁",), 2)
-    text = kept(family, written=True).__dict__["_trunkwatch_text"]
-    assert unpack(text).endswith('trunkwatch_y{site="南宁"} 2.0\n')
-    assert kept(family, written=True).__dict__["_trunkwatch_text"] is text  # not written twice
+    pieces = kept(family, written=True).__dict__["_trunkwatch_text"]
+    assert "".join(map(unpack, pieces)).endswith('trunkwatch_y{site="南宁"} 2.0\n')
+    assert kept(family, written=True).__dict__["_trunkwatch_text"] is pieces  # written once
     with pytest.raises(TypeError, match="trunkwatch_y: its text is written"):
         family.add_metric(("邕宁",), 1)
     assert [(s.labels, s.value) for s in family.samples] == [({"site": "南宁"}, 2.0)]
@@ -171,9 +172,14 @@ def test_openmetrics_takes_written_and_unwritten_kept_gauges_alike() -> None:
     }
 
 
-def test_a_long_kept_family_is_kept_packed_and_read_back_in_both_formats() -> None:
-    # The inspection families of a city are hundreds of series each: their text is kept
-    # packed, and whatever reads them (a test's samples, OpenMetrics) reads them back.
+@pytest.mark.parametrize("piece", [packed.PIECE, 1000], ids=["one piece", "pieces"])
+def test_a_long_kept_family_is_kept_packed_and_read_back_in_both_formats(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The inspection families of a city are thousands of series each: their text is kept
+    # packed, in pieces when longer than a chunk of a body, and whatever reads them (a
+    # test's samples, OpenMetrics) reads them back.
+    monkeypatch.setattr(packed, "PIECE", piece)
     family = KeptGauge("trunkwatch_z", "z", ["site", "plan"])
     rows = [((f"南宁-{i}", f"plan-{i % 7}"), float(i)) for i in range(100)]
     for labels, value in rows:
@@ -182,13 +188,16 @@ def test_a_long_kept_family_is_kept_packed_and_read_back_in_both_formats() -> No
     registry = CollectorRegistry()
     registry.register(Families([family]))
     openmetrics_before = render_registry_openmetrics(registry)
-    [part] = render_registry(registry)
-    assert isinstance(part, bytes)
-    assert len(part) * 3 < len(unpack(part).encode())
+    pieces = render_registry(registry)
+    assert len(pieces) == (5 if piece == 1000 else 1)
+    assert all(isinstance(part, bytes) for part in pieces)
+    text = "".join(map(unpack, pieces))
+    assert all(unpack(part).endswith("\n") for part in pieces)
+    assert sum(map(len, pieces)) * 3 < len(text.encode())
     assert family.rows is None
     assert readings(family) == before
     after = render_registry_openmetrics(registry) + "# EOF\n"
     assert parsed(after, openmetrics=True) == parsed(
         openmetrics_before + "# EOF\n", openmetrics=True
     )
-    assert parsed(unpack(part)) == parsed(generate_latest(registry).decode())
+    assert parsed(text) == parsed(generate_latest(registry).decode())
