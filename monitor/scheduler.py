@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitor.core.clock import Clock, SystemClock
 from monitor.inventory import Inventory, Job
-from monitor.results import JobKey, Result, ResultStore
+from monitor.results import JobKey, Result, ResultStore, Samples
 from probes.base import ProbeError, Sample
 
 __all__ = ["Scheduler", "SchedulerMetrics", "run_once"]
@@ -309,7 +309,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
                 success=True,
                 duration=clock.monotonic() - t0,
                 finished_at=clock.time(),
-                samples=tuple(probed.samples),
+                samples=Samples(probed.samples),
                 partial=tuple(probed.partial.items()),
             ),
             "success",

@@ -25,7 +25,6 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from itertools import accumulate
-from operator import itemgetter
 from typing import Any
 
 from monitor.exposition.families import (
@@ -37,8 +36,8 @@ from monitor.exposition.families import (
 )
 from monitor.exposition.packed import Part, pack, unpack
 from monitor.inventory import Inventory, Job, render_labels
-from monitor.results import JobKey, Result, ResultStore
-from probes.base import Family, Sample
+from monitor.results import JobKey, Result, ResultStore, Samples
+from probes.base import Family
 
 __all__ = ["Exposition", "format_value", "render_results", "result_lines"]
 
@@ -101,10 +100,6 @@ def _add_lines(
         out.setdefault(family, []).append(f"{key} {format_value(value)}\n")
 
 
-_FAMILY = itemgetter(0)
-_VALUE = itemgetter(1)
-_LABELS = itemgetter(2)
-_SUFFIX = itemgetter(3)
 _STANDARD_NAMES = frozenset(f.name for f in STANDARD_FAMILIES)
 
 
@@ -123,34 +118,45 @@ class _Shape:
     where ``b`` is three times the samples of the families before (``sizes``). The text before a
     value is read back from the last rendering rather than kept apart, and where each line
     starts is summed from the lengths when a result is rendered: a job's shape costs twelve
-    bytes a series and a few objects, whatever its families.
+    bytes a series and a few objects, whatever its families. Its series are the last
+    result's ``keys``, shared with it; of its values it keeps the last result's.
 
     ``refused`` holds the repeats dropped (None when there are none), counted again each time
-    a result of this shape is rendered (as ``result_lines`` counts). A sample that is the very
-    object of the last result (a state set's row keeps its samples) has the same line: runs of
-    them are copied whole.
+    a result of this shape is rendered (as ``result_lines`` counts). A value of the same type
+    and equal to the last one has the same line: runs of them are copied whole.
     """
 
-    __slots__ = ("clash", "families", "job", "places", "refused", "samples", "sizes", "texts")
+    __slots__ = (
+        "clash",
+        "families",
+        "job",
+        "keys",
+        "places",
+        "refused",
+        "sizes",
+        "texts",
+        "values",
+    )
 
-    def __init__(self, job: Job, samples: tuple[Sample, ...]) -> None:
+    def __init__(self, job: Job, samples: Samples) -> None:
         self.job = job
-        families: list[Family] = list(map(_FAMILY, samples))
-        labels: list[object] = list(map(_LABELS, samples))
-        suffixes: list[str] = list(map(_SUFFIX, samples))
+        keys, values = samples.keys, samples.values
+        families = keys.families
+        suffixes = keys.suffixes if keys.suffixes is not None else ("",) * len(values)
         #: A sample of one of the run's own families (success, duration …): its series may
         #: repeat one that depends on the result, so such results take the general path.
         self.clash = any(f.name in _STANDARD_NAMES for f in set(families))
         refused: Counter[str] = Counter()
-        self.samples = samples
+        self.keys, self.values = keys, values
         asset_labels = job.asset.label_text
         probe = (("probe", job.name),)
         seen: set[str] = set()
         lines: dict[Family, list[str]] = {}
         #: Per family: positions, heads and lengths, as ``places`` keeps them.
         places: dict[Family, tuple[list[int], list[int], list[int]]] = {}
-        for i, (family, pairs, suffix) in enumerate(zip(families, labels, suffixes, strict=True)):
-            own: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
+        for i, (family, own, suffix) in enumerate(
+            zip(families, keys.labels, suffixes, strict=True)
+        ):
             if family.per_probe:
                 own = (*probe, *own)
             text = f"{asset_labels},{render_labels(own)}" if own else asset_labels
@@ -163,7 +169,7 @@ class _Shape:
             if place is None:
                 place = places[family] = ([], [], [])
                 lines[family] = []
-            line = f"{key} {_value_text(samples[i][1])}\n"
+            line = f"{key} {_value_text(values[i])}\n"
             place[0].append(i)
             place[1].append(len(key) + 1)
             place[2].append(len(line))
@@ -177,42 +183,35 @@ class _Shape:
                 self.places.extend(part)
         self.texts: list[Part] = [pack("".join(lines[family])) for family in self.families]
 
-    def fits(self, job: Job, samples: tuple[Sample, ...]) -> bool:
+    def fits(self, job: Job, samples: Samples) -> bool:
         """Whether ``samples`` have the families, labels and suffixes of the last result, one
-        by one (its samples are kept: the shape keeps no list of them apart)."""
-        last = self.samples
-        if job is not self.job or len(samples) != len(last):
-            return False
-        # List comparison checks identity before equality, item by item, in C: the label
-        # tuples of an unchanged device are the very same objects.
-        return (
-            list(map(_LABELS, samples)) == list(map(_LABELS, last))
-            and list(map(_FAMILY, samples)) == list(map(_FAMILY, last))
-            and list(map(_SUFFIX, samples)) == list(map(_SUFFIX, last))
-        )
+        by one (the result store has them share its keys when they do)."""
+        return job is self.job and samples.share(self.keys)
 
     def rendered(self) -> dict[Family, Part]:
         """The text of each family as last rendered (``pack``ed)."""
         return dict(zip(self.families, self.texts, strict=True))
 
-    def render(self, samples: tuple[Sample, ...]) -> dict[Family, Part]:
+    def render(self, samples: Samples) -> dict[Family, Part]:
         """The text of each family for ``samples``, a result of this shape (``pack``ed). A
-        family none of whose samples changed keeps its text as it is, unread."""
-        previous, self.samples = self.samples, samples
+        family none of whose values changed keeps its text as it is, unread."""
+        previous, self.values = self.values, samples.values
+        values = samples.values
         out: dict[Family, Part] = {}
         exact = _EXACT_INT
         places, texts = self.places, self.texts
         base = 0  # where the current family's part of ``places`` starts
         for g, (family, n) in enumerate(zip(self.families, self.sizes, strict=True)):
-            text: str | None = None  # read (unpacked) at the first changed sample
+            text: str | None = None  # read (unpacked) at the first changed value
             heads, lengths = base + n, base + 2 * n  # where they start in ``places``
             starts = array("q", accumulate(places[lengths : lengths + n], initial=0))
             parts: list[str] = []
             append = parts.append
             run = -1  # where the current run of unchanged lines starts in ``text``
             for j, i in enumerate(places[base:heads]):
-                sample = samples[i]
-                if sample is previous[i]:
+                v: Any = values[i]
+                last = previous[i]
+                if v is last or (v.__class__ is last.__class__ and v == last):
                     if run < 0:
                         run = starts[j]
                     continue
@@ -222,7 +221,6 @@ class _Shape:
                 if run >= 0:
                     append(text[run:start])
                     run = -1
-                v: Any = sample[1]
                 head = text[start : start + places[heads + j]]
                 if v.__class__ is int and -exact < v < exact:
                     line = f"{head}{v}\n"
@@ -396,7 +394,7 @@ class Exposition:
     def _result_texts(self, key: JobKey, result: Result) -> dict[Family, Part]:
         """The text of each family of ``result``: what ``result_lines(result,
         self.duplicates)`` joins to, from the job's shape when it fits."""
-        samples, job = result.samples, result.job
+        samples, job = Samples.of(result.samples), result.job
         out: dict[Family, list[str]] = {}
         shape = self._shapes.get(key)
         if shape is not None and shape.fits(job, samples):

@@ -52,8 +52,6 @@ _GAUGE32_MAX: Final = _U32 - 1
 _COUNTER32: Final = int(Tag.COUNTER32)
 # tuple.__new__ skips the NamedTuple's Python-level constructor: a third of the cost of a sample.
 _tuple_new = tuple.__new__
-#: Values a state set row keeps the samples of; a device sending ever new values cannot grow it.
-_STATE_VALUES_KEPT = 16
 #: The rows of a group not refreshed yet: looked up, never written.
 _NO_ROWS: Final[dict[Index, Labels]] = {}
 
@@ -115,6 +113,11 @@ class MapContext:
         if cache is None:
             cache = caches[slot] = {}
         return cache
+
+    def row(self, index: Index) -> Index:
+        """The device's one object for row ``index`` (``DeviceState.indexes``), to keep
+        something by: the poll's own index objects go with the poll."""
+        return self.state.indexes.get(index, index)
 
     def invalid(self, slot: int) -> None:
         """A value outside its object's range was dropped."""
@@ -257,7 +260,7 @@ class GaugeMapper(Mapper):
             if labels is None:
                 labels = ctx.labels_for(group, self, index)
                 if keep:
-                    cache[index] = labels
+                    cache[ctx.row(index)] = labels
             value = value / divisor if divisor != 1 else value * scale
             append(_tuple_new(Sample, (family, value, labels, "")))
 
@@ -342,7 +345,7 @@ class HighCapacityGaugeMapper(Mapper):
             if labels is None:
                 labels = ctx.labels_for(group, self, index)
                 if keep:
-                    cache[index] = labels
+                    cache[ctx.row(index)] = labels
             number = value / self.divisor if self.divisor != 1 else value * self.scale
             out.append(_tuple_new(Sample, (self.family, number, labels, "")))
 
@@ -390,7 +393,7 @@ class CounterMapper(Mapper):
                     continue
                 row = rows.get(index)
                 if row is None:
-                    row = rows[index] = CounterRow(raw, from_primary, generation)
+                    row = rows[ctx.row(index)] = CounterRow(raw, from_primary, generation)
                 else:
                     last = row.raw
                     if row.primary is not from_primary:
@@ -407,7 +410,7 @@ class CounterMapper(Mapper):
                 if labels is None:
                     labels = ctx.labels_for(group, self, index)
                     if keep:
-                        cache[index] = labels
+                        cache[ctx.row(index)] = labels
                 total: float = row.total
                 if divisor != 1:
                     total = total / divisor
@@ -430,35 +433,25 @@ class StateSetMapper(Mapper):
         self._pairs = {code: (self.label, name) for code, name in self.states.items()}
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
-        # A row's samples for one value are the same poll after poll: each row keeps them by
-        # value (a status takes few), made once, shared by every result that has them. The
-        # samples of any value carry the row's label tuples, one per state in the order of
-        # ``states``: a new value takes them from there, so a row keeps nothing else.
-        cache: dict[Index, dict[int, tuple[Sample, ...]]] = ctx.cache(slot)
-        family = self.family
-        extend = out.extend
+        # Each row keeps its label tuples, one per state in the order of ``states``, made at
+        # its first value after a label refresh: poll after poll its samples carry the very
+        # same tuples, which is what lets a result share its last one's series.
+        cache: dict[Index, tuple[Labels, ...]] = ctx.cache(slot)
+        family, codes = self.family, tuple(self._pairs)
+        append = out.append
         for index, vb in self.values(ctx.cols):
             value = vb.value
             if value.__class__ is not int:
                 ctx.malformed.add(self.part)
                 continue
-            row = cache.get(index)
-            if row is None:
-                row = cache[index] = {}
-            samples = row.get(value)
-            if samples is None:
-                if row:
-                    series = [sample[2] for sample in next(iter(row.values()))]
-                    if len(row) >= _STATE_VALUES_KEPT:
-                        row.clear()
-                else:
-                    base = ctx.labels_for(group, self, index)
-                    series = [(*base, pair) for pair in self._pairs.values()]
-                samples = row[value] = tuple(
-                    _tuple_new(Sample, (family, 1 if code == value else 0, labels, ""))
-                    for code, labels in zip(self._pairs, series, strict=True)
+            series = cache.get(index)
+            if series is None:
+                base = ctx.labels_for(group, self, index)
+                series = cache[ctx.row(index)] = tuple(
+                    (*base, pair) for pair in self._pairs.values()
                 )
-            extend(samples)
+            for code, labels in zip(codes, series, strict=True):
+                append(_tuple_new(Sample, (family, 1 if code == value else 0, labels, "")))
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -490,7 +483,7 @@ class BitsMapper(Mapper):
             series = cache.get(index)
             if series is None:
                 base = ctx.labels_for(group, self, index)
-                series = cache[index] = tuple(
+                series = cache[ctx.row(index)] = tuple(
                     (bit, (*base, (self.label, name))) for bit, name in self.bits.items()
                 )
             for bit, labels in series:
@@ -511,7 +504,7 @@ class InfoMapper(Mapper):
             if labels is None:
                 if not any(index in values.get(lc.column, {}) for lc in self.labels):
                     continue
-                labels = cache[index] = ctx.labels_for(group, self, index)
+                labels = cache[ctx.row(index)] = ctx.labels_for(group, self, index)
             out.append(_tuple_new(Sample, (family, 1, labels, "")))
 
 

@@ -20,6 +20,7 @@ from probes.snmp.rows import (
     ColumnValues,
     Index,
     LabelColumn,
+    Labels,
     decode_index,
     label_text,
 )
@@ -168,6 +169,10 @@ class PollPlan:
             for slot, (_, mapper) in enumerate(self.slots)
             if mapper.check is not None
         )
+        #: The labels of each checked object's count of invalid values, made once.
+        self._invalid_labels: dict[str, Labels] = {
+            part: (("object", part),) for _, part in self.checked
+        }
 
     def families(self) -> list[Family]:
         seen: dict[str, Family] = {}
@@ -266,20 +271,26 @@ class PollPlan:
                     }
         state.label_values = values
         state.rows = {}
+        # One index object per row of the device, however many columns it was read from:
+        # everything the state keeps by row index holds that one.
+        indexes: dict[Index, Index] = {}
         for group in self.groups:
             if group.scalar:
-                state.rows[group.name] = {(): ()}
+                state.rows[group.name] = _SCALAR_ROWS
                 continue
             rows = _table_rows(self.metric_columns[group.name], cols)
             for lc in group.labels:
                 rows.update(dict.fromkeys(values.get(lc.column, {})))
             state.rows[group.name] = {
-                index: (
+                indexes.setdefault(index, index): (
                     *decode_index(group.index, index, state.charset),
                     *((lc.label, values.get(lc.column, {}).get(index, "")) for lc in group.labels),
                 )
                 for index in rows
             }
+        for column, by_index in values.items():
+            values[column] = {indexes.setdefault(i, i): text for i, text in by_index.items()}
+        state.indexes = indexes
         state.label_cache = {}
         state.missing_v1.clear()
         # Forget the counters of rows not seen lately (an interface that went away).
@@ -301,7 +312,8 @@ class PollPlan:
             counts: dict[str, int] = {}
             for slot, part in self.checked:
                 counts[part] = counts.get(part, 0) + state.invalid[slot]
-            out.extend(Sample(INVALID_VALUES, n, (("object", part),)) for part, n in counts.items())
+            labels = self._invalid_labels
+            out.extend(Sample(INVALID_VALUES, n, labels[part]) for part, n in counts.items())
         return out, ctx.malformed
 
     def absent_profiles(self, cols: Mapping[OID, ColumnValues], failed: Iterable[OID]) -> list[str]:
@@ -314,6 +326,11 @@ class PollPlan:
             if not any(cols.get(c) for c in columns)
             and not any(self.root_of.get(c, c) in broken for c in columns)
         ]
+
+
+#: The one row of a group of scalars, with no labels of its own: shared by every device (a
+#: device's rows are replaced at a label refresh, never written).
+_SCALAR_ROWS: Final[dict[Index, Labels]] = {(): ()}
 
 
 def _table_rows(columns: Iterable[OID], cols: Mapping[OID, ColumnValues]) -> dict[Index, None]:

@@ -80,6 +80,9 @@ class DeviceState:
     labels_at: float | None = None
     label_values: dict[OID, dict[Index, str]] = field(default_factory=dict)
     rows: dict[str, dict[Index, Labels]] = field(default_factory=dict)
+    #: Each row index of the last label refresh, as one object: what the rest keeps by index
+    #: holds that one, rather than one made for each column read.
+    indexes: dict[Index, Index] = field(default_factory=dict)
     #: Per mapper slot that has emitted since the last label refresh: row index → its label
     #: tuple (state sets: its samples by value). A gauge or counter with no labels of its own
     #: keeps none: it reads ``rows``.

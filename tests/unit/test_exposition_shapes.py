@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from monitor.exposition import packed
 from monitor.exposition.families import PROBE_SUCCESS
 from monitor.exposition.text import Exposition, result_lines
-from monitor.results import Result, ResultStore
+from monitor.results import Result, ResultStore, Samples
 from probes.base import Family, Sample
 from tests.unit.fleet import ScriptedProbe, asset, job
 
@@ -51,8 +51,8 @@ def sample(draw: st.DrawFn) -> Sample:
     return Sample(family, draw(values), pairs, suffix)
 
 
-#: Samples handed out again as the very same objects, as a state set's row does: an unchanged
-#: line is copied from the last rendering, runs of them at once.
+#: Samples handed out again as the very same objects: an unchanged line is copied from the last
+#: rendering, runs of them at once.
 POOL = tuple(
     Sample(family, value, pairs, "_sum" if family is LATENCY else "")
     for family in FAMILIES
@@ -74,7 +74,8 @@ def result(draw: st.DrawFn) -> Result:
         success=success,
         duration=draw(st.floats(0, 10)),
         finished_at=1_780_000_000.0,
-        samples=samples,
+        # As the scheduler keeps them (by column), or as any sequence.
+        samples=Samples(samples) if draw(st.booleans()) else samples,
         reason=None if success else "timeout",
         partial=(("rows", "no_such_object"),) if draw(st.booleans()) else (),
     )
@@ -130,6 +131,15 @@ def test_a_new_value_in_the_same_shape_is_rendered() -> None:
     for value in (5, 7, 2.5):
         store.put(Result(JOBS[0], True, 0.1, 1.0, (Sample(OCTETS, value, pairs),)))
         assert f'name="eth0"}} {value}\n' in exposition.render()
+
+
+def test_an_equal_value_of_another_type_is_rendered_anew() -> None:
+    # 10**15 == 1e15, yet an integer prints as itself and a float of that size as its repr.
+    store = ResultStore()
+    exposition = Exposition(store)
+    for value, text in ((10**15, "1000000000000000"), (1e15, "1000000000000000.0")):
+        store.put(Result(JOBS[0], True, 0.1, 1.0, Samples([Sample(OCTETS, value, KEPT[1])])))
+        assert f'name="eth0"}} {text}\n' in exposition.render()
 
 
 def test_a_sample_of_a_run_family_takes_the_general_path() -> None:

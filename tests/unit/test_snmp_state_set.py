@@ -1,5 +1,5 @@
-"""A state set's series, poll after poll: one per named state, 1 for the current value, kept
-as the same objects while the value stays, whatever values the device sends in between."""
+"""A state set's series, poll after poll: one per named state, 1 for the current value, with
+the very same label tuples until a label refresh, whatever values the device sends."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ def test_each_poll_has_one_series_per_state_at_the_current_value(
     polls: list[tuple[int, int]],
 ) -> None:
     state = DeviceState(slots=1, rows={GROUP.name: ROWS})
-    before: dict[tuple[int, ...], tuple[int, list[Sample]]] = {}
     labelled: dict[tuple[int, ...], list[Labels]] = {}
     for first, second in polls:
         got = poll(state, {(1,): first, (2,): second})
@@ -47,15 +46,18 @@ def test_each_poll_has_one_series_per_state_at_the_current_value(
             for code, name in STATES.items()
         ]
         assert [tuple(s) for s in got] == expected
-        for k, (index, value) in enumerate((((1,), first), ((2,), second))):
+        for k, index in enumerate(((1,), (2,))):
             mine = got[k * len(STATES) : (k + 1) * len(STATES)]
-            last = before.get(index)
-            if last is not None and last[0] == value:
-                # The same value as the last poll: the very same samples, for the exposition
-                # to copy their lines whole.
-                assert all(a is b for a, b in zip(mine, last[1], strict=True))
-            before[index] = (value, mine)
-            # A new value, and the values evicted past the 16 kept, take the row's label
-            # tuples from the samples it keeps: until a label refresh, the very same ones.
+            # Whatever the value, the row's label tuples are the ones of its first poll: a
+            # result's series can then be shared with the last one's.
             labels = labelled.setdefault(index, [s.labels for s in mine])
             assert all(s.labels is t for s, t in zip(mine, labels, strict=True))
+
+
+def test_a_label_refresh_makes_the_rows_label_tuples_again() -> None:
+    state = DeviceState(slots=1, rows={GROUP.name: ROWS})
+    before = poll(state, {(1,): 1})
+    state.label_cache = {}  # what a label refresh does
+    after = poll(state, {(1,): 1})
+    assert [s.labels for s in after] == [s.labels for s in before]
+    assert not any(a.labels is b.labels for a, b in zip(after, before, strict=True))
