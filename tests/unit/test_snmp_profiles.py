@@ -467,6 +467,26 @@ async def test_interface_labels_join_name_and_alias_onto_64_bit_counters() -> No
     assert value(samples, "trunkwatch_snmp_varbinds") == 1 + 4 + 2 * (7 + 3) + 2 * 3
 
 
+async def test_what_a_device_keeps_by_row_holds_one_index_object_per_row() -> None:
+    # Each column read brings its own index objects; kept by row (labels, label values,
+    # counters, label caches) they would be one per column and mapper instead of one per row.
+    agent = FakeAgent(interfaces())
+    polling = poller(["if_mib"])
+    await polling.poll(agent)
+    agent.update({f"{IF_ENTRY}.10.1": (Tag.COUNTER32, 5000)})
+    await polling.poll(agent)
+    state = polling.state
+    kept = [
+        *(i for rows in state.rows.values() for i in rows if i),
+        *(i for by_index in state.label_values.values() for i in by_index),
+        *(i for rows in state.counters.values() for i in rows),
+        *(i for cache in state.label_cache.values() for i in cache),
+    ]
+    assert set(kept) == {(1,), (2,)}
+    assert len({id(i) for i in kept}) == 2
+    assert len(kept) > 20
+
+
 async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:
     clock = ManualClock()
     probe = poller(["if_mib"], clock)
