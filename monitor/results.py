@@ -101,9 +101,14 @@ class Samples(Sequence[Sample]):
         return len(self.values)
 
     def __iter__(self) -> Iterator[Sample]:
+        return map(Sample._make, self.rows())
+
+    def rows(self) -> Iterator[tuple[Family, float, Labels, str]]:
+        """The samples as plain tuples, their fields in ``Sample``'s order: for a reader that
+        goes through every sample of every result, without making a ``Sample`` of each."""
         keys, values = self.keys, self.values
         suffixes = keys.suffixes if keys.suffixes is not None else repeat("", len(values))
-        return map(Sample._make, zip(keys.families, values, keys.labels, suffixes, strict=False))
+        return zip(keys.families, values, keys.labels, suffixes, strict=False)
 
     @overload
     def __getitem__(self, index: int) -> Sample: ...

@@ -22,6 +22,7 @@ from operator import itemgetter
 from typing import Final
 
 from monitor.results import Result
+from monitor.results import Samples as ResultSamples
 
 __all__ = [
     "CONDITIONS",
@@ -127,7 +128,9 @@ class Samples:
         watched, by_name = WATCHED, self._by_name
         # A probe writes a family's samples together: one name and one look-up a run of them,
         # the runs cut and the unwatched ones passed over in C.
-        for (family, suffix), run in groupby(result.samples, _FAMILY_SUFFIX):
+        samples = result.samples
+        rows = samples.rows() if isinstance(samples, ResultSamples) else samples
+        for (family, suffix), run in groupby(rows, _FAMILY_SUFFIX):
             name = family.name + suffix if suffix else family.name
             if name in watched:
                 by_name.setdefault(name, []).extend(map(_PAIRS_VALUE, run))

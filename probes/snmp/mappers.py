@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Final, Literal
 
 from probes.base import Family, Sample
@@ -428,17 +429,27 @@ class StateSetMapper(Mapper):
     label: str = "state"
     #: Each state's label pair, made once and shared by every row's label tuples.
     _pairs: dict[int, tuple[str, str]] = field(init=False, repr=False, compare=False)
+    #: Per named value, the value of each state's series (1 for that state, 0 for the others).
+    _flags: dict[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    #: The values of a value the profile does not name: all 0.
+    _unnamed: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._pairs = {code: (self.label, name) for code, name in self.states.items()}
+        self._flags = {
+            value: tuple(1 if code == value else 0 for code in self.states) for value in self.states
+        }
+        self._unnamed = (0,) * len(self.states)
 
     def emit(self, ctx: MapContext, group: Group, slot: int, out: list[Sample]) -> None:
         # Each row keeps its label tuples, one per state in the order of ``states``, made at
         # its first value after a label refresh: poll after poll its samples carry the very
         # same tuples, which is what lets a result share its last one's series.
         cache: dict[Index, tuple[Labels, ...]] = ctx.cache(slot)
-        family, codes = self.family, tuple(self._pairs)
-        append = out.append
+        flags, unnamed = self._flags, self._unnamed
+        # The fixed fields of every sample, repeated as ``zip`` needs them.
+        families, no_suffix = repeat(self.family), repeat("")
+        extend = out.extend
         for index, vb in self.values(ctx.cols):
             value = vb.value
             if value.__class__ is not int:
@@ -450,8 +461,14 @@ class StateSetMapper(Mapper):
                 series = cache[ctx.row(index)] = tuple(
                     (*base, pair) for pair in self._pairs.values()
                 )
-            for code, labels in zip(codes, series, strict=True):
-                append(_tuple_new(Sample, (family, 1 if code == value else 0, labels, "")))
+            # The row's samples made in C, one per state.
+            extend(
+                map(
+                    _tuple_new,
+                    repeat(Sample),
+                    zip(families, flags.get(value, unnamed), series, no_suffix, strict=False),
+                )
+            )
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
