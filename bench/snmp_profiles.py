@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,7 +181,7 @@ async def bench_probe(agent: SnmpdInstance, polls: int, budget: float) -> tuple[
     render(first)
     first_cpu = time.process_time() - t0
 
-    def count(samples: list[Sample]) -> tuple[float, float]:
+    def count(samples: Sequence[Sample]) -> tuple[float, float]:
         varbinds = next(s.value for s in samples if s.family.name == "trunkwatch_snmp_varbinds")
         return varbinds, len(samples)
 

@@ -11,130 +11,17 @@ when the listener starts failing and once when it works again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import itemgetter
-from typing import overload
 
 from monitor.inventory import Job
-from probes.base import Family, Sample
+from probes.base import Sample, Samples, SeriesKeys
 
 __all__ = ["Result", "ResultStore", "Samples", "SeriesKeys"]
 
 log = logging.getLogger("trunkwatch.results")
 
 JobKey = tuple[str, str]
-Labels = tuple[tuple[str, str], ...]
-
-_FAMILY = itemgetter(0)
-_VALUE = itemgetter(1)
-_LABELS = itemgetter(2)
-_SUFFIX = itemgetter(3)
-
-
-class SeriesKeys:
-    """What tells a result's samples apart, in order: each one's family, labels and suffix
-    (``suffixes`` is None when none has one, as outside histograms). A job whose series stay
-    the same from one result to the next keeps one of these for all of them."""
-
-    __slots__ = ("families", "labels", "suffixes")
-
-    def __init__(
-        self,
-        families: tuple[Family, ...],
-        labels: tuple[Labels, ...],
-        suffixes: tuple[str, ...] | None,
-    ) -> None:
-        self.families = families
-        self.labels = labels
-        self.suffixes = suffixes
-
-    def __eq__(self, other: object) -> bool:
-        if self is other:
-            return True
-        if not isinstance(other, SeriesKeys):
-            return NotImplemented
-        # Tuple comparison checks identity before equality, item by item, in C: the label
-        # tuples of an unchanged device are the very same objects.
-        return (
-            self.labels == other.labels
-            and self.families == other.families
-            and self.suffixes == other.suffixes
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class Samples(Sequence[Sample]):
-    """A result's samples kept by column: their ``keys`` (shared with the job's last result
-    when its series are the same) and their ``values``. A poll of a base station brings a few
-    hundred samples; kept as ``Sample`` tuples each costs some 70 bytes more, which at 10,000
-    devices is a tenth of the daemon's memory. Read as a sequence, it hands out ``Sample``s."""
-
-    __slots__ = ("keys", "values")
-
-    def __init__(self, samples: Iterable[Sample] = ()) -> None:
-        rows = samples if isinstance(samples, list | tuple) else list(samples)
-        suffixes: tuple[str, ...] | None = tuple(map(_SUFFIX, rows))
-        if not any(suffixes):  # type: ignore[arg-type]
-            suffixes = None
-        self.keys = SeriesKeys(tuple(map(_FAMILY, rows)), tuple(map(_LABELS, rows)), suffixes)
-        self.values: tuple[float, ...] = tuple(map(_VALUE, rows))
-
-    @classmethod
-    def of(cls, samples: Sequence[Sample]) -> Samples:
-        """``samples`` as they are when they are kept by column already, else by column."""
-        return samples if isinstance(samples, Samples) else cls(samples)
-
-    def share(self, keys: SeriesKeys) -> bool:
-        """Whether these samples have the series ``keys`` tell apart, one by one; if so they
-        keep ``keys`` from now on (and their own go)."""
-        if self.keys is keys:
-            return True
-        if self.keys == keys:
-            self.keys = keys
-            return True
-        return False
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __iter__(self) -> Iterator[Sample]:
-        return map(Sample._make, self.rows())
-
-    def rows(self) -> Iterator[tuple[Family, float, Labels, str]]:
-        """The samples as plain tuples, their fields in ``Sample``'s order: for a reader that
-        goes through every sample of every result, without making a ``Sample`` of each."""
-        keys, values = self.keys, self.values
-        suffixes = keys.suffixes if keys.suffixes is not None else repeat("", len(values))
-        return zip(keys.families, values, keys.labels, suffixes, strict=False)
-
-    @overload
-    def __getitem__(self, index: int) -> Sample: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[Sample, ...]: ...
-
-    def __getitem__(self, index: int | slice) -> Sample | tuple[Sample, ...]:
-        if isinstance(index, slice):
-            return tuple(self)[index]
-        keys = self.keys
-        suffix = keys.suffixes[index] if keys.suffixes is not None else ""
-        return Sample(keys.families[index], self.values[index], keys.labels[index], suffix)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Samples):
-            return self.values == other.values and self.keys == other.keys
-        if isinstance(other, tuple | list):
-            return tuple(self) == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"Samples({list(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -309,7 +309,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
                 success=True,
                 duration=clock.monotonic() - t0,
                 finished_at=clock.time(),
-                samples=Samples(probed.samples),
+                samples=Samples.of(probed.samples),
                 partial=tuple(probed.partial.items()),
             ),
             "success",

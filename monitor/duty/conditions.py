@@ -21,8 +21,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Final
 
-from monitor.results import Result
-from monitor.results import Samples as ResultSamples
+from monitor.results import Result, Samples
 
 __all__ = [
     "CONDITIONS",
@@ -111,7 +110,7 @@ def _label(pairs: Pairs, key: str) -> str | None:
     return None
 
 
-class Samples:
+class Lookup:
     """A result's samples by series name, for the conditions to look up.
 
     A table's rows are kept as the samples carry them and made into dictionaries only when a
@@ -129,7 +128,7 @@ class Samples:
         # A probe writes a family's samples together: one name and one look-up a run of them,
         # the runs cut and the unwatched ones passed over in C.
         samples = result.samples
-        rows = samples.rows() if isinstance(samples, ResultSamples) else samples
+        rows = samples.rows() if isinstance(samples, Samples) else samples
         for (family, suffix), run in groupby(rows, _FAMILY_SUFFIX):
             name = family.name + suffix if suffix else family.name
             if name in watched:
@@ -186,7 +185,7 @@ class Condition:
     name: str
     alert: str
     metrics: tuple[str, ...]
-    find: Callable[[Samples], Iterable[Finding]]
+    find: Callable[[Lookup], Iterable[Finding]]
 
 
 def human_duration(seconds: float) -> tuple[str, str]:
@@ -218,7 +217,7 @@ CABINET = "trunkwatch_bs_cabinet_temperature_celsius"
 SENSOR = "trunkwatch_entity_sensor_value"
 
 
-def _mains_failure(s: Samples) -> Iterator[Finding]:
+def _mains_failure(s: Lookup) -> Iterator[Finding]:
     if s.value(MAINS) != 0:
         return
     zh, en = "市电中断，蓄电池供电", "Mains failure: on battery"
@@ -229,7 +228,7 @@ def _mains_failure(s: Samples) -> Iterator[Finding]:
     yield Finding("mains_failure", "SiteMainsFailure", "critical", zh, en)
 
 
-def _battery_low(s: Samples) -> Iterator[Finding]:
+def _battery_low(s: Lookup) -> Iterator[Finding]:
     runtime: float | None = None
     bs_runtime = s.value(BS_RUNTIME)
     if bs_runtime is not None and bs_runtime < _t("battery_runtime_bs") and s.value(MAINS) == 0:
@@ -250,12 +249,12 @@ def _battery_low(s: Samples) -> Iterator[Finding]:
     yield Finding("battery_low", "SiteBatteryLow", "critical", zh, en)
 
 
-def _ups_on_battery(s: Samples) -> Iterator[Finding]:
+def _ups_on_battery(s: Lookup) -> Iterator[Finding]:
     if s.value(UPS_SOURCE, state="battery") == 1:
         yield Finding("ups_on_battery", "UpsOnBattery", "warning", "UPS 电池供电", "UPS on battery")
 
 
-def _rectifier_fault(s: Samples) -> Iterator[Finding]:
+def _rectifier_fault(s: Lookup) -> Iterator[Finding]:
     if s.value(RECTIFIER, state="fault") == 1:
         yield Finding(
             "rectifier_fault",
@@ -266,7 +265,7 @@ def _rectifier_fault(s: Samples) -> Iterator[Finding]:
         )
 
 
-def _cabinet_hot(s: Samples) -> Iterator[Finding]:
+def _cabinet_hot(s: Lookup) -> Iterator[Finding]:
     readings = [v for _, v in s.rows(CABINET)]
     readings += [
         v
@@ -299,7 +298,7 @@ VSWR = "trunkwatch_bs_vswr_ratio"
 BACKHAUL = "trunkwatch_bs_backhaul_up"
 
 
-def _off_air(s: Samples) -> Iterator[Finding]:
+def _off_air(s: Lookup) -> Iterator[Finding]:
     if s.value(MCCH) == 0:
         yield Finding(
             "off_air",
@@ -310,7 +309,7 @@ def _off_air(s: Samples) -> Iterator[Finding]:
         )
 
 
-def _carrier_down(s: Samples) -> Iterator[Finding]:
+def _carrier_down(s: Lookup) -> Iterator[Finding]:
     for carrier, up in sorted(s.by("carrier", CARRIER_UP).items()):
         if up == 0:
             yield Finding(
@@ -322,7 +321,7 @@ def _carrier_down(s: Samples) -> Iterator[Finding]:
             )
 
 
-def _capacity_lost(s: Samples) -> Iterator[Finding]:
+def _capacity_lost(s: Lookup) -> Iterator[Finding]:
     available, configured = s.value(CHANNELS_AVAILABLE), s.value(CHANNELS)
     if available is None or configured is None or available >= configured:
         return
@@ -338,7 +337,7 @@ def _capacity_lost(s: Samples) -> Iterator[Finding]:
     )
 
 
-def _vswr_high(s: Samples) -> Iterator[Finding]:
+def _vswr_high(s: Lookup) -> Iterator[Finding]:
     carriers_up = s.by("carrier", CARRIER_UP)
     for carrier, vswr in sorted(s.by("carrier", VSWR).items()):
         if carriers_up.get(carrier) != 1:
@@ -356,7 +355,7 @@ def _vswr_high(s: Samples) -> Iterator[Finding]:
                 break
 
 
-def _backhaul_down(s: Samples) -> Iterator[Finding]:
+def _backhaul_down(s: Lookup) -> Iterator[Finding]:
     if s.value(BACKHAUL) == 0:
         yield Finding(
             "backhaul_down",
@@ -390,7 +389,7 @@ def _line_name(labels: Labels) -> tuple[str, str]:
     return f"E1 线路 {name}", f"E1 line {line}" + (f" ({circuit})" if circuit else "")
 
 
-def _lines(s: Samples) -> dict[str, tuple[Labels, set[str]]]:
+def _lines(s: Lookup) -> dict[str, tuple[Labels, set[str]]]:
     """Line → its labels and the status bits set on it."""
     lines: dict[str, tuple[Labels, set[str]]] = {}
     for labels, value in s.rows(LINE_STATUS):
@@ -400,7 +399,7 @@ def _lines(s: Samples) -> dict[str, tuple[Labels, set[str]]]:
     return lines
 
 
-def _e1_alarms(s: Samples) -> Iterator[Finding]:
+def _e1_alarms(s: Lookup) -> Iterator[Finding]:
     for line, (labels, bits) in sorted(_lines(s).items()):
         zh_line, en_line = _line_name(labels)
         down = next(((zh, en) for bit, zh, en in LINE_DOWN if bit in bits), None)
@@ -434,7 +433,7 @@ def _e1_alarms(s: Samples) -> Iterator[Finding]:
             )
 
 
-def _e1_errored(s: Samples) -> Iterator[Finding]:
+def _e1_errored(s: Lookup) -> Iterator[Finding]:
     lines = _lines(s)
     errored = s.by("line", ES)
     severely = s.by("line", SES)
@@ -459,7 +458,7 @@ def _e1_errored(s: Samples) -> Iterator[Finding]:
         )
 
 
-def _sip_out_of_service(s: Samples) -> Iterator[Finding]:
+def _sip_out_of_service(s: Lookup) -> Iterator[Finding]:
     result = s.result
     if result.success or result.reason != "unavailable" or result.job.module != "sip":
         return
@@ -475,7 +474,7 @@ def _sip_out_of_service(s: Samples) -> Iterator[Finding]:
     )
 
 
-def _sip_slow(s: Samples) -> Iterator[Finding]:
+def _sip_slow(s: Lookup) -> Iterator[Finding]:
     rtt = s.value(SIP_RTT)
     limit = _t("sip_rtt")
     if rtt is not None and rtt > limit:
@@ -498,7 +497,7 @@ _LINK_DOWN_STATES: Final = ("down", "lower_layer_down")
 _DISKS: Final = frozenset({"fixed_disk", "network_disk"})
 
 
-def _link_down(s: Samples) -> Iterator[Finding]:
+def _link_down(s: Lookup) -> Iterator[Finding]:
     admin_up = s.label_holding("index", ADMIN, state="up")
     ports: dict[str, Labels] = {}
     for state in _LINK_DOWN_STATES:
@@ -522,7 +521,7 @@ def _link_down(s: Samples) -> Iterator[Finding]:
         )
 
 
-def _storage_full(s: Samples) -> Iterator[Finding]:
+def _storage_full(s: Lookup) -> Iterator[Finding]:
     sizes = {
         labels.get("index", ""): value
         for labels, value in s.rows(STORAGE_SIZE)
@@ -580,5 +579,5 @@ def evaluate(result: Result) -> list[Finding]:
     """The degraded conditions ``result``'s samples show (none for most results)."""
     if not result.samples and result.success:
         return []
-    samples = Samples(result)
+    samples = Lookup(result)
     return [finding for condition in CONDITIONS for finding in condition.find(samples)]

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from probes.base import Family, Sample
+from probes.base import Family
 from probes.snmp.codec import OID, VarBind
-from probes.snmp.mappers import Group, HighCapacityGaugeMapper, MapContext, Mapper
+from probes.snmp.mappers import Columns, Group, HighCapacityGaugeMapper, MapContext, Mapper
 from probes.snmp.rows import (
     MISSING_TAGS,
     ColumnValues,
@@ -299,13 +299,11 @@ class PollPlan:
             for index in stale:
                 del counter_rows[index]
 
-    def map(
-        self, state: DeviceState, cols: dict[OID, ColumnValues]
-    ) -> tuple[list[Sample], set[str]]:
+    def map(self, state: DeviceState, cols: dict[OID, ColumnValues]) -> tuple[Columns, set[str]]:
         """Every sample of the profiles from this poll's columns, with the invalid values
         counted so far; and the parts that received values of the wrong kind."""
         ctx = MapContext(cols, state)
-        out: list[Sample] = []
+        out = Columns()
         for slot, (group, mapper) in enumerate(self.slots):
             mapper.emit(ctx, group, slot, out)
         if self.checked:
@@ -313,7 +311,8 @@ class PollPlan:
             for slot, part in self.checked:
                 counts[part] = counts.get(part, 0) + state.invalid[slot]
             labels = self._invalid_labels
-            out.extend(Sample(INVALID_VALUES, n, labels[part]) for part, n in counts.items())
+            for part, n in counts.items():
+                out.add(INVALID_VALUES, n, labels[part])
         return out, ctx.malformed
 
     def absent_profiles(self, cols: Mapping[OID, ColumnValues], failed: Iterable[OID]) -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
 from monitor.core.clock import Clock, SystemClock
-from probes.base import Family, MalformedReply, NoSuchObject, ProbeError, ProbeResult, Sample
+from probes.base import Family, MalformedReply, NoSuchObject, ProbeError, ProbeResult
 from probes.snmp.codec import OID, Tag, VarBind
 from probes.snmp.plan import SYS_UPTIME, PollPlan, Walk
 from probes.snmp.rows import DEFAULT_CHARSET, ColumnValues
@@ -323,7 +323,7 @@ class DevicePoller:
         if self.identity:
             seconds = state.uptime.seconds
             if uptime is not None and seconds is not None:
-                samples.append(Sample(UPTIME_SECONDS, seconds))
-            samples.append(Sample(DEVICE_REBOOTS, state.uptime.restarts))
-        samples.append(Sample(VARBINDS, run.varbinds))
-        return ProbeResult(samples, run.partial)
+                samples.add(UPTIME_SECONDS, seconds)
+            samples.add(DEVICE_REBOOTS, state.uptime.restarts)
+        samples.add(VARBINDS, run.varbinds)
+        return ProbeResult(samples.samples(), run.partial)

@@ -666,7 +666,7 @@ def test_every_built_in_profile_has_an_oracle_or_an_absent_mib() -> None:
     assert len(RECORDINGS) >= 20
 
 
-def _got(samples: list[Sample]) -> tuple[dict[tuple[str, Labels], float], dict[str, float]]:
+def _got(samples: Sequence[Sample]) -> tuple[dict[tuple[str, Labels], float], dict[str, float]]:
     series: dict[tuple[str, Labels], float] = {}
     invalid: dict[str, float] = {}
     for s in samples:

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -172,16 +172,16 @@ def texts(rows: dict[OID, int | bytes | OID], prefix: str) -> dict[str, str]:
     }
 
 
-def series(samples: list[Sample], metric: str, key: str = "index") -> dict[str, float]:
+def series(samples: Sequence[Sample], metric: str, key: str = "index") -> dict[str, float]:
     return {dict(s.labels)[key]: s.value for s in samples if s.family.name == metric}
 
 
-def rows_in_a_state(samples: list[Sample], metric: str) -> set[str]:
+def rows_in_a_state(samples: Sequence[Sample], metric: str) -> set[str]:
     """Indexes of a state set that have some state at 1."""
     return {dict(s.labels)["index"] for s in samples if s.family.name == metric and s.value == 1}
 
 
-def one(samples: list[Sample], metric: str, **labels: str) -> float:
+def one(samples: Sequence[Sample], metric: str, **labels: str) -> float:
     found = [
         s.value
         for s in samples
@@ -418,7 +418,7 @@ async def test_demo_probes_map_every_simulated_device(
     # The configuration names the simulator's fixed ports; a site's UPS answers on its base
     # station's port. The test agent listens on ephemeral ports instead.
     device_on_port = {port: device for device, port in fleet.ports.items()}
-    polled: dict[tuple[str, str], list[Sample]] = {}
+    polled: dict[tuple[str, str], Sequence[Sample]] = {}
     for asset in config.assets:
         device = device_on_port.get(split_address(asset.address)[1] or 0)
         if device is None:

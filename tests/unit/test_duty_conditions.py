@@ -5,6 +5,7 @@ has a runbook, and each holds exactly where its rule's comparison does."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from monitor.duty.conditions import (
     CONDITIONS,
     THRESHOLDS,
     Finding,
-    Samples,
+    Lookup,
     evaluate,
     human_duration,
 )
-from monitor.results import Result
+from monitor.results import Result, Samples
 from probes.base import Family, Sample
 from tests.unit.fleet import ScriptedProbe, asset, job
 
@@ -81,6 +82,15 @@ def test_every_condition_reads_what_its_rule_reads_and_has_a_runbook() -> None:
 # -- evaluation -------------------------------------------------------------------------------
 
 FAMILIES: dict[str, Family] = {}
+#: How the results below keep their samples: as a tuple, or by column as the scheduler's do.
+KEPT = {"by_column": False}
+
+
+@pytest.fixture(params=["tuple", "by_column"], autouse=True, scope="module")
+def _kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    KEPT["by_column"] = request.param == "by_column"
+    yield
+    KEPT["by_column"] = False
 
 
 def sample(metric: str, value: float, /, **labels: str) -> Sample:
@@ -96,7 +106,8 @@ def result(
     message: str = "",
 ) -> Result:
     probe = replace(job(asset("bs-1"), ScriptedProbe(lambda t: None)), module=module)
-    return Result(probe, success, 0.1, 1000.0, samples, reason, message)
+    kept = Samples(samples) if KEPT["by_column"] else samples
+    return Result(probe, success, 0.1, 1000.0, kept, reason, message)
 
 
 def found(*samples: Sample, **kwargs: Any) -> list[tuple[str, str, str]]:
@@ -369,7 +380,7 @@ def test_samples_rows_are_the_samples_whose_labels_match(
         1.0,
         tuple(Sample(families[kind], value, tuple(pairs)) for pairs, value, kind in rows),
     )
-    samples = Samples(result)
+    samples = Lookup(result)
     for kind in ("oper", "admin"):
         metric = families[kind].name
         every = [(dict(pairs), value) for pairs, value, of in rows if of == kind]

@@ -55,6 +55,17 @@ def test_a_long_part_is_kept_smaller_than_its_text() -> None:
     assert pack(written[: PACK_AT - 1]) == written[: PACK_AT - 1]
 
 
+def test_a_part_packed_after_others_refers_to_none_of_them() -> None:
+    # The texts go through one deflate stream; had it remembered the one before, the second
+    # would be mostly references to it, and inflate on its own would fail or read wrong.
+    written = "".join(f'trunkwatch_x{{site="南宁",asset="bs-{i}"}} {i}\n' for i in range(100))
+    first, second = pack(written), pack(written)
+    assert isinstance(first, bytes)
+    assert isinstance(second, bytes)
+    assert unpack(second) == written
+    assert len(second) >= len(first) - 8
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(text, st.booleans()), max_size=8))
 def test_the_text_bytes_of_parts_are_their_texts_in_utf8(written: list[tuple[str, bool]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from probes.base import Family, Sample
 from probes.snmp.codec import OID, Tag, VarBind
-from probes.snmp.mappers import CounterMapper, GaugeMapper, Group, MapContext, Mapper
+from probes.snmp.mappers import Columns, CounterMapper, GaugeMapper, Group, MapContext, Mapper
 from probes.snmp.rows import ColumnValues, IndexPart, LabelColumn
 from probes.snmp.state import DeviceState
 
@@ -39,12 +39,12 @@ def emit(state: DeviceState, rows: dict[int, int]) -> list[Sample]:
         column: {(i,): VarBind((*column, i), tag, v) for i, v in rows.items()}
         for column, tag in ((TEMP, Tag.GAUGE32), (OCTETS, Tag.COUNTER64))
     }
-    out: list[Sample] = []
+    out = Columns()
     ctx = MapContext(cols, state)
     mapper: Mapper
     for slot, mapper in enumerate(GROUP.mappers):
         mapper.emit(ctx, GROUP, slot, out)
-    return out
+    return list(out.samples())
 
 
 def test_a_row_the_refresh_has_not_seen_is_labelled_from_its_index_and_stays_unknown() -> None:

@@ -105,11 +105,11 @@ def ticks(seconds: float) -> tuple[int, int]:
     return (Tag.TIMETICKS, int(seconds * 100))
 
 
-def values(samples: list[Sample], metric: str) -> dict[tuple[tuple[str, str], ...], float]:
+def values(samples: Sequence[Sample], metric: str) -> dict[tuple[tuple[str, str], ...], float]:
     return {s.labels: s.value for s in samples if s.family.name == metric}
 
 
-def value(samples: list[Sample], metric: str, **labels: str) -> float:
+def value(samples: Sequence[Sample], metric: str, **labels: str) -> float:
     """The one sample of ``metric`` whose labels include ``labels``."""
     found = [
         s.value

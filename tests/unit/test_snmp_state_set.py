@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from probes.base import Family, Sample
 from probes.snmp.codec import OID, Tag, VarBind
-from probes.snmp.mappers import Group, MapContext, StateSetMapper
+from probes.snmp.mappers import Columns, Group, MapContext, StateSetMapper
 from probes.snmp.rows import Index, Labels
 from probes.snmp.state import DeviceState
 
@@ -22,12 +22,12 @@ ROWS: dict[Index, Labels] = {(1,): (("ifIndex", "1"),), (2,): (("ifIndex", "2"),
 
 def poll(state: DeviceState, values: dict[tuple[int, ...], int]) -> list[Sample]:
     cols = {COLUMN: {i: VarBind((*COLUMN, *i), Tag.INTEGER, v) for i, v in values.items()}}
-    out: list[Sample] = []
+    out = Columns()
     MAPPER.emit(MapContext(cols, state), GROUP, 0, out)
-    return out
+    return list(out.samples())
 
 
-# Values named and not (0, 5, 99), enough of them to pass the 16 a row keeps.
+# Values named and not (0, 5, 99), and many of them.
 codes = st.sampled_from([*STATES, 0, 5, 99, *range(20, 40)])
 
 
