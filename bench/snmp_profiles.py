@@ -49,7 +49,7 @@ from bench.processes import run_in_namespace
 from monitor.exposition.text import Exposition
 from monitor.inventory import Asset, Job
 from monitor.results import Result, ResultStore
-from probes.base import ProbeResult, Sample, Target
+from probes.base import ProbeResult, Sample, Samples, Target
 from probes.snmp import close_shared_sessions, create
 from tests.integration.snmpd import SnmpdInstance, free_udp_port, start_snmpd
 
@@ -174,7 +174,7 @@ async def bench_probe(agent: SnmpdInstance, polls: int, budget: float) -> tuple[
     Exposition(store)
 
     def render(result: ProbeResult) -> None:
-        store.put(Result(job, True, 0.0, 0.0, tuple(result.samples)))
+        store.put(Result(job, True, 0.0, 0.0, Samples.of(result.samples)))
 
     t0 = time.process_time()
     first = await probe.run(target)

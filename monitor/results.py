@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from monitor.inventory import Job
-from probes.base import Sample, Samples, SeriesKeys
+from probes.base import Sample, Samples
 
-__all__ = ["Result", "ResultStore", "Samples", "SeriesKeys"]
+__all__ = ["Result", "ResultStore"]
 
 log = logging.getLogger("trunkwatch.results")
 

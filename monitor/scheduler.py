@@ -21,8 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitor.core.clock import Clock, SystemClock
 from monitor.inventory import Inventory, Job
-from monitor.results import JobKey, Result, ResultStore, Samples
-from probes.base import ProbeError, Sample
+from monitor.results import JobKey, Result, ResultStore
+from probes.base import ProbeError, Sample, Samples
 
 __all__ = ["Scheduler", "SchedulerMetrics", "run_once"]
 

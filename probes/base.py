@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import (
     Any,
     ClassVar,
@@ -258,14 +258,19 @@ class Samples(Sequence[Sample]):
         return samples if isinstance(samples, Samples) else cls(samples)
 
     def share(self, keys: SeriesKeys) -> bool:
-        """Whether these samples have the series ``keys`` tell apart, one by one; if so they
-        keep ``keys`` from now on (and their own go)."""
-        if self.keys is keys:
+        """Whether these samples have the series ``keys`` tell apart, one by one. If their
+        families and label tuples are the very objects of ``keys`` (a device's mappers hand out
+        the same ones poll after poll), they keep ``keys`` from now on and their own go; if
+        they are only equal (a label refresh made them again), they keep their own, so that
+        the tuples from before the refresh can go."""
+        mine = self.keys
+        if mine is keys:
             return True
-        if self.keys == keys:
+        if mine != keys:
+            return False
+        if all(map(is_, mine.labels, keys.labels)) and all(map(is_, mine.families, keys.families)):
             self.keys = keys
-            return True
-        return False
+        return True
 
     def __len__(self) -> int:
         return len(self.values)

@@ -111,7 +111,7 @@ async def record_simulation(
                 except ProbeError as exc:
                     log.warning("simulation: %s not read at %s: %s", job.asset.id, t, exc)
                     return
-                history.observe(Result(job, True, 0.0, t, tuple(run.samples)))
+                history.observe(Result(job, True, 0.0, t, run.samples))
 
             t = float(local_hour_ceil(fleet.now(), tz))
             end = t + hours * HOUR_S

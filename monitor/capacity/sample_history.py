@@ -23,7 +23,7 @@ from monitor.capacity.history import (
     plan_from_counts,
 )
 from monitor.results import JobKey, Result
-from probes.base import Sample
+from probes.base import Family, Sample, Samples
 
 __all__ = ["SampleHistory"]
 
@@ -142,19 +142,25 @@ class SampleHistory:
         line = [_NAN] * len(_FIELDS)
         carriers = tch = None
         spans = trunk_channels = 0
-        for sample in samples:
-            name = sample.family.name
+        # A result's samples kept by column are read by column: no Sample made per sample.
+        read: Iterable[tuple[Family, float]] = (
+            zip(samples.keys.families, samples.values, strict=True)
+            if isinstance(samples, Samples)
+            else ((sample.family, sample.value) for sample in samples)
+        )
+        for family, value in read:
+            name = family.name
             if name in _RADIO_COUNTERS:
-                radio[_RADIO_COUNTERS[name]] = float(sample.value)
+                radio[_RADIO_COUNTERS[name]] = float(value)
             elif name in _LINE_COUNTERS:
-                line[_LINE_COUNTERS[name]] = float(sample.value)
+                line[_LINE_COUNTERS[name]] = float(value)
             elif name == "trunkwatch_bs_carriers":
-                carriers = int(sample.value)
+                carriers = int(value)
             elif name == "trunkwatch_bs_traffic_channels":
-                tch = int(sample.value)
+                tch = int(value)
             elif name == "trunkwatch_e1_channels":
                 spans += 1
-                trunk_channels += int(sample.value)
+                trunk_channels += int(value)
         if not math.isnan(radio[0]):
             self.record(
                 system="radio",

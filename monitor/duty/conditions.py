@@ -21,7 +21,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Final
 
-from monitor.results import Result, Samples
+from monitor.results import Result
+from probes.base import Samples
 
 __all__ = [
     "CONDITIONS",
@@ -110,7 +111,7 @@ def _label(pairs: Pairs, key: str) -> str | None:
     return None
 
 
-class Lookup:
+class SeriesByName:
     """A result's samples by series name, for the conditions to look up.
 
     A table's rows are kept as the samples carry them and made into dictionaries only when a
@@ -185,7 +186,7 @@ class Condition:
     name: str
     alert: str
     metrics: tuple[str, ...]
-    find: Callable[[Lookup], Iterable[Finding]]
+    find: Callable[[SeriesByName], Iterable[Finding]]
 
 
 def human_duration(seconds: float) -> tuple[str, str]:
@@ -217,7 +218,7 @@ CABINET = "trunkwatch_bs_cabinet_temperature_celsius"
 SENSOR = "trunkwatch_entity_sensor_value"
 
 
-def _mains_failure(s: Lookup) -> Iterator[Finding]:
+def _mains_failure(s: SeriesByName) -> Iterator[Finding]:
     if s.value(MAINS) != 0:
         return
     zh, en = "市电中断，蓄电池供电", "Mains failure: on battery"
@@ -228,7 +229,7 @@ def _mains_failure(s: Lookup) -> Iterator[Finding]:
     yield Finding("mains_failure", "SiteMainsFailure", "critical", zh, en)
 
 
-def _battery_low(s: Lookup) -> Iterator[Finding]:
+def _battery_low(s: SeriesByName) -> Iterator[Finding]:
     runtime: float | None = None
     bs_runtime = s.value(BS_RUNTIME)
     if bs_runtime is not None and bs_runtime < _t("battery_runtime_bs") and s.value(MAINS) == 0:
@@ -249,12 +250,12 @@ def _battery_low(s: Lookup) -> Iterator[Finding]:
     yield Finding("battery_low", "SiteBatteryLow", "critical", zh, en)
 
 
-def _ups_on_battery(s: Lookup) -> Iterator[Finding]:
+def _ups_on_battery(s: SeriesByName) -> Iterator[Finding]:
     if s.value(UPS_SOURCE, state="battery") == 1:
         yield Finding("ups_on_battery", "UpsOnBattery", "warning", "UPS 电池供电", "UPS on battery")
 
 
-def _rectifier_fault(s: Lookup) -> Iterator[Finding]:
+def _rectifier_fault(s: SeriesByName) -> Iterator[Finding]:
     if s.value(RECTIFIER, state="fault") == 1:
         yield Finding(
             "rectifier_fault",
@@ -265,7 +266,7 @@ def _rectifier_fault(s: Lookup) -> Iterator[Finding]:
         )
 
 
-def _cabinet_hot(s: Lookup) -> Iterator[Finding]:
+def _cabinet_hot(s: SeriesByName) -> Iterator[Finding]:
     readings = [v for _, v in s.rows(CABINET)]
     readings += [
         v
@@ -298,7 +299,7 @@ VSWR = "trunkwatch_bs_vswr_ratio"
 BACKHAUL = "trunkwatch_bs_backhaul_up"
 
 
-def _off_air(s: Lookup) -> Iterator[Finding]:
+def _off_air(s: SeriesByName) -> Iterator[Finding]:
     if s.value(MCCH) == 0:
         yield Finding(
             "off_air",
@@ -309,7 +310,7 @@ def _off_air(s: Lookup) -> Iterator[Finding]:
         )
 
 
-def _carrier_down(s: Lookup) -> Iterator[Finding]:
+def _carrier_down(s: SeriesByName) -> Iterator[Finding]:
     for carrier, up in sorted(s.by("carrier", CARRIER_UP).items()):
         if up == 0:
             yield Finding(
@@ -321,7 +322,7 @@ def _carrier_down(s: Lookup) -> Iterator[Finding]:
             )
 
 
-def _capacity_lost(s: Lookup) -> Iterator[Finding]:
+def _capacity_lost(s: SeriesByName) -> Iterator[Finding]:
     available, configured = s.value(CHANNELS_AVAILABLE), s.value(CHANNELS)
     if available is None or configured is None or available >= configured:
         return
@@ -337,7 +338,7 @@ def _capacity_lost(s: Lookup) -> Iterator[Finding]:
     )
 
 
-def _vswr_high(s: Lookup) -> Iterator[Finding]:
+def _vswr_high(s: SeriesByName) -> Iterator[Finding]:
     carriers_up = s.by("carrier", CARRIER_UP)
     for carrier, vswr in sorted(s.by("carrier", VSWR).items()):
         if carriers_up.get(carrier) != 1:
@@ -355,7 +356,7 @@ def _vswr_high(s: Lookup) -> Iterator[Finding]:
                 break
 
 
-def _backhaul_down(s: Lookup) -> Iterator[Finding]:
+def _backhaul_down(s: SeriesByName) -> Iterator[Finding]:
     if s.value(BACKHAUL) == 0:
         yield Finding(
             "backhaul_down",
@@ -389,7 +390,7 @@ def _line_name(labels: Labels) -> tuple[str, str]:
     return f"E1 线路 {name}", f"E1 line {line}" + (f" ({circuit})" if circuit else "")
 
 
-def _lines(s: Lookup) -> dict[str, tuple[Labels, set[str]]]:
+def _lines(s: SeriesByName) -> dict[str, tuple[Labels, set[str]]]:
     """Line → its labels and the status bits set on it."""
     lines: dict[str, tuple[Labels, set[str]]] = {}
     for labels, value in s.rows(LINE_STATUS):
@@ -399,7 +400,7 @@ def _lines(s: Lookup) -> dict[str, tuple[Labels, set[str]]]:
     return lines
 
 
-def _e1_alarms(s: Lookup) -> Iterator[Finding]:
+def _e1_alarms(s: SeriesByName) -> Iterator[Finding]:
     for line, (labels, bits) in sorted(_lines(s).items()):
         zh_line, en_line = _line_name(labels)
         down = next(((zh, en) for bit, zh, en in LINE_DOWN if bit in bits), None)
@@ -433,7 +434,7 @@ def _e1_alarms(s: Lookup) -> Iterator[Finding]:
             )
 
 
-def _e1_errored(s: Lookup) -> Iterator[Finding]:
+def _e1_errored(s: SeriesByName) -> Iterator[Finding]:
     lines = _lines(s)
     errored = s.by("line", ES)
     severely = s.by("line", SES)
@@ -458,7 +459,7 @@ def _e1_errored(s: Lookup) -> Iterator[Finding]:
         )
 
 
-def _sip_out_of_service(s: Lookup) -> Iterator[Finding]:
+def _sip_out_of_service(s: SeriesByName) -> Iterator[Finding]:
     result = s.result
     if result.success or result.reason != "unavailable" or result.job.module != "sip":
         return
@@ -474,7 +475,7 @@ def _sip_out_of_service(s: Lookup) -> Iterator[Finding]:
     )
 
 
-def _sip_slow(s: Lookup) -> Iterator[Finding]:
+def _sip_slow(s: SeriesByName) -> Iterator[Finding]:
     rtt = s.value(SIP_RTT)
     limit = _t("sip_rtt")
     if rtt is not None and rtt > limit:
@@ -497,7 +498,7 @@ _LINK_DOWN_STATES: Final = ("down", "lower_layer_down")
 _DISKS: Final = frozenset({"fixed_disk", "network_disk"})
 
 
-def _link_down(s: Lookup) -> Iterator[Finding]:
+def _link_down(s: SeriesByName) -> Iterator[Finding]:
     admin_up = s.label_holding("index", ADMIN, state="up")
     ports: dict[str, Labels] = {}
     for state in _LINK_DOWN_STATES:
@@ -521,7 +522,7 @@ def _link_down(s: Lookup) -> Iterator[Finding]:
         )
 
 
-def _storage_full(s: Lookup) -> Iterator[Finding]:
+def _storage_full(s: SeriesByName) -> Iterator[Finding]:
     sizes = {
         labels.get("index", ""): value
         for labels, value in s.rows(STORAGE_SIZE)
@@ -579,5 +580,5 @@ def evaluate(result: Result) -> list[Finding]:
     """The degraded conditions ``result``'s samples show (none for most results)."""
     if not result.samples and result.success:
         return []
-    samples = Lookup(result)
+    samples = SeriesByName(result)
     return [finding for condition in CONDITIONS for finding in condition.find(samples)]

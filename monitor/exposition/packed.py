@@ -3,9 +3,10 @@ it again.
 
 At 10,000 devices the daemon keeps some 450 MB of exposition text between scrapes, nearly all
 of it the names and labels before each value. A part of that text of ``PACK_AT`` characters or
-more is kept packed: deflated on its own (RFC 1951, raw, ISA-L's fastest level) by a
-compressor of its own, so that it refers to nothing before it, and ended by a full flush, so
-that it ends byte-aligned in a block that is not the last; then the CRC-32 and the length of
+more is kept packed: deflated on its own (RFC 1951, raw, ISA-L's fastest level) and ended by
+a full flush, which makes it end byte-aligned in a block that is not the last and makes what
+follows refer to nothing before it (one stream per thread serves every text); then the
+CRC-32 and the length of
 its UTF-8 text, as a gzip member's trailer has them (RFC 1952 §2.3). A shorter part stays
 text: on its own it would hardly shrink (a part of some 100 characters does not).
 

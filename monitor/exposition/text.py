@@ -36,8 +36,8 @@ from monitor.exposition.families import (
 )
 from monitor.exposition.packed import Part, pack, unpack
 from monitor.inventory import Inventory, Job, render_labels
-from monitor.results import JobKey, Result, ResultStore, Samples
-from probes.base import Family
+from monitor.results import JobKey, Result, ResultStore
+from probes.base import Family, Samples
 
 __all__ = ["Exposition", "format_value", "render_results", "result_lines"]
 
@@ -185,8 +185,12 @@ class _Shape:
 
     def fits(self, job: Job, samples: Samples) -> bool:
         """Whether ``samples`` have the families, labels and suffixes of the last result, one
-        by one (the result store has them share its keys when they do)."""
-        return job is self.job and samples.share(self.keys)
+        by one (the result store has them share its keys when they do). The shape then holds
+        their keys: after a label refresh, the new label tuples rather than the old."""
+        if job is not self.job or not samples.share(self.keys):
+            return False
+        self.keys = samples.keys
+        return True
 
     def rendered(self) -> dict[Family, Part]:
         """The text of each family as last rendered (``pack``ed)."""

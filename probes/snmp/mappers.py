@@ -74,6 +74,7 @@ class Columns:
         self.labels.append(labels)
 
     def samples(self) -> Samples:
+        """What the mappers wrote, as a result keeps it."""
         return Samples.of_columns(self.families, self.values, self.labels)
 
 

@@ -271,8 +271,10 @@ class PollPlan:
                     }
         state.label_values = values
         state.rows = {}
-        # One index object per row of the device, however many columns it was read from:
-        # everything the state keeps by row index holds that one.
+        # One index object per row of the device, however many columns it was read from and
+        # however many refreshes it has seen: everything the state keeps by row index holds
+        # that one (a counter row outlives refreshes).
+        kept = state.indexes
         indexes: dict[Index, Index] = {}
         for group in self.groups:
             if group.scalar:
@@ -282,14 +284,16 @@ class PollPlan:
             for lc in group.labels:
                 rows.update(dict.fromkeys(values.get(lc.column, {})))
             state.rows[group.name] = {
-                indexes.setdefault(index, index): (
+                indexes.setdefault(index, kept.get(index, index)): (
                     *decode_index(group.index, index, state.charset),
                     *((lc.label, values.get(lc.column, {}).get(index, "")) for lc in group.labels),
                 )
                 for index in rows
             }
         for column, by_index in values.items():
-            values[column] = {indexes.setdefault(i, i): text for i, text in by_index.items()}
+            values[column] = {
+                indexes.setdefault(i, kept.get(i, i)): text for i, text in by_index.items()
+            }
         state.indexes = indexes
         state.label_cache = {}
         state.missing_v1.clear()

@@ -84,8 +84,8 @@ class DeviceState:
     #: holds that one, rather than one made for each column read.
     indexes: dict[Index, Index] = field(default_factory=dict)
     #: Per mapper slot that has emitted since the last label refresh: row index → its label
-    #: tuple (state sets: its samples by value). A gauge or counter with no labels of its own
-    #: keeps none: it reads ``rows``.
+    #: tuple (state sets and bits: one per state or bit). A gauge or counter with no labels of
+    #: its own keeps none: it reads ``rows``.
     label_cache: dict[int, dict[Index, Any]] = field(default_factory=dict)
     #: Per counter mapper's slot: row index → its running total.
     counters: dict[int, dict[Index, CounterRow]] = field(default_factory=dict)

@@ -19,12 +19,12 @@ from monitor.duty.conditions import (
     CONDITIONS,
     THRESHOLDS,
     Finding,
-    Lookup,
+    SeriesByName,
     evaluate,
     human_duration,
 )
-from monitor.results import Result, Samples
-from probes.base import Family, Sample
+from monitor.results import Result
+from probes.base import Family, Sample, Samples
 from tests.unit.fleet import ScriptedProbe, asset, job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -359,7 +359,7 @@ def test_durations_in_words(seconds: float, words: tuple[str, str]) -> None:
 @example(
     [([("index", "1"), ("index", "2"), ("state", "up")], 1, "oper")], "index", "2", "state", "up"
 )
-def test_samples_rows_are_the_samples_whose_labels_match(
+def test_the_rows_looked_up_are_the_samples_whose_labels_match(
     rows: list[tuple[list[tuple[str, str]], int, str]],
     key: str,
     wanted: str,
@@ -373,14 +373,15 @@ def test_samples_rows_are_the_samples_whose_labels_match(
         "admin": Family("trunkwatch_if_admin_status", "gauge", "Administrative state."),
         "other": Family("trunkwatch_if_speed_bits_per_second", "gauge", "Speed."),
     }
+    made = tuple(Sample(families[kind], value, tuple(pairs)) for pairs, value, kind in rows)
     result = Result(
         job(asset("sw-1"), ScriptedProbe(lambda t: None), name="snmp:if_mib"),
         True,
         0.1,
         1.0,
-        tuple(Sample(families[kind], value, tuple(pairs)) for pairs, value, kind in rows),
+        Samples(made) if KEPT["by_column"] else made,
     )
-    samples = Lookup(result)
+    samples = SeriesByName(result)
     for kind in ("oper", "admin"):
         metric = families[kind].name
         every = [(dict(pairs), value) for pairs, value, of in rows if of == kind]

@@ -1,7 +1,7 @@
 """A job's kept shape renders exactly what the general path renders, whatever changes between
-its results: values, samples (the same objects, new ones), label tuples (the same objects,
-equal copies, different ones), series appearing, disappearing or repeating, per-probe
-families, histogram suffixes, a reload."""
+its results: values (equal, of another type, changed), samples (the same objects, new ones,
+kept by column or not), label tuples (the same objects, equal copies, different ones), series
+appearing, disappearing or repeating, per-probe families, histogram suffixes, a reload."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from monitor.exposition import packed
 from monitor.exposition.families import PROBE_SUCCESS
 from monitor.exposition.text import Exposition, result_lines
-from monitor.results import Result, ResultStore, Samples
-from probes.base import Family, Sample
+from monitor.results import Result, ResultStore
+from probes.base import Family, Sample, Samples
 from tests.unit.fleet import ScriptedProbe, asset, job
 
 NOOP = ScriptedProbe(lambda t: None)
@@ -51,7 +51,7 @@ def sample(draw: st.DrawFn) -> Sample:
     return Sample(family, draw(values), pairs, suffix)
 
 
-#: Samples handed out again as the very same objects: an unchanged line is copied from the last
+#: Samples handed out again, values and all: an unchanged line is copied from the last
 #: rendering, runs of them at once.
 POOL = tuple(
     Sample(family, value, pairs, "_sum" if family is LATENCY else "")

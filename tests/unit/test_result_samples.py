@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.results import Result, ResultStore, Samples
-from probes.base import Family, Sample
+from monitor.exposition.text import Exposition
+from monitor.results import Result, ResultStore
+from probes.base import Family, Sample, Samples
 from tests.unit.fleet import ScriptedProbe, asset, job
 
 OCTETS = Family("trunkwatch_if_in_octets_total", "counter", "Octets received.")
@@ -69,8 +70,8 @@ def test_a_result_with_the_same_series_keeps_the_last_ones_keys() -> None:
     store = ResultStore()
     first = Samples([Sample(OCTETS, 1, ETH0), Sample(LATENCY, 0.5, (), "_sum")])
     store.put(Result(JOB, True, 0.1, 1.0, first))
-    # Equal label tuples, not the same objects: a label refresh that found the same names.
-    again = Samples([Sample(OCTETS, 7, tuple(list(ETH0))), Sample(LATENCY, 0.7, (), "_sum")])
+    # The very label tuples again, as a device's mappers hand them out poll after poll.
+    again = Samples([Sample(OCTETS, 7, ETH0), Sample(LATENCY, 0.7, (), "_sum")])
     store.put(Result(JOB, True, 0.1, 2.0, again))
     assert again.keys is first.keys
     assert list(again) == [Sample(OCTETS, 7, ETH0), Sample(LATENCY, 0.7, (), "_sum")]
@@ -78,3 +79,26 @@ def test_a_result_with_the_same_series_keeps_the_last_ones_keys() -> None:
     store.put(Result(JOB, True, 0.1, 3.0, changed))
     assert changed.keys is not first.keys
     assert changed[0].labels == (("index", "2"),)
+
+
+def test_after_a_label_refresh_the_new_label_tuples_are_kept_not_the_old() -> None:
+    # A label refresh makes every row's tuples again, equal to the old ones: the series are
+    # the same (the exposition keeps its lines), but what is kept from then on is the new
+    # tuples, which the mappers hold, so that the old ones can go.
+    store = ResultStore()
+    exposition = Exposition(store)
+    old = Samples([Sample(OCTETS, 1, ETH0)])
+    store.put(Result(JOB, True, 0.1, 1.0, old))
+    refreshed = tuple(list(ETH0))
+    new = Samples([Sample(OCTETS, 2, refreshed)])
+    store.put(Result(JOB, True, 0.1, 2.0, new))
+    assert new.keys is not old.keys
+    assert new.keys == old.keys
+    assert new.keys.labels[0] is refreshed
+    # The poll after: the new tuples again, shared from the last result, the old ones gone.
+    later = Samples([Sample(OCTETS, 3, refreshed)])
+    store.put(Result(JOB, True, 0.1, 3.0, later))
+    assert later.keys is new.keys
+    assert 'name="eth0"} 3\n' in exposition.render()
+    shape = exposition._shapes[JOB.key]
+    assert shape.keys is new.keys

@@ -469,22 +469,26 @@ async def test_interface_labels_join_name_and_alias_onto_64_bit_counters() -> No
 
 async def test_what_a_device_keeps_by_row_holds_one_index_object_per_row() -> None:
     # Each column read brings its own index objects; kept by row (labels, label values,
-    # counters, label caches) they would be one per column and mapper instead of one per row.
-    agent = FakeAgent(interfaces())
-    polling = poller(["if_mib"])
+    # counters, label caches) they would be one per column and mapper instead of one per row,
+    # and the counter rows, which outlive label refreshes, would keep those of the first.
+    clock = ManualClock()
+    agent = FakeAgent(interfaces(uptime=100))
+    polling = poller(["if_mib"], clock, label_refresh=900)
     await polling.poll(agent)
-    agent.update({f"{IF_ENTRY}.10.1": (Tag.COUNTER32, 5000)})
-    await polling.poll(agent)
-    state = polling.state
-    kept = [
-        *(i for rows in state.rows.values() for i in rows if i),
-        *(i for by_index in state.label_values.values() for i in by_index),
-        *(i for rows in state.counters.values() for i in rows),
-        *(i for cache in state.label_cache.values() for i in cache),
-    ]
-    assert set(kept) == {(1,), (2,)}
-    assert len({id(i) for i in kept}) == 2
-    assert len(kept) > 20
+    for uptime in (200, 1200, 2200):  # a poll without a refresh, then two refreshes
+        await clock.advance(uptime - 100 if uptime == 200 else 1000)
+        agent.set(interfaces(uptime=uptime, in_octets=uptime))
+        await polling.poll(agent)
+        state = polling.state
+        kept = [
+            *(i for rows in state.rows.values() for i in rows if i),
+            *(i for by_index in state.label_values.values() for i in by_index),
+            *(i for rows in state.counters.values() for i in rows),
+            *(i for cache in state.label_cache.values() for i in cache),
+        ]
+        assert set(kept) == {(1,), (2,)}
+        assert len({id(i) for i in kept}) == 2, uptime
+        assert len(kept) > 20
 
 
 async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:

@@ -52,12 +52,3 @@ def test_each_poll_has_one_series_per_state_at_the_current_value(
             # result's series can then be shared with the last one's.
             labels = labelled.setdefault(index, [s.labels for s in mine])
             assert all(s.labels is t for s, t in zip(mine, labels, strict=True))
-
-
-def test_a_label_refresh_makes_the_rows_label_tuples_again() -> None:
-    state = DeviceState(slots=1, rows={GROUP.name: ROWS})
-    before = poll(state, {(1,): 1})
-    state.label_cache = {}  # what a label refresh does
-    after = poll(state, {(1,): 1})
-    assert [s.labels for s in after] == [s.labels for s in before]
-    assert not any(a.labels is b.labels for a, b in zip(after, before, strict=True))
