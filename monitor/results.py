@@ -27,7 +27,7 @@ JobKey = tuple[str, str]
 @dataclass(frozen=True, slots=True)
 class Result:
     """What the last run of one job found. The scheduler's results keep their samples by
-    column (``Samples``); any sequence of them will do."""
+    column (``Samples``), or none; any sequence of them will do."""
 
     job: Job
     success: bool

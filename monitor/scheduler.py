@@ -319,7 +319,7 @@ async def run_once(job: Job, clock: Clock) -> tuple[Result, str]:
         success=False,
         duration=clock.monotonic() - t0,
         finished_at=clock.time(),
-        samples=kept,
+        samples=Samples.of(kept) if kept else (),
         reason=reason,
         message=message,
     )

@@ -193,8 +193,9 @@ _SUFFIX = itemgetter(3)
 
 class SeriesKeys:
     """What tells a result's samples apart, in order: each one's family, labels and suffix
-    (``suffixes`` is None when none has one, as outside histograms). A job whose series stay
-    the same from one result to the next keeps one of these for all of them."""
+    (``suffixes`` is None when none has one, as outside histograms). A job keeps one of these
+    for all its results while their families and label tuples are the very same objects (a
+    device's mappers hand out the same ones between label refreshes)."""
 
     __slots__ = ("families", "labels", "suffixes")
 
@@ -225,10 +226,10 @@ class SeriesKeys:
 
 
 class Samples(Sequence[Sample]):
-    """A result's samples kept by column: their ``keys`` (shared with the job's last result
-    when its series are the same) and their ``values``. A poll of a base station brings a few
-    hundred samples; kept as ``Sample`` tuples each costs some 70 bytes more, which at 10,000
-    devices is a tenth of the daemon's memory. Read as a sequence, it hands out ``Sample``s."""
+    """A result's samples kept by column: their ``keys`` (the job's last result's, see
+    ``share``) and their ``values``. A poll of a base station brings a few hundred samples;
+    kept as ``Sample`` tuples each costs some 70 bytes more, which at 10,000 devices is about
+    a sixth of the daemon's memory. Read as a sequence, it hands out ``Sample``s."""
 
     __slots__ = ("keys", "values")
 

@@ -15,7 +15,8 @@ as it is kept, the text parts between them deflated on the spot the same way, an
 block, and the CRC-32 of the whole (combined from the parts') with its length: one member, as
 pigz writes them, which any gzip reader takes. A scrape in gzip so deflates only the short
 parts; a scrape in text inflates the packed ones. Deflated a part at a time, the body is about
-twice what one deflate stream of the whole text makes (38 against 19 MB at 10,000 devices).
+twice what deflating the whole text in one go makes, with nothing forgotten between parts
+(38 against 19 MB at 10,000 devices).
 """
 
 from __future__ import annotations

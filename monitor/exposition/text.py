@@ -185,8 +185,9 @@ class _Shape:
 
     def fits(self, job: Job, samples: Samples) -> bool:
         """Whether ``samples`` have the families, labels and suffixes of the last result, one
-        by one (the result store has them share its keys when they do). The shape then holds
-        their keys: after a label refresh, the new label tuples rather than the old."""
+        by one (``Samples.share``: they take the last result's keys when they hold the very
+        same objects). The shape then holds their keys: after a label refresh, the new label
+        tuples rather than the old."""
         if job is not self.job or not samples.share(self.keys):
             return False
         self.keys = samples.keys
