@@ -258,6 +258,12 @@ class Samples(Sequence[Sample]):
         """``samples`` as they are when they are kept by column already, else by column."""
         return samples if isinstance(samples, Samples) else cls(samples)
 
+    @staticmethod
+    def rows_of(samples: Iterable[Sample]) -> Iterable[tuple[Family, float, Labels, str]]:
+        """Any samples as tuples of ``Sample``'s fields: by column (``rows``) when they are
+        kept so, else as they are (a ``Sample`` is such a tuple)."""
+        return samples.rows() if isinstance(samples, Samples) else samples
+
     def share(self, keys: SeriesKeys) -> bool:
         """Whether these samples have the series ``keys`` tell apart, one by one. If their
         families and label tuples are the very objects of ``keys`` (a device's mappers hand out
@@ -267,11 +273,15 @@ class Samples(Sequence[Sample]):
         mine = self.keys
         if mine is keys:
             return True
-        if mine != keys:
-            return False
-        if all(map(is_, mine.labels, keys.labels)) and all(map(is_, mine.families, keys.families)):
+        if (
+            len(mine.labels) == len(keys.labels)
+            and all(map(is_, mine.labels, keys.labels))
+            and all(map(is_, mine.families, keys.families))
+            and mine.suffixes == keys.suffixes
+        ):
             self.keys = keys
-        return True
+            return True
+        return mine == keys
 
     def __len__(self) -> int:
         return len(self.values)

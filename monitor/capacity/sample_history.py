@@ -23,7 +23,7 @@ from monitor.capacity.history import (
     plan_from_counts,
 )
 from monitor.results import JobKey, Result
-from probes.base import Family, Sample, Samples
+from probes.base import Sample, Samples
 
 __all__ = ["SampleHistory"]
 
@@ -142,13 +142,8 @@ class SampleHistory:
         line = [_NAN] * len(_FIELDS)
         carriers = tch = None
         spans = trunk_channels = 0
-        # A result's samples kept by column are read by column: no Sample made per sample.
-        read: Iterable[tuple[Family, float]] = (
-            zip(samples.keys.families, samples.values, strict=True)
-            if isinstance(samples, Samples)
-            else ((sample.family, sample.value) for sample in samples)
-        )
-        for family, value in read:
+        # Read by column when kept so: no Sample made per sample.
+        for family, value, _, _ in Samples.rows_of(samples):
             name = family.name
             if name in _RADIO_COUNTERS:
                 radio[_RADIO_COUNTERS[name]] = float(value)

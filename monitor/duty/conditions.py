@@ -128,9 +128,7 @@ class SeriesByName:
         watched, by_name = WATCHED, self._by_name
         # A probe writes a family's samples together: one name and one look-up a run of them,
         # the runs cut and the unwatched ones passed over in C.
-        samples = result.samples
-        rows = samples.rows() if isinstance(samples, Samples) else samples
-        for (family, suffix), run in groupby(rows, _FAMILY_SUFFIX):
+        for (family, suffix), run in groupby(Samples.rows_of(result.samples), _FAMILY_SUFFIX):
             name = family.name + suffix if suffix else family.name
             if name in watched:
                 by_name.setdefault(name, []).extend(map(_PAIRS_VALUE, run))
