@@ -8,13 +8,14 @@ test fixture's, ``tests/integration/snmpd.py``) listen on 127.0.0.2, 127.0.0.3 �
 for the namespace's whole interface table, so each is a device of ~200 ports.
 
 - trunkwatch: ``trunkwatch run`` with a generated configuration (one asset per agent, one SNMP
-  probe of the chosen profile, every ``--interval`` seconds), pinned to CPU 0; its ``/metrics``
+  probe of the chosen profile, every ``--interval`` seconds), pinned to a core; its ``/metrics``
   is scraped once per interval, as Prometheus would (asking for gzip, as Prometheus does; both
   processes then answer in gzip, each at its own cost).
 - snmp_exporter: ``prometheus-snmp-exporter`` with a module generated from the same profile
   (``exporter_module``: every column, scalar and label the profile reads, walked on every
-  scrape, the labels as lookups), pinned to CPU 1; ``/snmp?target=…`` is scraped once per
-  agent per interval, as Prometheus scrapes one target per device.
+  scrape, the labels as lookups), pinned to the other core; ``/snmp?target=…`` is scraped once
+  per agent per interval, as Prometheus scrapes one target per device. Runs alternate the two
+  cores (``CORES``).
 
 After a warm-up (trunkwatch's first polls walk the label columns too) the bench reads each
 process's CPU (``/proc/PID/stat``, user + system) at the start and the end of a fixed window
@@ -72,6 +73,7 @@ from bench.processes import (
     proc_status,
     process,
     run_in_namespace,
+    status_count,
     text_of,
     wait_for,
 )
@@ -81,7 +83,14 @@ RESULTS = REPO / "bench" / "results"
 EXPORTER = "prometheus-snmp-exporter"
 PROFILES = ("if_mib", "host_resources", "v3")
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-TRUNKWATCH_CPU, EXPORTER_CPU = 0, 1
+#: Which core each side is pinned to, by run: the runs alternate them. The two cores of a host
+#: need not be alike: the kernel charges the softirq work of the packets a core handles to the
+#: process running there, and on this bench's host the side on core 0 took 15-20 % more CPU
+#: than on core 1 in the same hour (either side). Alternating puts both sides on both cores.
+CORES = ((0, 1), (1, 0))
+#: Times a process was switched out while it still wanted its core, over the window: on a
+#: core it shares with the agents, each is a cache it finds cold again, CPU it is charged for.
+PREEMPTED = "nonvoluntary_ctxt_switches"
 #: trunkwatch's series about its polls rather than the device, like snmp_exporter's snmp_scrape_*.
 BOOKKEEPING = (
     "trunkwatch_probe_",
@@ -325,6 +334,7 @@ def measure(
     if args.cprofile:
         tw_argv = [sys.executable, "-m", "bench.e2e_snmp", "--profiled", str(profile_out),
                    "--", *tw_argv[3:]]  # fmt: skip
+    tw_cpu, ex_cpu = CORES[run % len(CORES)]
     ex_argv = [shutil.which(EXPORTER) or EXPORTER, f"--config.file={snmp_yml}",
                f"--web.listen-address=127.0.0.1:{ex_port}", "--log.level=warn"]  # fmt: skip
     env = {**os.environ, "TRUNKWATCH_LOG_LEVEL": "warning", "HOME": str(workdir)}
@@ -333,8 +343,8 @@ def measure(
         f"http://127.0.0.1:{ex_port}/snmp?module={c.name}&target={a.host}:{a.port}" for a in agents
     ]
     with (
-        process(tw_argv, tw_log, TRUNKWATCH_CPU, env) as tw,
-        process(ex_argv, ex_log, EXPORTER_CPU) as ex,
+        process(tw_argv, tw_log, tw_cpu, env) as tw,
+        process(ex_argv, ex_log, ex_cpu) as ex,
     ):
 
         def all_polled() -> bool:
@@ -358,6 +368,7 @@ def measure(
             tw.send_signal(signal.SIGUSR1)
         t0 = time.monotonic()
         cpu0 = {"tw": proc_cpu(tw.pid), "ex": proc_cpu(ex.pid)}
+        preempted0 = {"tw": status_count(tw.pid, PREEMPTED), "ex": status_count(ex.pid, PREEMPTED)}
         tw_samples = ex_samples = ex_varbinds = 0.0
         scrape_s: dict[str, list[float]] = {"trunkwatch": [], "exporter": []}
         bytes_tw = wire_tw = 0
@@ -381,6 +392,10 @@ def measure(
                 ex_varbinds += counts["varbinds"]
         time.sleep(max(0.0, t0 + rounds * args.interval - time.monotonic()))
         cpu = {"tw": proc_cpu(tw.pid) - cpu0["tw"], "ex": proc_cpu(ex.pid) - cpu0["ex"]}
+        preempted = {
+            "tw": status_count(tw.pid, PREEMPTED) - preempted0["tw"],
+            "ex": status_count(ex.pid, PREEMPTED) - preempted0["ex"],
+        }
         elapsed = time.monotonic() - t0
         if args.cprofile:
             tw.send_signal(signal.SIGUSR2)
@@ -396,13 +411,13 @@ def measure(
                   "samples_per_scrape": tw_samples / rounds, "lines_per_scrape": end["lines"],
                   "scrape_bytes": bytes_tw, "scrape_gzip_bytes": wire_tw,
                   "scrape_s_max": max(scrape_s["trunkwatch"]),
-                  "idle_rss_mib": idle_rss["trunkwatch"]}),
+                  "idle_rss_mib": idle_rss["trunkwatch"], "preempted": preempted["tw"]}),
             Side("snmp_exporter", cpu["ex"], ex_varbinds, ex_samples,
                  proc_status(ex.pid, "VmHWM"), proc_status(ex.pid, "VmRSS"), rounds * len(agents),
                  {"varbinds_per_scrape": ex_varbinds / (rounds * len(agents)),
                   "samples_per_scrape": ex_samples / (rounds * len(agents)),
                   "round_s_max": max(scrape_s["exporter"]),
-                  "idle_rss_mib": idle_rss["exporter"]}),
+                  "idle_rss_mib": idle_rss["exporter"], "preempted": preempted["ex"]}),
         ]  # fmt: skip
         expected = rounds * len(agents)
         if abs(polls - expected) > len(agents):
@@ -412,6 +427,7 @@ def measure(
         "case": c.name,
         "run": run,
         "window_s": round(elapsed, 1),
+        "cores": {"trunkwatch": tw_cpu, "exporter": ex_cpu},
         "sides": [s.as_json() for s in sides],
         "ratio_per_varbind": ours.us_per_varbind / theirs.us_per_varbind,
         "ratio_per_sample": ours.us_per_sample / theirs.us_per_sample,
@@ -424,14 +440,17 @@ def measure(
 
 
 def print_run(result: dict[str, Any]) -> None:
-    print(f"{result['case']} run {result['run']}: window {result['window_s']} s")
+    cores = result["cores"]
+    print(f"{result['case']} run {result['run']}: window {result['window_s']} s, trunkwatch on "
+          f"core {cores['trunkwatch']}, the exporter on core {cores['exporter']}")  # fmt: skip
     print(f"  {'side':<14} {'CPU s':>7} {'varbinds':>9} {'samples':>8} {'µs/varbind':>11} "
-          f"{'µs/sample':>10} {'peak MiB':>9} {'idle MiB':>9}")  # fmt: skip
+          f"{'µs/sample':>10} {'peak MiB':>9} {'idle MiB':>9} {'preempted':>9}")  # fmt: skip
     for s in result["sides"]:
         print(
             f"  {s['name']:<14} {s['cpu_s']:>7.2f} {s['varbinds']:>9.0f} {s['samples']:>8.0f} "
             f"{s['us_per_varbind']:>11.2f} {s['us_per_sample']:>10.2f} "
-            f"{s['peak_rss_mib']:>9.1f} {s['extra']['idle_rss_mib']:>9.1f}"
+            f"{s['peak_rss_mib']:>9.1f} {s['extra']['idle_rss_mib']:>9.1f} "
+            f"{s['extra']['preempted']:>9,}"
         )
     print(
         f"  trunkwatch / exporter: {result['ratio_per_varbind']:.2f} per varbind (goal ≤ 0.5), "

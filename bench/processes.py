@@ -56,6 +56,18 @@ def proc_status(pid: int, key: str) -> float:
     return float("nan")
 
 
+def status_count(pid: int, key: str) -> int:
+    """A per-thread count of /proc/PID/task/*/status (``nonvoluntary_ctxt_switches`` …) summed
+    over the process's threads (the process's own status has its first thread's only)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that ended
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    total += int(line.split()[1])
+    return total
+
+
 def pin(pid: int, cpu: int | None) -> None:
     """Keep a process on one CPU (where there is such a CPU)."""
     if cpu is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:

@@ -5,10 +5,15 @@ over a window, and how a figure grows with the fleet."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+from bench.scale import monitor_yaml
 from bench.scale_metrics import DaemonCounters, growth, histogram_quantile, largest_bound
+from bench.snmp_fleet import CENTRE, Shard, device_id
+from monitor.config import load_config
+from probes.snmp.probe import SnmpParams
 
 BUCKETS = ((0.01, 50.0), (0.1, 90.0), (1.0, 99.0), (2.5, 100.0), (math.inf, 100.0))
 
@@ -67,3 +72,24 @@ def test_growth_is_the_value_ratio_against_the_size_ratio() -> None:
     assert second is not None
     assert second[:2] == pytest.approx((2.0, 4.0)) and second[2] == pytest.approx(2.0)  # quadratic
     assert third is None  # nothing measured to compare
+
+
+@pytest.mark.parametrize(("label_refresh", "expected"), [(None, 900.0), (120.0, 120.0)])
+def test_the_generated_configuration_loads_with_the_label_refresh_asked_for(
+    tmp_path: Path, label_refresh: float | None, expected: float
+) -> None:
+    devices = [device_id(i) for i in range(2)]
+    ids = [asset_id for _, asset_id, *_ in CENTRE] + devices
+    shard = Shard(0, "127.0.0.1", {a: ("127.0.0.1", 20000 + i) for i, a in enumerate(ids)}, 0.0)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(monitor_yaml([shard], 60.0, tmp_path / "var", label_refresh), "utf-8")
+    config = load_config(path)
+    refreshes = [
+        SnmpParams.model_validate(probe.params).label_refresh
+        for asset in config.assets
+        for probe in asset.probes
+        if probe.module == "snmp"
+    ]
+    # Per device a base station (trunked_bs, if_mib) and its UPS (ups_mib), and the centre's.
+    assert len(refreshes) == 3 * len(devices) + sum(len(profiles) for *_, profiles in CENTRE)
+    assert set(refreshes) == {expected}
