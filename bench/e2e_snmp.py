@@ -84,9 +84,9 @@ EXPORTER = "prometheus-snmp-exporter"
 PROFILES = ("if_mib", "host_resources", "v3")
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 #: Which core each side is pinned to, by run: the runs alternate them. The two cores of a host
-#: need not be alike: the kernel charges the softirq work of the packets a core handles to the
-#: process running there, and on this bench's host the side on core 0 took 15-20 % more CPU
-#: than on core 1 in the same hour (either side). Alternating puts both sides on both cores.
+#: need not be alike (the kernel may count the softirq work of packets handled on a core in the
+#: process running there): on this bench's host, within one hour, the exporter took 15-19 %
+#: more CPU per varbind on core 0 than on core 1. Alternating puts both sides on both cores.
 CORES = ((0, 1), (1, 0))
 #: Times a process was switched out while it still wanted its core, over the window: on a
 #: core it shares with the agents, each is a cache it finds cold again, CPU it is charged for.
