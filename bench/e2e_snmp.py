@@ -83,10 +83,12 @@ RESULTS = REPO / "bench" / "results"
 EXPORTER = "prometheus-snmp-exporter"
 PROFILES = ("if_mib", "host_resources", "v3")
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-#: Which core each side is pinned to, by run: the runs alternate them. The two cores of a host
-#: need not be alike (the kernel may count the softirq work of packets handled on a core in the
-#: process running there): on this bench's host, within one hour, the exporter took 15-19 %
-#: more CPU per varbind on core 0 than on core 1. Alternating puts both sides on both cores.
+#: Which core each side is pinned to, by run of a profile: the runs alternate them (with an
+#: odd ``--repeat`` the first layout has one run more; with one run, each side keeps its
+#: first core). The two cores of a host need not be alike (the kernel may count the softirq
+#: work of packets handled on a core in the process running there): on this bench's host the
+#: same side's CPU per varbind differed by up to a quarter between them within an hour, not
+#: always the same way round. Alternating puts both sides on both cores.
 CORES = ((0, 1), (1, 0))
 #: Times a process was switched out while it still wanted its core, over the window: on a
 #: core it shares with the agents, each is a cache it finds cold again, CPU it is charged for.
@@ -540,8 +542,10 @@ def run_inside(args: argparse.Namespace) -> int:
                 runs.append(result)
                 if args.cprofile and "cprofile" in result:
                     print_cprofile(Path(result["cprofile"]))
+            # The median run by CPU per varbind (of an even count, the lower middle one): the
+            # summary prints that run's own figures, so a row is one run's.
             ordered = sorted(runs, key=lambda r: r["ratio_per_varbind"])
-            median = ordered[len(ordered) // 2]
+            median = ordered[(len(ordered) - 1) // 2]
             summary["cases"][c.name] = {
                 "runs": runs,
                 "median_run": median["run"],
@@ -553,17 +557,18 @@ def run_inside(args: argparse.Namespace) -> int:
     print(
         f"{'profile':<16} {'runs':>4} {'tw µs/vb':>9} {'ex µs/vb':>9} {'ratio/vb':>9} "
         f"{'tw µs/sa':>9} {'ex µs/sa':>9} {'ratio/sa':>9} {'tw MiB':>7} {'ex MiB':>7} "
-        f"{'×RSS':>5}"
+        f"{'×RSS':>5} {'tw core':>7}"
     )
     for name, entry in summary["cases"].items():
         run = entry["runs"][entry["median_run"]]
         tw, ex = run["sides"]
         print(
             f"{name:<16} {len(entry['runs']):>4} {tw['us_per_varbind']:>9.2f} "
-            f"{ex['us_per_varbind']:>9.2f} {entry['median_ratio_per_varbind']:>9.2f} "
+            f"{ex['us_per_varbind']:>9.2f} {run['ratio_per_varbind']:>9.2f} "
             f"{tw['us_per_sample']:>9.2f} {ex['us_per_sample']:>9.2f} "
-            f"{entry['median_ratio_per_sample']:>9.2f} {tw['peak_rss_mib']:>7.1f} "
-            f"{ex['peak_rss_mib']:>7.1f} {entry['median_ratio_peak_rss']:>5.1f}"
+            f"{run['ratio_per_sample']:>9.2f} {tw['peak_rss_mib']:>7.1f} "
+            f"{ex['peak_rss_mib']:>7.1f} {run['ratio_peak_rss']:>5.1f} "
+            f"{run['cores']['trunkwatch']:>7}"
         )
     out = RESULTS / f"e2e_snmp-{args.profile}-{args.stamp}.json"
     out.write_text(json.dumps(summary, indent=2))

@@ -26,6 +26,7 @@ __all__ = [
     "proc_cpu",
     "proc_status",
     "process",
+    "status_count",
     "stop",
     "timed_fetch",
     "wait_for",
@@ -58,9 +59,15 @@ def proc_status(pid: int, key: str) -> float:
 
 def status_count(pid: int, key: str) -> int:
     """A per-thread count of /proc/PID/task/*/status (``nonvoluntary_ctxt_switches`` …) summed
-    over the process's threads (the process's own status has its first thread's only)."""
+    over the process's live threads (the process's own status has its first thread's only);
+    0 once the process is gone. A thread that ends takes its count with it: over a window,
+    the difference counts only threads that outlive it (the daemon's and the exporter's do)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
     total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for task in tasks:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that ended
             for line in (task / "status").read_text().splitlines():
                 if line.startswith(key + ":"):

@@ -194,6 +194,8 @@ class Measurement:
     daemon_cpu_s: float
     daemon_core: float
     cpu_ms_per_poll: float
+    #: The daemon's threads' involuntary context switches in the window, summed over them
+    #: (results before 2026-12-07T16:53Z counted its first thread only).
     preempted: int
     #: CPU 0's busy seconds in the window that were not the daemon's.
     others_on_daemon_cpu_s: float
@@ -773,6 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "shard_size",
                 "warmup_limit",
                 "settle",
+                "label_refresh",
                 "rss_limit",
                 "text_scrape",
                 "cprofile",

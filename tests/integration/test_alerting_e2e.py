@@ -21,7 +21,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,24 +88,43 @@ def scaled_rules(sources: list[Path], out_dir: Path, factor: int) -> list[Path]:
     return written
 
 
-def routed_to(webhook: str, shipped: dict[str, Any]) -> dict[str, Any]:
+def routed_to(
+    webhook: str,
+    shipped: dict[str, Any],
+    *,
+    windows: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     """The shipped Alertmanager configuration with every receiver posting to ``webhook``/NAME
-    and its group waits shortened; routes, receivers and inhibitions stay as they are."""
+    and its group waits shortened; routes, receivers and inhibitions stay as they are.
+
+    The weekly maintenance windows are the exception. The shipped ones mute each team's
+    tickets at a set hour (Tuesday 01:00-05:00 Beijing time for radio, …), so a test that
+    kept them would pass or fail by the hour it ran. Only the windows in ``windows`` are kept,
+    each with the times given there; a route's mute refers to those alone. None by default."""
     config = copy.deepcopy(shipped)
     for receiver in config["receivers"]:
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = f"{webhook}/{receiver['name']}"
             hook.pop("http_config", None)  # the SMS gateway's password file is not here
+    kept = dict(windows or {})
+    unknown = set(kept) - {interval["name"] for interval in config.get("time_intervals", [])}
+    assert not unknown, f"not a shipped maintenance window: {sorted(unknown)}"
+    config["time_intervals"] = [{"name": n, "time_intervals": t} for n, t in kept.items()]
 
     def shorten(route: dict[str, Any], top: bool) -> None:
         if top or "group_wait" in route:
             route["group_wait"] = "1s"
         if top or "group_interval" in route:
             route["group_interval"] = "2s"
+        muted = [name for name in route.pop("mute_time_intervals", []) if name in kept]
+        if muted:
+            route["mute_time_intervals"] = muted
         for child in route.get("routes", []):
             shorten(child, False)
 
     shorten(config["route"], True)
+    if not config["time_intervals"]:
+        del config["time_intervals"]
     return config
 
 
