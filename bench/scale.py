@@ -649,8 +649,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--label-refresh",
         type=float,
         default=None,
-        help="every SNMP probe's label_refresh, s (default: the probe's, 15 minutes); shorter "
-        "puts several label refreshes in a window, to watch the memory across them",
+        help="every SNMP probe's label_refresh, s (default: the probe's, 15 minutes)",
     )
     parser.add_argument(
         "--no-text-scrape",
