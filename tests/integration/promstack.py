@@ -137,6 +137,10 @@ class Alertmanager(_Server):
         result: list[dict[str, Any]] = _request(f"{self.url}/api/v2/alerts?{query}")
         return result
 
+    def post_alerts(self, alerts: Sequence[Mapping[str, Any]]) -> None:
+        """Send alerts as Prometheus would (``POST /api/v2/alerts``); a refusal is a StackError."""
+        _request(f"{self.url}/api/v2/alerts", data=json.dumps(list(alerts)).encode())
+
 
 @dataclass
 class Prometheus(_Server):
