@@ -235,11 +235,14 @@ class _Run:
 class DevicePoller:
     """Polls one device with a plan, remembering counters, labels and uptime between runs.
 
-    ``label_refresh`` is how often (seconds) label columns are walked again; they are also
-    walked when the agent restarted or a table shows rows not seen before. ``tolerance``
-    (seconds, about the probe timeout) absorbs request delays when comparing sysUpTime with
-    the wall clock. ``max_repetitions`` caps the rows per subtree of one GETBULK. Both
-    intervals are measured on ``clock`` (its monotonic seconds).
+    ``label_refresh`` is how often (seconds) label columns are walked again, counted from
+    the start of the poll that last walked them; they are also walked when the agent
+    restarted or a table shows rows not seen before. ``tolerance`` (seconds, about the probe
+    timeout) absorbs request delays when comparing sysUpTime with the wall clock, and the
+    scheduler's jitter when a refresh falls due: a poll that starts that much early still
+    refreshes, so 15 minutes at a 60 s interval is every 15th poll, not every 16th.
+    ``max_repetitions`` caps the rows per subtree of one GETBULK. Both intervals are
+    measured on ``clock`` (its monotonic seconds).
     """
 
     def __init__(
@@ -283,9 +286,10 @@ class DevicePoller:
             state.labels_at = None
         state.generation += 1
         run = _Run(plan, transport, state)
+        started = self.clock.monotonic()
         refresh = (
             state.labels_at is None
-            or self.clock.monotonic() - state.labels_at >= self.label_refresh
+            or started - state.labels_at >= self.label_refresh - self.tolerance
         )
         await run.get(plan.gets + plan.label_gets if refresh else plan.gets)
         uptime = run.values.get(SYS_UPTIME)
@@ -315,7 +319,7 @@ class DevicePoller:
             raise NoSuchObject(f"the agent has none of the objects of {', '.join(absent)}")
         if refresh:
             plan.refresh_labels(state, cols)
-            state.labels_at = self.clock.monotonic()
+            state.labels_at = started
         run.record_missing(cols)
         samples, malformed = plan.map(state, cols)
         for part in sorted(malformed):

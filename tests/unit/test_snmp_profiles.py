@@ -541,6 +541,33 @@ async def test_labels_are_reread_only_when_the_refresh_is_due() -> None:
     assert value(fresh, "trunkwatch_if_admin_status", index="1", state="up", name="wan") == 1
 
 
+class SlowAgent(FakeAgent):
+    """A FakeAgent whose every request takes ``seconds`` of ``clock``, as round trips do."""
+
+    def __init__(self, objects: dict[str, tuple[int, Value]], clock: ManualClock) -> None:
+        super().__init__(objects)
+        self.clock = clock
+
+    async def get(self, oids: Sequence[OID]) -> list[VarBind]:
+        await self.clock.advance(1.0)
+        return await super().get(oids)
+
+
+async def test_the_label_refresh_counts_from_the_start_of_the_poll_that_refreshed() -> None:
+    # Polls start 60 s apart (the third a little early, as a scheduler's do) and take some
+    # seconds each. Counted from when the refresh ended, 120 s would be every third poll.
+    clock = ManualClock()
+    probe = poller(["if_mib"], clock, label_refresh=120)
+    agent = SlowAgent(interfaces(uptime=100), clock)
+    names = []
+    for start in (0.0, 60.0, 119.5):
+        await clock.advance(1000.0 + start - clock.monotonic())
+        agent.set(interfaces(uptime=100 + start, names=(f"at{start:g}", "lan")))
+        samples = (await probe.poll(agent)).samples
+        names.append(dict(next(iter(values(samples, "trunkwatch_if_admin_status"))))["name"])
+    assert names == ["at0", "at0", "at119.5"]
+
+
 async def test_a_new_row_gets_its_labels_in_the_same_poll() -> None:
     clock = ManualClock()
     probe = poller(["if_mib"], clock)
