@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from monitor.app.reloads import ReloadWorker
 from monitor.app.server import ServerViews, build_app
@@ -57,7 +60,7 @@ from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
 from monitor.traps import TrapService
 
-__all__ = ["Daemon", "DaemonFailure"]
+__all__ = ["Daemon", "DaemonFailure", "SnmpClientHealth"]
 
 log = logging.getLogger("trunkwatch.daemon")
 
@@ -76,6 +79,67 @@ async def close_probe_sessions() -> None:
     snmp = sys.modules.get("probes.snmp")
     if snmp is not None:
         await snmp.close_shared_sessions()
+
+
+#: The SNMP clients' counters as metrics: field → (name, help); ``dropped_*`` fields are one
+#: family by reason, ``*_errors`` one by kind.
+_SNMP_COUNTERS = {
+    "requests": ("requests", "SNMP requests sent (their first try), by client."),
+    "retries": ("retries", "Tries sent again because the last went unanswered."),
+    "timeouts": ("timeouts", "Requests that no try got an answer to."),
+    "replies": ("replies", "Replies matched to their request."),
+    "malformed_replies": (
+        "malformed_replies",
+        "Replies to a request that could not be read: the request fails at once.",
+    ),
+    "reports": ("reports", "SNMPv3 Report PDUs received (discovery, time window, errors)."),
+    "discoveries": ("discoveries", "SNMPv3 engine discoveries (one per agent and restart)."),
+    "resyncs": ("resyncs", "SNMPv3 requests asked again after a notInTimeWindow report."),
+}
+_SNMP_DROPPED_HELP = (
+    "Datagrams dropped by the SNMP clients, by reason: unknown_id (no request waits for it, "
+    "often a late answer to a retried try), wrong_source, mismatch (version, community, user, "
+    "engine or security level not the request's), undecodable, unauthentic (SNMPv3 digest), "
+    "not_in_time (SNMPv3 time window)."
+)
+
+
+class SnmpClientHealth(Collector):
+    """The counters of the daemon loop's shared SNMP clients (``client`` ``v1v2c`` or ``v3``):
+    requests, retries and timeouts, and every datagram dropped with its reason, so hostile or
+    broken replies are seen, not only failed polls. Nothing until SNMP is polled (the probe
+    package loads on first use); ``loop`` is set when the daemon runs."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        snmp = sys.modules.get("probes.snmp")
+        stats = snmp.client_stats(self.loop) if snmp is not None and self.loop else {}
+        families = {
+            field: CounterMetricFamily(f"trunkwatch_snmp_client_{name}", text, labels=["client"])
+            for field, (name, text) in _SNMP_COUNTERS.items()
+        }
+        dropped = CounterMetricFamily(
+            "trunkwatch_snmp_client_dropped", _SNMP_DROPPED_HELP, labels=["client", "reason"]
+        )
+        errors = CounterMetricFamily(
+            "trunkwatch_snmp_client_errors",
+            "Socket errors of the SNMP clients, by kind: send (a request not sent) or socket.",
+            labels=["client", "kind"],
+        )
+        for client, counters in sorted(stats.items()):
+            for field in dataclasses.fields(counters):
+                count = getattr(counters, field.name)
+                if field.name.startswith("dropped_"):
+                    dropped.add_metric([client, field.name.removeprefix("dropped_")], count)
+                elif field.name.endswith("_errors"):
+                    errors.add_metric([client, field.name.removesuffix("_errors")], count)
+                else:
+                    families[field.name].add_metric([client], count)
+        yield from families.values()
+        yield dropped
+        yield errors
 
 
 @dataclass(slots=True)
@@ -132,6 +196,8 @@ class Daemon:
         self.collector = ResultsCollector(self.store)
         self.cluster_health = ClusterHealth()
         self.registry.register(self.cluster_health)
+        self.snmp_clients = SnmpClientHealth()
+        self.registry.register(self.snmp_clients)
         self.reloads = Gauge(
             "trunkwatch_config_last_reload_successful",
             "1 if the last configuration load succeeded.",
@@ -373,6 +439,7 @@ class Daemon:
             self.web_config = load_web_config(self.web_config_file)
         loaded = self._load()
         loop = asyncio.get_running_loop()
+        self.snmp_clients.loop = loop
         # Closed in the reverse order of opening: the HTTP server first (so no request is
         # left half-answered), the inspection store and the trap receiver last.
         async with contextlib.AsyncExitStack() as cleanup:

@@ -50,7 +50,13 @@ from probes.snmp.codec import (
 from probes.snmp.mibs import SHIPPED_MIB_DIRS, MibError, MibResolver
 from probes.snmp.plan import PollPlan
 from probes.snmp.poll import DevicePoller, SnmpTransport
-from probes.snmp.probe import SnmpParams, SnmpProbe, close_shared_sessions, create
+from probes.snmp.probe import (
+    SnmpParams,
+    SnmpProbe,
+    client_stats,
+    close_shared_sessions,
+    create,
+)
 from probes.snmp.profiles import (
     Profile,
     ProfileConflict,
@@ -144,6 +150,7 @@ __all__ = [
     "V3Outcome",
     "V3TrapUser",
     "VarBind",
+    "client_stats",
     "close_shared_sessions",
     "create",
     "decode_message",

@@ -27,7 +27,7 @@ from probes.base import (
     Target,
     validate_params,
 )
-from probes.snmp.client import SnmpClient, SnmpEndpoint
+from probes.snmp.client import SnmpClient, SnmpClientStats, SnmpEndpoint
 from probes.snmp.codec import OID, VarBind
 from probes.snmp.plan import PollPlan
 from probes.snmp.poll import DevicePoller
@@ -36,9 +36,16 @@ from probes.snmp.rows import DEFAULT_CHARSET
 from probes.snmp.usm import AuthProtocolName, PrivProtocolName
 
 if TYPE_CHECKING:
-    from probes.snmp.v3client import SnmpV3Client, SnmpV3Endpoint
+    from probes.snmp.v3client import SnmpV3Client, SnmpV3ClientStats, SnmpV3Endpoint
 
-__all__ = ["IDENTITY_PROFILES", "SnmpParams", "SnmpProbe", "close_shared_sessions", "create"]
+__all__ = [
+    "IDENTITY_PROFILES",
+    "SnmpParams",
+    "SnmpProbe",
+    "client_stats",
+    "close_shared_sessions",
+    "create",
+]
 
 
 def _version(value: Any) -> Any:
@@ -133,6 +140,22 @@ def _shared() -> _Shared:
     if shared is None:
         shared = _BY_LOOP[loop] = _Shared()
     return shared
+
+
+def client_stats(
+    loop: asyncio.AbstractEventLoop,
+) -> dict[str, SnmpClientStats | SnmpV3ClientStats]:
+    """The counters of ``loop``'s shared clients by kind (``v1v2c``, ``v3``), leaving out a
+    kind never used. A read of plain counters, safe from another thread (a scrape's)."""
+    shared = _BY_LOOP.get(loop)
+    if shared is None:
+        return {}
+    found: dict[str, SnmpClientStats | SnmpV3ClientStats] = {}
+    if shared.client is not None:
+        found["v1v2c"] = shared.client.stats
+    if shared.v3_client is not None:
+        found["v3"] = shared.v3_client.stats
+    return found
 
 
 async def close_shared_sessions() -> None:
