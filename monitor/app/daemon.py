@@ -60,7 +60,7 @@ from monitor.results import ResultStore
 from monitor.scheduler import Scheduler
 from monitor.traps import TrapService
 
-__all__ = ["Daemon", "DaemonFailure", "SnmpClientHealth"]
+__all__ = ["Daemon", "DaemonFailure", "SnmpClientHealth", "snmp_client_families"]
 
 log = logging.getLogger("trunkwatch.daemon")
 
@@ -81,33 +81,73 @@ async def close_probe_sessions() -> None:
         await snmp.close_shared_sessions()
 
 
-#: The SNMP clients' counters as metrics: field → (name, help); ``dropped_*`` fields are one
-#: family by reason, ``*_errors`` one by kind.
+#: The SNMP clients' counters as metrics: field → (name, help). The ``dropped_*`` fields are
+#: one family by reason, the ``*_errors`` fields another.
 _SNMP_COUNTERS = {
-    "requests": ("requests", "SNMP requests sent (their first try), by client."),
-    "retries": ("retries", "Tries sent again because the last went unanswered."),
-    "timeouts": ("timeouts", "Requests that no try got an answer to."),
-    "replies": ("replies", "Replies matched to their request."),
+    "requests": (
+        "requests",
+        "SNMP requests made, by client (SNMPv3: discoveries and requests asked again included).",
+    ),
+    "retries": ("retries", "Tries made again because the last went unanswered, by client."),
+    "timeouts": ("timeouts", "Requests that no try got an answer to, by client."),
+    "replies": ("replies", "Replies matched to their request, by client."),
     "malformed_replies": (
         "malformed_replies",
-        "Replies to a request that could not be read: the request fails at once.",
+        "Replies to a request that could not be read (the request fails at once), by client.",
     ),
     "reports": ("reports", "SNMPv3 Report PDUs received (discovery, time window, errors)."),
-    "discoveries": ("discoveries", "SNMPv3 engine discoveries (one per agent and restart)."),
-    "resyncs": ("resyncs", "SNMPv3 requests asked again after a notInTimeWindow report."),
+    "discoveries": (
+        "discoveries",
+        "SNMPv3 engine discoveries: an agent's first request, and again when another engine "
+        "answers at its address.",
+    ),
+    "resyncs": (
+        "resyncs",
+        "SNMPv3 requests asked again after a notInTimeWindow report (an agent restarted).",
+    ),
 }
 _SNMP_DROPPED_HELP = (
-    "Datagrams dropped by the SNMP clients, by reason: unknown_id (no request waits for it, "
-    "often a late answer to a retried try), wrong_source, mismatch (version, community, user, "
-    "engine or security level not the request's), undecodable, unauthentic (SNMPv3 digest), "
-    "not_in_time (SNMPv3 time window)."
+    "Datagrams dropped by the SNMP clients, by client and reason: unknown_id (no request waits "
+    "for it, often a late answer to a retried try), wrong_source, mismatch (version, community, "
+    "user, engine or security level not the request's), undecodable, unauthentic (SNMPv3 "
+    "digest), not_in_time (SNMPv3 time window)."
 )
+_SNMP_ERRORS_HELP = (
+    "Local socket errors of the SNMP clients, by client and reason: send (a request that could "
+    "not be sent fails at once), socket (an error the socket reported, e.g. ENOBUFS, not tied "
+    "to any request)."
+)
+
+
+def snmp_client_families(stats: Mapping[str, Any]) -> list[CounterMetricFamily]:
+    """The counters of SNMP clients by kind (``client_stats``) as metric families, every family
+    present even with no client."""
+    families = {
+        field: CounterMetricFamily(f"trunkwatch_snmp_client_{name}", text, labels=["client"])
+        for field, (name, text) in _SNMP_COUNTERS.items()
+    }
+    dropped = CounterMetricFamily(
+        "trunkwatch_snmp_client_dropped", _SNMP_DROPPED_HELP, labels=["client", "reason"]
+    )
+    errors = CounterMetricFamily(
+        "trunkwatch_snmp_client_errors", _SNMP_ERRORS_HELP, labels=["client", "reason"]
+    )
+    for client, counters in sorted(stats.items()):
+        for field in dataclasses.fields(counters):
+            count = getattr(counters, field.name)
+            if field.name.startswith("dropped_"):
+                dropped.add_metric([client, field.name.removeprefix("dropped_")], count)
+            elif field.name.endswith("_errors"):
+                errors.add_metric([client, field.name.removesuffix("_errors")], count)
+            else:
+                families[field.name].add_metric([client], count)
+    return [*families.values(), dropped, errors]
 
 
 class SnmpClientHealth(Collector):
     """The counters of the daemon loop's shared SNMP clients (``client`` ``v1v2c`` or ``v3``):
     requests, retries and timeouts, and every datagram dropped with its reason, so hostile or
-    broken replies are seen, not only failed polls. Nothing until SNMP is polled (the probe
+    broken replies are seen, not only failed polls. No samples until SNMP is polled (the probe
     package loads on first use); ``loop`` is set when the daemon runs."""
 
     def __init__(self) -> None:
@@ -116,30 +156,7 @@ class SnmpClientHealth(Collector):
     def collect(self) -> Iterator[Metric]:
         snmp = sys.modules.get("probes.snmp")
         stats = snmp.client_stats(self.loop) if snmp is not None and self.loop else {}
-        families = {
-            field: CounterMetricFamily(f"trunkwatch_snmp_client_{name}", text, labels=["client"])
-            for field, (name, text) in _SNMP_COUNTERS.items()
-        }
-        dropped = CounterMetricFamily(
-            "trunkwatch_snmp_client_dropped", _SNMP_DROPPED_HELP, labels=["client", "reason"]
-        )
-        errors = CounterMetricFamily(
-            "trunkwatch_snmp_client_errors",
-            "Socket errors of the SNMP clients, by kind: send (a request not sent) or socket.",
-            labels=["client", "kind"],
-        )
-        for client, counters in sorted(stats.items()):
-            for field in dataclasses.fields(counters):
-                count = getattr(counters, field.name)
-                if field.name.startswith("dropped_"):
-                    dropped.add_metric([client, field.name.removeprefix("dropped_")], count)
-                elif field.name.endswith("_errors"):
-                    errors.add_metric([client, field.name.removesuffix("_errors")], count)
-                else:
-                    families[field.name].add_metric([client], count)
-        yield from families.values()
-        yield dropped
-        yield errors
+        yield from snmp_client_families(stats)
 
 
 @dataclass(slots=True)

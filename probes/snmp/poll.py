@@ -237,12 +237,13 @@ class DevicePoller:
 
     ``label_refresh`` is how often (seconds) label columns are walked again, counted from
     the start of the poll that last walked them; they are also walked when the agent
-    restarted or a table shows rows not seen before. ``tolerance`` (seconds, about the probe
-    timeout) absorbs request delays when comparing sysUpTime with the wall clock, and the
-    scheduler's jitter when a refresh falls due: a poll that starts that much early still
-    refreshes, so 15 minutes at a 60 s interval is every 15th poll, not every 16th.
-    ``max_repetitions`` caps the rows per subtree of one GETBULK. Both intervals are
-    measured on ``clock`` (its monotonic seconds).
+    restarted, a table shows rows not seen before, or the text's charset changed. A poll that
+    starts a little early still refreshes (the scheduler's jitter), by up to ``tolerance`` or
+    a tenth of ``label_refresh``, whichever is less: 15 minutes at a 60 s interval is every
+    15th poll, not every 16th. ``tolerance`` (seconds, about the probe timeout) also absorbs
+    request delays when comparing sysUpTime with the wall clock. ``max_repetitions`` caps the
+    rows per subtree of one GETBULK. Both intervals are measured on ``clock`` (its monotonic
+    seconds).
     """
 
     def __init__(
@@ -259,6 +260,8 @@ class DevicePoller:
         #: Whether this poller exports the agent's uptime and restarts (one poller per asset).
         self.identity = identity
         self.label_refresh = label_refresh
+        #: How early a poll may start and still refresh the labels.
+        self._refresh_slack = min(tolerance, label_refresh / 10)
         self.max_repetitions = max_repetitions
         self.tolerance = tolerance
         self.clock: Clock = clock or SystemClock()
@@ -289,7 +292,7 @@ class DevicePoller:
         started = self.clock.monotonic()
         refresh = (
             state.labels_at is None
-            or started - state.labels_at >= self.label_refresh - self.tolerance
+            or started - state.labels_at >= self.label_refresh - self._refresh_slack
         )
         await run.get(plan.gets + plan.label_gets if refresh else plan.gets)
         uptime = run.values.get(SYS_UPTIME)

@@ -146,7 +146,8 @@ def client_stats(
     loop: asyncio.AbstractEventLoop,
 ) -> dict[str, SnmpClientStats | SnmpV3ClientStats]:
     """The counters of ``loop``'s shared clients by kind (``v1v2c``, ``v3``), leaving out a
-    kind never used. A read of plain counters, safe from another thread (a scrape's)."""
+    kind never used: the live objects, for the daemon's metrics (read on the loop's thread
+    at scrape time)."""
     shared = _BY_LOOP.get(loop)
     if shared is None:
         return {}

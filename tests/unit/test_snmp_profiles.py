@@ -542,7 +542,7 @@ async def test_labels_are_reread_only_when_the_refresh_is_due() -> None:
 
 
 class SlowAgent(FakeAgent):
-    """A FakeAgent whose every request takes ``seconds`` of ``clock``, as round trips do."""
+    """A FakeAgent whose every GET takes a second of ``clock``, as round trips do."""
 
     def __init__(self, objects: dict[str, tuple[int, Value]], clock: ManualClock) -> None:
         super().__init__(objects)
@@ -554,18 +554,37 @@ class SlowAgent(FakeAgent):
 
 
 async def test_the_label_refresh_counts_from_the_start_of_the_poll_that_refreshed() -> None:
-    # Polls start 60 s apart (the third a little early, as a scheduler's do) and take some
-    # seconds each. Counted from when the refresh ended, 120 s would be every third poll.
+    # Polls start 60 s apart (the third half a second early, as a scheduler's may) and take
+    # some seconds each. Counted from when the refresh ended (118.5 s before the third poll),
+    # or with no slack for the early start, 120 s would be every third poll.
     clock = ManualClock()
-    probe = poller(["if_mib"], clock, label_refresh=120)
+    probe = poller(["if_mib"], clock, label_refresh=120, tolerance=1.0)
     agent = SlowAgent(interfaces(uptime=100), clock)
-    names = []
+    shown = []
     for start in (0.0, 60.0, 119.5):
         await clock.advance(1000.0 + start - clock.monotonic())
         agent.set(interfaces(uptime=100 + start, names=(f"at{start:g}", "lan")))
         samples = (await probe.poll(agent)).samples
-        names.append(dict(next(iter(values(samples, "trunkwatch_if_admin_status"))))["name"])
-    assert names == ["at0", "at0", "at119.5"]
+        shown.append(values(samples, "trunkwatch_if_admin_status"))
+    names = [{dict(labels)["name"] for labels in poll} for poll in shown]
+    assert names == [{"at0", "lan"}, {"at0", "lan"}, {"at119.5", "lan"}]
+
+
+async def test_a_refresh_comes_early_by_a_tenth_of_label_refresh_at_most() -> None:
+    # A probe timeout near the interval must not make every poll a refresh: with 90 s at a
+    # 60 s interval and a 31 s tolerance, the labels are read at every second poll.
+    clock = ManualClock()
+    probe = poller(["if_mib"], clock, label_refresh=90, tolerance=31.0)
+    agent = FakeAgent(interfaces(uptime=100))
+    refreshed = []
+    for poll in range(5):
+        if poll:
+            await clock.advance(60)
+        agent.set(interfaces(uptime=100 + 60 * poll, names=(f"p{poll}", "lan")))
+        samples = (await probe.poll(agent)).samples
+        names = {dict(labels)["name"] for labels in values(samples, "trunkwatch_if_admin_status")}
+        refreshed.append(f"p{poll}" in names)
+    assert refreshed == [True, False, True, False, True]
 
 
 async def test_a_new_row_gets_its_labels_in_the_same_poll() -> None:
