@@ -90,7 +90,7 @@ _SNMP_COUNTERS = {
     ),
     "retries": ("retries", "Tries made again because the last went unanswered, by client."),
     "timeouts": ("timeouts", "Requests that no try got an answer to, by client."),
-    "replies": ("replies", "Replies matched to their request, by client."),
+    "replies": ("replies", "Replies matched to their request (SNMPv3: reports too), by client."),
     "malformed_replies": (
         "malformed_replies",
         "Replies to a request that could not be read (the request fails at once), by client.",

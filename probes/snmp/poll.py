@@ -238,12 +238,12 @@ class DevicePoller:
     ``label_refresh`` is how often (seconds) label columns are walked again, counted from
     the start of the poll that last walked them; they are also walked when the agent
     restarted, a table shows rows not seen before, or the text's charset changed. A poll that
-    starts a little early still refreshes (the scheduler's jitter), by up to ``tolerance`` or
-    a tenth of ``label_refresh``, whichever is less: 15 minutes at a 60 s interval is every
-    15th poll, not every 16th. ``tolerance`` (seconds, about the probe timeout) also absorbs
-    request delays when comparing sysUpTime with the wall clock. ``max_repetitions`` caps the
-    rows per subtree of one GETBULK. Both intervals are measured on ``clock`` (its monotonic
-    seconds).
+    starts a little early still refreshes (as one does after a poll that the scheduler started
+    late), by up to ``tolerance`` or a tenth of ``label_refresh``, whichever is less: 15
+    minutes at a 60 s interval is every 15th poll, not every 16th. ``tolerance`` (seconds,
+    about the probe timeout) also absorbs request delays when comparing sysUpTime with the
+    wall clock. ``max_repetitions`` caps the rows per subtree of one GETBULK. Both intervals
+    are measured on ``clock`` (its monotonic seconds).
     """
 
     def __init__(

@@ -1,8 +1,8 @@
 """The SNMP clients' own counters on ``/metrics``: a ``trunkwatch run`` polls a real net-snmp
 snmpd over v2c and over SNMPv3 (SHA/AES), a UDP port that never answers, and one that answers
 every request with bytes that are not SNMP. What the scrape says must be what happened:
-replies from the agent, timeouts and retries from the silent port, and the garbage counted as
-dropped (undecodable), never as a reply; the credentials appear nowhere in it.
+replies from the agent, timeouts and retries from the bad peers, and the garbage counted as
+dropped (undecodable); the credentials appear nowhere in it.
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ def test_the_scrape_counts_what_the_snmp_clients_sent_received_and_dropped(
         ).values()
         return value
 
-    # v1/v2c: the agent answered; the silent port made tries go again and time out; the
-    # garbage was dropped before anything was read, and was never a reply.
+    # v1/v2c: the agent answered; the bad peers made tries go again and time out; the
+    # garbage was dropped before anything was read.
     requests, replies = count("requests", "v1v2c"), count("replies", "v1v2c")
     timeouts = count("timeouts", "v1v2c")
     assert replies >= 1

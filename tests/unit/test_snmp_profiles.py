@@ -554,7 +554,7 @@ class SlowAgent(FakeAgent):
 
 
 async def test_the_label_refresh_counts_from_the_start_of_the_poll_that_refreshed() -> None:
-    # Polls start 60 s apart (the third half a second early, as a scheduler's may) and take
+    # Polls start 60 s apart (the third half a second early, as after a late one) and take
     # some seconds each. Counted from when the refresh ended (118.5 s before the third poll),
     # or with no slack for the early start, 120 s would be every third poll.
     clock = ManualClock()
