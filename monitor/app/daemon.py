@@ -81,30 +81,24 @@ async def close_probe_sessions() -> None:
         await snmp.close_shared_sessions()
 
 
-#: The SNMP clients' counters as metrics: field → (name, help). The ``dropped_*`` fields are
-#: one family by reason, the ``*_errors`` fields another.
+#: The help of each SNMP client counter, exported as ``trunkwatch_snmp_client_<field>_total``.
+#: The ``dropped_*`` fields are one family by reason, the ``*_errors`` fields another.
 _SNMP_COUNTERS = {
     "requests": (
-        "requests",
-        "SNMP requests made, by client (SNMPv3: discoveries and requests asked again included).",
+        "SNMP requests made, by client (SNMPv3: discoveries and requests asked again included)."
     ),
-    "retries": ("retries", "Tries made again because the last went unanswered, by client."),
-    "timeouts": ("timeouts", "Requests that no try got an answer to, by client."),
-    "replies": ("replies", "Replies matched to their request (SNMPv3: reports too), by client."),
+    "retries": "Tries made again because the last went unanswered, by client.",
+    "timeouts": "Requests that no try got an answer to, by client.",
+    "replies": "Replies matched to their request (SNMPv3: reports too), by client.",
     "malformed_replies": (
-        "malformed_replies",
-        "Replies to a request that could not be read (the request fails at once), by client.",
+        "Replies to a request that could not be read (the request fails at once), by client."
     ),
-    "reports": ("reports", "SNMPv3 Report PDUs received (discovery, time window, errors)."),
+    "reports": "SNMPv3 Report PDUs received (discovery, time window, errors).",
     "discoveries": (
-        "discoveries",
         "SNMPv3 engine discoveries: an agent's first request, and again when another engine "
-        "answers at its address.",
+        "answers at its address."
     ),
-    "resyncs": (
-        "resyncs",
-        "SNMPv3 requests asked again after a notInTimeWindow report (an agent restarted).",
-    ),
+    "resyncs": "SNMPv3 requests asked again after a notInTimeWindow report (an agent restarted).",
 }
 _SNMP_DROPPED_HELP = (
     "Datagrams dropped by the SNMP clients, by client and reason: unknown_id (no request waits "
@@ -123,8 +117,8 @@ def snmp_client_families(stats: Mapping[str, Any]) -> list[CounterMetricFamily]:
     """The counters of SNMP clients by kind (``client_stats``) as metric families, every family
     present even with no client."""
     families = {
-        field: CounterMetricFamily(f"trunkwatch_snmp_client_{name}", text, labels=["client"])
-        for field, (name, text) in _SNMP_COUNTERS.items()
+        field: CounterMetricFamily(f"trunkwatch_snmp_client_{field}", text, labels=["client"])
+        for field, text in _SNMP_COUNTERS.items()
     }
     dropped = CounterMetricFamily(
         "trunkwatch_snmp_client_dropped", _SNMP_DROPPED_HELP, labels=["client", "reason"]
