@@ -24,6 +24,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Iterable, Iterator
+from itertools import groupby
 
 from isal import isal_zlib
 
@@ -128,18 +129,13 @@ def text_size(part: Part) -> int:
 
 
 def _runs(parts: Iterable[Part]) -> Iterator[Part]:
-    """``parts`` in order, each run of text parts joined into one."""
-    texts: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            texts.append(part)
-            continue
-        if texts:
-            yield "".join(texts)
-            texts = []
-        yield part
-    if texts:
-        yield "".join(texts)
+    """``parts`` in order, each run of text parts joined into one. (Grouped by their type, in
+    C: a part is a ``str`` or a ``bytes``, never a subclass of either.)"""
+    for kind, run in groupby(parts, type):
+        if kind is str:
+            yield "".join(run)  # type: ignore[arg-type]
+        else:
+            yield from run
 
 
 def text_bytes(parts: Iterable[Part]) -> bytes:
@@ -171,23 +167,27 @@ class GzipMember:
 
     def add(self, parts: Iterable[Part]) -> bytes:
         """The body's bytes for ``parts``, after those of every part added before."""
-        out: list[bytes | memoryview] = []
+        out: list[bytes] = []
         if not self._started:
             out.append(_GZIP_HEADER)
             self._started = True
         crc, size, trailer = self._crc, self._size, _TRAILER.size
+        # Bound once: a scrape at 10,000 devices goes round this loop some 100,000 times.
+        append, combine, read_trailer = out.append, isal_zlib.crc32_combine, _TRAILER.unpack_from
         for run in _runs(parts):
             if isinstance(run, str):
                 data = run.encode()
                 if not data:
                     continue
-                out.append(_deflated(data))
+                append(_deflated(data))
                 run_crc, run_size = isal_zlib.crc32(data), len(data)
             else:
-                view = memoryview(run)
-                out.append(view[:-trailer])
-                run_crc, run_size = _TRAILER.unpack(view[-trailer:])
-            crc = isal_zlib.crc32_combine(crc, run_crc, run_size)
+                # A copy of a part's deflate data (some hundreds of bytes) costs less than a
+                # view of it; the join below copies either.
+                cut = len(run) - trailer
+                append(run[:cut])
+                run_crc, run_size = read_trailer(run, cut)
+            crc = combine(crc, run_crc, run_size)
             size += run_size
         self._crc, self._size = crc, size
         return b"".join(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gzip
 import os
@@ -243,11 +244,11 @@ def test_chunks_take_every_part_once_in_order_and_a_large_part_alone(
     for member in (None, GzipMember()):
         cut: list[tuple[int, int]] = cut_text if member is None else []
         start, made = 0, b""
-        while start < len(parts):
-            data, end = server._chunk(parts, start, member)
+        for end in server._chunk_ends(parts, member is not None):
             cut.append((start, end))
-            made += data
+            made += server._chunk(parts, start, end, member)
             start = end
+        assert start == len(parts)
         body = gzip.decompress(made + member.end()) if member else made
         assert body == "".join(map(unpack, parts)).encode()
         # Each chunk takes parts while they fit, or one part that does not fit alone.
@@ -275,3 +276,70 @@ async def test_an_empty_exposition_is_an_empty_gzip_body_and_head_gets_none() ->
             b"",
         )
     assert body == "".join(map(unpack, render_registry(process.registry)))
+
+
+class CountedChunks:
+    """``server._chunk`` as it is, counting its calls; ``fail_at`` makes that call raise."""
+
+    def __init__(self, fail_at: int = 0) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def __call__(self, *args: Any) -> bytes:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ValueError("a chunk that cannot be made")
+        return real_chunk(*args)
+
+
+real_chunk = server._chunk
+
+
+async def stopped_for_room(body: server._Body) -> bool:
+    """Whether the body's worker stops for want of room, within 5 s."""
+    for _ in range(100):
+        if body._waiting:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_body_is_made_a_few_chunks_ahead_of_its_reader_and_holds_no_worker_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    counted = CountedChunks()
+    monkeypatch.setattr(server, "_chunk", counted)
+    parts = large_parts()
+    body = server._Body(parts, GzipMember())
+    chunks = body.chunks()
+    made = [await anext(chunks)]
+    # The reader holds the first chunk: the worker made the next one too, and stopped.
+    assert await stopped_for_room(body)
+    assert counted.calls == server._AHEAD
+    # Stopped, not waiting in a worker: both of the pool's threads are free at once.
+    both = threading.Barrier(2, timeout=5)
+    waits = [server._BODIES.submit(both.wait) for _ in range(2)]
+    assert sorted(w.result(timeout=5) for w in waits) == [0, 1]
+    made += [data async for data in chunks]
+    ends = server._chunk_ends(parts, gzip=True)
+    assert counted.calls == len(ends) > 50
+    expected = "".join(map(unpack, parts)).encode()
+    assert gzip.decompress(b"".join(made)) == expected
+
+
+async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    monkeypatch.setattr(server, "_chunk", CountedChunks(fail_at=3))
+    body = server._Body(large_parts(), GzipMember())
+    got: list[bytes] = []
+
+    async def read() -> None:
+        async for data in body.chunks():
+            got.append(data)
+
+    with pytest.raises(ValueError, match="cannot be made"):
+        await read()
+    assert len(got) == 2  # the chunks made before it, then the error in its place
