@@ -182,8 +182,8 @@ class GzipMember:
                 append(_deflated(data))
                 run_crc, run_size = isal_zlib.crc32(data), len(data)
             else:
-                # A copy of a part's deflate data (some hundreds of bytes) costs less than a
-                # view of it; the join below copies either.
+                # A copy of a part's deflate data costs less than a view of it at the size of
+                # most (some hundreds of bytes); the join below copies either.
                 cut = len(run) - trailer
                 append(run[:cut])
                 run_crc, run_size = read_trailer(run, cut)

@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -279,29 +280,42 @@ async def test_an_empty_exposition_is_an_empty_gzip_body_and_head_gets_none() ->
 
 
 class CountedChunks:
-    """``server._chunk`` as it is, counting its calls; ``fail_at`` makes that call raise."""
+    """``server._chunk`` as it is, counting its calls and failing a test that makes two at
+    once (a body is made by one worker at a time); ``fail_at`` makes that call raise."""
 
     def __init__(self, fail_at: int = 0) -> None:
         self.calls = 0
         self.fail_at = fail_at
+        self.busy = threading.Lock()
 
     def __call__(self, *args: Any) -> bytes:
-        self.calls += 1
-        if self.calls == self.fail_at:
-            raise ValueError("a chunk that cannot be made")
-        return real_chunk(*args)
+        assert self.busy.acquire(blocking=False), "two chunks made at once"
+        try:
+            self.calls += 1
+            if self.calls == self.fail_at:
+                raise ValueError("a chunk that cannot be made")
+            return real_chunk(*args)
+        finally:
+            self.busy.release()
 
 
 real_chunk = server._chunk
 
 
-async def stopped_for_room(body: server._Body) -> bool:
-    """Whether the body's worker stops for want of room, within 5 s."""
+async def until(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` comes true within 5 s."""
     for _ in range(100):
-        if body._waiting:
+        if condition():
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+def pool_is_free() -> bool:
+    """Whether both of the body pool's threads are free at once."""
+    both = threading.Barrier(2, timeout=5)
+    waits = [server._BODIES.submit(both.wait) for _ in range(2)]
+    return sorted(w.result(timeout=10) for w in waits) == [0, 1]
 
 
 async def test_a_body_is_made_a_few_chunks_ahead_of_its_reader_and_holds_no_worker_meanwhile(
@@ -311,21 +325,40 @@ async def test_a_body_is_made_a_few_chunks_ahead_of_its_reader_and_holds_no_work
     counted = CountedChunks()
     monkeypatch.setattr(server, "_chunk", counted)
     parts = large_parts()
-    body = server._Body(parts, GzipMember())
-    chunks = body.chunks()
-    made = [await anext(chunks)]
-    # The reader holds the first chunk: the worker made the next one too, and stopped.
-    assert await stopped_for_room(body)
-    assert counted.calls == server._AHEAD
-    # Stopped, not waiting in a worker: both of the pool's threads are free at once.
-    both = threading.Barrier(2, timeout=5)
-    waits = [server._BODIES.submit(both.wait) for _ in range(2)]
-    assert sorted(w.result(timeout=5) for w in waits) == [0, 1]
-    made += [data async for data in chunks]
-    ends = server._chunk_ends(parts, gzip=True)
-    assert counted.calls == len(ends) > 50
+    given = list(parts)  # the body's to empty
+    body = server._Body(given, GzipMember())
+    async with asyncio.timeout(30):
+        chunks = body.chunks()
+        made = [await anext(chunks)]
+        # The reader holds the first chunk: the worker made the next one too, and stopped
+        # (not waiting in a thread: both of the pool's are free).
+        assert await until(lambda: body._waiting)
+        assert counted.calls == server._AHEAD
+        assert pool_is_free()
+        made += [data async for data in chunks]
+    assert counted.calls == len(server._chunk_ends(parts, gzip=True)) > 50
     expected = "".join(map(unpack, parts)).encode()
     assert gzip.decompress(b"".join(made)) == expected
+    # Made: the worker let go of the parts.
+    assert await until(lambda: not given)
+
+
+async def test_a_body_given_up_is_made_no_further_and_its_parts_let_go_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    counted = CountedChunks()
+    monkeypatch.setattr(server, "_chunk", counted)
+    given = large_parts()
+    body = server._Body(given, None)
+    async with asyncio.timeout(30):
+        chunks = body.chunks()
+        await anext(chunks)
+        assert await until(lambda: body._waiting)
+        body.close()  # the client went away
+        assert await until(lambda: not given)
+        assert counted.calls == server._AHEAD
+        assert pool_is_free()
 
 
 async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
@@ -333,7 +366,8 @@ async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
 ) -> None:
     monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
     monkeypatch.setattr(server, "_chunk", CountedChunks(fail_at=3))
-    body = server._Body(large_parts(), GzipMember())
+    given = large_parts()
+    body = server._Body(given, GzipMember())
     got: list[bytes] = []
 
     async def read() -> None:
@@ -341,5 +375,7 @@ async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
             got.append(data)
 
     with pytest.raises(ValueError, match="cannot be made"):
-        await read()
+        async with asyncio.timeout(30):
+            await read()
     assert len(got) == 2  # the chunks made before it, then the error in its place
+    assert await until(lambda: not given)
