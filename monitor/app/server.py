@@ -169,10 +169,14 @@ class _Body:
     slowly holds no worker (two such would hold every scrape); the loop starts it again as
     chunks are written.
 
-    The parts list is the body's to empty: once the body is made, or given up (``close``),
-    the worker lets go of its parts a slice at a time. Let go of at once, the references of
-    some 770,000 parts (at 10,000 devices) held the interpreter, and so the loop, for some
-    30 ms, in whichever thread."""
+    The parts list is the body's to empty: once the body is made, given up (``close``) or
+    failed, the worker lets go of its parts a slice at a time. Let go of at once, the
+    references of some 770,000 parts (at 10,000 devices) held the interpreter, and so the
+    loop, for some 30 ms, in whichever thread.
+
+    Only ``_make`` touches the parts and the member, one run at a time: while ``_waiting`` is
+    set, no ``_make`` runs or is queued, and whoever clears it under the lock (the reader
+    making room, or ``close``) starts the next."""
 
     def __init__(self, parts: list[Part], member: GzipMember | None) -> None:
         self._parts, self._member = parts, member
@@ -215,25 +219,30 @@ class _Body:
                 data = _chunk(self._parts, self._start, end, self._member)
                 self._next, self._start = self._next + 1, end
                 self._hand(data)
-            else:
-                self._hand(*([self._member.end()] if self._member is not None else []), None)
+            else:  # made to the end, not given up
+                if self._member is not None:
+                    self._hand(self._member.end(), None)
+                else:
+                    self._hand(None)
         except Exception as exc:  # raised in the handler
             self._hand(exc)
         self._release()
 
     def _release(self) -> None:
+        """Let go of the parts, a slice at a time (the loop may run between slices)."""
         parts, self._parts = self._parts, []
         while parts:
             del parts[-_RELEASE:]
 
     def close(self) -> None:
-        """The body is given up, or written: a worker stopped for room lets go of its parts
-        (one still making chunks makes no more and does the same)."""
+        """Once reading has stopped (the body written, or the client gone): a worker stopped
+        for room is started again to let go of the parts; one still making chunks makes no
+        more and does the same."""
         with self._lock:
             self._closed = True
             stopped, self._waiting = self._waiting, False
         if stopped:
-            self._loop.run_in_executor(_BODIES, self._release)
+            self._loop.run_in_executor(_BODIES, self._make)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body's chunks in order."""
@@ -293,7 +302,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
             # scrape of hundreds of MB would hold every poll for a second or more.
             await asyncio.sleep(0)
     finally:
-        body.close()  # a client that went away: its body is made no further
+        body.close()  # written, or the client went away: the body is made no further
     await response.write_eof()
     return response
 

@@ -281,20 +281,25 @@ async def test_an_empty_exposition_is_an_empty_gzip_body_and_head_gets_none() ->
 
 class CountedChunks:
     """``server._chunk`` as it is, counting its calls and failing a test that makes two at
-    once (a body is made by one worker at a time); ``fail_at`` makes that call raise."""
+    once (a body is made by one worker at a time) or from parts let go of; ``fail_at`` makes
+    that call raise, ``hold`` keeps the first call waiting until it is set."""
 
-    def __init__(self, fail_at: int = 0) -> None:
+    def __init__(self, fail_at: int = 0, hold: threading.Event | None = None) -> None:
         self.calls = 0
         self.fail_at = fail_at
+        self.hold = hold
         self.busy = threading.Lock()
 
-    def __call__(self, *args: Any) -> bytes:
+    def __call__(self, parts: list[Part], start: int, end: int, member: Any) -> bytes:
         assert self.busy.acquire(blocking=False), "two chunks made at once"
         try:
             self.calls += 1
+            if self.hold is not None and self.calls == 1:
+                assert self.hold.wait(timeout=10)
+            assert len(parts[start:end]) == end - start, "parts let go of while in use"
             if self.calls == self.fail_at:
                 raise ValueError("a chunk that cannot be made")
-            return real_chunk(*args)
+            return real_chunk(parts, start, end, member)
         finally:
             self.busy.release()
 
@@ -379,3 +384,46 @@ async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
             await read()
     assert len(got) == 2  # the chunks made before it, then the error in its place
     assert await until(lambda: not given)
+
+
+async def test_a_body_given_up_while_a_chunk_is_made_makes_no_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    hold = threading.Event()
+    counted = CountedChunks(hold=hold)
+    monkeypatch.setattr(server, "_chunk", counted)
+    given = large_parts()
+    body = server._Body(given, GzipMember())
+    async with asyncio.timeout(30):
+        chunks = body.chunks()
+        first = asyncio.ensure_future(anext(chunks))
+        assert await until(lambda: counted.calls == 1)  # the worker is making the first chunk
+        body.close()
+        hold.set()
+        await first
+        assert await until(lambda: not given)
+    assert counted.calls == 1  # there was room for another: it stopped for the close
+
+
+async def test_a_client_that_goes_away_mid_body_leaves_no_body_being_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    counted = CountedChunks()
+    monkeypatch.setattr(server, "_chunk", counted)
+    # Some 20 MB of text: more than the sockets hold, so the server's writes wait for a
+    # reader that reads a little and goes.
+    given = large_parts() * 10
+    chunks = len(server._chunk_ends(given, gzip=False))
+    views = dataclasses.replace(Process().views(), exposition=lambda: given)
+    async with (
+        asyncio.timeout(60),
+        test_utils.TestClient(test_utils.TestServer(build_app(views))) as client,
+    ):
+        response = await client.get("/metrics")
+        assert len(await response.content.readexactly(1000)) == 1000
+        response.close()
+        assert await until(lambda: not given)
+    assert counted.calls < chunks
+    assert pool_is_free()
