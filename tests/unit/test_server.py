@@ -307,6 +307,15 @@ class CountedChunks:
 real_chunk = server._chunk
 
 
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> CountedChunks:
+    """Small chunks, each made through ``CountedChunks``."""
+    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
+    chunks = CountedChunks()
+    monkeypatch.setattr(server, "_chunk", chunks)
+    return chunks
+
+
 async def until(condition: Callable[[], bool]) -> bool:
     """Whether ``condition`` comes true within 5 s."""
     for _ in range(100):
@@ -324,11 +333,8 @@ def pool_is_free() -> bool:
 
 
 async def test_a_body_is_made_a_few_chunks_ahead_of_its_reader_and_holds_no_worker_meanwhile(
-    monkeypatch: pytest.MonkeyPatch,
+    counted: CountedChunks,
 ) -> None:
-    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
-    counted = CountedChunks()
-    monkeypatch.setattr(server, "_chunk", counted)
     parts = large_parts()
     given = list(parts)  # the body's to empty
     body = server._Body(given, GzipMember())
@@ -349,11 +355,8 @@ async def test_a_body_is_made_a_few_chunks_ahead_of_its_reader_and_holds_no_work
 
 
 async def test_a_body_given_up_is_made_no_further_and_its_parts_let_go_of(
-    monkeypatch: pytest.MonkeyPatch,
+    counted: CountedChunks,
 ) -> None:
-    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
-    counted = CountedChunks()
-    monkeypatch.setattr(server, "_chunk", counted)
     given = large_parts()
     body = server._Body(given, None)
     async with asyncio.timeout(30):
@@ -367,10 +370,9 @@ async def test_a_body_given_up_is_made_no_further_and_its_parts_let_go_of(
 
 
 async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
-    monkeypatch: pytest.MonkeyPatch,
+    counted: CountedChunks,
 ) -> None:
-    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
-    monkeypatch.setattr(server, "_chunk", CountedChunks(fail_at=3))
+    counted.fail_at = 3
     given = large_parts()
     body = server._Body(given, GzipMember())
     got: list[bytes] = []
@@ -386,13 +388,8 @@ async def test_a_chunk_that_cannot_be_made_fails_the_scrape_with_its_error(
     assert await until(lambda: not given)
 
 
-async def test_a_body_given_up_while_a_chunk_is_made_makes_no_other(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
-    hold = threading.Event()
-    counted = CountedChunks(hold=hold)
-    monkeypatch.setattr(server, "_chunk", counted)
+async def test_a_body_given_up_while_a_chunk_is_made_makes_no_other(counted: CountedChunks) -> None:
+    hold = counted.hold = threading.Event()
     given = large_parts()
     body = server._Body(given, GzipMember())
     async with asyncio.timeout(30):
@@ -407,11 +404,8 @@ async def test_a_body_given_up_while_a_chunk_is_made_makes_no_other(
 
 
 async def test_a_client_that_goes_away_mid_body_leaves_no_body_being_made(
-    monkeypatch: pytest.MonkeyPatch,
+    counted: CountedChunks,
 ) -> None:
-    monkeypatch.setattr(server, "_SCRAPE_CHUNK", SMALL_CHUNK)
-    counted = CountedChunks()
-    monkeypatch.setattr(server, "_chunk", counted)
     # Some 20 MB of text: more than the sockets hold, so the server's writes wait for a
     # reader that reads a little and goes.
     given = large_parts() * 10
