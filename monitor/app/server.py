@@ -182,8 +182,9 @@ class _Body:
         self._parts, self._member = parts, member
         self._loop = asyncio.get_running_loop()
         self._made: asyncio.Queue[bytes | Exception | None] = asyncio.Queue()
+        #: Where each chunk ends (found by the worker), and how many are made.
         self._ends: list[int] | None = None
-        self._next = self._start = 0
+        self._next = 0
         # Shared by the worker and the loop, under the lock: the room left for chunks made
         # and not yet written, whether the worker stopped for want of it, and whether the
         # body is given up.
@@ -215,9 +216,9 @@ class _Body:
                         self._waiting = True
                         return
                     self._room -= 1
-                end = self._ends[self._next]
-                data = _chunk(self._parts, self._start, end, self._member)
-                self._next, self._start = self._next + 1, end
+                start = self._ends[self._next - 1] if self._next else 0
+                data = _chunk(self._parts, start, self._ends[self._next], self._member)
+                self._next += 1
                 self._hand(data)
             else:  # made to the end, not given up
                 if self._member is not None:
