@@ -193,14 +193,10 @@ class _Body:
         self._waiting = False
         self._closed = False
 
-    def _hand(self, *items: bytes | Exception | None) -> None:
-        """From the worker: ``items`` to the loop's queue, in order."""
+    def _hand(self, item: bytes | Exception | None) -> None:
+        """From the worker: ``item`` to the loop's queue (the loop runs them in order)."""
         with contextlib.suppress(RuntimeError):  # the loop is closed: the scrape went with it
-            self._loop.call_soon_threadsafe(self._put, items)
-
-    def _put(self, items: tuple[bytes | Exception | None, ...]) -> None:
-        for item in items:
-            self._made.put_nowait(item)
+            self._loop.call_soon_threadsafe(self._made.put_nowait, item)
 
     def _make(self) -> None:
         """In a worker: chunks while there is room for them; after the last, the end; once
@@ -222,9 +218,8 @@ class _Body:
                 self._hand(data)
             else:  # made to the end, not given up
                 if self._member is not None:
-                    self._hand(self._member.end(), None)
-                else:
-                    self._hand(None)
+                    self._hand(self._member.end())
+                self._hand(None)
         except Exception as exc:  # raised in the handler
             self._hand(exc)
         self._release()
