@@ -53,6 +53,7 @@ import math
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,10 +84,13 @@ from bench.processes import (
 )
 from bench.scale_metrics import (
     DaemonCounters,
+    bound_cell,
     growth,
     histogram_quantile,
     largest_bound,
+    ms_cell,
     py_spy_summary,
+    track_cell,
 )
 from bench.scheduler import cpu_seconds as cpu_busy_seconds
 from bench.snmp_fleet import CENTRE, COMMUNITY, Shard, device_id, simulated_fleet
@@ -216,6 +220,9 @@ class Measurement:
     #: The daemon's RSS (MiB) after each of the window's scrapes: (seconds into it, RSS).
     rss_track: list[tuple[float, float]]
     scrape_s: list[float]
+    #: The window's full garbage collections (the event loop stopped) and their mean pause.
+    full_collections: int
+    full_collection_mean_s: float
     scrape_bytes: int
     scrape_samples: int
     #: The size of a scrape's gzip body, as Prometheus asks for it (``scrape_bytes``: the text).
@@ -439,6 +446,10 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         rss_mib=rss,
         rss_track=rss_track,
         scrape_s=scrape_s,
+        full_collections=round(delta.full_collections),
+        full_collection_mean_s=delta.full_collection_s / delta.full_collections
+        if delta.full_collections
+        else math.nan,
         scrape_bytes=len(body),
         scrape_samples=_samples(body),
         scrape_gzip_bytes=gzip_bytes,
@@ -459,21 +470,6 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
 # -- report ---------------------------------------------------------------------------------
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None or math.isnan(seconds) else f"{seconds * 1e3:.1f}"
-
-
-def _bound(seconds: float) -> str:
-    if math.isnan(seconds):
-        return "-"
-    return "> 30 s" if math.isinf(seconds) else f"≤ {seconds * 1e3:g}"
-
-
-def _track(track: Sequence[tuple[float, float]]) -> str:
-    """The daemon's RSS after the window's first scrape and after its last."""
-    return f"{track[0][1]:.0f}→{track[-1][1]:.0f}" if track else "-"
-
-
 def scraped(url: str) -> tuple[bytes, int]:
     """The text of a scrape asked for as Prometheus asks (gzip), and the size of the body
     that came over the wire."""
@@ -487,17 +483,20 @@ COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("jobs", lambda m: f"{m.jobs:,}"),
     ("core %", lambda m: f"{m.daemon_core * 100:.1f}"),
     ("CPU ms/poll", lambda m: f"{m.cpu_ms_per_poll:.2f}"),
-    ("lag p50 ms", lambda m: _ms(m.lag_p50_s)),
-    ("lag p99 ms", lambda m: _ms(m.lag_p99_s)),
-    ("lag max ms", lambda m: _bound(m.lag_max_bound_s)),
+    ("lag p50 ms", lambda m: ms_cell(m.lag_p50_s)),
+    ("lag p99 ms", lambda m: ms_cell(m.lag_p99_s)),
+    ("lag max ms", lambda m: bound_cell(m.lag_max_bound_s)),
     ("due", lambda m: f"{m.due:,.0f}"),
     ("finished", lambda m: f"{m.finished:,.0f}"),
     ("failed", lambda m: f"{m.failed:,.0f}"),
     ("skipped", lambda m: f"{m.skipped:,.0f}"),
     ("failing", lambda m: f"{m.failing_at_end:,}"),
     ("peak RSS MiB", lambda m: f"{m.peak_rss_mib:.0f}"),
-    ("RSS first→last MiB", lambda m: _track(m.rss_track)),
+    ("RSS first→last MiB", lambda m: track_cell(m.rss_track)),
     ("scrape s", lambda m: f"{m.scrape_s_max:.2f}"),
+    ("scrape p50 s", lambda m: f"{statistics.median(m.scrape_s):.2f}" if m.scrape_s else "-"),
+    ("full GCs", lambda m: f"{m.full_collections}"),
+    ("full GC ms", lambda m: ms_cell(m.full_collection_mean_s)),
     ("scrape MB", lambda m: f"{m.scrape_bytes / 1e6:.1f}"),
     ("series", lambda m: f"{m.scrape_samples:,}"),
     ("gzip MB", lambda m: f"{m.scrape_gzip_bytes / 1e6:.1f}"),
@@ -587,7 +586,7 @@ def goal_verdict(results: Sequence[Measurement]) -> dict[str, Any]:
         misses.append(f"scrape {m.scrape_s_max:.2f} s")
     why = (
         f"{m.devices:,} devices at {m.interval_s:g} s: core {m.daemon_core:.0%}, p99 lag "
-        f"{_ms(m.lag_p99_s)} ms, {m.failed:.0f} failed, {m.skipped:.0f} skipped, peak RSS "
+        f"{ms_cell(m.lag_p99_s)} ms, {m.failed:.0f} failed, {m.skipped:.0f} skipped, peak RSS "
         f"{m.peak_rss_mib:.0f} MiB, scrape {m.scrape_s_max:.2f} s"
     )
     if m.simulator_core > 0.9 or m.fleet_cpu_busy > 0.95:

@@ -14,12 +14,21 @@ from typing import Any
 
 from bench.processes import REPO
 
-__all__ = ["DaemonCounters", "growth", "histogram_quantile", "largest_bound", "py_spy_summary"]
+__all__ = [
+    "DaemonCounters",
+    "bound_cell",
+    "growth",
+    "histogram_quantile",
+    "largest_bound",
+    "ms_cell",
+    "py_spy_summary",
+    "track_cell",
+]
 
-#: A sample line of the scheduler's series or of probe_success: name, labels, value (a label
-#: value may hold braces: they are skipped inside quotes).
+#: A sample line of the scheduler's series, of probe_success or of the collector's pauses:
+#: name, labels, value (a label value may hold braces: they are skipped inside quotes).
 _SERIES = re.compile(
-    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success)"
+    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success|trunkwatch_gc_pause_seconds_\w+)"
     rb'(?:\{((?:[^"}\n]|"(?:[^"\\\n]|\\.)*")*)\})? (\S+)$',
     re.MULTILINE,
 )
@@ -44,6 +53,9 @@ class DaemonCounters:
     jobs: float
     results: int
     failing: int
+    #: The full (generation 2) garbage collections, and the seconds they held the process.
+    full_collections: float = 0.0
+    full_collection_s: float = 0.0
 
     @classmethod
     def parse(cls, body: bytes) -> DaemonCounters:
@@ -51,6 +63,7 @@ class DaemonCounters:
         skipped = jobs = 0.0
         buckets: dict[float, float] = {}
         results = failing = 0
+        full: dict[str, float] = {}
         for match in _SERIES.finditer(body):
             name, labels, value = match.group(1).decode(), match.group(2), float(match.group(3))
             pairs = dict(_LABEL.findall(labels.decode())) if labels else {}
@@ -65,7 +78,18 @@ class DaemonCounters:
                 buckets[float(pairs["le"])] = value
             elif name == "trunkwatch_scheduler_jobs":
                 jobs = value
-        return cls(runs, skipped, tuple(sorted(buckets.items())), jobs, results, failing)
+            elif name.startswith("trunkwatch_gc_pause_seconds_") and pairs["generation"] == "2":
+                full[name.rsplit("_", 1)[1]] = value
+        return cls(
+            runs,
+            skipped,
+            tuple(sorted(buckets.items())),
+            jobs,
+            results,
+            failing,
+            full.get("count", 0.0),
+            full.get("sum", 0.0),
+        )
 
     def minus(self, before: DaemonCounters) -> DaemonCounters:
         """The counters' growth since ``before`` (the gauges as they are now)."""
@@ -77,7 +101,24 @@ class DaemonCounters:
             self.jobs,
             self.results,
             self.failing,
+            self.full_collections - before.full_collections,
+            self.full_collection_s - before.full_collection_s,
         )
+
+
+def ms_cell(seconds: float | None) -> str:
+    return "-" if seconds is None or math.isnan(seconds) else f"{seconds * 1e3:.1f}"
+
+
+def bound_cell(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "-"
+    return "> 30 s" if math.isinf(seconds) else f"≤ {seconds * 1e3:g}"
+
+
+def track_cell(track: Sequence[tuple[float, float]]) -> str:
+    """The daemon's RSS after the window's first scrape and after its last."""
+    return f"{track[0][1]:.0f}→{track[-1][1]:.0f}" if track else "-"
 
 
 def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float:

@@ -31,6 +31,11 @@ trunkwatch_scheduler_jobs 100.0
 trunkwatch_probe_success{site="s1",asset="bs-1",system="radio",kind="tetra_bs",probe="if_mib"} 1
 trunkwatch_probe_success{site="s1",asset="bs-1",system="radio",kind="tetra_bs",probe="x{y}"} 0
 trunkwatch_probe_successes_seen{asset="bs-1"} 0
+trunkwatch_gc_pause_seconds_bucket{generation="2",le="+Inf"} 3.0
+trunkwatch_gc_pause_seconds_count{generation="0"} 900.0
+trunkwatch_gc_pause_seconds_sum{generation="0"} 0.9
+trunkwatch_gc_pause_seconds_count{generation="2"} 3.0
+trunkwatch_gc_pause_seconds_sum{generation="2"} 4.5
 """
 
 
@@ -56,13 +61,19 @@ def test_counters_are_read_from_the_body_and_differenced_over_the_window() -> No
     assert end.runs == {"success": 293.0, "timeout": 7.0}
     assert (end.skipped, end.jobs, end.results, end.failing) == (2.0, 100.0, 2, 1)
     assert end.lag_buckets == ((0.01, 250.0), (0.1, 290.0), (math.inf, 300.0))
+    # Only the full collections: the young ones stop the loop for moments, not seconds.
+    assert (end.full_collections, end.full_collection_s) == (3.0, 4.5)
     start = DaemonCounters.parse(
-        BODY.replace(b"} 290.0", b"} 190.0").replace(b"} 300.0", b"} 200.0")
+        BODY.replace(b"} 290.0", b"} 190.0")
+        .replace(b"} 300.0", b"} 200.0")
+        .replace(b'"2"} 3.0', b'"2"} 1.0')
+        .replace(b'"2"} 4.5', b'"2"} 1.5')
     )
     window = end.minus(start)
     assert window.runs == {"success": 100.0, "timeout": 0.0}
     assert window.lag_buckets == ((0.01, 0.0), (0.1, 100.0), (math.inf, 100.0))
     assert window.skipped == 0.0
+    assert (window.full_collections, window.full_collection_s) == (2.0, 3.0)
 
 
 def test_growth_is_the_value_ratio_against_the_size_ratio() -> None:
