@@ -506,6 +506,28 @@ async def test_counter32_wraps_are_accumulated_and_never_go_down() -> None:
     assert value(samples, "trunkwatch_snmp_uptime_seconds") == 220
 
 
+async def test_a_row_moving_between_its_64_and_32_bit_columns_adds_nothing_that_interval() -> None:
+    clock = ManualClock()
+    probe = poller(["if_mib"], clock)
+    agent = FakeAgent(interfaces(uptime=100))
+    first = (await probe.poll(agent)).samples
+    total = 10**12 + 1  # ifHCInOctets.1
+    assert value(first, "trunkwatch_if_receive_bytes_total", index="1") == total
+    # The agent stops answering the 64-bit column: its 32-bit value is no measure of what
+    # came in since, so nothing is added; then the 32-bit column's growth is.
+    for uptime, in_octets, added in ((160, 5000, 0), (220, 5500, 500), (280, 7000, 1500)):
+        await clock.advance(60)
+        agent.set(interfaces(hc=False, in_octets=in_octets, uptime=uptime))
+        samples = (await probe.poll(agent)).samples
+        total += added
+        assert value(samples, "trunkwatch_if_receive_bytes_total", index="1") == total, uptime
+    # And back: nothing added for the interval in which it moved.
+    await clock.advance(60)
+    agent.set(interfaces(uptime=340))
+    samples = (await probe.poll(agent)).samples
+    assert value(samples, "trunkwatch_if_receive_bytes_total", index="1") == total
+
+
 async def test_agent_restart_resets_counters_recounts_reboots_and_rereads_labels() -> None:
     clock = ManualClock()
     probe = poller(["if_mib"], clock)
