@@ -1,5 +1,6 @@
-"""What the scale bench reads from the daemon: its poll counters and lag histogram from a
-/metrics body, quantiles and growth between fleet sizes, and a py-spy profile's shares.
+"""What the scale bench reads from the daemon: its poll counters, lag histogram and full
+garbage collections from a /metrics body, quantiles and growth between fleet sizes, a py-spy
+profile's shares, and the report's cells.
 Pure functions over text, so they are unit-tested apart (tests/unit/test_bench_scale.py)."""
 
 from __future__ import annotations
