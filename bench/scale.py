@@ -220,9 +220,9 @@ class Measurement:
     #: The daemon's RSS (MiB) after each of the window's scrapes: (seconds into it, RSS).
     rss_track: list[tuple[float, float]]
     scrape_s: list[float]
-    #: The window's full garbage collections (the event loop stopped) and their mean pause.
+    #: The window's full garbage collections (the event loop stopped) and their pauses' sum.
     full_collections: int
-    full_collection_mean_s: float
+    full_collection_s: float
     scrape_bytes: int
     scrape_samples: int
     #: The size of a scrape's gzip body, as Prometheus asks for it (``scrape_bytes``: the text).
@@ -447,9 +447,7 @@ def _measure(n: int, args: argparse.Namespace, workdir: Path, log: Path) -> Meas
         rss_track=rss_track,
         scrape_s=scrape_s,
         full_collections=round(delta.full_collections),
-        full_collection_mean_s=delta.full_collection_s / delta.full_collections
-        if delta.full_collections
-        else math.nan,
+        full_collection_s=delta.full_collection_s,
         scrape_bytes=len(body),
         scrape_samples=_samples(body),
         scrape_gzip_bytes=gzip_bytes,
@@ -496,7 +494,10 @@ COLUMNS: tuple[tuple[str, Callable[[Measurement], str]], ...] = (
     ("scrape s", lambda m: f"{m.scrape_s_max:.2f}"),
     ("scrape p50 s", lambda m: f"{statistics.median(m.scrape_s):.2f}" if m.scrape_s else "-"),
     ("full GCs", lambda m: f"{m.full_collections}"),
-    ("full GC ms", lambda m: ms_cell(m.full_collection_mean_s)),
+    (
+        "full GC ms",
+        lambda m: ms_cell(m.full_collection_s / m.full_collections) if m.full_collections else "-",
+    ),
     ("scrape MB", lambda m: f"{m.scrape_bytes / 1e6:.1f}"),
     ("series", lambda m: f"{m.scrape_samples:,}"),
     ("gzip MB", lambda m: f"{m.scrape_gzip_bytes / 1e6:.1f}"),

@@ -29,7 +29,7 @@ __all__ = [
 #: A sample line of the scheduler's series, of probe_success or of the collector's pauses:
 #: name, labels, value (a label value may hold braces: they are skipped inside quotes).
 _SERIES = re.compile(
-    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success|trunkwatch_gc_pause_seconds_\w+)"
+    rb"^(trunkwatch_scheduler_\w+|trunkwatch_probe_success|trunkwatch_gc_pause_seconds_(?:sum|count))"
     rb'(?:\{((?:[^"}\n]|"(?:[^"\\\n]|\\.)*")*)\})? (\S+)$',
     re.MULTILINE,
 )
@@ -79,7 +79,7 @@ class DaemonCounters:
                 buckets[float(pairs["le"])] = value
             elif name == "trunkwatch_scheduler_jobs":
                 jobs = value
-            elif name.startswith("trunkwatch_gc_pause_seconds_") and pairs["generation"] == "2":
+            elif name.startswith("trunkwatch_gc_pause_seconds_") and pairs.get("generation") == "2":
                 full[name.rsplit("_", 1)[1]] = value
         return cls(
             runs,
